@@ -1,0 +1,1 @@
+//! Maven dependency resolution (filled by the Maven resolution issue).
