@@ -1,1 +1,12 @@
-fn main() {}
+//! kbuild: an incremental build companion for JVM and Clojure projects.
+
+mod cli;
+mod edn;
+mod engine;
+mod printer;
+mod rules;
+mod settings;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -1,0 +1,226 @@
+//! The command line: argument parsing (clap), one place that turns every error into one
+//! clear message and a distinct exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+use crate::engine::{BuildError, Engine};
+use crate::printer::Printer;
+use crate::settings::{Project, Rule, SettingsError};
+
+#[derive(Parser)]
+#[command(name = "kbuild", version, about = "An incremental build companion for JVM and Clojure projects")]
+struct Cli {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Print one JSON object per line on stdout instead of human output.
+    #[arg(long, global = true)]
+    json: bool,
+    /// How many tools (javac, commands) may run at once; default: the number of cores.
+    #[arg(short = 'j', long = "jobs", global = true, value_name = "N")]
+    jobs: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Bring targets up to date (all targets when none are named).
+    Build { targets: Vec<String> },
+    /// Build a target and print its output files, one per line.
+    Outputs { target: String },
+    /// Print the digest of files under a hasher: `<hex>  <file>`.
+    Hash {
+        /// sha512, java, java-lines, clojure or clojure-lines; default: the build file's choice, else sha512.
+        #[arg(long)]
+        hasher: Option<String>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Say why a target was last rebuilt, restored, or found up to date.
+    Explain { target: String },
+    /// Remove kbuild's state (.kbuild/) and outputs (target/kbuild/).
+    Clean,
+    /// Print the target graph in DOT.
+    Graph,
+}
+
+/// Exit codes: 1 a build failed, 2 the command line or build file is wrong, 3 the
+/// environment is (missing tools, unreadable files, a locked database).
+enum Failure {
+    Build(String),
+    Usage(String),
+    Env(String),
+}
+
+impl From<SettingsError> for Failure {
+    fn from(e: SettingsError) -> Failure {
+        Failure::Usage(e.to_string())
+    }
+}
+
+impl From<BuildError> for Failure {
+    fn from(e: BuildError) -> Failure {
+        Failure::Env(e.to_string())
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            let (code, msg) = match f {
+                Failure::Build(m) => (1, m),
+                Failure::Usage(m) => (2, m),
+                Failure::Env(m) => (3, m),
+            };
+            if !msg.is_empty() {
+                eprintln!("error: {msg}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let cwd = std::env::current_dir().map_err(|e| Failure::Env(format!("current directory: {e}")))?;
+    let dir = match &cli.dir {
+        Some(d) => cwd.join(d),
+        None => cwd,
+    };
+    let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    match cli.command {
+        Command::Hash { hasher, files } => hash(&dir, hasher.as_deref(), &files),
+        Command::Build { targets } => {
+            let project = Arc::new(Project::discover(&dir)?);
+            build(&project, &targets, cli.json, jobs).map(|_| ())
+        }
+        Command::Outputs { target } => {
+            let project = Arc::new(Project::discover(&dir)?);
+            let engine = build(&project, std::slice::from_ref(&target), cli.json, jobs)?;
+            let out = engine.out_dir(&target);
+            let result = engine.build_result(&target);
+            for path in result {
+                println!("{}", out.join(path).display());
+            }
+            Ok(())
+        }
+        Command::Explain { target } => {
+            let project = Arc::new(Project::discover(&dir)?);
+            known_targets(&project, std::slice::from_ref(&target))?;
+            let engine = Engine::open(project, Arc::new(Printer::new(cli.json)), 1)?;
+            match engine.note(&target)? {
+                None => println!("{target} has not been built yet"),
+                Some(n) => println!("{target} ({}): {}\n  because {}", n.rule, n.status, n.reason),
+            }
+            Ok(())
+        }
+        Command::Clean => {
+            let project = Project::discover(&dir)?;
+            for d in [project.root.join(".kbuild"), project.out_root()] {
+                match std::fs::remove_dir_all(&d) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Failure::Env(format!("removing {}: {e}", d.display()))),
+                }
+            }
+            Ok(())
+        }
+        Command::Graph => {
+            let project = Project::discover(&dir)?;
+            print!("{}", graph(&project));
+            Ok(())
+        }
+    }
+}
+
+fn known_targets(project: &Project, names: &[String]) -> Result<(), Failure> {
+    for n in names {
+        if !project.targets.contains_key(n) {
+            let known = project.order.join(", ");
+            return Err(Failure::Usage(format!("{}: no target named {n} (targets: {known})", project.file)));
+        }
+    }
+    Ok(())
+}
+
+fn runtime(jobs: usize) -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(jobs.clamp(2, 64))
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Env(format!("starting the runtime: {e}")))
+}
+
+fn build(project: &Arc<Project>, targets: &[String], json: bool, jobs: usize) -> Result<Arc<Engine>, Failure> {
+    let started = Instant::now();
+    let targets = if targets.is_empty() { project.order.clone() } else { targets.to_vec() };
+    known_targets(project, &targets)?;
+    let printer = Arc::new(Printer::new(json));
+    let engine = Engine::open(project.clone(), printer.clone(), jobs)?;
+    let rt = runtime(jobs)?;
+    let results = rt.block_on(engine.build(&targets));
+    printer.summary(started.elapsed().as_millis() as u64);
+    let failed: Vec<&str> = results.iter().filter(|(_, r)| r.is_err()).map(|(t, _)| t.as_str()).collect();
+    if failed.is_empty() {
+        Ok(engine)
+    } else {
+        let c = printer.counts();
+        Err(Failure::Build(format!("build failed: {} task(s) failed ({} requested target(s) not built: {})", c.failed, failed.len(), failed.join(", "))))
+    }
+}
+
+fn hash(dir: &Path, hasher: Option<&str>, files: &[PathBuf]) -> Result<(), Failure> {
+    let forced = match hasher {
+        Some(name) => Some(kbuild_hashers::by_name(name).ok_or_else(|| {
+            Failure::Usage(format!("unknown hasher {name} (known: {})", kbuild_hashers::names().join(", ")))
+        })?),
+        None => None,
+    };
+    // Without --hasher, a file inside a project gets the hasher its build file chooses.
+    let project = Project::discover(dir).ok();
+    for f in files {
+        let abs = dir.join(f);
+        let bytes = std::fs::read(&abs).map_err(|e| Failure::Env(format!("{}: {e}", f.display())))?;
+        let h = forced.unwrap_or_else(|| {
+            let rel = project.as_ref().and_then(|p| {
+                let abs = std::fs::canonicalize(&abs).ok()?;
+                let root = std::fs::canonicalize(&p.root).ok()?;
+                Some((p, abs.strip_prefix(root).ok()?.to_string_lossy().into_owned()))
+            });
+            match rel {
+                Some((p, rel)) => p.hasher_for(&rel),
+                None => kbuild_hashers::by_name("sha512").expect("sha512 is built in"),
+            }
+        });
+        let (digest, err) = kbuild_hashers::digest_or_raw(h, &bytes);
+        if let Some(e) = err {
+            eprintln!("warning: {}: does not parse as {} ({e}); printing its raw digest", f.display(), h.id());
+        }
+        println!("{}  {}", digest.to_hex(), f.display());
+    }
+    Ok(())
+}
+
+fn graph(project: &Project) -> String {
+    let mut out = String::from("digraph kbuild {\n  rankdir=LR;\n  node [shape=box];\n");
+    for name in &project.order {
+        let t = &project.targets[name];
+        let kind = t.rule.kind();
+        let shape = if matches!(t.rule, Rule::Jar { .. }) { ", shape=box3d" } else { "" };
+        out.push_str(&format!("  \"{name}\" [label=\"{name}\\n{kind}\"{shape}];\n"));
+    }
+    for name in &project.order {
+        for d in &project.targets[name].deps {
+            out.push_str(&format!("  \"{name}\" -> \"{d}\";\n"));
+        }
+    }
+    out.push_str("}\n");
+    out
+}

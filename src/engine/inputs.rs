@@ -1,0 +1,244 @@
+//! Computing input keys: source files through the two-step hash cache, globs by walking
+//! only the directories a pattern can match, and tool identities.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use globset::{GlobBuilder, GlobSetBuilder};
+use kbuild_hashers::Hasher;
+use sha2::{Digest as _, Sha512};
+
+use super::db::{Db, Stat};
+use super::store::{hash_reader, Hash};
+use super::BuildError;
+
+/// A stat taken less than this long after the file was written is not cached: a second
+/// write within the filesystem's timestamp granularity could leave size and mtime equal.
+const RACY_NS: i64 = 1_000_000_000;
+
+fn racy(stat: &Stat) -> bool {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
+    now - stat.mtime_ns < RACY_NS
+}
+
+fn io_err(path: &str, source: io::Error) -> BuildError {
+    BuildError::Io { what: path.to_string(), source }
+}
+
+/// The digest of `rel` under `hasher`, or an empty digest when the file does not exist.
+/// Unchanged files cost a `stat` and two lookups; the bytes are read only when the stat
+/// changed, and parsed only when the raw digest is new.
+pub fn file_digest(
+    root: &Path,
+    db: &Db,
+    rel: &str,
+    hasher: &dyn Hasher,
+    tag: &str,
+    warn: &dyn Fn(String),
+) -> Result<Vec<u8>, BuildError> {
+    let abs = root.join(rel);
+    let meta = match fs::metadata(&abs) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(rel, e)),
+    };
+    let stat = Stat::of(&meta);
+    let mut bytes = None;
+    let raw = match db.stat_digest("sha512", rel, &stat)? {
+        Some(raw) => raw,
+        None => {
+            let b = fs::read(&abs).map_err(|e| io_err(rel, e))?;
+            let raw = Sha512::digest(&b).to_vec();
+            // Only trust the stat if the file did not change while we read it.
+            let after = fs::metadata(&abs).map(|m| Stat::of(&m)).ok();
+            if after == Some(stat) && !racy(&stat) {
+                db.put_stat_digest("sha512", rel, &stat, &raw)?;
+            }
+            bytes = Some(b);
+            raw
+        }
+    };
+    if hasher.is_raw() {
+        return Ok(raw);
+    }
+    if let Some(d) = db.syntax_digest(&raw, tag)? {
+        return Ok(d);
+    }
+    let b = match bytes {
+        Some(b) => b,
+        None => fs::read(&abs).map_err(|e| io_err(rel, e))?,
+    };
+    if Sha512::digest(&b).as_slice() != raw.as_slice() {
+        // Changed between stat and read: let the next build look again.
+        return Ok(Sha512::digest(&b).to_vec());
+    }
+    let (digest, err) = kbuild_hashers::digest_or_raw(hasher, &b);
+    if let Some(e) = err {
+        warn(format!("{rel}: does not parse as {} ({e}); using its raw digest", hasher.id()));
+    }
+    db.put_syntax_digest(&raw, tag, &digest.0)?;
+    Ok(digest.0.to_vec())
+}
+
+/// The sha256 of an output file (the content store's digest), through the stat cache.
+pub fn output_digest(db: &Db, abs: &Path, rel: &str) -> Result<Option<(Hash, bool)>, BuildError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = match fs::symlink_metadata(abs) {
+        Ok(m) if m.is_file() => m,
+        Ok(_) => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(rel, e)),
+    };
+    let exec = meta.permissions().mode() & 0o111 != 0;
+    let stat = Stat::of(&meta);
+    if let Some(d) = db.stat_digest("sha256", rel, &stat)? {
+        if let Ok(arr) = <[u8; 32]>::try_from(d.as_slice()) {
+            return Ok(Some((Hash(arr), exec)));
+        }
+    }
+    let f = fs::File::open(abs).map_err(|e| io_err(rel, e))?;
+    let (h, _) = hash_reader(f, None).map_err(|e| io_err(rel, e))?;
+    db.put_stat_digest("sha256", rel, &stat, &h.0)?;
+    Ok(Some((h, exec)))
+}
+
+/// Records the digest of an output kbuild just wrote, so the next build checks it by stat.
+pub fn remember_output(db: &Db, abs: &Path, rel: &str, digest: Hash) -> Result<(), BuildError> {
+    let meta = fs::metadata(abs).map_err(|e| io_err(rel, e))?;
+    db.put_stat_digest("sha256", rel, &Stat::of(&meta), &digest.0)?;
+    Ok(())
+}
+
+/// Directories never searched by globs: kbuild's own state and outputs, and VCS metadata.
+fn skipped(rel: &str) -> bool {
+    matches!(rel, ".kbuild" | ".git" | "target/kbuild") || rel.ends_with("/.git")
+}
+
+/// The leading directories of a pattern that hold no glob syntax: only they are walked.
+fn literal_base(pattern: &str) -> &str {
+    let mut end = 0;
+    for (i, part) in pattern.split('/').enumerate() {
+        if part.contains(['*', '?', '[', '{']) {
+            break;
+        }
+        end += part.len() + usize::from(i > 0);
+    }
+    &pattern[..end.min(pattern.len())]
+}
+
+/// Every file under `root` that one of `patterns` matches, relative and sorted.
+pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, BuildError> {
+    let mut set = GlobSetBuilder::new();
+    for p in patterns {
+        let glob = GlobBuilder::new(p)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| BuildError::Input(format!("bad glob `{p}`: {e}")))?;
+        set.add(glob);
+    }
+    let set = set.build().map_err(|e| BuildError::Input(format!("bad globs: {e}")))?;
+    let mut bases: Vec<&str> = patterns.iter().map(|p| literal_base(p)).collect();
+    bases.sort();
+    bases.dedup();
+    let mut out = Vec::new();
+    for base in &bases {
+        // A base inside another base is walked by it already.
+        if bases.iter().any(|b| b != base && (b.is_empty() || base.starts_with(&format!("{b}/")))) {
+            continue;
+        }
+        let start: PathBuf = if base.is_empty() { root.to_path_buf() } else { root.join(base) };
+        let walker = walkdir::WalkDir::new(&start).follow_links(true).into_iter();
+        let walker = walker.filter_entry(|e| {
+            let rel = e.path().strip_prefix(root).unwrap_or(e.path()).to_string_lossy();
+            !skipped(&rel)
+        });
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) if e.io_error().map(|i| i.kind()) == Some(io::ErrorKind::NotFound) => continue,
+                Err(e) => return Err(BuildError::Input(format!("listing {}: {e}", start.display()))),
+            };
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let Ok(rel) = entry.path().strip_prefix(root) else { continue };
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            if set.is_match(&rel) {
+                out.push(rel);
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Where javac lives and what identifies that JDK: `$JAVA_HOME`, else `javac` on `PATH`
+/// with its symlinks resolved. The identity is the JDK's `release` file (vendor and version),
+/// never its path.
+pub struct Jdk {
+    pub javac: PathBuf,
+    pub identity: String,
+}
+
+pub fn find_jdk() -> Result<Jdk, BuildError> {
+    let home = match std::env::var_os("JAVA_HOME").filter(|h| !h.is_empty()) {
+        Some(h) => PathBuf::from(h),
+        None => {
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let javac = std::env::split_paths(&path)
+                .map(|d| d.join("javac"))
+                .find(|p| p.is_file())
+                .ok_or_else(|| BuildError::Tool("javac was not found: set JAVA_HOME or put a JDK's bin on PATH".into()))?;
+            let real = fs::canonicalize(&javac).unwrap_or(javac);
+            real.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default()
+        }
+    };
+    let javac = home.join("bin").join("javac");
+    if !javac.is_file() {
+        return Err(BuildError::Tool(format!("no javac at {} (from JAVA_HOME)", javac.display())));
+    }
+    let identity = match fs::read_to_string(home.join("release")) {
+        Ok(release) => release,
+        Err(_) => {
+            let out = std::process::Command::new(&javac)
+                .arg("-version")
+                .output()
+                .map_err(|e| BuildError::Tool(format!("running {} -version: {e}", javac.display())))?;
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        }
+    };
+    Ok(Jdk { javac, identity })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_bases() {
+        assert_eq!(literal_base("src/util/**/*.java"), "src/util");
+        assert_eq!(literal_base("**/*.java"), "");
+        assert_eq!(literal_base("gen/input.txt"), "gen/input.txt");
+        assert_eq!(literal_base("resources/**"), "resources");
+    }
+
+    #[test]
+    fn globs_match_files_under_their_base_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        for f in ["src/a/A.java", "src/a/b/B.java", "src/a/notes.txt", "other/C.java", ".kbuild/x.java"] {
+            fs::create_dir_all(r.join(f).parent().unwrap()).unwrap();
+            fs::write(r.join(f), "x").unwrap();
+        }
+        let got = expand_globs(r, &["src/**/*.java".into()]).unwrap();
+        assert_eq!(got, vec!["src/a/A.java", "src/a/b/B.java"]);
+        let got = expand_globs(r, &["**/*.java".into()]).unwrap();
+        assert_eq!(got, vec!["other/C.java", "src/a/A.java", "src/a/b/B.java"]);
+        let got = expand_globs(r, &["src/a/*.java".into(), "src/a/notes.txt".into()]).unwrap();
+        assert_eq!(got, vec!["src/a/A.java", "src/a/notes.txt"]);
+        assert!(expand_globs(r, &["missing/**".into()]).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,497 @@
+//! The build engine: a suspending, parallel scheduler over keys, with a constructive-traces
+//! rebuilder ("Build Systems à la Carte", the Cloud Shake point).
+//!
+//! A task runs until it fetches; `Ctx::fetch_all` awaits the dependencies concurrently and
+//! records them, in order, as one batch of the task's trace. Each key is computed at most
+//! once per invocation (the memo). To bring a target up to date, its stored traces are
+//! replayed batch by batch; the first fully matching trace yields its value from the content
+//! store, and only when none matches does the rule run.
+
+pub mod db;
+mod inputs;
+pub mod key;
+pub mod store;
+pub mod value;
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::future::{join_all, BoxFuture};
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OnceCell, Semaphore};
+
+use crate::printer::{Printer, Status};
+use crate::settings::{Project, Target};
+use db::{Db, DbError, Trace};
+use inputs::Jdk;
+pub use key::Key;
+use store::{Cas, StoreError};
+pub use store::Hash;
+pub use value::{Entry, Product, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("target {target}: {message}")]
+    TaskFailed { target: String, message: String },
+    #[error("target {target} was not built because {dep} failed")]
+    DepFailed { target: String, dep: String },
+    #[error("dependency cycle: {}", .0.join(" -> "))]
+    Cycle(Vec<String>),
+    #[error("{what}: {source}")]
+    Io { what: String, source: io::Error },
+    #[error("{0}")]
+    Input(String),
+    #[error("{0}")]
+    Tool(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl BuildError {
+    pub fn io(what: impl std::fmt::Display, source: io::Error) -> BuildError {
+        BuildError::Io { what: what.to_string(), source }
+    }
+}
+
+pub type Failure = Arc<BuildError>;
+
+/// A computed key: its value and the value's digest.
+#[derive(Clone, Debug)]
+pub struct Computed {
+    pub hash: Hash,
+    pub value: Arc<Value>,
+}
+
+impl Computed {
+    fn new(value: Value) -> Computed {
+        Computed { hash: value.hash(), value: Arc::new(value) }
+    }
+
+    pub fn files(&self) -> &[String] {
+        match &*self.value {
+            Value::Files(f) => f,
+            _ => &[],
+        }
+    }
+
+    pub fn product(&self) -> Option<&Product> {
+        match &*self.value {
+            Value::Product(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// Why a target was last built the way it was, for `kbuild explain`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Note {
+    pub rule: String,
+    pub status: String,
+    pub reason: String,
+}
+
+type Slot = Arc<OnceCell<Result<Computed, Failure>>>;
+
+/// The chain of targets that led to a fetch, to report cycles with their path.
+#[derive(Clone, Default)]
+struct Stack(Option<Arc<(String, Stack)>>);
+
+impl Stack {
+    fn push(&self, name: &str) -> Stack {
+        Stack(Some(Arc::new((name.to_string(), self.clone()))))
+    }
+
+    fn path_to(&self, name: &str) -> Option<Vec<String>> {
+        let mut path = Vec::new();
+        let mut cur = self;
+        while let Some(node) = &cur.0 {
+            path.push(node.0.clone());
+            if node.0 == name {
+                path.reverse();
+                path.push(name.to_string());
+                return Some(path);
+            }
+            cur = &node.1;
+        }
+        None
+    }
+}
+
+pub struct Engine {
+    pub project: Arc<Project>,
+    pub printer: Arc<Printer>,
+    db: Db,
+    cas: Cas,
+    jobs: Semaphore,
+    memo: Mutex<HashMap<Key, Slot>>,
+    jdk: OnceCell<Result<Jdk, Failure>>,
+    tmp: PathBuf,
+}
+
+impl Engine {
+    /// Opens the project's database and store (under `.kbuild/`) and clears what a killed
+    /// build may have left half-done.
+    pub fn open(project: Arc<Project>, printer: Arc<Printer>, jobs: usize) -> Result<Arc<Engine>, BuildError> {
+        let state = project.root.join(".kbuild");
+        fs::create_dir_all(&state).map_err(|e| BuildError::io(state.display(), e))?;
+        let db = Db::open(&state.join("db"))?;
+        let cas = Cas::open(&state.join("cas"))?;
+        // Only one kbuild holds the database, so whatever is in the scratch area is stale.
+        let tmp = project.out_root().join(".tmp");
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(&tmp).map_err(|e| BuildError::io(tmp.display(), e))?;
+        Ok(Arc::new(Engine {
+            project,
+            printer,
+            db,
+            cas,
+            jobs: Semaphore::new(jobs.max(1)),
+            memo: Mutex::new(HashMap::new()),
+            jdk: OnceCell::new(),
+            tmp,
+        }))
+    }
+
+    /// Brings the named targets up to date, concurrently.
+    pub async fn build(self: &Arc<Self>, targets: &[String]) -> Vec<(String, Result<Computed, Failure>)> {
+        let root = Stack::default();
+        let results = join_all(targets.iter().map(|t| self.fetch(Key::Target(t.clone()), &root))).await;
+        targets.iter().cloned().zip(results).collect()
+    }
+
+    pub fn note(&self, target: &str) -> Result<Option<Note>, BuildError> {
+        Ok(self.db.note(&format!("explain:{target}"))?.and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    /// Boxed because the recursion (fetch → build_target → fetch) needs a nameable `Send` type.
+    fn fetch<'a>(self: &'a Arc<Self>, key: Key, stack: &'a Stack) -> BoxFuture<'a, Result<Computed, Failure>> {
+        async move {
+            if let Key::Target(name) = &key {
+                if let Some(path) = stack.path_to(name) {
+                    return Err(Arc::new(BuildError::Cycle(path)));
+                }
+            }
+            let slot = self.memo.lock().expect("memo lock").entry(key.clone()).or_default().clone();
+            slot.get_or_init(|| async {
+                match key {
+                    Key::Target(name) => {
+                        let me = self.clone();
+                        let stack = stack.push(&name);
+                        let job = tokio::spawn(async move { me.build_target(&name, &stack).await });
+                        job.await.unwrap_or_else(|e| Err(Arc::new(BuildError::Input(format!("internal error: {e}")))))
+                    }
+                    input => self.compute_input(&input).await.map_err(Arc::new),
+                }
+            })
+            .await
+            .clone()
+        }
+        .boxed()
+    }
+
+    async fn compute_input(self: &Arc<Self>, key: &Key) -> Result<Computed, BuildError> {
+        let value = match key {
+            Key::File { path, hasher } => {
+                let Some(h) = hasher_by_tag(hasher) else {
+                    // A hasher this kbuild does not have: never equal to a recorded digest.
+                    return Ok(Computed::new(Value::Text(format!("unknown hasher {hasher}"))));
+                };
+                let me = self.clone();
+                let (path, tag) = (path.clone(), hasher.clone());
+                let digest = tokio::task::spawn_blocking(move || {
+                    let warn = |m: String| me.printer.warn(&m);
+                    inputs::file_digest(&me.project.root, &me.db, &path, h, &tag, &warn)
+                })
+                .await
+                .map_err(|e| BuildError::Input(format!("internal error: {e}")))??;
+                Value::Digest(digest)
+            }
+            Key::Glob(patterns) => {
+                let root = self.project.root.clone();
+                let patterns = patterns.clone();
+                let files = tokio::task::spawn_blocking(move || inputs::expand_globs(&root, &patterns))
+                    .await
+                    .map_err(|e| BuildError::Input(format!("internal error: {e}")))??;
+                Value::Files(files)
+            }
+            Key::Def(name) => Value::Text(self.project.targets.get(name).map(|t| t.definition.clone()).unwrap_or_default()),
+            Key::Tool(name) if name == "javac" => Value::Text(self.jdk().await?.identity.clone()),
+            Key::Tool(name) => Value::Text(format!("unknown tool {name}")),
+            Key::Target(_) => unreachable!("targets are not inputs"),
+        };
+        Ok(Computed::new(value))
+    }
+
+    pub async fn jdk(&self) -> Result<&Jdk, Failure> {
+        self.jdk.get_or_init(|| async { inputs::find_jdk().map_err(Arc::new) }).await.as_ref().map_err(Arc::clone)
+    }
+
+    /// The rebuilder: replay traces, else run the rule.
+    async fn build_target(self: &Arc<Self>, name: &str, stack: &Stack) -> Result<Computed, Failure> {
+        let started = Instant::now();
+        let target = self.project.targets.get(name).ok_or_else(|| Arc::new(BuildError::Input(format!("no target named {name}"))))?;
+        let rule = target.rule.kind();
+        let key = Key::Target(name.to_string());
+        let result = self.bring_up_to_date(target, &key, stack).await;
+        let ms = started.elapsed().as_millis() as u64;
+        let (status, note) = match &result {
+            Ok((_, status, reason)) => (*status, Some(reason.clone())),
+            Err(e) => {
+                if !matches!(**e, BuildError::DepFailed { .. }) {
+                    self.printer.error(&e.to_string());
+                }
+                (Status::Failed, None)
+            }
+        };
+        self.printer.task(name, rule, status, ms);
+        if let Some(reason) = note {
+            let note = Note { rule: rule.to_string(), status: status.word().to_string(), reason };
+            self.db.put_note(&format!("explain:{name}"), &serde_json::to_vec(&note).expect("notes serialize")).map_err(|e| Arc::new(e.into()))?;
+        }
+        result.map(|(c, _, _)| c)
+    }
+
+    async fn bring_up_to_date(self: &Arc<Self>, target: &Target, key: &Key, stack: &Stack) -> Result<(Computed, Status, String), Failure> {
+        let name = &target.name;
+        let traces = self.db.traces(key).map_err(|e| Arc::new(e.into()))?;
+        let mut reason = String::from("it had never been built");
+        for (i, trace) in traces.iter().enumerate() {
+            match self.verify(trace, name, stack).await? {
+                Some((dep, old, new)) => {
+                    if i == 0 {
+                        reason = format!("{} changed ({} -> {})", dep.describe(), old.short(), new.short());
+                    }
+                }
+                None => match self.restore(name, trace.result) {
+                    Ok((product, rewrote)) => {
+                        self.db.promote_trace(key, i).map_err(|e| Arc::new(e.into()))?;
+                        let (status, why) = match (i, rewrote) {
+                            (0, false) => (Status::UpToDate, "nothing it depends on changed".to_string()),
+                            (0, true) => (Status::Restored, "its outputs on disk were missing or modified; restored from the store".to_string()),
+                            _ => (Status::Restored, format!("its inputs matched an earlier build (trace {}); restored from the store", i + 1)),
+                        };
+                        return Ok((Computed::new(Value::Product(product)), status, why));
+                    }
+                    Err(e) => self.printer.warn(&format!("target {name}: cannot restore ({e}); running it again")),
+                },
+            }
+        }
+        let ctx = Ctx { engine: self.clone(), stack: stack.clone(), target: name.clone(), batches: Mutex::new(Vec::new()) };
+        ctx.fetch(Key::Def(name.clone())).await?;
+        let stage = tempfile::Builder::new()
+            .prefix(&format!("{name}-"))
+            .tempdir_in(&self.tmp)
+            .map_err(|e| Arc::new(BuildError::io(self.tmp.display(), e)))?;
+        crate::rules::run(&ctx, target, stage.path()).await.map_err(|e| match e {
+            BuildError::DepFailed { .. } | BuildError::TaskFailed { .. } | BuildError::Cycle(_) => Arc::new(e),
+            other => Arc::new(BuildError::TaskFailed { target: name.clone(), message: other.to_string() }),
+        })?;
+        let product = self.install(name, stage).map_err(Arc::new)?;
+        let computed = Computed::new(Value::Product(product));
+        let batches = ctx.batches.into_inner().expect("trace lock");
+        self.db.add_trace(key, Trace { batches, result: computed.hash }).map_err(|e| Arc::new(e.into()))?;
+        Ok((computed, Status::Executed, reason))
+    }
+
+    /// Replays one trace: None when every dependency still has its recorded digest, else
+    /// the first that differs. `stack` already holds this target.
+    async fn verify(self: &Arc<Self>, trace: &Trace, name: &str, stack: &Stack) -> Result<Option<(Key, Hash, Hash)>, Failure> {
+        for batch in &trace.batches {
+            let got = join_all(batch.iter().map(|(k, _)| self.fetch(k.clone(), stack))).await;
+            for ((k, want), got) in batch.iter().zip(got) {
+                let got = got.map_err(|e| dep_failure(name, k, e))?;
+                if got.hash != *want {
+                    return Ok(Some((k.clone(), *want, got.hash)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    pub fn out_dir(&self, name: &str) -> PathBuf {
+        self.project.out_root().join(name)
+    }
+
+    fn rel(&self, abs: &Path) -> String {
+        abs.strip_prefix(&self.project.root).unwrap_or(abs).to_string_lossy().into_owned()
+    }
+
+    /// Loads a product from the store and makes the files on disk equal to it.
+    fn restore(&self, name: &str, result: Hash) -> Result<(Product, bool), BuildError> {
+        let json = self.cas.get(result)?;
+        let product: Product = serde_json::from_slice(&json).map_err(|e| BuildError::Input(format!("stored product {}: {e}", result.short())))?;
+        let dir = self.out_dir(name);
+        if self.on_disk_matches(&dir, &product)? {
+            return Ok((product, false));
+        }
+        let stage = tempfile::Builder::new().prefix(&format!("{name}-")).tempdir_in(&self.tmp).map_err(|e| BuildError::io(self.tmp.display(), e))?;
+        for (path, entry) in &product.files {
+            let dest = stage.path().join(path);
+            if let Some(parent) = dest.parent() {
+                fs::create_dir_all(parent).map_err(|e| BuildError::io(parent.display(), e))?;
+            }
+            self.cas.copy_to(entry.digest, &dest, entry.exec)?;
+        }
+        self.swap_into_place(stage, &dir)?;
+        for (path, entry) in &product.files {
+            let abs = dir.join(path);
+            inputs::remember_output(&self.db, &abs, &self.rel(&abs), entry.digest)?;
+        }
+        Ok((product, true))
+    }
+
+    /// True when `dir` holds exactly the product's files with their digests and modes.
+    fn on_disk_matches(&self, dir: &Path, product: &Product) -> Result<bool, BuildError> {
+        let mut seen = 0usize;
+        for entry in walkdir::WalkDir::new(dir) {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(_) => return Ok(false),
+            };
+            if entry.file_type().is_dir() {
+                continue;
+            }
+            let Ok(rel) = entry.path().strip_prefix(dir) else { return Ok(false) };
+            let Some(want) = product.files.get(&*rel.to_string_lossy()) else { return Ok(false) };
+            match inputs::output_digest(&self.db, entry.path(), &self.rel(entry.path()))? {
+                Some((h, exec)) if h == want.digest && exec == want.exec => seen += 1,
+                _ => return Ok(false),
+            }
+        }
+        Ok(seen == product.files.len())
+    }
+
+    /// Takes what a rule wrote into its stage directory into the store, and moves it into
+    /// place as the target's output directory.
+    fn install(&self, name: &str, stage: tempfile::TempDir) -> Result<Product, BuildError> {
+        let mut product = Product::default();
+        for entry in walkdir::WalkDir::new(stage.path()).sort_by_file_name() {
+            let entry = entry.map_err(|e| BuildError::Input(format!("reading outputs of {name}: {e}")))?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            use std::os::unix::fs::PermissionsExt;
+            let exec = entry.metadata().map(|m| m.permissions().mode() & 0o111 != 0).unwrap_or(false);
+            store::set_executable(entry.path(), exec).map_err(|e| BuildError::io(entry.path().display(), e))?;
+            let (digest, size) = self.cas.put_file(entry.path())?;
+            let rel = entry.path().strip_prefix(stage.path()).expect("inside stage").to_string_lossy().into_owned();
+            product.files.insert(rel, Entry { digest, size, exec });
+        }
+        self.cas.put_bytes(&product.to_json())?;
+        let dir = self.out_dir(name);
+        self.swap_into_place(stage, &dir)?;
+        for (path, entry) in &product.files {
+            let abs = dir.join(path);
+            inputs::remember_output(&self.db, &abs, &self.rel(&abs), entry.digest)?;
+        }
+        Ok(product)
+    }
+
+    /// Replaces `dir` by `stage` with two renames; a build killed in between leaves `dir`
+    /// missing, which the next build restores.
+    fn swap_into_place(&self, stage: tempfile::TempDir, dir: &Path) -> Result<(), BuildError> {
+        let stage = stage.keep();
+        if let Some(parent) = dir.parent() {
+            fs::create_dir_all(parent).map_err(|e| BuildError::io(parent.display(), e))?;
+        }
+        if fs::symlink_metadata(dir).is_ok() {
+            let old = tempfile::Builder::new().prefix("old-").tempdir_in(&self.tmp).map_err(|e| BuildError::io(self.tmp.display(), e))?.keep();
+            fs::rename(dir, old.join("x")).map_err(|e| BuildError::io(dir.display(), e))?;
+            let _ = fs::remove_dir_all(&old);
+        }
+        fs::rename(&stage, dir).map_err(|e| BuildError::io(dir.display(), e))?;
+        Ok(())
+    }
+
+    /// The files of a target's product from this invocation, sorted.
+    pub fn build_result(&self, name: &str) -> Vec<String> {
+        let slot = self.memo.lock().expect("memo lock").get(&Key::Target(name.to_string())).cloned();
+        match slot.as_ref().and_then(|s| s.get()) {
+            Some(Ok(c)) => c.product().map(|p| p.files.keys().cloned().collect()).unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A blob from the content store, verified.
+    pub fn blob(&self, h: Hash) -> Result<Vec<u8>, BuildError> {
+        Ok(self.cas.get(h)?)
+    }
+
+    /// A slot in the `-j` limit, held while an external tool runs.
+    pub async fn job_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.jobs.acquire().await.expect("semaphore is never closed")
+    }
+}
+
+/// `id@version` as it appears in keys.
+pub fn hasher_tag(h: &dyn kbuild_hashers::Hasher) -> String {
+    format!("{}@{}", h.id(), h.version())
+}
+
+fn hasher_by_tag(tag: &str) -> Option<&'static dyn kbuild_hashers::Hasher> {
+    let (id, version) = tag.split_once('@')?;
+    kbuild_hashers::by_name(id).filter(|h| h.version().to_string() == version)
+}
+
+fn dep_failure(target: &str, key: &Key, e: Failure) -> Failure {
+    match (&*e, key) {
+        (BuildError::Cycle(_), _) => e,
+        (_, Key::Target(dep)) => Arc::new(BuildError::DepFailed { target: target.to_string(), dep: dep.clone() }),
+        _ => e,
+    }
+}
+
+/// What a rule sees: its target, and `fetch`, the only way to read another key's value.
+pub struct Ctx {
+    pub engine: Arc<Engine>,
+    pub target: String,
+    stack: Stack,
+    batches: Mutex<Vec<Vec<(Key, Hash)>>>,
+}
+
+impl Ctx {
+    pub async fn fetch(&self, key: Key) -> Result<Computed, Failure> {
+        Ok(self.fetch_all(vec![key]).await?.remove(0))
+    }
+
+    /// Fetches keys concurrently and records them, in the given order, as one batch.
+    pub async fn fetch_all(&self, keys: Vec<Key>) -> Result<Vec<Computed>, Failure> {
+        let results = join_all(keys.iter().map(|k| self.engine.fetch(k.clone(), &self.stack))).await;
+        let mut batch = Vec::with_capacity(keys.len());
+        let mut values = Vec::with_capacity(keys.len());
+        for (k, r) in keys.into_iter().zip(results) {
+            let c = r.map_err(|e| dep_failure(&self.target, &k, e))?;
+            batch.push((k, c.hash));
+            values.push(c);
+        }
+        self.batches.lock().expect("trace lock").push(batch);
+        Ok(values)
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.engine.project
+    }
+
+    pub fn fail(&self, message: impl Into<String>) -> BuildError {
+        BuildError::TaskFailed { target: self.target.clone(), message: message.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_reports_the_cycle_path() {
+        let s = Stack::default().push("a").push("b").push("c");
+        assert_eq!(s.path_to("b"), Some(vec!["b".into(), "c".into(), "b".into()]));
+        assert_eq!(s.path_to("z"), None);
+    }
+}

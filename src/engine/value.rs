@@ -1,0 +1,90 @@
+//! Values: what a key computes to. A value's identity is its digest; traces compare only
+//! digests, and products are kept whole in the content store.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::store::Hash;
+
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// A file's digest under its hasher (empty when the file does not exist).
+    Digest(Vec<u8>),
+    /// The files a glob matched, sorted, relative to the project root.
+    Files(Vec<String>),
+    /// A definition or a tool identity, as canonical text.
+    Text(String),
+    /// A target's product.
+    Product(Product),
+}
+
+impl Value {
+    pub fn hash(&self) -> Hash {
+        let mut bytes = Vec::new();
+        match self {
+            Value::Digest(d) => {
+                bytes.push(b'd');
+                bytes.extend_from_slice(d);
+            }
+            Value::Files(files) => {
+                bytes.push(b'f');
+                for f in files {
+                    bytes.extend_from_slice(f.as_bytes());
+                    bytes.push(0);
+                }
+            }
+            Value::Text(t) => {
+                bytes.push(b't');
+                bytes.extend_from_slice(t.as_bytes());
+            }
+            Value::Product(p) => return p.hash(),
+        }
+        Hash::of(&bytes)
+    }
+}
+
+/// A tree of files, path (relative to the target's output directory, `/`-separated)
+/// → content digest. Its digest is the digest of its canonical JSON, which is also how it is
+/// kept in the content store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub files: BTreeMap<String, Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub digest: Hash,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exec: bool,
+}
+
+impl Product {
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("products serialize")
+    }
+
+    pub fn hash(&self) -> Hash {
+        Hash::of(&self.to_json())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_digest_is_its_stored_json_digest_and_order_independent() {
+        let e = |b: u8| Entry { digest: Hash([b; 32]), size: 1, exec: false };
+        let mut a = Product::default();
+        a.files.insert("b".into(), e(2));
+        a.files.insert("a".into(), e(1));
+        let mut b = Product::default();
+        b.files.insert("a".into(), e(1));
+        b.files.insert("b".into(), e(2));
+        assert_eq!(a.hash(), b.hash());
+        assert_eq!(a.hash(), Hash::of(&a.to_json()));
+        assert_ne!(Value::Text("x".into()).hash(), Value::Digest(b"x".to_vec()).hash());
+    }
+}

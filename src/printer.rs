@@ -1,0 +1,199 @@
+//! All user-facing output goes through here: plain lines (one per task that did work, and a
+//! summary) on stderr, a live spinner when stderr is a terminal, or, with `--json`, one JSON
+//! object per line on stdout for tools. Colour only on a terminal, and never with NO_COLOR.
+
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Status {
+    Executed,
+    UpToDate,
+    Restored,
+    Failed,
+}
+
+impl Status {
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Executed => "executed",
+            Status::UpToDate => "up to date",
+            Status::Restored => "restored",
+            Status::Failed => "failed",
+        }
+    }
+
+    fn json(self) -> &'static str {
+        match self {
+            Status::Executed => "executed",
+            Status::UpToDate | Status::Restored => "cached",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Default, Clone, Copy, Debug)]
+pub struct Counts {
+    pub executed: usize,
+    pub up_to_date: usize,
+    pub restored: usize,
+    pub failed: usize,
+}
+
+impl Counts {
+    pub fn total(&self) -> usize {
+        self.executed + self.up_to_date + self.restored + self.failed
+    }
+}
+
+pub struct Printer {
+    json: bool,
+    color: bool,
+    spinner: Option<ProgressBar>,
+    state: Mutex<(Counts, BTreeSet<String>)>,
+}
+
+impl Printer {
+    pub fn new(json: bool) -> Printer {
+        let tty = std::io::stderr().is_terminal();
+        let ci = std::env::var_os("CI").is_some();
+        let spinner = (tty && !json && !ci).then(|| {
+            let pb = ProgressBar::new_spinner();
+            pb.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+            pb.enable_steady_tick(Duration::from_millis(100));
+            pb
+        });
+        let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Printer { json, color, spinner, state: Mutex::new((Counts::default(), BTreeSet::new())) }
+    }
+
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    fn line(&self, text: &str) {
+        match &self.spinner {
+            Some(pb) => pb.println(text),
+            None => {
+                let _ = writeln!(std::io::stderr(), "{text}");
+            }
+        }
+    }
+
+    fn json_line(&self, value: serde_json::Value) {
+        let out = std::io::stdout();
+        let mut out = out.lock();
+        let _ = writeln!(out, "{value}");
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn refresh(&self, counts: &Counts, running: &BTreeSet<String>) {
+        if let Some(pb) = &self.spinner {
+            let names: Vec<&str> = running.iter().map(String::as_str).take(4).collect();
+            let more = running.len().saturating_sub(names.len());
+            let extra = if more > 0 { format!(" +{more}") } else { String::new() };
+            pb.set_message(format!("{} done, running {}{extra}", counts.total(), names.join(", ")));
+        }
+    }
+
+    /// A rule started running its tool.
+    pub fn running(&self, target: &str) {
+        let mut st = self.state.lock().expect("printer lock");
+        st.1.insert(target.to_string());
+        self.refresh(&st.0, &st.1);
+    }
+
+    pub fn task(&self, target: &str, rule: &str, status: Status, ms: u64) {
+        {
+            let mut st = self.state.lock().expect("printer lock");
+            st.1.remove(target);
+            let c = &mut st.0;
+            match status {
+                Status::Executed => c.executed += 1,
+                Status::UpToDate => c.up_to_date += 1,
+                Status::Restored => c.restored += 1,
+                Status::Failed => c.failed += 1,
+            }
+            let (counts, running) = (st.0, st.1.clone());
+            self.refresh(&counts, &running);
+        }
+        if self.json {
+            self.json_line(json!({"event": "task", "target": target, "rule": rule, "status": status.json(),
+                                  "restored": status == Status::Restored, "ms": ms}));
+            return;
+        }
+        match status {
+            Status::UpToDate => {}
+            Status::Executed => self.line(&format!("{} {target} ({rule}, {ms} ms)", self.paint("32", "   built"))),
+            Status::Restored => self.line(&format!("{} {target} ({rule})", self.paint("36", "restored"))),
+            Status::Failed => self.line(&format!("{} {target} ({rule})", self.paint("31", "  failed"))),
+        }
+    }
+
+    /// A tool's own output (javac diagnostics), shown as the tool printed it.
+    pub fn tool_output(&self, target: &str, text: &str) {
+        let text = text.trim_end();
+        if text.is_empty() {
+            return;
+        }
+        if self.json {
+            self.json_line(json!({"event": "output", "target": target, "text": text}));
+        }
+        match &self.spinner {
+            Some(pb) => pb.suspend(|| eprintln!("{text}")),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    pub fn warn(&self, msg: &str) {
+        if self.json {
+            self.json_line(json!({"event": "warning", "message": msg}));
+        }
+        self.line(&format!("{} {msg}", self.paint("33", "warning:")));
+    }
+
+    pub fn error(&self, msg: &str) {
+        if self.json {
+            self.json_line(json!({"event": "error", "message": msg}));
+        }
+        self.line(&format!("{} {msg}", self.paint("31", "error:")));
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.state.lock().expect("printer lock").0
+    }
+
+    /// `4 tasks: 1 run, 3 up to date`, plus restored and failed counts when there are any.
+    pub fn summary(&self, ms: u64) {
+        if let Some(pb) = &self.spinner {
+            pb.finish_and_clear();
+        }
+        let c = self.counts();
+        if self.json {
+            self.json_line(json!({"event": "summary", "tasks": c.total(), "executed": c.executed,
+                                  "cached": c.up_to_date + c.restored, "up_to_date": c.up_to_date,
+                                  "restored": c.restored, "failed": c.failed, "ms": ms}));
+            return;
+        }
+        let mut text = format!("{} tasks: {} run, {} up to date", c.total(), c.executed, c.up_to_date);
+        if c.restored > 0 {
+            text += &format!(", {} restored", c.restored);
+        }
+        if c.failed > 0 {
+            text += &format!(", {} failed", c.failed);
+        }
+        self.line(&format!("{text} ({:.2} s)", ms as f64 / 1000.0));
+    }
+}

@@ -1,0 +1,36 @@
+//! `command`: runs a program in the project root with `$OUT` set to an empty directory;
+//! the declared `:outs` in it become the product, anything else it wrote is dropped.
+
+use std::fs;
+use std::path::Path;
+
+use super::{exit_text, fetch_sources, fetch_targets, run_tool};
+use crate::engine::{BuildError, Ctx};
+
+pub async fn run(ctx: &Ctx, srcs: &[String], outs: &[String], cmd: &[String], stage: &Path) -> Result<(), BuildError> {
+    let deps = ctx.project().targets[&ctx.target].deps.clone();
+    fetch_targets(ctx, &deps).await?;
+    fetch_sources(ctx, srcs, true).await?;
+    let out = run_tool(ctx, Path::new(&cmd[0]), &cmd[1..], &[("OUT", stage)]).await?;
+    if !out.status.success() {
+        return Err(ctx.fail(format!("{} failed ({})", cmd[0], exit_text(out.status))));
+    }
+    for o in outs {
+        if fs::symlink_metadata(stage.join(o)).is_err() {
+            return Err(ctx.fail(format!("the command did not create {o} in $OUT")));
+        }
+    }
+    // Keep only what was declared, so the product is exactly what the build file promises.
+    for entry in walkdir::WalkDir::new(stage).contents_first(true) {
+        let entry = entry.map_err(|e| ctx.fail(format!("reading $OUT: {e}")))?;
+        let rel = entry.path().strip_prefix(stage).unwrap_or(entry.path()).to_string_lossy().into_owned();
+        if rel.is_empty() || entry.file_type().is_dir() {
+            continue;
+        }
+        let declared = outs.iter().any(|o| rel == *o || rel.starts_with(&format!("{o}/")));
+        if !declared {
+            fs::remove_file(entry.path()).map_err(|e| BuildError::io(entry.path().display(), e))?;
+        }
+    }
+    Ok(())
+}

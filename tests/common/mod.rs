@@ -1,0 +1,138 @@
+//! Helpers for the end-to-end tests: copy a fixture project somewhere fresh, run the real
+//! kbuild binary in it, and read its `--json` events.
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// A fresh copy of a fixture project in its own temporary directory.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new(name: &str) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&fixture(name), dir.path());
+        Project { dir }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let p = self.path(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+
+    /// Replaces `from` by `to` in a file, failing if `from` is not there.
+    pub fn edit(&self, rel: &str, from: &str, to: &str) {
+        let text = self.read(rel);
+        assert!(text.contains(from), "{rel} does not contain {from:?}");
+        self.write(rel, &text.replacen(from, to, 1));
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kbuild"));
+        c.args(args).current_dir(self.dir.path()).env_remove("NO_COLOR").env("CI", "1");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// `kbuild --json build ARGS`, which must succeed.
+    pub fn build(&self, args: &[&str]) -> Build {
+        let out = self.build_raw(args);
+        assert!(out.ok(), "build failed:\n{}", out.stderr);
+        out
+    }
+
+    pub fn build_raw(&self, args: &[&str]) -> Build {
+        let mut all = vec!["--json", "build"];
+        all.extend_from_slice(args);
+        Build::from(self.run(&all))
+    }
+
+    pub fn bytes(&self, rel: &str) -> Vec<u8> {
+        fs::read(self.path(rel)).unwrap()
+    }
+}
+
+pub struct Build {
+    pub code: Option<i32>,
+    pub events: Vec<Value>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Build {
+    fn from(out: Output) -> Build {
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let events = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        Build { code: out.status.code(), events, stdout, stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+    }
+}
+
+impl Build {
+    pub fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    fn with_status(&self, status: &str) -> BTreeSet<String> {
+        self.events
+            .iter()
+            .filter(|e| e["event"] == "task" && e["status"] == status)
+            .map(|e| e["target"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Targets whose rule ran.
+    pub fn executed(&self) -> BTreeSet<String> {
+        self.with_status("executed")
+    }
+
+    pub fn cached(&self) -> BTreeSet<String> {
+        self.with_status("cached")
+    }
+
+    pub fn failed(&self) -> BTreeSet<String> {
+        self.with_status("failed")
+    }
+
+    pub fn summary(&self) -> &Value {
+        self.events.iter().find(|e| e["event"] == "summary").expect("a summary event")
+    }
+}
+
+pub fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
