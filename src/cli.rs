@@ -13,7 +13,11 @@ use crate::printer::Printer;
 use crate::settings::{Project, Rule, SettingsError};
 
 #[derive(Parser)]
-#[command(name = "kbuild", version, about = "An incremental build companion for JVM and Clojure projects")]
+#[command(
+    name = "kbuild",
+    version,
+    about = "An incremental build companion for JVM and Clojure projects"
+)]
 struct Cli {
     /// Run as if started in DIR.
     #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
@@ -89,12 +93,17 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
-    let cwd = std::env::current_dir().map_err(|e| Failure::Env(format!("current directory: {e}")))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| Failure::Env(format!("current directory: {e}")))?;
     let dir = match &cli.dir {
         Some(d) => cwd.join(d),
         None => cwd,
     };
-    let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let jobs = cli.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
     match cli.command {
         Command::Hash { hasher, files } => hash(&dir, hasher.as_deref(), &files),
         Command::Build { targets } => {
@@ -117,7 +126,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let engine = Engine::open(project, Arc::new(Printer::new(cli.json)), 1)?;
             match engine.note(&target)? {
                 None => println!("{target} has not been built yet"),
-                Some(n) => println!("{target} ({}): {}\n  because {}", n.rule, n.status, n.reason),
+                Some(n) => println!(
+                    "{target} ({}): {}\n  because {}",
+                    n.rule, n.status, n.reason
+                ),
             }
             Ok(())
         }
@@ -144,7 +156,10 @@ fn known_targets(project: &Project, names: &[String]) -> Result<(), Failure> {
     for n in names {
         if !project.targets.contains_key(n) {
             let known = project.order.join(", ");
-            return Err(Failure::Usage(format!("{}: no target named {n} (targets: {known})", project.file)));
+            return Err(Failure::Usage(format!(
+                "{}: no target named {n} (targets: {known})",
+                project.file
+            )));
         }
     }
     Ok(())
@@ -158,28 +173,49 @@ fn runtime(jobs: usize) -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::Env(format!("starting the runtime: {e}")))
 }
 
-fn build(project: &Arc<Project>, targets: &[String], json: bool, jobs: usize) -> Result<Arc<Engine>, Failure> {
+fn build(
+    project: &Arc<Project>,
+    targets: &[String],
+    json: bool,
+    jobs: usize,
+) -> Result<Arc<Engine>, Failure> {
     let started = Instant::now();
-    let targets = if targets.is_empty() { project.order.clone() } else { targets.to_vec() };
+    let targets = if targets.is_empty() {
+        project.order.clone()
+    } else {
+        targets.to_vec()
+    };
     known_targets(project, &targets)?;
     let printer = Arc::new(Printer::new(json));
     let engine = Engine::open(project.clone(), printer.clone(), jobs)?;
     let rt = runtime(jobs)?;
     let results = rt.block_on(engine.build(&targets));
     printer.summary(started.elapsed().as_millis() as u64);
-    let failed: Vec<&str> = results.iter().filter(|(_, r)| r.is_err()).map(|(t, _)| t.as_str()).collect();
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|(_, r)| r.is_err())
+        .map(|(t, _)| t.as_str())
+        .collect();
     if failed.is_empty() {
         Ok(engine)
     } else {
         let c = printer.counts();
-        Err(Failure::Build(format!("build failed: {} task(s) failed ({} requested target(s) not built: {})", c.failed, failed.len(), failed.join(", "))))
+        Err(Failure::Build(format!(
+            "build failed: {} task(s) failed ({} requested target(s) not built: {})",
+            c.failed,
+            failed.len(),
+            failed.join(", ")
+        )))
     }
 }
 
 fn hash(dir: &Path, hasher: Option<&str>, files: &[PathBuf]) -> Result<(), Failure> {
     let forced = match hasher {
         Some(name) => Some(kbuild_hashers::by_name(name).ok_or_else(|| {
-            Failure::Usage(format!("unknown hasher {name} (known: {})", kbuild_hashers::names().join(", ")))
+            Failure::Usage(format!(
+                "unknown hasher {name} (known: {})",
+                kbuild_hashers::names().join(", ")
+            ))
         })?),
         None => None,
     };
@@ -187,12 +223,16 @@ fn hash(dir: &Path, hasher: Option<&str>, files: &[PathBuf]) -> Result<(), Failu
     let project = Project::discover(dir).ok();
     for f in files {
         let abs = dir.join(f);
-        let bytes = std::fs::read(&abs).map_err(|e| Failure::Env(format!("{}: {e}", f.display())))?;
+        let bytes =
+            std::fs::read(&abs).map_err(|e| Failure::Env(format!("{}: {e}", f.display())))?;
         let h = forced.unwrap_or_else(|| {
             let rel = project.as_ref().and_then(|p| {
                 let abs = std::fs::canonicalize(&abs).ok()?;
                 let root = std::fs::canonicalize(&p.root).ok()?;
-                Some((p, abs.strip_prefix(root).ok()?.to_string_lossy().into_owned()))
+                Some((
+                    p,
+                    abs.strip_prefix(root).ok()?.to_string_lossy().into_owned(),
+                ))
             });
             match rel {
                 Some((p, rel)) => p.hasher_for(&rel),
@@ -201,7 +241,11 @@ fn hash(dir: &Path, hasher: Option<&str>, files: &[PathBuf]) -> Result<(), Failu
         });
         let (digest, err) = kbuild_hashers::digest_or_raw(h, &bytes);
         if let Some(e) = err {
-            eprintln!("warning: {}: does not parse as {} ({e}); printing its raw digest", f.display(), h.id());
+            eprintln!(
+                "warning: {}: does not parse as {} ({e}); printing its raw digest",
+                f.display(),
+                h.id()
+            );
         }
         println!("{}  {}", digest.to_hex(), f.display());
     }
@@ -213,8 +257,14 @@ fn graph(project: &Project) -> String {
     for name in &project.order {
         let t = &project.targets[name];
         let kind = t.rule.kind();
-        let shape = if matches!(t.rule, Rule::Jar { .. }) { ", shape=box3d" } else { "" };
-        out.push_str(&format!("  \"{name}\" [label=\"{name}\\n{kind}\"{shape}];\n"));
+        let shape = if matches!(t.rule, Rule::Jar { .. }) {
+            ", shape=box3d"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "  \"{name}\" [label=\"{name}\\n{kind}\"{shape}];\n"
+        ));
     }
     for name in &project.order {
         for d in &project.targets[name].deps {

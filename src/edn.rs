@@ -12,8 +12,9 @@
 use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 
-/// Nesting limit: far beyond any real build file, and low enough that reading, printing,
-/// cloning and dropping a form (all recursive) stay well within a 2 MiB thread stack.
+/// Nesting limit: far beyond any real build file, and low enough that printing, cloning and
+/// dropping a form (all recursive; reading is not) stay well within a 2 MiB thread stack,
+/// even in debug builds.
 const MAX_DEPTH: usize = 512;
 
 /// A 1-based source position. Columns count Unicode scalar values; a tab is one column.
@@ -87,7 +88,10 @@ pub enum Value {
     /// `#(...)`: the forms inside the parentheses.
     AnonFn(Vec<Form>),
     /// `#?(...)` / `#?@(...)`: alternating feature keywords and forms.
-    ReaderConditional { splicing: bool, forms: Vec<Form> },
+    ReaderConditional {
+        splicing: bool,
+        forms: Vec<Form>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +176,7 @@ impl ReadError {
 }
 
 /// Reads every top-level form of `src`.
+#[allow(dead_code)] // for project.clj, which holds several forms
 pub fn read_all(src: &str) -> Result<Vec<Form>, ReadError> {
     Reader::new(src).read_top_level()
 }
@@ -302,7 +307,9 @@ fn write_form(f: &mut fmt::Formatter<'_>, form: &Form, meta: bool) -> fmt::Resul
         Value::Int(i) => write!(f, "{i}"),
         Value::BigInt(s) => write!(f, "{s}N"),
         Value::Float(x) if x.is_nan() => f.write_str("##NaN"),
-        Value::Float(x) if x.is_infinite() => f.write_str(if *x > 0.0 { "##Inf" } else { "##-Inf" }),
+        Value::Float(x) if x.is_infinite() => {
+            f.write_str(if *x > 0.0 { "##Inf" } else { "##-Inf" })
+        }
         // Debug keeps a `.0` or an exponent, so the text reads back as a float.
         Value::Float(x) => write!(f, "{x:?}"),
         Value::BigDec(s) => write!(f, "{s}M"),
@@ -348,7 +355,12 @@ fn write_form(f: &mut fmt::Formatter<'_>, form: &Form, meta: bool) -> fmt::Resul
     }
 }
 
-fn write_prefixed(f: &mut fmt::Formatter<'_>, prefix: &str, inner: &Form, meta: bool) -> fmt::Result {
+fn write_prefixed(
+    f: &mut fmt::Formatter<'_>,
+    prefix: &str,
+    inner: &Form,
+    meta: bool,
+) -> fmt::Result {
     f.write_str(prefix)?;
     write_form(f, inner, meta)
 }
@@ -363,7 +375,13 @@ fn write_seq(f: &mut fmt::Formatter<'_>, open: &str, items: &[Form], meta: bool)
         }
         write_form(f, item, meta)?;
     }
-    f.write_char(if open.ends_with('(') { ')' } else if open.ends_with('[') { ']' } else { '}' })
+    f.write_char(if open.ends_with('(') {
+        ')'
+    } else if open.ends_with('[') {
+        ']'
+    } else {
+        '}'
+    })
 }
 
 fn write_char(f: &mut fmt::Formatter<'_>, c: char) -> fmt::Result {
@@ -465,10 +483,205 @@ struct Reader<'a> {
     at: usize,
     line: u32,
     column: u32,
-    /// Current nesting, bounded by [`MAX_DEPTH`] so that deep input cannot overflow the stack.
-    depth: usize,
-    /// Clojure forbids `#()` inside `#()` (their `%` arguments would be ambiguous).
-    in_anon_fn: bool,
+}
+
+/// A form being read, waiting for what follows. The reader keeps these on a heap stack
+/// rather than recursing, so that deep input cannot overflow the thread's stack.
+enum Frame {
+    Coll(OpenColl),
+    /// A prefix waiting for the one form it applies to.
+    Wrap(Wrap, Pos),
+    /// `^` (or `#^`) at `pos`: waiting for the metadata, then for the form it applies to.
+    Meta {
+        pos: Pos,
+        after: &'static str,
+        entries: Option<Vec<(Form, Form)>>,
+    },
+}
+
+struct OpenColl {
+    kind: Coll,
+    /// Where the form starts (`#` of `#{`).
+    pos: Pos,
+    /// Where its opening delimiter is (the `{` of `#:ns{`), for unclosed-delimiter errors.
+    open_pos: Pos,
+    items: Vec<Form>,
+}
+
+enum Coll {
+    List,
+    Vector,
+    Map,
+    Set,
+    AnonFn,
+    Conditional {
+        splicing: bool,
+    },
+    /// `#:ns{...}` with its key prefix (see [`qualify_key`]).
+    NamespacedMap(String),
+}
+
+enum Wrap {
+    Quote,
+    Deref,
+    SyntaxQuote,
+    Unquote,
+    UnquoteSplicing,
+    ReaderEval,
+    Var,
+    Tagged(String),
+    Discard,
+}
+
+/// What reading from one character gave: a whole form, or the start of a longer one.
+enum Step {
+    Done(Form),
+    Open(Frame),
+}
+
+impl Coll {
+    fn open(&self) -> &'static str {
+        match self {
+            Coll::List => "(",
+            Coll::Vector => "[",
+            Coll::Map | Coll::NamespacedMap(_) => "{",
+            Coll::Set => "#{",
+            Coll::AnonFn => "#(",
+            Coll::Conditional { splicing: false } => "#?(",
+            Coll::Conditional { splicing: true } => "#?@(",
+        }
+    }
+
+    fn close(&self) -> char {
+        match self {
+            Coll::Vector => ']',
+            Coll::Map | Coll::NamespacedMap(_) | Coll::Set => '}',
+            _ => ')',
+        }
+    }
+}
+
+impl OpenColl {
+    fn finish(self) -> Result<Form, ReadError> {
+        let OpenColl {
+            kind, pos, items, ..
+        } = self;
+        let value = match kind {
+            Coll::List => Value::List(items),
+            Coll::Vector => Value::Vector(items),
+            Coll::AnonFn => Value::AnonFn(items),
+            Coll::Map => make_map(pos, items)?,
+            Coll::Set => {
+                check_unique(pos, "set", "element", items.iter())?;
+                Value::Set(items)
+            }
+            Coll::NamespacedMap(prefix) => {
+                let items = items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, form)| {
+                        if i % 2 == 0 {
+                            qualify_key(form, &prefix)
+                        } else {
+                            form
+                        }
+                    })
+                    .collect();
+                make_map(pos, items)?
+            }
+            Coll::Conditional { splicing } => {
+                if items.len() % 2 != 0 {
+                    return Err(syntax(
+                        pos,
+                        "a reader conditional needs an even number of forms",
+                    ));
+                }
+                if let Some(bad) = items.iter().step_by(2).find(|f| f.as_keyword().is_none()) {
+                    let message = format!(
+                        "a reader conditional feature must be a keyword, not {}",
+                        with_article(bad.describe())
+                    );
+                    return Err(syntax(bad.pos, message));
+                }
+                Value::ReaderConditional {
+                    splicing,
+                    forms: items,
+                }
+            }
+        };
+        Ok(Form::new(value, pos))
+    }
+}
+
+impl Wrap {
+    fn after(&self) -> String {
+        match self {
+            Wrap::Quote => "'",
+            Wrap::Deref => "@",
+            Wrap::SyntaxQuote => "`",
+            Wrap::Unquote => "~",
+            Wrap::UnquoteSplicing => "~@",
+            Wrap::ReaderEval => "#=",
+            Wrap::Var => "#'",
+            Wrap::Discard => "#_",
+            Wrap::Tagged(tag) => return format!("#{tag}"),
+        }
+        .to_string()
+    }
+
+    /// The prefix at `pos` applied to `form`; `None` for a discard.
+    fn apply(self, pos: Pos, form: Form) -> Result<Option<Form>, ReadError> {
+        let value = match self {
+            // `#_ #_ a b`: each discard takes one form, as in Clojure.
+            Wrap::Discard => return Ok(None),
+            Wrap::Quote => Value::Quote(Box::new(form)),
+            Wrap::Deref => Value::Deref(Box::new(form)),
+            Wrap::SyntaxQuote => Value::SyntaxQuote(Box::new(form)),
+            Wrap::Unquote => Value::Unquote(Box::new(form)),
+            Wrap::UnquoteSplicing => Value::UnquoteSplicing(Box::new(form)),
+            Wrap::ReaderEval => Value::ReaderEval(Box::new(form)),
+            Wrap::Tagged(tag) => Value::Tagged(tag, Box::new(form)),
+            Wrap::Var => match form.value {
+                Value::Symbol(name) => Value::Var(name),
+                _ => {
+                    let message =
+                        format!("`#'` needs a symbol, not {}", with_article(form.describe()));
+                    return Err(syntax(form.pos, message));
+                }
+            },
+        };
+        Ok(Some(Form::new(value, pos)))
+    }
+}
+
+impl Frame {
+    /// The error for input that ends (`found` is `None`) or closes a collection while this
+    /// frame still waits for a form or its closing delimiter.
+    fn unfinished(self, found: Option<(Pos, char)>) -> ReadError {
+        let missing = |pos, after| ReadError::MissingForm {
+            pos,
+            after,
+            found: match found {
+                Some((_, c)) => format!("`{c}`"),
+                None => "end of input".to_string(),
+            },
+        };
+        match (self, found) {
+            (Frame::Coll(coll), None) => ReadError::Unclosed {
+                pos: coll.open_pos,
+                open: coll.kind.open(),
+            },
+            (Frame::Coll(coll), Some((pos, found))) => ReadError::Mismatched {
+                pos,
+                found,
+                expected: coll.kind.close(),
+                open: coll.kind.open(),
+                open_pos: coll.open_pos,
+            },
+            (Frame::Wrap(wrap, pos), _) => missing(pos, wrap.after()),
+            (Frame::Meta { pos, after, .. }, _) => missing(pos, after.to_string()),
+        }
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -479,8 +692,6 @@ impl<'a> Reader<'a> {
             src,
             line: 1,
             column: 1,
-            depth: 0,
-            in_anon_fn: false,
         }
     }
 
@@ -520,17 +731,6 @@ impl<'a> Reader<'a> {
         hit
     }
 
-    fn enter(&mut self, pos: Pos) -> Result<(), ReadError> {
-        if self.depth >= MAX_DEPTH {
-            return Err(ReadError::TooDeep {
-                pos,
-                limit: MAX_DEPTH,
-            });
-        }
-        self.depth += 1;
-        Ok(())
-    }
-
     /// Skips whitespace, commas, `;` comments and `#!` comments.
     fn skip_whitespace(&mut self) {
         while let Some(c) = self.peek() {
@@ -558,128 +758,194 @@ impl<'a> Reader<'a> {
         &self.src[start..self.at]
     }
 
+    /// Reads every top-level form. Unfinished forms wait on `stack`; each finished form
+    /// goes to [`deliver`], which hands it to the innermost one (or to the result).
     fn read_top_level(&mut self) -> Result<Vec<Form>, ReadError> {
         let mut forms = Vec::new();
-        loop {
-            if let Some(form) = self.read_next()? {
-                forms.push(form);
-                continue;
-            }
-            return match self.peek() {
-                None => Ok(forms),
-                Some(found) => Err(ReadError::Unmatched {
-                    pos: self.pos(),
-                    found,
-                }),
-            };
-        }
-    }
-
-    /// The next form, or `None` at the end of input or before a closing delimiter (left
-    /// for the caller, which knows whether it was expected). `#_` discards are consumed
-    /// here, so that `#_ #_ a b` discards both forms, as in Clojure.
-    fn read_next(&mut self) -> Result<Option<Form>, ReadError> {
+        let mut stack: Vec<Frame> = Vec::new();
         loop {
             self.skip_whitespace();
             let pos = self.pos();
-            match self.peek() {
-                None | Some(')' | ']' | '}') => return Ok(None),
-                Some('#') if self.peek2() == Some('_') => {
-                    self.bump();
-                    self.bump();
-                    self.read_required(pos, "#_")?;
+            let form = match self.peek() {
+                None => {
+                    return match stack.pop() {
+                        None => Ok(forms),
+                        Some(frame) => Err(frame.unfinished(None)),
+                    }
                 }
-                Some(c) => return self.read_form(pos, c).map(Some),
-            }
+                Some(c @ (')' | ']' | '}')) => match stack.pop() {
+                    None => return Err(ReadError::Unmatched { pos, found: c }),
+                    Some(Frame::Coll(coll)) if coll.kind.close() == c => {
+                        self.bump();
+                        coll.finish()?
+                    }
+                    Some(frame) => return Err(frame.unfinished(Some((pos, c)))),
+                },
+                Some(c) => match self.start_form(pos, c, &stack)? {
+                    Step::Done(form) => form,
+                    Step::Open(frame) => {
+                        // Bounds the recursion of printing, cloning and dropping forms.
+                        if stack.len() >= MAX_DEPTH {
+                            return Err(ReadError::TooDeep {
+                                pos,
+                                limit: MAX_DEPTH,
+                            });
+                        }
+                        stack.push(frame);
+                        continue;
+                    }
+                },
+            };
+            deliver(&mut stack, &mut forms, form)?;
         }
     }
 
-    /// The form that must follow a prefix such as `'` or `^` (which started at `pos`).
-    fn read_required(&mut self, pos: Pos, after: &str) -> Result<Form, ReadError> {
-        self.enter(pos)?;
-        let form = self.read_next()?;
-        self.depth -= 1;
-        form.ok_or_else(|| ReadError::MissingForm {
-            pos,
-            after: after.to_string(),
-            found: match self.peek() {
-                Some(c) => format!("`{c}`"),
-                None => "end of input".to_string(),
-            },
-        })
-    }
-
-    /// Forms up to `close`; the opening delimiter `open` (at `open_pos`) is consumed.
-    fn read_delimited(
-        &mut self,
-        open_pos: Pos,
-        open: &'static str,
-        close: char,
-    ) -> Result<Vec<Form>, ReadError> {
-        self.enter(open_pos)?;
-        let mut items = Vec::new();
-        loop {
-            if let Some(form) = self.read_next()? {
-                items.push(form);
-                continue;
-            }
-            match self.peek() {
-                None => return Err(ReadError::Unclosed { pos: open_pos, open }),
-                Some(c) if c == close => break,
-                Some(found) => {
-                    return Err(ReadError::Mismatched {
-                        pos: self.pos(),
-                        found,
-                        expected: close,
-                        open,
-                        open_pos,
-                    })
-                }
-            }
-        }
-        self.bump();
-        self.depth -= 1;
-        Ok(items)
-    }
-
-    /// A form starting with `c` (not whitespace, not a closing delimiter) at `pos`.
-    fn read_form(&mut self, pos: Pos, c: char) -> Result<Form, ReadError> {
+    /// Reads from `c` (not whitespace, not a closing delimiter) at `pos`.
+    fn start_form(&mut self, pos: Pos, c: char, stack: &[Frame]) -> Result<Step, ReadError> {
         let value = match c {
-            '(' | '[' | '{' => {
+            '(' | '[' | '{' | '\'' | '@' | '`' | '~' | '^' => {
                 self.bump();
-                match c {
-                    '(' => Value::List(self.read_delimited(pos, "(", ')')?),
-                    '[' => Value::Vector(self.read_delimited(pos, "[", ']')?),
-                    _ => make_map(pos, self.read_delimited(pos, "{", '}')?)?,
-                }
+                return Ok(Step::Open(match c {
+                    '(' => open(Coll::List, pos),
+                    '[' => open(Coll::Vector, pos),
+                    '{' => open(Coll::Map, pos),
+                    '\'' => Frame::Wrap(Wrap::Quote, pos),
+                    '@' => Frame::Wrap(Wrap::Deref, pos),
+                    '`' => Frame::Wrap(Wrap::SyntaxQuote, pos),
+                    '~' if self.bump_if('@') => Frame::Wrap(Wrap::UnquoteSplicing, pos),
+                    '~' => Frame::Wrap(Wrap::Unquote, pos),
+                    _ => Frame::Meta {
+                        pos,
+                        after: "^",
+                        entries: None,
+                    },
+                }));
             }
             '"' => {
                 self.bump();
                 Value::Str(self.read_string(pos)?)
             }
             '\\' => Value::Char(self.read_char(pos)?),
-            '\'' | '@' | '`' | '~' => {
-                self.bump();
-                let (after, wrap): (_, fn(Box<Form>) -> Value) = match c {
-                    '\'' => ("'", Value::Quote),
-                    '@' => ("@", Value::Deref),
-                    '`' => ("`", Value::SyntaxQuote),
-                    _ if self.bump_if('@') => ("~@", Value::UnquoteSplicing),
-                    _ => ("~", Value::Unquote),
-                };
-                wrap(Box::new(self.read_required(pos, after)?))
-            }
-            '^' => {
-                self.bump();
-                return self.read_meta(pos, "^");
-            }
             '#' => {
                 self.bump();
-                return self.read_dispatch(pos);
+                return self.start_dispatch(pos, stack);
             }
             _ => self.read_atom(pos)?,
         };
-        Ok(Form::new(value, pos))
+        Ok(Step::Done(Form::new(value, pos)))
+    }
+
+    /// Reads what follows a `#` at `pos`.
+    fn start_dispatch(&mut self, pos: Pos, stack: &[Frame]) -> Result<Step, ReadError> {
+        let frame = match self.peek() {
+            Some('{') => open(Coll::Set, pos),
+            Some('(') => {
+                let in_anon_fn = stack.iter().any(|frame| {
+                    matches!(
+                        frame,
+                        Frame::Coll(OpenColl {
+                            kind: Coll::AnonFn,
+                            ..
+                        })
+                    )
+                });
+                if in_anon_fn {
+                    // Their `%` arguments would be ambiguous.
+                    return Err(syntax(pos, "`#()` cannot be nested in another `#()`"));
+                }
+                open(Coll::AnonFn, pos)
+            }
+            Some('_') => Frame::Wrap(Wrap::Discard, pos),
+            Some('\'') => Frame::Wrap(Wrap::Var, pos),
+            Some('=') => Frame::Wrap(Wrap::ReaderEval, pos),
+            // `#^` is the old spelling of `^`.
+            Some('^') => Frame::Meta {
+                pos,
+                after: "#^",
+                entries: None,
+            },
+            Some('?') => {
+                self.bump();
+                let splicing = self.bump_if('@');
+                if self.peek() != Some('(') {
+                    return Err(syntax(pos, "a reader conditional must be a list"));
+                }
+                open(Coll::Conditional { splicing }, pos)
+            }
+            Some(':') => {
+                self.bump();
+                return self.start_namespaced_map(pos).map(Step::Open);
+            }
+            Some('"') => {
+                self.bump();
+                let regex = self.read_regex(pos)?;
+                return Ok(Step::Done(Form::new(Value::Regex(regex), pos)));
+            }
+            Some('#') => {
+                self.bump();
+                let token = self.read_token();
+                let value = match token {
+                    "Inf" => f64::INFINITY,
+                    "-Inf" => f64::NEG_INFINITY,
+                    "NaN" => f64::NAN,
+                    _ => return Err(syntax(pos, format!("unknown symbolic value `##{token}`"))),
+                };
+                return Ok(Step::Done(Form::new(Value::Float(value), pos)));
+            }
+            Some('<') => return Err(syntax(pos, "unreadable form `#<...>`")),
+            Some(c) if !is_whitespace(c) && !is_terminating(c) && !c.is_ascii_digit() => {
+                let tag = self.read_token();
+                if !valid_name(tag, false) || matches!(tag, "nil" | "true" | "false") {
+                    return Err(syntax(pos, format!("invalid reader tag `#{tag}`")));
+                }
+                return Ok(Step::Open(Frame::Wrap(Wrap::Tagged(tag.to_string()), pos)));
+            }
+            Some(c) => return Err(syntax(pos, format!("unknown dispatch macro `#{c}`"))),
+            None => {
+                return Err(ReadError::MissingForm {
+                    pos,
+                    after: "#".to_string(),
+                    found: "end of input".to_string(),
+                })
+            }
+        };
+        // The one character after `#` (or `?`) that was only peeked at.
+        self.bump();
+        Ok(Step::Open(frame))
+    }
+
+    /// `#:ns{`, `#::{` or `#::alias{` after its `#:`; the `#` was at `pos`.
+    fn start_namespaced_map(&mut self, pos: Pos) -> Result<Frame, ReadError> {
+        let auto = self.bump_if(':');
+        let ns_pos = self.pos();
+        let ns = self.read_token();
+        if ns.is_empty() && !auto {
+            return Err(syntax(pos, "a namespaced map needs a namespace after `#:`"));
+        }
+        if !ns.is_empty() && (ns.contains('/') || !valid_name(ns, false)) {
+            return Err(ReadError::InvalidToken {
+                pos: ns_pos,
+                text: ns.to_string(),
+            });
+        }
+        self.skip_whitespace();
+        let open_pos = self.pos();
+        if !self.bump_if('{') {
+            return Err(syntax(
+                open_pos,
+                "a namespaced map needs a map after its namespace",
+            ));
+        }
+        Ok(Frame::Coll(OpenColl {
+            kind: Coll::NamespacedMap(if auto {
+                format!(":{ns}")
+            } else {
+                ns.to_string()
+            }),
+            pos,
+            open_pos,
+            items: Vec::new(),
+        }))
     }
 
     /// A number, keyword, symbol, `nil`, `true` or `false`.
@@ -691,7 +957,7 @@ impl<'a> Reader<'a> {
         };
         let mut chars = token.chars();
         let (Some(first), second) = (chars.next(), chars.next()) else {
-            // Unreachable from read_form, which handles every terminating character.
+            // Unreachable: start_form handles every terminating character itself.
             return Err(invalid());
         };
         if first.is_ascii_digit()
@@ -704,7 +970,9 @@ impl<'a> Reader<'a> {
         }
         if let Some(rest) = token.strip_prefix(':') {
             return match rest.strip_prefix(':') {
-                Some(name) if valid_name(name, true) => Ok(Value::Keyword(format!(":{name}"))),
+                Some(name) if !name.starts_with(':') && valid_name(name, true) => {
+                    Ok(Value::Keyword(format!(":{name}")))
+                }
                 None if valid_name(rest, true) => Ok(Value::Keyword(rest.to_string())),
                 _ => Err(invalid()),
             };
@@ -838,88 +1106,6 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// What follows a `#` at `pos`.
-    fn read_dispatch(&mut self, pos: Pos) -> Result<Form, ReadError> {
-        let value = match self.peek() {
-            Some('{') => {
-                self.bump();
-                let items = self.read_delimited(pos, "#{", '}')?;
-                check_unique(pos, "set", "element", items.iter())?;
-                Value::Set(items)
-            }
-            Some('(') => {
-                if self.in_anon_fn {
-                    return Err(syntax(pos, "`#()` cannot be nested in another `#()`"));
-                }
-                self.bump();
-                self.in_anon_fn = true;
-                let forms = self.read_delimited(pos, "#(", ')');
-                self.in_anon_fn = false;
-                Value::AnonFn(forms?)
-            }
-            Some('"') => {
-                self.bump();
-                Value::Regex(self.read_regex(pos)?)
-            }
-            Some('\'') => {
-                self.bump();
-                let form = self.read_required(pos, "#'")?;
-                match form.value {
-                    Value::Symbol(name) => Value::Var(name),
-                    _ => {
-                        let message = format!("`#'` needs a symbol, not {}", with_article(form.describe()));
-                        return Err(syntax(form.pos, message));
-                    }
-                }
-            }
-            Some('=') => {
-                self.bump();
-                Value::ReaderEval(Box::new(self.read_required(pos, "#=")?))
-            }
-            // `#^` is the old spelling of `^`.
-            Some('^') => {
-                self.bump();
-                return self.read_meta(pos, "#^");
-            }
-            Some('?') => {
-                self.bump();
-                self.read_conditional(pos)?
-            }
-            Some(':') => {
-                self.bump();
-                self.read_namespaced_map(pos)?
-            }
-            Some('#') => {
-                self.bump();
-                let token = self.read_token();
-                Value::Float(match token {
-                    "Inf" => f64::INFINITY,
-                    "-Inf" => f64::NEG_INFINITY,
-                    "NaN" => f64::NAN,
-                    _ => return Err(syntax(pos, format!("unknown symbolic value `##{token}`"))),
-                })
-            }
-            Some('<') => return Err(syntax(pos, "unreadable form `#<...>`")),
-            Some(c) if !is_whitespace(c) && !is_terminating(c) && !c.is_ascii_digit() => {
-                let tag = self.read_token();
-                if !valid_name(tag, false) || matches!(tag, "nil" | "true" | "false") {
-                    return Err(syntax(pos, format!("invalid reader tag `#{tag}`")));
-                }
-                let form = self.read_required(pos, &format!("#{tag}"))?;
-                Value::Tagged(tag.to_string(), Box::new(form))
-            }
-            Some(c) => return Err(syntax(pos, format!("unknown dispatch macro `#{c}`"))),
-            None => {
-                return Err(ReadError::MissingForm {
-                    pos,
-                    after: "#".to_string(),
-                    found: "end of input".to_string(),
-                })
-            }
-        };
-        Ok(Form::new(value, pos))
-    }
-
     /// The rest of a regex whose `#` was at `start`: kept verbatim, since its backslashes
     /// belong to the regex syntax (only `\"` needs care, not to end the literal).
     fn read_regex(&mut self, start: Pos) -> Result<String, ReadError> {
@@ -935,90 +1121,108 @@ impl<'a> Reader<'a> {
             }
         }
     }
+}
 
-    /// `#?(...)` or `#?@(...)` after its `#?`; the `#` was at `pos`.
-    fn read_conditional(&mut self, pos: Pos) -> Result<Value, ReadError> {
-        let splicing = self.bump_if('@');
-        if !self.bump_if('(') {
-            return Err(syntax(pos, "a reader conditional must be a list"));
-        }
-        let forms = self.read_delimited(pos, if splicing { "#?@(" } else { "#?(" }, ')')?;
-        if forms.len() % 2 != 0 {
-            return Err(syntax(pos, "a reader conditional needs an even number of forms"));
-        }
-        if let Some(bad) = forms.iter().step_by(2).find(|f| f.as_keyword().is_none()) {
-            let message = format!("a reader conditional feature must be a keyword, not {}", with_article(bad.describe()));
-            return Err(syntax(bad.pos, message));
-        }
-        Ok(Value::ReaderConditional { splicing, forms })
-    }
+fn open(kind: Coll, pos: Pos) -> Frame {
+    Frame::Coll(OpenColl {
+        kind,
+        pos,
+        open_pos: pos,
+        items: Vec::new(),
+    })
+}
 
-    /// `#:ns{...}` or `#::{...}` / `#::alias{...}` after its `#:`; the `#` was at `pos`.
-    /// Keys without a namespace get `ns`; `:_/k` means plain `:k`.
-    fn read_namespaced_map(&mut self, pos: Pos) -> Result<Value, ReadError> {
-        let auto = self.bump_if(':');
-        let ns_pos = self.pos();
-        let ns = self.read_token();
-        if ns.is_empty() && !auto {
-            return Err(syntax(pos, "a namespaced map needs a namespace after `#:`"));
-        }
-        if !ns.is_empty() && (ns.contains('/') || !valid_name(ns, false)) {
-            return Err(ReadError::InvalidToken {
-                pos: ns_pos,
-                text: ns.to_string(),
-            });
-        }
-        self.skip_whitespace();
-        let open_pos = self.pos();
-        if !self.bump_if('{') {
-            return Err(syntax(open_pos, "a namespaced map needs a map after its namespace"));
-        }
-        let items = self.read_delimited(open_pos, "{", '}')?;
-        let prefix = if auto { format!(":{ns}") } else { ns.to_string() };
-        let items = items
-            .into_iter()
-            .enumerate()
-            .map(|(i, form)| if i % 2 == 0 { qualify_key(form, &prefix) } else { form })
-            .collect();
-        make_map(pos, items)
-    }
-
-    /// `^meta form` after its `^` (or `#^`), which was at `pos`.
-    fn read_meta(&mut self, pos: Pos, after: &'static str) -> Result<Form, ReadError> {
-        let meta = self.read_required(pos, after)?;
-        let meta_pos = meta.pos;
-        let key = |name: &str| Form::new(Value::Keyword(name.to_string()), meta_pos);
-        let mut entries = match meta.value {
-            Value::Map(entries) => entries,
-            Value::Keyword(_) => vec![(meta, Form::new(Value::Bool(true), meta_pos))],
-            Value::Symbol(_) | Value::Str(_) => vec![(key("tag"), meta)],
-            Value::Vector(_) => vec![(key("param-tags"), meta)],
-            _ => {
-                let message = format!(
-                    "metadata must be a keyword, symbol, string, map or vector, not {}",
-                    with_article(meta.describe())
-                );
-                return Err(syntax(meta_pos, message));
+/// Hands a finished `form` to the innermost waiting frame; prefixes it completes are
+/// finished in turn, up to a collection, metadata waiting for its target, or the top level.
+fn deliver(stack: &mut Vec<Frame>, top: &mut Vec<Form>, mut form: Form) -> Result<(), ReadError> {
+    loop {
+        match stack.pop() {
+            None => {
+                top.push(form);
+                return Ok(());
             }
-        };
-        let mut target = self.read_required(pos, after)?;
-        if !can_have_meta(&target.value) {
-            let message = format!("metadata cannot be applied to {}", with_article(target.describe()));
-            return Err(syntax(target.pos, message));
+            Some(Frame::Coll(mut coll)) => {
+                coll.items.push(form);
+                stack.push(Frame::Coll(coll));
+                return Ok(());
+            }
+            Some(Frame::Meta {
+                pos,
+                after,
+                entries: None,
+            }) => {
+                stack.push(Frame::Meta {
+                    pos,
+                    after,
+                    entries: Some(meta_entries(form)?),
+                });
+                return Ok(());
+            }
+            Some(Frame::Meta {
+                pos,
+                entries: Some(entries),
+                ..
+            }) => form = apply_meta(pos, entries, form)?,
+            Some(Frame::Wrap(wrap, pos)) => match wrap.apply(pos, form)? {
+                Some(wrapped) => form = wrapped,
+                None => return Ok(()),
+            },
         }
-        // `^:a ^:b x`: the outer `^` wins on equal keys (as in Clojure), and comes first.
-        if let Some(Value::Map(inner)) = target.meta.take().map(|m| m.value) {
-            let outer: HashSet<String> = entries.iter().map(|(k, _)| NoMeta(k).to_string()).collect();
-            entries.extend(inner.into_iter().filter(|(k, _)| !outer.contains(&NoMeta(k).to_string())));
-        }
-        target.meta = Some(Box::new(Form::new(Value::Map(entries), pos)));
-        Ok(target)
     }
+}
+
+/// The entries that the form after `^` stands for.
+fn meta_entries(meta: Form) -> Result<Vec<(Form, Form)>, ReadError> {
+    let pos = meta.pos;
+    let key = |name: &str| Form::new(Value::Keyword(name.to_string()), pos);
+    Ok(match meta.value {
+        Value::Map(entries) => entries,
+        Value::Keyword(_) => vec![(meta, Form::new(Value::Bool(true), pos))],
+        Value::Symbol(_) | Value::Str(_) => vec![(key("tag"), meta)],
+        Value::Vector(_) => vec![(key("param-tags"), meta)],
+        _ => {
+            let message = format!(
+                "metadata must be a keyword, symbol, string, map or vector, not {}",
+                with_article(meta.describe())
+            );
+            return Err(syntax(pos, message));
+        }
+    })
+}
+
+/// Attaches metadata from a `^` at `pos` to `target`, in front of any it already has.
+fn apply_meta(
+    pos: Pos,
+    mut entries: Vec<(Form, Form)>,
+    mut target: Form,
+) -> Result<Form, ReadError> {
+    if !can_have_meta(&target.value) {
+        let message = format!(
+            "metadata cannot be applied to {}",
+            with_article(target.describe())
+        );
+        return Err(syntax(target.pos, message));
+    }
+    // `^:a ^:b x`: the outer `^` wins on equal keys (as in Clojure), and comes first.
+    if let Some(Value::Map(inner)) = target.meta.take().map(|m| m.value) {
+        let outer: HashSet<String> = entries.iter().map(|(k, _)| NoMeta(k).to_string()).collect();
+        entries.extend(
+            inner
+                .into_iter()
+                .filter(|(k, _)| !outer.contains(&NoMeta(k).to_string())),
+        );
+    }
+    target.meta = Some(Box::new(Form::new(Value::Map(entries), pos)));
+    Ok(target)
 }
 
 /// "a map", "an integer": for messages naming a form's kind.
 fn with_article(kind: &str) -> String {
-    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
     format!("{article} {kind}")
 }
 
@@ -1310,7 +1514,8 @@ mod tests {
 
     #[test]
     fn comments_commas_and_discard() {
-        let forms = read_all("#!/usr/bin/env bb\n; comment\n[1,2 ,3] ; trailing\n#_ ignored x").unwrap();
+        let forms =
+            read_all("#!/usr/bin/env bb\n; comment\n[1,2 ,3] ; trailing\n#_ ignored x").unwrap();
         assert_eq!(forms.len(), 2);
         assert_eq!(forms[0].to_string(), "[1 2 3]");
         assert_eq!(forms[1].pos, at(4, 12));
@@ -1345,8 +1550,24 @@ mod tests {
         assert_eq!(read(":1").as_keyword(), Some("1"));
         assert_eq!(read(":a:b").as_keyword(), Some("a:b"));
         for sym in [
-            "foo", "foo/bar", "a.b.c/d", "clojure.core//", "/", "*+!-_?<>=&%", "-", "+", "..",
-            ".5", "->x", "x#", "a'b", "%1", "nil?", "true.x", "nil/x", "ünïcode",
+            "foo",
+            "foo/bar",
+            "a.b.c/d",
+            "clojure.core//",
+            "/",
+            "*+!-_?<>=&%",
+            "-",
+            "+",
+            "..",
+            ".5",
+            "->x",
+            "x#",
+            "a'b",
+            "%1",
+            "nil?",
+            "true.x",
+            "nil/x",
+            "ünïcode",
         ] {
             assert_eq!(read(sym).as_symbol(), Some(sym), "{sym}");
         }
@@ -1425,7 +1646,10 @@ mod tests {
         }
         // A sign not followed by a digit starts a symbol.
         assert_eq!(read("-a").as_symbol(), Some("-a"));
-        assert_eq!(err("[x ##Foo]"), "line 1, column 4: unknown symbolic value `##Foo`");
+        assert_eq!(
+            err("[x ##Foo]"),
+            "line 1, column 4: unknown symbolic value `##Foo`"
+        );
     }
 
     #[test]
@@ -1436,17 +1660,38 @@ mod tests {
         );
         assert_eq!(read(r#""\uD83D\uDE00""#).as_str(), Some("😀"));
         assert_eq!(read("\"line1\nline2\"").as_str(), Some("line1\nline2"));
-        assert_eq!(err(r#"  "ab\q""#), "line 1, column 6: invalid string escape `\\q`");
-        assert_eq!(err(r#""\u12x""#), "line 1, column 2: invalid string escape `\\u12`");
-        assert_eq!(err(r#""\uD800""#), "line 1, column 2: invalid string escape `\\uD800`");
-        assert_eq!(err(r#""\uDC00""#), "line 1, column 2: invalid string escape `\\uDC00`");
+        assert_eq!(
+            err(r#"  "ab\q""#),
+            "line 1, column 6: invalid string escape `\\q`"
+        );
+        assert_eq!(
+            err(r#""\u12x""#),
+            "line 1, column 2: invalid string escape `\\u12`"
+        );
+        assert_eq!(
+            err(r#""\uD800""#),
+            "line 1, column 2: invalid string escape `\\uD800`"
+        );
+        assert_eq!(
+            err(r#""\uDC00""#),
+            "line 1, column 2: invalid string escape `\\uDC00`"
+        );
         assert_eq!(
             err(r#""\uD800\u0041""#),
             "line 1, column 2: invalid string escape `\\uD800\\u0041`"
         );
-        assert_eq!(err(r#""\400""#), "line 1, column 2: invalid string escape `\\400`");
-        assert_eq!(err(r#""\8""#), "line 1, column 2: invalid string escape `\\8`");
-        assert_eq!(err("x\n  \"abc\ndef"), "line 2, column 3: string is never closed");
+        assert_eq!(
+            err(r#""\400""#),
+            "line 1, column 2: invalid string escape `\\400`"
+        );
+        assert_eq!(
+            err(r#""\8""#),
+            "line 1, column 2: invalid string escape `\\8`"
+        );
+        assert_eq!(
+            err("x\n  \"abc\ndef"),
+            "line 2, column 3: string is never closed"
+        );
         assert_eq!(err("\"abc\\"), "line 1, column 1: string is never closed");
         assert_eq!(err("#\"abc"), "line 1, column 1: regex is never closed");
         assert_eq!(err("#\"abc\\\""), "line 1, column 1: regex is never closed");
@@ -1476,14 +1721,19 @@ mod tests {
         assert_eq!(chr("\\o"), 'o');
         assert_eq!(show("[\\a\\b \\c]"), "[\\a \\b \\c]");
         assert_eq!(show("(\\))"), "(\\))");
-        for bad in ["\\abc", "\\uD800", "\\u12", "\\u+123", "\\o400", "\\o8", "\\o1234", "\\Space"] {
+        for bad in [
+            "\\abc", "\\uD800", "\\u12", "\\u+123", "\\o400", "\\o8", "\\o1234", "\\Space",
+        ] {
             assert_eq!(
                 err(bad),
                 format!("line 1, column 1: invalid character literal `{bad}`"),
                 "{bad}"
             );
         }
-        assert_eq!(err("\\"), "line 1, column 1: expected a form after `\\`, found end of input");
+        assert_eq!(
+            err("\\"),
+            "line 1, column 1: expected a form after `\\`, found end of input"
+        );
     }
 
     #[test]
@@ -1498,7 +1748,12 @@ mod tests {
         assert!(parts[3].as_seq().is_none());
         // Maps keep source order.
         let map = read("{:z 1 :a 2 :m 3}");
-        let keys: Vec<_> = map.as_map().unwrap().iter().map(|(k, _)| k.to_string()).collect();
+        let keys: Vec<_> = map
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect();
         assert_eq!(keys, [":z", ":a", ":m"]);
         assert!(map.get("nope").is_none());
         assert!(read("[]").get("a").is_none());
@@ -1556,7 +1811,9 @@ mod tests {
         assert!(matches!(read("@a").value, Value::Deref(_)));
         assert!(matches!(read("`(a ~b ~@c)").value, Value::SyntaxQuote(_)));
         let parts = read("`(a ~b ~@c)");
-        let Value::SyntaxQuote(list) = &parts.value else { unreachable!() };
+        let Value::SyntaxQuote(list) = &parts.value else {
+            unreachable!()
+        };
         assert!(matches!(items(list)[1].value, Value::Unquote(_)));
         assert!(matches!(items(list)[2].value, Value::UnquoteSplicing(_)));
         assert!(matches!(read("#'foo/bar").value, Value::Var(ref v) if v == "foo/bar"));
@@ -1569,13 +1826,28 @@ mod tests {
         );
         // Another `#()` after the first one closed is fine.
         assert_eq!(read_all("#(a) #(b)").unwrap().len(), 2);
-        assert_eq!(err("(')"), "line 1, column 2: expected a form after `'`, found `)`");
-        assert_eq!(err("[@"), "line 1, column 2: expected a form after `@`, found end of input");
-        assert_eq!(err("#'[a]"), "line 1, column 3: `#'` needs a symbol, not a vector");
-        assert_eq!(err("#"), "line 1, column 1: expected a form after `#`, found end of input");
+        assert_eq!(
+            err("(')"),
+            "line 1, column 2: expected a form after `'`, found `)`"
+        );
+        assert_eq!(
+            err("[@"),
+            "line 1, column 2: expected a form after `@`, found end of input"
+        );
+        assert_eq!(
+            err("#'[a]"),
+            "line 1, column 3: `#'` needs a symbol, not a vector"
+        );
+        assert_eq!(
+            err("#"),
+            "line 1, column 1: expected a form after `#`, found end of input"
+        );
         assert_eq!(err("# x"), "line 1, column 1: unknown dispatch macro `# `");
         assert_eq!(err("#)"), "line 1, column 1: unknown dispatch macro `#)`");
-        assert_eq!(err("#<Object@1>"), "line 1, column 1: unreadable form `#<...>`");
+        assert_eq!(
+            err("#<Object@1>"),
+            "line 1, column 1: unreadable form `#<...>`"
+        );
     }
 
     #[test]
@@ -1583,16 +1855,28 @@ mod tests {
         let inst = read("#inst \"2024-01-02T03:04:05Z\"");
         assert!(matches!(&inst.value, Value::Tagged(tag, v)
             if tag == "inst" && v.as_str() == Some("2024-01-02T03:04:05Z") && v.pos == at(1, 7)));
-        assert!(matches!(read("#uuid\"00000000-0000-0000-0000-000000000000\"").value,
-            Value::Tagged(ref t, _) if t == "uuid"));
-        assert!(matches!(read("#my.ns/tag [1 2]").value, Value::Tagged(ref t, _) if t == "my.ns/tag"));
-        assert_eq!(err("#foo"), "line 1, column 1: expected a form after `#foo`, found end of input");
+        assert!(
+            matches!(read("#uuid\"00000000-0000-0000-0000-000000000000\"").value,
+            Value::Tagged(ref t, _) if t == "uuid")
+        );
+        assert!(
+            matches!(read("#my.ns/tag [1 2]").value, Value::Tagged(ref t, _) if t == "my.ns/tag")
+        );
+        assert_eq!(
+            err("#foo"),
+            "line 1, column 1: expected a form after `#foo`, found end of input"
+        );
         assert_eq!(err("#nil 1"), "line 1, column 1: invalid reader tag `#nil`");
         assert_eq!(err("#1 x"), "line 1, column 1: unknown dispatch macro `#1`");
         let rc = read("#?(:clj 1 :cljs \"x\" :default nil)");
-        assert!(matches!(&rc.value, Value::ReaderConditional { splicing: false, forms } if forms.len() == 6));
+        assert!(
+            matches!(&rc.value, Value::ReaderConditional { splicing: false, forms } if forms.len() == 6)
+        );
         let rc = read("[#?@(:clj [1 2])]");
-        assert!(matches!(items(&rc)[0].value, Value::ReaderConditional { splicing: true, .. }));
+        assert!(matches!(
+            items(&rc)[0].value,
+            Value::ReaderConditional { splicing: true, .. }
+        ));
         assert_eq!(
             err("#?(:clj)"),
             "line 1, column 1: a reader conditional needs an even number of forms"
@@ -1601,7 +1885,10 @@ mod tests {
             err("#?(:clj 1 x 2)"),
             "line 1, column 11: a reader conditional feature must be a keyword, not a symbol"
         );
-        assert_eq!(err("#?[:clj 1]"), "line 1, column 1: a reader conditional must be a list");
+        assert_eq!(
+            err("#?[:clj 1]"),
+            "line 1, column 1: a reader conditional must be a list"
+        );
     }
 
     #[test]
@@ -1621,9 +1908,15 @@ mod tests {
             err("#:foo[1]"),
             "line 1, column 6: a namespaced map needs a map after its namespace"
         );
-        assert_eq!(err("#:{:a 1}"), "line 1, column 1: a namespaced map needs a namespace after `#:`");
+        assert_eq!(
+            err("#:{:a 1}"),
+            "line 1, column 1: a namespaced map needs a namespace after `#:`"
+        );
         assert_eq!(err("#:a/b{:a 1}"), "line 1, column 3: invalid token `a/b`");
-        assert_eq!(err("#:a{:b}"), "line 1, column 1: map literal must contain an even number of forms");
+        assert_eq!(
+            err("#:a{:b}"),
+            "line 1, column 1: map literal must contain an even number of forms"
+        );
     }
 
     #[test]
@@ -1634,7 +1927,10 @@ mod tests {
         assert_eq!(meta("^:a ^{:b 1 :a false} x"), "{:a true :b 1}");
         assert_eq!(meta("^String x"), "{:tag String}");
         assert_eq!(meta("^\"[B\" x"), "{:tag \"[B\"}");
-        assert_eq!(meta("^{:doc \"d\" :added \"1.0\"} [x]"), "{:doc \"d\" :added \"1.0\"}");
+        assert_eq!(
+            meta("^{:doc \"d\" :added \"1.0\"} [x]"),
+            "{:doc \"d\" :added \"1.0\"}"
+        );
         assert_eq!(meta("^[long String] f"), "{:param-tags [long String]}");
         assert_eq!(meta("#^:old x"), "{:old true}");
         assert_eq!(meta("^:a #_ ^:ignored y x"), "{:a true}");
@@ -1648,13 +1944,22 @@ mod tests {
         assert!(form.get("a").is_none());
         // Metadata is inside the element of its collection.
         assert_eq!(show("[^:private a b]"), "[^{:private true} a b]");
-        assert_eq!(err("^:a 1"), "line 1, column 5: metadata cannot be applied to an integer");
-        assert_eq!(err("^:a :k"), "line 1, column 5: metadata cannot be applied to a keyword");
+        assert_eq!(
+            err("^:a 1"),
+            "line 1, column 5: metadata cannot be applied to an integer"
+        );
+        assert_eq!(
+            err("^:a :k"),
+            "line 1, column 5: metadata cannot be applied to a keyword"
+        );
         assert_eq!(
             err("^1 x"),
             "line 1, column 2: metadata must be a keyword, symbol, string, map or vector, not an integer"
         );
-        assert_eq!(err("[^:a]"), "line 1, column 2: expected a form after `^`, found `]`");
+        assert_eq!(
+            err("[^:a]"),
+            "line 1, column 2: expected a form after `^`, found `]`"
+        );
         assert_eq!(
             err("^{:a 1 :a 2} x"),
             "line 1, column 2: duplicate key `:a` in map literal, at line 1, column 8"
@@ -1666,12 +1971,24 @@ mod tests {
         assert_eq!(show("{:a 1, :b [1   2\n3]}"), "{:a 1 :b [1 2 3]}");
         assert_eq!(show("( a  b )"), "(a b)");
         assert_eq!(show("#{ 3 1 2 }"), "#{3 1 2}");
-        assert_eq!(show("\"tab\\there \\\"q\\\" \\\\ \\u0001 é\""), "\"tab\\there \\\"q\\\" \\\\ \\u0001 é\"");
-        assert_eq!(show("[\\newline \\space \\u0000 \\u00A0 \\x]"), "[\\newline \\space \\u0000 \\u00A0 \\x]");
-        assert_eq!(show("[1.0 1e100 -0.5 1.5e-7 ##NaN ##-Inf 1N 2M 3/4]"), "[1.0 1e100 -0.5 1.5e-7 ##NaN ##-Inf 1N 2M 3/4]");
+        assert_eq!(
+            show("\"tab\\there \\\"q\\\" \\\\ \\u0001 é\""),
+            "\"tab\\there \\\"q\\\" \\\\ \\u0001 é\""
+        );
+        assert_eq!(
+            show("[\\newline \\space \\u0000 \\u00A0 \\x]"),
+            "[\\newline \\space \\u0000 \\u00A0 \\x]"
+        );
+        assert_eq!(
+            show("[1.0 1e100 -0.5 1.5e-7 ##NaN ##-Inf 1N 2M 3/4]"),
+            "[1.0 1e100 -0.5 1.5e-7 ##NaN ##-Inf 1N 2M 3/4]"
+        );
         assert_eq!(show("[0x10 017 2r11 +5 1.50M]"), "[16 15 3 5 1.50M]");
         assert_eq!(show("[:a ::b :c/d sym #'v]"), "[:a ::b :c/d sym #'v]");
-        assert_eq!(show("'[`(a ~b ~@c ~ @d) @e #=(f)]"), "'[`(a ~b ~@c ~ @d) @e #=(f)]");
+        assert_eq!(
+            show("'[`(a ~b ~@c ~ @d) @e #=(f)]"),
+            "'[`(a ~b ~@c ~ @d) @e #=(f)]"
+        );
         assert_eq!(show("#(x %) "), "#(x %)");
         assert_eq!(show("#?@(:clj [1])"), "#?@(:clj [1])");
         assert_eq!(show("#inst   \"2020\""), "#inst \"2020\"");
@@ -1695,46 +2012,111 @@ mod tests {
 
     #[test]
     fn read_one_wants_exactly_one_form() {
-        assert_eq!(read_one(" ; just a comment\n #_x ").unwrap_err().to_string(), "line 2, column 6: expected a form, found end of input");
-        assert_eq!(read_one("").unwrap_err().to_string(), "line 1, column 1: expected a form, found end of input");
-        assert_eq!(read_one("{:a 1}\n[2]").unwrap_err().to_string(), "line 2, column 1: expected a single form, found another one");
+        assert_eq!(
+            read_one(" ; just a comment\n #_x ")
+                .unwrap_err()
+                .to_string(),
+            "line 2, column 6: expected a form, found end of input"
+        );
+        assert_eq!(
+            read_one("").unwrap_err().to_string(),
+            "line 1, column 1: expected a form, found end of input"
+        );
+        assert_eq!(
+            read_one("{:a 1}\n[2]").unwrap_err().to_string(),
+            "line 2, column 1: expected a single form, found another one"
+        );
         // Later syntax errors are still reported.
-        assert_eq!(read_one("1 )").unwrap_err().to_string(), "line 1, column 3: unmatched delimiter `)`");
+        assert_eq!(
+            read_one("1 )").unwrap_err().to_string(),
+            "line 1, column 3: unmatched delimiter `)`"
+        );
     }
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         // Run on a thread with the default 2 MiB stack (also tokio's worker size).
-        let run = |f: fn()| std::thread::Builder::new().stack_size(2 << 20).spawn(f).unwrap().join().unwrap();
+        let run = |f: fn()| {
+            std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn(f)
+                .unwrap()
+                .join()
+                .unwrap()
+        };
         run(|| {
-            for (open, close) in [("[", "]"), ("(", ")"), ("{:a ", "}"), ("#{", "}"), ("'", ""), ("#_ ", ""), ("^:a ", ""), ("#t ", ""), ("@", "")] {
+            for (open, close) in [
+                ("[", "]"),
+                ("(", ")"),
+                ("{:a ", "}"),
+                ("#{", "}"),
+                ("'", ""),
+                ("#_ ", ""),
+                ("^:a ", ""),
+                ("#t ", ""),
+                ("@", ""),
+            ] {
                 let src = format!("{}x{}", open.repeat(10_000), close.repeat(10_000));
                 let e = read_all(&src).unwrap_err();
-                assert!(matches!(e, ReadError::TooDeep { limit: MAX_DEPTH, .. }), "{open}: {e}");
+                assert!(
+                    matches!(
+                        e,
+                        ReadError::TooDeep {
+                            limit: MAX_DEPTH,
+                            ..
+                        }
+                    ),
+                    "{open}: {e}"
+                );
                 assert_eq!(e.pos().line, 1);
             }
             assert_eq!(
                 err(&"[".repeat(10_000)),
-                format!("line 1, column {}: forms are nested deeper than 512 levels", MAX_DEPTH + 1)
+                format!(
+                    "line 1, column {}: forms are nested deeper than 512 levels",
+                    MAX_DEPTH + 1
+                )
             );
             // Right at the limit everything works: reading, printing, cloning, dropping.
             let src = format!("{}x{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
             let form = read(&src);
             assert_eq!(form.clone().to_string(), src);
             let src = format!("{}x", "^:a '".repeat(MAX_DEPTH / 2));
-            assert_eq!(read(&src).to_string().len(), "^{:a true} '".len() * (MAX_DEPTH / 2) + 1);
+            assert_eq!(
+                read(&src).to_string().len(),
+                "^{:a true} '".len() * (MAX_DEPTH / 2) + 1
+            );
         });
     }
 
     #[test]
     fn describes() {
         let cases = [
-            ("nil", "nil"), ("true", "boolean"), ("1", "integer"), ("1N", "integer"), ("1.0", "float"),
-            ("1M", "decimal"), ("1/2", "ratio"), ("\\a", "character"), ("\"s\"", "string"),
-            ("#\"r\"", "regex"), (":k", "keyword"), ("s", "symbol"), ("()", "list"), ("[]", "vector"),
-            ("{}", "map"), ("#{}", "set"), ("#t x", "tagged literal"), ("'x", "quoted form"),
-            ("#'x", "var"), ("@x", "deref"), ("`x", "syntax-quoted form"), ("~x", "unquote"),
-            ("~@x", "unquote-splicing"), ("#=x", "read-eval form"), ("#()", "anonymous function"),
+            ("nil", "nil"),
+            ("true", "boolean"),
+            ("1", "integer"),
+            ("1N", "integer"),
+            ("1.0", "float"),
+            ("1M", "decimal"),
+            ("1/2", "ratio"),
+            ("\\a", "character"),
+            ("\"s\"", "string"),
+            ("#\"r\"", "regex"),
+            (":k", "keyword"),
+            ("s", "symbol"),
+            ("()", "list"),
+            ("[]", "vector"),
+            ("{}", "map"),
+            ("#{}", "set"),
+            ("#t x", "tagged literal"),
+            ("'x", "quoted form"),
+            ("#'x", "var"),
+            ("@x", "deref"),
+            ("`x", "syntax-quoted form"),
+            ("~x", "unquote"),
+            ("~@x", "unquote-splicing"),
+            ("#=x", "read-eval form"),
+            ("#()", "anonymous function"),
             ("#?()", "reader conditional"),
         ];
         for (src, kind) in cases {
@@ -1789,19 +2171,39 @@ mod tests {
         let deps = get("dependencies").as_seq().unwrap();
         assert_eq!(deps.len(), 3);
         assert_eq!(deps[1].pos, at(8, 18));
-        assert_eq!(deps[1].as_seq().unwrap()[0].as_symbol(), Some("com.google.guava/guava"));
+        assert_eq!(
+            deps[1].as_seq().unwrap()[0].as_symbol(),
+            Some("com.google.guava/guava")
+        );
         let excl = get("jar-exclusions").as_seq().unwrap();
         assert!(matches!(&excl[0].value, Value::Regex(r) if r == r"(?:^|/)\.DS_Store$"));
         let main = get("main");
         assert_eq!(main.as_symbol(), Some("org.example.sample.main"));
-        assert_eq!(main.meta.as_deref().unwrap().to_string(), "{:skip-aot true}");
+        assert_eq!(
+            main.meta.as_deref().unwrap().to_string(),
+            "{:skip-aot true}"
+        );
         assert!(matches!(&get("jvm-opts").value, Value::Unquote(inner)
             if inner.as_seq().unwrap()[0].as_symbol() == Some("vec")));
         let dev = get("profiles").get("dev").unwrap();
         let resources = dev.get("resource-paths").unwrap();
-        assert_eq!(resources.meta.as_deref().unwrap().get("replace").map(Form::to_string).as_deref(), Some("true"));
-        assert_eq!(resources.pos, at(21, 49));
-        assert_eq!(dev.get("global-vars").unwrap().as_map().unwrap()[0].0.as_symbol(), Some("*warn-on-reflection*"));
+        assert_eq!(
+            resources
+                .meta
+                .as_deref()
+                .unwrap()
+                .get("replace")
+                .map(Form::to_string)
+                .as_deref(),
+            Some("true")
+        );
+        assert_eq!(resources.pos, at(22, 46));
+        assert_eq!(
+            dev.get("global-vars").unwrap().as_map().unwrap()[0]
+                .0
+                .as_symbol(),
+            Some("*warn-on-reflection*")
+        );
         let uberjar = get("profiles").get("uberjar").unwrap();
         assert_eq!(uberjar.get("aot").unwrap().as_keyword(), Some("all"));
         assert_eq!(
@@ -1835,23 +2237,58 @@ mod tests {
     fn realistic_deps_edn() {
         let form = read(DEPS_EDN);
         assert_eq!(form.pos, at(2, 1));
-        let paths: Vec<_> = form.get("paths").unwrap().as_seq().unwrap().iter().filter_map(Form::as_str).collect();
+        let paths: Vec<_> = form
+            .get("paths")
+            .unwrap()
+            .as_seq()
+            .unwrap()
+            .iter()
+            .filter_map(Form::as_str)
+            .collect();
         assert_eq!(paths, ["src", "resources"]);
         let deps = form.get("deps").unwrap().as_map().unwrap();
         let names: Vec<_> = deps.iter().filter_map(|(k, _)| k.as_symbol()).collect();
-        assert_eq!(names, ["org.clojure/clojure", "io.github.example/lib", "local/thing", "org.slf4j/slf4j-nop"]);
-        assert_eq!(deps[0].1.get("mvn/version").and_then(Form::as_str), Some("1.11.1"));
-        assert_eq!(deps[1].1.get("git/sha").and_then(Form::as_str), Some("abc1234"));
-        assert_eq!(deps[2].1.get("local/root").unwrap().pos, at(5, 35));
+        assert_eq!(
+            names,
+            [
+                "org.clojure/clojure",
+                "io.github.example/lib",
+                "local/thing",
+                "org.slf4j/slf4j-nop"
+            ]
+        );
+        assert_eq!(
+            deps[0].1.get("mvn/version").and_then(Form::as_str),
+            Some("1.11.1")
+        );
+        assert_eq!(
+            deps[1].1.get("git/sha").and_then(Form::as_str),
+            Some("abc1234")
+        );
+        assert_eq!(deps[2].1.get("local/root").unwrap().pos, at(5, 34));
         let repos = form.get("mvn/repos").unwrap().as_map().unwrap();
         assert_eq!(repos[0].0.as_str(), Some("clojars"));
         let aliases = form.get("aliases").unwrap();
         let test = aliases.get("test").unwrap();
-        assert_eq!(test.get("main-opts").unwrap().to_string(), r#"["-m" "cognitect.test-runner"]"#);
-        assert_eq!(test.get("exec-fn").unwrap().as_symbol(), Some("cognitect.test-runner.api/test"));
+        assert_eq!(
+            test.get("main-opts").unwrap().to_string(),
+            r#"["-m" "cognitect.test-runner"]"#
+        );
+        assert_eq!(
+            test.get("exec-fn").unwrap().as_symbol(),
+            Some("cognitect.test-runner.api/test")
+        );
         let dev = aliases.get("dev").unwrap();
         assert_eq!(dev.as_map().unwrap().len(), 2);
         assert_eq!(dev.get("jvm-opts").unwrap().pos, at(18, 19));
-        assert_eq!(aliases.get("build").unwrap().get("ns-default").unwrap().as_symbol(), Some("build"));
+        assert_eq!(
+            aliases
+                .get("build")
+                .unwrap()
+                .get("ns-default")
+                .unwrap()
+                .as_symbol(),
+            Some("build")
+        );
     }
 }

@@ -69,11 +69,12 @@ impl Printer {
             pb
         });
         let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        Printer { json, color, spinner, state: Mutex::new((Counts::default(), BTreeSet::new())) }
-    }
-
-    pub fn json(&self) -> bool {
-        self.json
+        Printer {
+            json,
+            color,
+            spinner,
+            state: Mutex::new((Counts::default(), BTreeSet::new())),
+        }
     }
 
     fn line(&self, text: &str) {
@@ -103,8 +104,16 @@ impl Printer {
         if let Some(pb) = &self.spinner {
             let names: Vec<&str> = running.iter().map(String::as_str).take(4).collect();
             let more = running.len().saturating_sub(names.len());
-            let extra = if more > 0 { format!(" +{more}") } else { String::new() };
-            pb.set_message(format!("{} done, running {}{extra}", counts.total(), names.join(", ")));
+            let extra = if more > 0 {
+                format!(" +{more}")
+            } else {
+                String::new()
+            };
+            pb.set_message(format!(
+                "{} done, running {}{extra}",
+                counts.total(),
+                names.join(", ")
+            ));
         }
     }
 
@@ -130,15 +139,26 @@ impl Printer {
             self.refresh(&counts, &running);
         }
         if self.json {
-            self.json_line(json!({"event": "task", "target": target, "rule": rule, "status": status.json(),
-                                  "restored": status == Status::Restored, "ms": ms}));
+            self.json_line(
+                json!({"event": "task", "target": target, "rule": rule, "status": status.json(),
+                                  "restored": status == Status::Restored, "ms": ms}),
+            );
             return;
         }
         match status {
             Status::UpToDate => {}
-            Status::Executed => self.line(&format!("{} {target} ({rule}, {ms} ms)", self.paint("32", "   built"))),
-            Status::Restored => self.line(&format!("{} {target} ({rule})", self.paint("36", "restored"))),
-            Status::Failed => self.line(&format!("{} {target} ({rule})", self.paint("31", "  failed"))),
+            Status::Executed => self.line(&format!(
+                "{} {target} ({rule}, {ms} ms)",
+                self.paint("32", "   built")
+            )),
+            Status::Restored => self.line(&format!(
+                "{} {target} ({rule})",
+                self.paint("36", "restored")
+            )),
+            Status::Failed => self.line(&format!(
+                "{} {target} ({rule})",
+                self.paint("31", "  failed")
+            )),
         }
     }
 
@@ -182,12 +202,19 @@ impl Printer {
         }
         let c = self.counts();
         if self.json {
-            self.json_line(json!({"event": "summary", "tasks": c.total(), "executed": c.executed,
+            self.json_line(
+                json!({"event": "summary", "tasks": c.total(), "executed": c.executed,
                                   "cached": c.up_to_date + c.restored, "up_to_date": c.up_to_date,
-                                  "restored": c.restored, "failed": c.failed, "ms": ms}));
+                                  "restored": c.restored, "failed": c.failed, "ms": ms}),
+            );
             return;
         }
-        let mut text = format!("{} tasks: {} run, {} up to date", c.total(), c.executed, c.up_to_date);
+        let mut text = format!(
+            "{} tasks: {} run, {} up to date",
+            c.total(),
+            c.executed,
+            c.up_to_date
+        );
         if c.restored > 0 {
             text += &format!(", {} restored", c.restored);
         }

@@ -2,9 +2,11 @@
 //! the stat cache, the syntax-digest cache, constructive traces, and per-target notes.
 //! RocksDB's write-ahead log makes every put survive a killed process.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Mutex;
 
-use rocksdb::{ColumnFamilyDescriptor, Options, DB};
+use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, DB};
 
 use super::key::Key;
 use super::store::Hash;
@@ -26,9 +28,15 @@ pub enum DbError {
     Rocks { path: String, message: String },
 }
 
+/// (column family, key) → value.
+type Memory = HashMap<(&'static str, Vec<u8>), Vec<u8>>;
+
 pub struct Db {
     db: DB,
     path: String,
+    /// The stat and syntax caches, read whole at open: one sequential scan is far cheaper
+    /// than thousands of point lookups in a no-op build.
+    memory: Mutex<Memory>,
 }
 
 /// What `stat` said about a file when its digest was computed. ctime and inode are in it
@@ -99,7 +107,10 @@ impl Trace {
             }
             batches.push(batch);
         }
-        Some(Trace { batches, result: r.hash()? })
+        Some(Trace {
+            batches,
+            result: r.hash()?,
+        })
     }
 }
 
@@ -142,14 +153,52 @@ impl Db {
             if message.contains("lock") {
                 DbError::Locked(shown.clone())
             } else {
-                DbError::Rocks { path: shown.clone(), message }
+                DbError::Rocks {
+                    path: shown.clone(),
+                    message,
+                }
             }
         })?;
-        Ok(Db { db, path: shown })
+        let mut memory = HashMap::new();
+        for cf in [STAT, SYNTAX] {
+            let handle = db.cf_handle(cf).expect("column family exists");
+            for item in db.iterator_cf(handle, IteratorMode::Start) {
+                let (k, v) = item.map_err(|e| DbError::Rocks {
+                    path: shown.clone(),
+                    message: e.into_string(),
+                })?;
+                memory.insert((cf, k.into_vec()), v.into_vec());
+            }
+        }
+        Ok(Db {
+            db,
+            path: shown,
+            memory: Mutex::new(memory),
+        })
+    }
+
+    fn cached_get(&self, cf: &'static str, key: Vec<u8>) -> Option<Vec<u8>> {
+        self.memory
+            .lock()
+            .expect("cache lock")
+            .get(&(cf, key))
+            .cloned()
+    }
+
+    fn cached_put(&self, cf: &'static str, key: Vec<u8>, value: &[u8]) -> Result<(), DbError> {
+        self.put(cf, &key, value)?;
+        self.memory
+            .lock()
+            .expect("cache lock")
+            .insert((cf, key), value.to_vec());
+        Ok(())
     }
 
     fn err(&self, e: rocksdb::Error) -> DbError {
-        DbError::Rocks { path: self.path.clone(), message: e.into_string() }
+        DbError::Rocks {
+            path: self.path.clone(),
+            message: e.into_string(),
+        }
     }
 
     fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
@@ -163,26 +212,42 @@ impl Db {
     }
 
     /// The digest recorded for `path` under `algo` if the file's stat is unchanged.
-    pub fn stat_digest(&self, algo: &str, path: &str, stat: &Stat) -> Result<Option<Vec<u8>>, DbError> {
-        let Some(v) = self.get(STAT, stat_key(algo, path).as_bytes())? else {
+    pub fn stat_digest(
+        &self,
+        algo: &str,
+        path: &str,
+        stat: &Stat,
+    ) -> Result<Option<Vec<u8>>, DbError> {
+        let Some(v) = self.cached_get(STAT, stat_key(algo, path).into_bytes()) else {
             return Ok(None);
         };
         Ok((v.len() > 32 && v[..32] == stat.encode()).then(|| v[32..].to_vec()))
     }
 
-    pub fn put_stat_digest(&self, algo: &str, path: &str, stat: &Stat, digest: &[u8]) -> Result<(), DbError> {
+    pub fn put_stat_digest(
+        &self,
+        algo: &str,
+        path: &str,
+        stat: &Stat,
+        digest: &[u8],
+    ) -> Result<(), DbError> {
         let mut v = stat.encode().to_vec();
         v.extend_from_slice(digest);
-        self.put(STAT, stat_key(algo, path).as_bytes(), &v)
+        self.cached_put(STAT, stat_key(algo, path).into_bytes(), &v)
     }
 
     /// (raw digest, hasher id@version) → syntax digest.
     pub fn syntax_digest(&self, raw: &[u8], hasher: &str) -> Result<Option<Vec<u8>>, DbError> {
-        self.get(SYNTAX, &syntax_key(raw, hasher))
+        Ok(self.cached_get(SYNTAX, syntax_key(raw, hasher)))
     }
 
-    pub fn put_syntax_digest(&self, raw: &[u8], hasher: &str, digest: &[u8]) -> Result<(), DbError> {
-        self.put(SYNTAX, &syntax_key(raw, hasher), digest)
+    pub fn put_syntax_digest(
+        &self,
+        raw: &[u8],
+        hasher: &str,
+        digest: &[u8],
+    ) -> Result<(), DbError> {
+        self.cached_put(SYNTAX, syntax_key(raw, hasher), digest)
     }
 
     /// The stored traces of `key`, most recent first. Undecodable entries are dropped:
@@ -235,7 +300,11 @@ impl Db {
         self.get(NOTES, name.as_bytes())
     }
 
+    /// Writes a note unless it already says this: a no-op build writes nothing.
     pub fn put_note(&self, name: &str, value: &[u8]) -> Result<(), DbError> {
+        if self.note(name)?.as_deref() == Some(value) {
+            return Ok(());
+        }
         self.put(NOTES, name.as_bytes(), value)
     }
 }
@@ -262,7 +331,13 @@ mod tests {
         let t = |i: u8| Trace {
             batches: vec![
                 vec![(Key::Def("app".into()), Hash([i; 32]))],
-                vec![(Key::File { path: "src/A.java".into(), hasher: "java@1".into() }, Hash([1; 32]))],
+                vec![(
+                    Key::File {
+                        path: "src/A.java".into(),
+                        hasher: "java@1".into(),
+                    },
+                    Hash([1; 32]),
+                )],
             ],
             result: Hash([i; 32]),
         };
@@ -281,10 +356,22 @@ mod tests {
     fn stat_cache_matches_only_the_same_stat() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
-        let s = Stat { size: 1, mtime_ns: 2, ctime_ns: 3, ino: 4 };
+        let s = Stat {
+            size: 1,
+            mtime_ns: 2,
+            ctime_ns: 3,
+            ino: 4,
+        };
         db.put_stat_digest("sha512", "a.txt", &s, &[9; 64]).unwrap();
-        assert_eq!(db.stat_digest("sha512", "a.txt", &s).unwrap(), Some(vec![9; 64]));
-        assert_eq!(db.stat_digest("sha512", "a.txt", &Stat { ctime_ns: 5, ..s }).unwrap(), None);
+        assert_eq!(
+            db.stat_digest("sha512", "a.txt", &s).unwrap(),
+            Some(vec![9; 64])
+        );
+        assert_eq!(
+            db.stat_digest("sha512", "a.txt", &Stat { ctime_ns: 5, ..s })
+                .unwrap(),
+            None
+        );
         assert_eq!(db.stat_digest("sha256", "a.txt", &s).unwrap(), None);
     }
 

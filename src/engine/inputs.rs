@@ -19,12 +19,41 @@ use super::BuildError;
 const RACY_NS: i64 = 1_000_000_000;
 
 fn racy(stat: &Stat) -> bool {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
     now - stat.mtime_ns < RACY_NS
 }
 
 fn io_err(path: &str, source: io::Error) -> BuildError {
-    BuildError::Io { what: path.to_string(), source }
+    BuildError::Io {
+        what: path.to_string(),
+        source,
+    }
+}
+
+/// The digest of `rel` under `hasher` when the stat and syntax caches already know it: the
+/// common case, cheap enough to run on the scheduler's threads.
+pub fn cached_digest(
+    root: &Path,
+    db: &Db,
+    rel: &str,
+    hasher: &dyn Hasher,
+    tag: &str,
+) -> Result<Option<Vec<u8>>, BuildError> {
+    let meta = match fs::metadata(root.join(rel)) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some(Vec::new())),
+        Err(e) => return Err(io_err(rel, e)),
+    };
+    let Some(raw) = db.stat_digest("sha512", rel, &Stat::of(&meta))? else {
+        return Ok(None);
+    };
+    if hasher.is_raw() {
+        return Ok(Some(raw));
+    }
+    Ok(db.syntax_digest(&raw, tag)?)
 }
 
 /// The digest of `rel` under `hasher`, or an empty digest when the file does not exist.
@@ -76,7 +105,10 @@ pub fn file_digest(
     }
     let (digest, err) = kbuild_hashers::digest_or_raw(hasher, &b);
     if let Some(e) = err {
-        warn(format!("{rel}: does not parse as {} ({e}); using its raw digest", hasher.id()));
+        warn(format!(
+            "{rel}: does not parse as {} ({e}); using its raw digest",
+            hasher.id()
+        ));
     }
     db.put_syntax_digest(&raw, tag, &digest.0)?;
     Ok(digest.0.to_vec())
@@ -138,32 +170,54 @@ pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, Bui
             .map_err(|e| BuildError::Input(format!("bad glob `{p}`: {e}")))?;
         set.add(glob);
     }
-    let set = set.build().map_err(|e| BuildError::Input(format!("bad globs: {e}")))?;
+    let set = set
+        .build()
+        .map_err(|e| BuildError::Input(format!("bad globs: {e}")))?;
     let mut bases: Vec<&str> = patterns.iter().map(|p| literal_base(p)).collect();
     bases.sort();
     bases.dedup();
     let mut out = Vec::new();
     for base in &bases {
         // A base inside another base is walked by it already.
-        if bases.iter().any(|b| b != base && (b.is_empty() || base.starts_with(&format!("{b}/")))) {
+        if bases
+            .iter()
+            .any(|b| b != base && (b.is_empty() || base.starts_with(&format!("{b}/"))))
+        {
             continue;
         }
-        let start: PathBuf = if base.is_empty() { root.to_path_buf() } else { root.join(base) };
+        let start: PathBuf = if base.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(base)
+        };
         let walker = walkdir::WalkDir::new(&start).follow_links(true).into_iter();
         let walker = walker.filter_entry(|e| {
-            let rel = e.path().strip_prefix(root).unwrap_or(e.path()).to_string_lossy();
+            let rel = e
+                .path()
+                .strip_prefix(root)
+                .unwrap_or(e.path())
+                .to_string_lossy();
             !skipped(&rel)
         });
         for entry in walker {
             let entry = match entry {
                 Ok(e) => e,
-                Err(e) if e.io_error().map(|i| i.kind()) == Some(io::ErrorKind::NotFound) => continue,
-                Err(e) => return Err(BuildError::Input(format!("listing {}: {e}", start.display()))),
+                Err(e) if e.io_error().map(|i| i.kind()) == Some(io::ErrorKind::NotFound) => {
+                    continue
+                }
+                Err(e) => {
+                    return Err(BuildError::Input(format!(
+                        "listing {}: {e}",
+                        start.display()
+                    )))
+                }
             };
             if !entry.file_type().is_file() {
                 continue;
             }
-            let Ok(rel) = entry.path().strip_prefix(root) else { continue };
+            let Ok(rel) = entry.path().strip_prefix(root) else {
+                continue;
+            };
             let rel = rel.to_string_lossy().replace('\\', "/");
             if set.is_match(&rel) {
                 out.push(rel);
@@ -191,14 +245,24 @@ pub fn find_jdk() -> Result<Jdk, BuildError> {
             let javac = std::env::split_paths(&path)
                 .map(|d| d.join("javac"))
                 .find(|p| p.is_file())
-                .ok_or_else(|| BuildError::Tool("javac was not found: set JAVA_HOME or put a JDK's bin on PATH".into()))?;
+                .ok_or_else(|| {
+                    BuildError::Tool(
+                        "javac was not found: set JAVA_HOME or put a JDK's bin on PATH".into(),
+                    )
+                })?;
             let real = fs::canonicalize(&javac).unwrap_or(javac);
-            real.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default()
+            real.parent()
+                .and_then(Path::parent)
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
         }
     };
     let javac = home.join("bin").join("javac");
     if !javac.is_file() {
-        return Err(BuildError::Tool(format!("no javac at {} (from JAVA_HOME)", javac.display())));
+        return Err(BuildError::Tool(format!(
+            "no javac at {} (from JAVA_HOME)",
+            javac.display()
+        )));
     }
     let identity = match fs::read_to_string(home.join("release")) {
         Ok(release) => release,
@@ -206,8 +270,14 @@ pub fn find_jdk() -> Result<Jdk, BuildError> {
             let out = std::process::Command::new(&javac)
                 .arg("-version")
                 .output()
-                .map_err(|e| BuildError::Tool(format!("running {} -version: {e}", javac.display())))?;
-            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+                .map_err(|e| {
+                    BuildError::Tool(format!("running {} -version: {e}", javac.display()))
+                })?;
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
         }
     };
     Ok(Jdk { javac, identity })
@@ -229,7 +299,13 @@ mod tests {
     fn globs_match_files_under_their_base_only() {
         let dir = tempfile::tempdir().unwrap();
         let r = dir.path();
-        for f in ["src/a/A.java", "src/a/b/B.java", "src/a/notes.txt", "other/C.java", ".kbuild/x.java"] {
+        for f in [
+            "src/a/A.java",
+            "src/a/b/B.java",
+            "src/a/notes.txt",
+            "other/C.java",
+            ".kbuild/x.java",
+        ] {
             fs::create_dir_all(r.join(f).parent().unwrap()).unwrap();
             fs::write(r.join(f), "x").unwrap();
         }

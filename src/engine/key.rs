@@ -18,18 +18,15 @@ pub enum Key {
 }
 
 impl Key {
-    /// Inputs are recomputed on every invocation (cheaply, through the stat cache); only
-    /// targets have traces.
-    pub fn is_input(&self) -> bool {
-        !matches!(self, Key::Target(_))
-    }
-
     pub fn parse(s: &str) -> Option<Key> {
         let (kind, rest) = s.split_once(':')?;
         Some(match kind {
             "file" => {
                 let (hasher, path) = rest.split_once(':')?;
-                Key::File { path: path.to_string(), hasher: hasher.to_string() }
+                Key::File {
+                    path: path.to_string(),
+                    hasher: hasher.to_string(),
+                }
             }
             "glob" => Key::Glob(rest.split('\n').map(str::to_string).collect()),
             "def" => Key::Def(rest.to_string()),
@@ -70,7 +67,10 @@ mod tests {
     #[test]
     fn keys_roundtrip_through_their_text() {
         for k in [
-            Key::File { path: "src/a:b/C.java".into(), hasher: "java@1".into() },
+            Key::File {
+                path: "src/a:b/C.java".into(),
+                hasher: "java@1".into(),
+            },
             Key::Glob(vec!["src/**/*.java".into(), "gen/x.txt".into()]),
             Key::Def("app".into()),
             Key::Tool("javac".into()),

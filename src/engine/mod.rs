@@ -30,8 +30,8 @@ use crate::settings::{Project, Target};
 use db::{Db, DbError, Trace};
 use inputs::Jdk;
 pub use key::Key;
-use store::{Cas, StoreError};
 pub use store::Hash;
+use store::{Cas, StoreError};
 pub use value::{Entry, Product, Value};
 
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +56,10 @@ pub enum BuildError {
 
 impl BuildError {
     pub fn io(what: impl std::fmt::Display, source: io::Error) -> BuildError {
-        BuildError::Io { what: what.to_string(), source }
+        BuildError::Io {
+            what: what.to_string(),
+            source,
+        }
     }
 }
 
@@ -71,7 +74,10 @@ pub struct Computed {
 
 impl Computed {
     fn new(value: Value) -> Computed {
-        Computed { hash: value.hash(), value: Arc::new(value) }
+        Computed {
+            hash: value.hash(),
+            value: Arc::new(value),
+        }
     }
 
     pub fn files(&self) -> &[String] {
@@ -138,7 +144,11 @@ pub struct Engine {
 impl Engine {
     /// Opens the project's database and store (under `.kbuild/`) and clears what a killed
     /// build may have left half-done.
-    pub fn open(project: Arc<Project>, printer: Arc<Printer>, jobs: usize) -> Result<Arc<Engine>, BuildError> {
+    pub fn open(
+        project: Arc<Project>,
+        printer: Arc<Printer>,
+        jobs: usize,
+    ) -> Result<Arc<Engine>, BuildError> {
         let state = project.root.join(".kbuild");
         fs::create_dir_all(&state).map_err(|e| BuildError::io(state.display(), e))?;
         let db = Db::open(&state.join("db"))?;
@@ -160,32 +170,55 @@ impl Engine {
     }
 
     /// Brings the named targets up to date, concurrently.
-    pub async fn build(self: &Arc<Self>, targets: &[String]) -> Vec<(String, Result<Computed, Failure>)> {
+    pub async fn build(
+        self: &Arc<Self>,
+        targets: &[String],
+    ) -> Vec<(String, Result<Computed, Failure>)> {
         let root = Stack::default();
-        let results = join_all(targets.iter().map(|t| self.fetch(Key::Target(t.clone()), &root))).await;
+        let results = join_all(
+            targets
+                .iter()
+                .map(|t| self.fetch(Key::Target(t.clone()), &root)),
+        )
+        .await;
         targets.iter().cloned().zip(results).collect()
     }
 
     pub fn note(&self, target: &str) -> Result<Option<Note>, BuildError> {
-        Ok(self.db.note(&format!("explain:{target}"))?.and_then(|b| serde_json::from_slice(&b).ok()))
+        Ok(self
+            .db
+            .note(&format!("explain:{target}"))?
+            .and_then(|b| serde_json::from_slice(&b).ok()))
     }
 
     /// Boxed because the recursion (fetch → build_target → fetch) needs a nameable `Send` type.
-    fn fetch<'a>(self: &'a Arc<Self>, key: Key, stack: &'a Stack) -> BoxFuture<'a, Result<Computed, Failure>> {
+    fn fetch<'a>(
+        self: &'a Arc<Self>,
+        key: Key,
+        stack: &'a Stack,
+    ) -> BoxFuture<'a, Result<Computed, Failure>> {
         async move {
             if let Key::Target(name) = &key {
                 if let Some(path) = stack.path_to(name) {
                     return Err(Arc::new(BuildError::Cycle(path)));
                 }
             }
-            let slot = self.memo.lock().expect("memo lock").entry(key.clone()).or_default().clone();
+            let slot = self
+                .memo
+                .lock()
+                .expect("memo lock")
+                .entry(key.clone())
+                .or_default()
+                .clone();
             slot.get_or_init(|| async {
                 match key {
                     Key::Target(name) => {
                         let me = self.clone();
                         let stack = stack.push(&name);
                         let job = tokio::spawn(async move { me.build_target(&name, &stack).await });
-                        job.await.unwrap_or_else(|e| Err(Arc::new(BuildError::Input(format!("internal error: {e}")))))
+                        job.await.unwrap_or_else(|e| {
+                            Err(Arc::new(BuildError::Input(format!("internal error: {e}"))))
+                        })
                     }
                     input => self.compute_input(&input).await.map_err(Arc::new),
                 }
@@ -201,8 +234,16 @@ impl Engine {
             Key::File { path, hasher } => {
                 let Some(h) = hasher_by_tag(hasher) else {
                     // A hasher this kbuild does not have: never equal to a recorded digest.
-                    return Ok(Computed::new(Value::Text(format!("unknown hasher {hasher}"))));
+                    return Ok(Computed::new(Value::Text(format!(
+                        "unknown hasher {hasher}"
+                    ))));
                 };
+                if let Some(d) =
+                    inputs::cached_digest(&self.project.root, &self.db, path, h, hasher)?
+                {
+                    return Ok(Computed::new(Value::Digest(d)));
+                }
+                // Reading and parsing may take a while: off the scheduler's threads.
                 let me = self.clone();
                 let (path, tag) = (path.clone(), hasher.clone());
                 let digest = tokio::task::spawn_blocking(move || {
@@ -216,12 +257,19 @@ impl Engine {
             Key::Glob(patterns) => {
                 let root = self.project.root.clone();
                 let patterns = patterns.clone();
-                let files = tokio::task::spawn_blocking(move || inputs::expand_globs(&root, &patterns))
-                    .await
-                    .map_err(|e| BuildError::Input(format!("internal error: {e}")))??;
+                let files =
+                    tokio::task::spawn_blocking(move || inputs::expand_globs(&root, &patterns))
+                        .await
+                        .map_err(|e| BuildError::Input(format!("internal error: {e}")))??;
                 Value::Files(files)
             }
-            Key::Def(name) => Value::Text(self.project.targets.get(name).map(|t| t.definition.clone()).unwrap_or_default()),
+            Key::Def(name) => Value::Text(
+                self.project
+                    .targets
+                    .get(name)
+                    .map(|t| t.definition.clone())
+                    .unwrap_or_default(),
+            ),
             Key::Tool(name) if name == "javac" => Value::Text(self.jdk().await?.identity.clone()),
             Key::Tool(name) => Value::Text(format!("unknown tool {name}")),
             Key::Target(_) => unreachable!("targets are not inputs"),
@@ -230,13 +278,25 @@ impl Engine {
     }
 
     pub async fn jdk(&self) -> Result<&Jdk, Failure> {
-        self.jdk.get_or_init(|| async { inputs::find_jdk().map_err(Arc::new) }).await.as_ref().map_err(Arc::clone)
+        self.jdk
+            .get_or_init(|| async { inputs::find_jdk().map_err(Arc::new) })
+            .await
+            .as_ref()
+            .map_err(Arc::clone)
     }
 
     /// The rebuilder: replay traces, else run the rule.
-    async fn build_target(self: &Arc<Self>, name: &str, stack: &Stack) -> Result<Computed, Failure> {
+    async fn build_target(
+        self: &Arc<Self>,
+        name: &str,
+        stack: &Stack,
+    ) -> Result<Computed, Failure> {
         let started = Instant::now();
-        let target = self.project.targets.get(name).ok_or_else(|| Arc::new(BuildError::Input(format!("no target named {name}"))))?;
+        let target = self
+            .project
+            .targets
+            .get(name)
+            .ok_or_else(|| Arc::new(BuildError::Input(format!("no target named {name}"))))?;
         let rule = target.rule.kind();
         let key = Key::Target(name.to_string());
         let result = self.bring_up_to_date(target, &key, stack).await;
@@ -252,13 +312,27 @@ impl Engine {
         };
         self.printer.task(name, rule, status, ms);
         if let Some(reason) = note {
-            let note = Note { rule: rule.to_string(), status: status.word().to_string(), reason };
-            self.db.put_note(&format!("explain:{name}"), &serde_json::to_vec(&note).expect("notes serialize")).map_err(|e| Arc::new(e.into()))?;
+            let note = Note {
+                rule: rule.to_string(),
+                status: status.word().to_string(),
+                reason,
+            };
+            self.db
+                .put_note(
+                    &format!("explain:{name}"),
+                    &serde_json::to_vec(&note).expect("notes serialize"),
+                )
+                .map_err(|e| Arc::new(e.into()))?;
         }
         result.map(|(c, _, _)| c)
     }
 
-    async fn bring_up_to_date(self: &Arc<Self>, target: &Target, key: &Key, stack: &Stack) -> Result<(Computed, Status, String), Failure> {
+    async fn bring_up_to_date(
+        self: &Arc<Self>,
+        target: &Target,
+        key: &Key,
+        stack: &Stack,
+    ) -> Result<(Computed, Status, String), Failure> {
         let name = &target.name;
         let traces = self.db.traces(key).map_err(|e| Arc::new(e.into()))?;
         let mut reason = String::from("it had never been built");
@@ -266,12 +340,19 @@ impl Engine {
             match self.verify(trace, name, stack).await? {
                 Some((dep, old, new)) => {
                     if i == 0 {
-                        reason = format!("{} changed ({} -> {})", dep.describe(), old.short(), new.short());
+                        reason = format!(
+                            "{} changed ({} -> {})",
+                            dep.describe(),
+                            old.short(),
+                            new.short()
+                        );
                     }
                 }
                 None => match self.restore(name, trace.result) {
                     Ok((product, rewrote)) => {
-                        self.db.promote_trace(key, i).map_err(|e| Arc::new(e.into()))?;
+                        self.db
+                            .promote_trace(key, i)
+                            .map_err(|e| Arc::new(e.into()))?;
                         let (status, why) = match (i, rewrote) {
                             (0, false) => (Status::UpToDate, "nothing it depends on changed".to_string()),
                             (0, true) => (Status::Restored, "its outputs on disk were missing or modified; restored from the store".to_string()),
@@ -279,30 +360,57 @@ impl Engine {
                         };
                         return Ok((Computed::new(Value::Product(product)), status, why));
                     }
-                    Err(e) => self.printer.warn(&format!("target {name}: cannot restore ({e}); running it again")),
+                    Err(e) => self.printer.warn(&format!(
+                        "target {name}: cannot restore ({e}); running it again"
+                    )),
                 },
             }
         }
-        let ctx = Ctx { engine: self.clone(), stack: stack.clone(), target: name.clone(), batches: Mutex::new(Vec::new()) };
+        let ctx = Ctx {
+            engine: self.clone(),
+            stack: stack.clone(),
+            target: name.clone(),
+            batches: Mutex::new(Vec::new()),
+        };
         ctx.fetch(Key::Def(name.clone())).await?;
         let stage = tempfile::Builder::new()
             .prefix(&format!("{name}-"))
             .tempdir_in(&self.tmp)
             .map_err(|e| Arc::new(BuildError::io(self.tmp.display(), e)))?;
-        crate::rules::run(&ctx, target, stage.path()).await.map_err(|e| match e {
-            BuildError::DepFailed { .. } | BuildError::TaskFailed { .. } | BuildError::Cycle(_) => Arc::new(e),
-            other => Arc::new(BuildError::TaskFailed { target: name.clone(), message: other.to_string() }),
-        })?;
+        crate::rules::run(&ctx, target, stage.path())
+            .await
+            .map_err(|e| match e {
+                BuildError::DepFailed { .. }
+                | BuildError::TaskFailed { .. }
+                | BuildError::Cycle(_) => Arc::new(e),
+                other => Arc::new(BuildError::TaskFailed {
+                    target: name.clone(),
+                    message: other.to_string(),
+                }),
+            })?;
         let product = self.install(name, stage).map_err(Arc::new)?;
         let computed = Computed::new(Value::Product(product));
         let batches = ctx.batches.into_inner().expect("trace lock");
-        self.db.add_trace(key, Trace { batches, result: computed.hash }).map_err(|e| Arc::new(e.into()))?;
+        self.db
+            .add_trace(
+                key,
+                Trace {
+                    batches,
+                    result: computed.hash,
+                },
+            )
+            .map_err(|e| Arc::new(e.into()))?;
         Ok((computed, Status::Executed, reason))
     }
 
     /// Replays one trace: None when every dependency still has its recorded digest, else
     /// the first that differs. `stack` already holds this target.
-    async fn verify(self: &Arc<Self>, trace: &Trace, name: &str, stack: &Stack) -> Result<Option<(Key, Hash, Hash)>, Failure> {
+    async fn verify(
+        self: &Arc<Self>,
+        trace: &Trace,
+        name: &str,
+        stack: &Stack,
+    ) -> Result<Option<(Key, Hash, Hash)>, Failure> {
         for batch in &trace.batches {
             let got = join_all(batch.iter().map(|(k, _)| self.fetch(k.clone(), stack))).await;
             for ((k, want), got) in batch.iter().zip(got) {
@@ -320,18 +428,25 @@ impl Engine {
     }
 
     fn rel(&self, abs: &Path) -> String {
-        abs.strip_prefix(&self.project.root).unwrap_or(abs).to_string_lossy().into_owned()
+        abs.strip_prefix(&self.project.root)
+            .unwrap_or(abs)
+            .to_string_lossy()
+            .into_owned()
     }
 
     /// Loads a product from the store and makes the files on disk equal to it.
     fn restore(&self, name: &str, result: Hash) -> Result<(Product, bool), BuildError> {
         let json = self.cas.get(result)?;
-        let product: Product = serde_json::from_slice(&json).map_err(|e| BuildError::Input(format!("stored product {}: {e}", result.short())))?;
+        let product: Product = serde_json::from_slice(&json)
+            .map_err(|e| BuildError::Input(format!("stored product {}: {e}", result.short())))?;
         let dir = self.out_dir(name);
         if self.on_disk_matches(&dir, &product)? {
             return Ok((product, false));
         }
-        let stage = tempfile::Builder::new().prefix(&format!("{name}-")).tempdir_in(&self.tmp).map_err(|e| BuildError::io(self.tmp.display(), e))?;
+        let stage = tempfile::Builder::new()
+            .prefix(&format!("{name}-"))
+            .tempdir_in(&self.tmp)
+            .map_err(|e| BuildError::io(self.tmp.display(), e))?;
         for (path, entry) in &product.files {
             let dest = stage.path().join(path);
             if let Some(parent) = dest.parent() {
@@ -358,8 +473,12 @@ impl Engine {
             if entry.file_type().is_dir() {
                 continue;
             }
-            let Ok(rel) = entry.path().strip_prefix(dir) else { return Ok(false) };
-            let Some(want) = product.files.get(&*rel.to_string_lossy()) else { return Ok(false) };
+            let Ok(rel) = entry.path().strip_prefix(dir) else {
+                return Ok(false);
+            };
+            let Some(want) = product.files.get(&*rel.to_string_lossy()) else {
+                return Ok(false);
+            };
             match inputs::output_digest(&self.db, entry.path(), &self.rel(entry.path()))? {
                 Some((h, exec)) if h == want.digest && exec == want.exec => seen += 1,
                 _ => return Ok(false),
@@ -373,15 +492,25 @@ impl Engine {
     fn install(&self, name: &str, stage: tempfile::TempDir) -> Result<Product, BuildError> {
         let mut product = Product::default();
         for entry in walkdir::WalkDir::new(stage.path()).sort_by_file_name() {
-            let entry = entry.map_err(|e| BuildError::Input(format!("reading outputs of {name}: {e}")))?;
+            let entry =
+                entry.map_err(|e| BuildError::Input(format!("reading outputs of {name}: {e}")))?;
             if !entry.file_type().is_file() {
                 continue;
             }
             use std::os::unix::fs::PermissionsExt;
-            let exec = entry.metadata().map(|m| m.permissions().mode() & 0o111 != 0).unwrap_or(false);
-            store::set_executable(entry.path(), exec).map_err(|e| BuildError::io(entry.path().display(), e))?;
+            let exec = entry
+                .metadata()
+                .map(|m| m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false);
+            store::set_executable(entry.path(), exec)
+                .map_err(|e| BuildError::io(entry.path().display(), e))?;
             let (digest, size) = self.cas.put_file(entry.path())?;
-            let rel = entry.path().strip_prefix(stage.path()).expect("inside stage").to_string_lossy().into_owned();
+            let rel = entry
+                .path()
+                .strip_prefix(stage.path())
+                .expect("inside stage")
+                .to_string_lossy()
+                .into_owned();
             product.files.insert(rel, Entry { digest, size, exec });
         }
         self.cas.put_bytes(&product.to_json())?;
@@ -402,7 +531,11 @@ impl Engine {
             fs::create_dir_all(parent).map_err(|e| BuildError::io(parent.display(), e))?;
         }
         if fs::symlink_metadata(dir).is_ok() {
-            let old = tempfile::Builder::new().prefix("old-").tempdir_in(&self.tmp).map_err(|e| BuildError::io(self.tmp.display(), e))?.keep();
+            let old = tempfile::Builder::new()
+                .prefix("old-")
+                .tempdir_in(&self.tmp)
+                .map_err(|e| BuildError::io(self.tmp.display(), e))?
+                .keep();
             fs::rename(dir, old.join("x")).map_err(|e| BuildError::io(dir.display(), e))?;
             let _ = fs::remove_dir_all(&old);
         }
@@ -412,9 +545,17 @@ impl Engine {
 
     /// The files of a target's product from this invocation, sorted.
     pub fn build_result(&self, name: &str) -> Vec<String> {
-        let slot = self.memo.lock().expect("memo lock").get(&Key::Target(name.to_string())).cloned();
+        let slot = self
+            .memo
+            .lock()
+            .expect("memo lock")
+            .get(&Key::Target(name.to_string()))
+            .cloned();
         match slot.as_ref().and_then(|s| s.get()) {
-            Some(Ok(c)) => c.product().map(|p| p.files.keys().cloned().collect()).unwrap_or_default(),
+            Some(Ok(c)) => c
+                .product()
+                .map(|p| p.files.keys().cloned().collect())
+                .unwrap_or_default(),
             _ => Vec::new(),
         }
     }
@@ -426,7 +567,10 @@ impl Engine {
 
     /// A slot in the `-j` limit, held while an external tool runs.
     pub async fn job_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
-        self.jobs.acquire().await.expect("semaphore is never closed")
+        self.jobs
+            .acquire()
+            .await
+            .expect("semaphore is never closed")
     }
 }
 
@@ -443,7 +587,10 @@ fn hasher_by_tag(tag: &str) -> Option<&'static dyn kbuild_hashers::Hasher> {
 fn dep_failure(target: &str, key: &Key, e: Failure) -> Failure {
     match (&*e, key) {
         (BuildError::Cycle(_), _) => e,
-        (_, Key::Target(dep)) => Arc::new(BuildError::DepFailed { target: target.to_string(), dep: dep.clone() }),
+        (_, Key::Target(dep)) => Arc::new(BuildError::DepFailed {
+            target: target.to_string(),
+            dep: dep.clone(),
+        }),
         _ => e,
     }
 }
@@ -463,7 +610,11 @@ impl Ctx {
 
     /// Fetches keys concurrently and records them, in the given order, as one batch.
     pub async fn fetch_all(&self, keys: Vec<Key>) -> Result<Vec<Computed>, Failure> {
-        let results = join_all(keys.iter().map(|k| self.engine.fetch(k.clone(), &self.stack))).await;
+        let results = join_all(
+            keys.iter()
+                .map(|k| self.engine.fetch(k.clone(), &self.stack)),
+        )
+        .await;
         let mut batch = Vec::with_capacity(keys.len());
         let mut values = Vec::with_capacity(keys.len());
         for (k, r) in keys.into_iter().zip(results) {
@@ -480,7 +631,10 @@ impl Ctx {
     }
 
     pub fn fail(&self, message: impl Into<String>) -> BuildError {
-        BuildError::TaskFailed { target: self.target.clone(), message: message.into() }
+        BuildError::TaskFailed {
+            target: self.target.clone(),
+            message: message.into(),
+        }
     }
 }
 
@@ -491,7 +645,10 @@ mod tests {
     #[test]
     fn stack_reports_the_cycle_path() {
         let s = Stack::default().push("a").push("b").push("c");
-        assert_eq!(s.path_to("b"), Some(vec!["b".into(), "c".into(), "b".into()]));
+        assert_eq!(
+            s.path_to("b"),
+            Some(vec!["b".into(), "c".into(), "b".into()])
+        );
         assert_eq!(s.path_to("z"), None);
     }
 }

@@ -91,7 +91,10 @@ pub enum StoreError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_path_buf(), source }
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 pub struct Cas {
@@ -101,7 +104,9 @@ pub struct Cas {
 impl Cas {
     pub fn open(dir: &Path) -> Result<Cas, StoreError> {
         fs::create_dir_all(dir.join("tmp")).map_err(io_err(dir))?;
-        Ok(Cas { dir: dir.to_path_buf() })
+        Ok(Cas {
+            dir: dir.to_path_buf(),
+        })
     }
 
     fn path(&self, h: Hash) -> PathBuf {
@@ -118,8 +123,10 @@ impl Cas {
         let dest = self.path(h);
         let parent = dest.parent().expect("blob path has a parent");
         fs::create_dir_all(parent).map_err(io_err(parent))?;
-        tmp.persist(&dest)
-            .map_err(|e| StoreError::Io { path: dest, source: e.error })?;
+        tmp.persist(&dest).map_err(|e| StoreError::Io {
+            path: dest,
+            source: e.error,
+        })?;
         Ok(())
     }
 
@@ -221,6 +228,9 @@ mod tests {
         cas.copy_to(h, &dest, true).unwrap();
         assert_eq!(fs::read(&dest).unwrap(), fs::read(&src).unwrap());
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(fs::metadata(&dest).unwrap().permissions().mode() & 0o777, 0o755);
+        assert_eq!(
+            fs::metadata(&dest).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
     }
 }

@@ -76,7 +76,11 @@ mod tests {
 
     #[test]
     fn product_digest_is_its_stored_json_digest_and_order_independent() {
-        let e = |b: u8| Entry { digest: Hash([b; 32]), size: 1, exec: false };
+        let e = |b: u8| Entry {
+            digest: Hash([b; 32]),
+            size: 1,
+            exec: false,
+        };
         let mut a = Product::default();
         a.files.insert("b".into(), e(2));
         a.files.insert("a".into(), e(1));
@@ -85,6 +89,9 @@ mod tests {
         b.files.insert("b".into(), e(2));
         assert_eq!(a.hash(), b.hash());
         assert_eq!(a.hash(), Hash::of(&a.to_json()));
-        assert_ne!(Value::Text("x".into()).hash(), Value::Digest(b"x".to_vec()).hash());
+        assert_ne!(
+            Value::Text("x".into()).hash(),
+            Value::Digest(b"x".to_vec()).hash()
+        );
     }
 }

@@ -7,7 +7,13 @@ use std::path::Path;
 use super::{exit_text, fetch_sources, fetch_targets, run_tool};
 use crate::engine::{BuildError, Ctx};
 
-pub async fn run(ctx: &Ctx, srcs: &[String], outs: &[String], cmd: &[String], stage: &Path) -> Result<(), BuildError> {
+pub async fn run(
+    ctx: &Ctx,
+    srcs: &[String],
+    outs: &[String],
+    cmd: &[String],
+    stage: &Path,
+) -> Result<(), BuildError> {
     let deps = ctx.project().targets[&ctx.target].deps.clone();
     fetch_targets(ctx, &deps).await?;
     fetch_sources(ctx, srcs, true).await?;
@@ -23,11 +29,18 @@ pub async fn run(ctx: &Ctx, srcs: &[String], outs: &[String], cmd: &[String], st
     // Keep only what was declared, so the product is exactly what the build file promises.
     for entry in walkdir::WalkDir::new(stage).contents_first(true) {
         let entry = entry.map_err(|e| ctx.fail(format!("reading $OUT: {e}")))?;
-        let rel = entry.path().strip_prefix(stage).unwrap_or(entry.path()).to_string_lossy().into_owned();
+        let rel = entry
+            .path()
+            .strip_prefix(stage)
+            .unwrap_or(entry.path())
+            .to_string_lossy()
+            .into_owned();
         if rel.is_empty() || entry.file_type().is_dir() {
             continue;
         }
-        let declared = outs.iter().any(|o| rel == *o || rel.starts_with(&format!("{o}/")));
+        let declared = outs
+            .iter()
+            .any(|o| rel == *o || rel.starts_with(&format!("{o}/")));
         if !declared {
             fs::remove_file(entry.path()).map_err(|e| BuildError::io(entry.path().display(), e))?;
         }

@@ -6,7 +6,12 @@ use std::path::Path;
 use super::{classpath_entry, exit_text, fetch_files, run_tool};
 use crate::engine::{BuildError, Ctx, Key};
 
-pub async fn run(ctx: &Ctx, srcs: &[String], javac_opts: &[String], stage: &Path) -> Result<(), BuildError> {
+pub async fn run(
+    ctx: &Ctx,
+    srcs: &[String],
+    javac_opts: &[String],
+    stage: &Path,
+) -> Result<(), BuildError> {
     // All transitive deps, not only direct ones: javac reads them, so a change in any of
     // them may change these classes even when the direct deps' classes cut off.
     let deps = ctx.project().transitive_deps(&ctx.target);
@@ -22,14 +27,26 @@ pub async fn run(ctx: &Ctx, srcs: &[String], javac_opts: &[String], stage: &Path
 
     let engine = &ctx.engine;
     let jdk = engine.jdk().await?;
-    let classpath: Vec<String> = deps.iter().map(|d| classpath_entry(engine, d).to_string_lossy().into_owned()).collect();
+    let classpath: Vec<String> = deps
+        .iter()
+        .map(|d| classpath_entry(engine, d).to_string_lossy().into_owned())
+        .collect();
     // Sources go through an argument file: a large library overflows a command line.
-    let argfile = tempfile::NamedTempFile::new_in(stage.parent().unwrap_or(stage)).map_err(|e| BuildError::io("javac argument file", e))?;
-    let quoted: Vec<String> = files.iter().map(|f| format!("\"{}\"", f.replace('\\', "\\\\").replace('"', "\\\""))).collect();
-    std::fs::write(argfile.path(), quoted.join("\n")).map_err(|e| BuildError::io(argfile.path().display(), e))?;
+    let argfile = tempfile::NamedTempFile::new_in(stage.parent().unwrap_or(stage))
+        .map_err(|e| BuildError::io("javac argument file", e))?;
+    let quoted: Vec<String> = files
+        .iter()
+        .map(|f| format!("\"{}\"", f.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    std::fs::write(argfile.path(), quoted.join("\n"))
+        .map_err(|e| BuildError::io(argfile.path().display(), e))?;
 
     let mut args: Vec<String> = javac_opts.to_vec();
-    args.extend(["-d".into(), stage.to_string_lossy().into_owned(), "-implicit:none".into()]);
+    args.extend([
+        "-d".into(),
+        stage.to_string_lossy().into_owned(),
+        "-implicit:none".into(),
+    ]);
     // An empty -sourcepath keeps javac from compiling stray sources found on the classpath.
     args.extend(["-sourcepath".into(), String::new()]);
     if !classpath.is_empty() {

@@ -18,7 +18,10 @@ pub async fn run(ctx: &Ctx, target: &Target, stage: &Path) -> Result<(), BuildEr
         Rule::JavaLibrary { srcs, javac_opts } => java::run(ctx, srcs, javac_opts, stage).await,
         Rule::Resources { root, srcs } => resources::run(ctx, root, srcs, stage).await,
         Rule::Command { srcs, outs, cmd } => command::run(ctx, srcs, outs, cmd, stage).await,
-        Rule::Jar { main_class, manifest } => jar::run(ctx, main_class.as_deref(), manifest, stage).await,
+        Rule::Jar {
+            main_class,
+            manifest,
+        } => jar::run(ctx, main_class.as_deref(), manifest, stage).await,
     }
 }
 
@@ -36,8 +39,15 @@ async fn fetch_files(ctx: &Ctx, files: &[String], raw: bool) -> Result<(), Build
     let keys = files
         .iter()
         .map(|f| {
-            let h = if raw { sha512 } else { ctx.project().hasher_for(f) };
-            Key::File { path: f.clone(), hasher: hasher_tag(h) }
+            let h = if raw {
+                sha512
+            } else {
+                ctx.project().hasher_for(f)
+            };
+            Key::File {
+                path: f.clone(),
+                hasher: hasher_tag(h),
+            }
         })
         .collect();
     ctx.fetch_all(keys).await?;
@@ -47,7 +57,11 @@ async fn fetch_files(ctx: &Ctx, files: &[String], raw: bool) -> Result<(), Build
 /// A source named literally (no glob syntax) that does not exist is a mistake worth an error.
 fn check_literals(ctx: &Ctx, globs: &[String], files: &[String]) -> Result<(), BuildError> {
     for g in globs {
-        if !g.contains(['*', '?', '[', '{']) && !files.iter().any(|f| f == g || f.starts_with(&format!("{g}/"))) {
+        if !g.contains(['*', '?', '[', '{'])
+            && !files
+                .iter()
+                .any(|f| f == g || f.starts_with(&format!("{g}/")))
+        {
             return Err(ctx.fail(format!("source {g} does not exist")));
         }
     }
@@ -64,15 +78,26 @@ pub fn classpath_entry(engine: &Engine, name: &str) -> PathBuf {
 }
 
 /// Runs an external tool within the `-j` limit, in the project root, and shows its output.
-async fn run_tool(ctx: &Ctx, program: &Path, args: &[String], env: &[(&str, &Path)]) -> Result<std::process::Output, BuildError> {
+async fn run_tool(
+    ctx: &Ctx,
+    program: &Path,
+    args: &[String],
+    env: &[(&str, &Path)],
+) -> Result<std::process::Output, BuildError> {
     let _slot = ctx.engine.job_slot().await;
     ctx.engine.printer.running(&ctx.target);
     let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args).current_dir(&ctx.project().root).stdin(Stdio::null()).kill_on_drop(true);
+    cmd.args(args)
+        .current_dir(&ctx.project().root)
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().await.map_err(|e| ctx.fail(format!("cannot run {}: {e}", program.display())))?;
+    let out = cmd
+        .output()
+        .await
+        .map_err(|e| ctx.fail(format!("cannot run {}: {e}", program.display())))?;
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     ctx.engine.printer.tool_output(&ctx.target, &text);
@@ -88,7 +113,9 @@ fn exit_text(status: std::process::ExitStatus) -> String {
 
 /// The products of dependency targets, fetched as one batch.
 async fn fetch_targets(ctx: &Ctx, names: &[String]) -> Result<Vec<Computed>, BuildError> {
-    Ok(ctx.fetch_all(names.iter().map(|n| Key::Target(n.clone())).collect()).await?)
+    Ok(ctx
+        .fetch_all(names.iter().map(|n| Key::Target(n.clone())).collect())
+        .await?)
 }
 
 impl From<std::sync::Arc<BuildError>> for BuildError {
@@ -96,7 +123,10 @@ impl From<std::sync::Arc<BuildError>> for BuildError {
         match std::sync::Arc::try_unwrap(e) {
             Ok(e) => e,
             Err(shared) => match &*shared {
-                BuildError::DepFailed { target, dep } => BuildError::DepFailed { target: target.clone(), dep: dep.clone() },
+                BuildError::DepFailed { target, dep } => BuildError::DepFailed {
+                    target: target.clone(),
+                    dep: dep.clone(),
+                },
                 BuildError::Cycle(p) => BuildError::Cycle(p.clone()),
                 other => BuildError::Input(other.to_string()),
             },

@@ -8,7 +8,11 @@ use crate::engine::{BuildError, Ctx};
 
 pub async fn run(ctx: &Ctx, root: &str, srcs: &[String], stage: &Path) -> Result<(), BuildError> {
     let files = fetch_sources(ctx, srcs, true).await?;
-    let prefix = if root.is_empty() { String::new() } else { format!("{root}/") };
+    let prefix = if root.is_empty() {
+        String::new()
+    } else {
+        format!("{root}/")
+    };
     for f in &files {
         let Some(rel) = f.strip_prefix(&prefix) else {
             return Err(ctx.fail(format!("{f} matches :srcs but is not under :root {root:?}")));
