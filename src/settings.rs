@@ -625,7 +625,7 @@ mod tests {
     fn errors_name_file_line_column_and_target() {
         assert_eq!(
             err("{:targets {a {:rule :java-library :srcs [\"x\"]}"),
-            "kbuild.edn:1:1: `{` is never closed"
+            "kbuild.edn:1:11: `{` is never closed"
         );
         let e = err("{:targets {a {:rule :java-library\n :srcz [\"x\"]}}}");
         assert!(
