@@ -641,7 +641,7 @@ mod tests {
         assert!(e.contains("1:21: unknown hasher :javaa"), "{e}");
         let e = err("{:targets {a {:rule :jar :deps [b]}}}");
         assert!(
-            e.contains("1:32: target a: unknown target b in :deps"),
+            e.contains("1:33: target a: unknown target b in :deps"),
             "{e}"
         );
         let e = err("{:targets {a {:rule :jar :deps [b]}\n b {:rule :jar :deps [a]}}}");
