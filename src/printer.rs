@@ -2,10 +2,10 @@
 //! summary) on stderr, a live spinner when stderr is a terminal, or, with `--json`, one JSON
 //! object per line on stdout for tools. Colour only on a terminal, and never with NO_COLOR.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -55,7 +55,8 @@ pub struct Printer {
     json: bool,
     color: bool,
     spinner: Option<ProgressBar>,
-    state: Mutex<(Counts, BTreeSet<String>)>,
+    /// Counts so far, and the targets whose tool is running with when it started.
+    state: Mutex<(Counts, BTreeMap<String, Instant>)>,
 }
 
 impl Printer {
@@ -73,7 +74,7 @@ impl Printer {
             json,
             color,
             spinner,
-            state: Mutex::new((Counts::default(), BTreeSet::new())),
+            state: Mutex::new((Counts::default(), BTreeMap::new())),
         }
     }
 
@@ -100,9 +101,9 @@ impl Printer {
         }
     }
 
-    fn refresh(&self, counts: &Counts, running: &BTreeSet<String>) {
+    fn refresh(&self, counts: &Counts, running: &BTreeMap<String, Instant>) {
         if let Some(pb) = &self.spinner {
-            let names: Vec<&str> = running.iter().map(String::as_str).take(4).collect();
+            let names: Vec<&str> = running.keys().map(String::as_str).take(4).collect();
             let more = running.len().saturating_sub(names.len());
             let extra = if more > 0 {
                 format!(" +{more}")
@@ -120,14 +121,19 @@ impl Printer {
     /// A rule started running its tool.
     pub fn running(&self, target: &str) {
         let mut st = self.state.lock().expect("printer lock");
-        st.1.insert(target.to_string());
+        st.1.insert(target.to_string(), Instant::now());
         self.refresh(&st.0, &st.1);
     }
 
+    /// A target is done. `ms` is its whole time, waits included; when its tool ran, the
+    /// time since the tool started is reported instead, which is what the task itself cost.
     pub fn task(&self, target: &str, rule: &str, status: Status, ms: u64) {
+        let mut ms = ms;
         {
             let mut st = self.state.lock().expect("printer lock");
-            st.1.remove(target);
+            if let Some(started) = st.1.remove(target) {
+                ms = started.elapsed().as_millis() as u64;
+            }
             let c = &mut st.0;
             match status {
                 Status::Executed => c.executed += 1,

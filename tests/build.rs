@@ -8,8 +8,16 @@ use std::process::Command;
 use common::{set, Project};
 
 fn java_jar(p: &Project) -> String {
-    let out = Command::new("java").arg("-jar").arg(p.path("target/kbuild/dist/dist.jar")).output().unwrap();
-    assert!(out.status.success(), "java -jar failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("java")
+        .arg("-jar")
+        .arg(p.path("target/kbuild/dist/dist.jar"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "java -jar failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -29,7 +37,11 @@ fn clean_build_makes_a_runnable_jar_and_the_next_build_runs_nothing() {
     let jar = p.bytes("target/kbuild/dist/dist.jar");
 
     let again = p.build(&[]);
-    assert!(again.executed().is_empty(), "no-op build ran {:?}", again.executed());
+    assert!(
+        again.executed().is_empty(),
+        "no-op build ran {:?}",
+        again.executed()
+    );
     assert_eq!(again.cached(), set(ALL));
     assert_eq!(again.summary()["executed"], 0);
     assert_eq!(p.bytes("target/kbuild/dist/dist.jar"), jar);
@@ -45,9 +57,21 @@ fn clean_build_makes_a_runnable_jar_and_the_next_build_runs_nothing() {
 fn whitespace_and_comment_edits_under_the_java_hasher_run_nothing() {
     let p = Project::new("mixed");
     p.build(&[]);
-    p.edit("src/util/u/Util.java", "return \"Hello, \" + name + \"!\";", "return   \"Hello, \"+name+   \"!\"  ;");
-    p.edit("src/util/u/Util.java", "// The one greeting we make.", "// The only greeting we make, reworded.");
-    p.edit("src/app/a/Main.java", "public class Main {", "public class Main\n{ // opening brace moved, a comment added");
+    p.edit(
+        "src/util/u/Util.java",
+        "return \"Hello, \" + name + \"!\";",
+        "return   \"Hello, \"+name+   \"!\"  ;",
+    );
+    p.edit(
+        "src/util/u/Util.java",
+        "// The one greeting we make.",
+        "// The only greeting we make, reworded.",
+    );
+    p.edit(
+        "src/app/a/Main.java",
+        "public class Main {",
+        "public class Main\n{ // opening brace moved, a comment added",
+    );
     let b = p.build(&[]);
     assert!(b.executed().is_empty(), "ran {:?}", b.executed());
 }
@@ -55,11 +79,23 @@ fn whitespace_and_comment_edits_under_the_java_hasher_run_nothing() {
 #[test]
 fn the_same_edit_under_sha512_runs_javac_and_cuts_off_downstream() {
     let p = Project::new("mixed");
-    p.edit("kbuild.edn", "{:hashers {\"**/*.java\" :java}", "{:hashers {}");
+    p.edit(
+        "kbuild.edn",
+        "{:hashers {\"**/*.java\" :java}",
+        "{:hashers {}",
+    );
     p.build(&[]);
-    p.edit("src/util/u/Util.java", "return \"Hello, \" + name + \"!\";", "return   \"Hello, \"+name+   \"!\"  ;");
+    p.edit(
+        "src/util/u/Util.java",
+        "return \"Hello, \" + name + \"!\";",
+        "return   \"Hello, \"+name+   \"!\"  ;",
+    );
     let b = p.build(&[]);
-    assert_eq!(b.executed(), set(&["util"]), "javac reruns, nothing after it (early cutoff)");
+    assert_eq!(
+        b.executed(),
+        set(&["util"]),
+        "javac reruns, nothing after it (early cutoff)"
+    );
     assert_eq!(b.cached(), set(&["app", "res", "gen", "dist"]));
 }
 
@@ -78,7 +114,11 @@ fn edit_build_revert_build_runs_nothing_and_gives_the_same_jar() {
     p.write("src/util/u/Util.java", &original);
     let b = p.build(&[]);
     assert!(b.executed().is_empty(), "revert ran {:?}", b.executed());
-    assert_eq!(p.bytes("target/kbuild/dist/dist.jar"), first, "restored jar is byte-identical");
+    assert_eq!(
+        p.bytes("target/kbuild/dist/dist.jar"),
+        first,
+        "restored jar is byte-identical"
+    );
     assert!(java_jar(&p).starts_with("Hello, kbuild!"));
     let explain = p.run(&["explain", "dist"]);
     let text = String::from_utf8_lossy(&explain.stdout);
@@ -91,7 +131,10 @@ fn two_clean_builds_in_two_directories_give_identical_jars() {
     let b = Project::new("mixed");
     a.build(&[]);
     b.build(&["dist"]);
-    assert_eq!(a.bytes("target/kbuild/dist/dist.jar"), b.bytes("target/kbuild/dist/dist.jar"));
+    assert_eq!(
+        a.bytes("target/kbuild/dist/dist.jar"),
+        b.bytes("target/kbuild/dist/dist.jar")
+    );
     // And a rebuild after `clean` in the same directory too.
     let jar = a.bytes("target/kbuild/dist/dist.jar");
     assert!(a.run(&["clean"]).status.success());
@@ -105,22 +148,49 @@ fn changes_rebuild_exactly_the_affected_targets() {
     let p = Project::new("mixed");
     p.build(&[]);
 
-    p.edit("kbuild.edn", "[\"--release\" \"17\"]", "[\"--release\" \"11\"]");
-    assert_eq!(p.build(&[]).executed(), set(&["app", "dist"]), "javac options of app");
+    p.edit(
+        "kbuild.edn",
+        "[\"--release\" \"17\"]",
+        "[\"--release\" \"11\"]",
+    );
+    assert_eq!(
+        p.build(&[]).executed(),
+        set(&["app", "dist"]),
+        "javac options of app"
+    );
 
     p.edit("src/util/u/Util.java", "\"!\"", "\"!!\"");
     // app compiles against util, so it runs; its classes are unchanged, but dist packages util.
-    assert_eq!(p.build(&[]).executed(), set(&["util", "app", "dist"]), "a dependency's sources");
+    assert_eq!(
+        p.build(&[]).executed(),
+        set(&["util", "app", "dist"]),
+        "a dependency's sources"
+    );
 
-    p.edit("kbuild.edn", "tr a-z A-Z < gen/input.txt", "tr a-z A-Z < gen/input.txt | rev");
-    assert_eq!(p.build(&[]).executed(), set(&["gen", "dist"]), "a command's definition");
+    p.edit(
+        "kbuild.edn",
+        "tr a-z A-Z < gen/input.txt",
+        "tr a-z A-Z < gen/input.txt | rev",
+    );
+    assert_eq!(
+        p.build(&[]).executed(),
+        set(&["gen", "dist"]),
+        "a command's definition"
+    );
     assert!(java_jar(&p).contains("generated: DNAMMOC A YB EDAM"));
 
     p.edit("resources/greeting.txt", "travel", "ride");
     assert_eq!(p.build(&[]).executed(), set(&["res", "dist"]), "a resource");
 
-    p.write("src/util/u/Extra.java", "package u; public class Extra {}\n");
-    assert_eq!(p.build(&[]).executed(), set(&["util", "app", "dist"]), "a new source file");
+    p.write(
+        "src/util/u/Extra.java",
+        "package u; public class Extra {}\n",
+    );
+    assert_eq!(
+        p.build(&[]).executed(),
+        set(&["util", "app", "dist"]),
+        "a new source file"
+    );
 }
 
 #[test]
@@ -133,7 +203,11 @@ fn deleted_or_modified_outputs_are_restored_from_the_store() {
     p.write("target/kbuild/util/u/Util.class", "garbage");
     p.write("target/kbuild/util/u/Stray.class", "stray");
     let b = p.build(&[]);
-    assert!(b.executed().is_empty(), "restoring is not running: {:?}", b.executed());
+    assert!(
+        b.executed().is_empty(),
+        "restoring is not running: {:?}",
+        b.executed()
+    );
     assert_eq!(b.summary()["restored"], 2);
     assert_eq!(p.bytes("target/kbuild/dist/dist.jar"), jar);
     assert_eq!(p.bytes("target/kbuild/util/u/Util.class"), class);
@@ -144,27 +218,45 @@ fn deleted_or_modified_outputs_are_restored_from_the_store() {
 fn outputs_hash_graph_and_explain() {
     let p = Project::new("mixed");
     let out = p.run(&["outputs", "dist"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 1);
-    assert!(text.trim().ends_with("target/kbuild/dist/dist.jar"), "{text}");
+    assert!(
+        text.trim().ends_with("target/kbuild/dist/dist.jar"),
+        "{text}"
+    );
     assert!(std::path::Path::new(text.trim()).is_file());
 
     let out = String::from_utf8(p.run(&["outputs", "util"]).stdout).unwrap();
     let mut lines: Vec<&str> = out.lines().collect();
     lines.sort();
     assert_eq!(lines.len(), 2);
-    assert!(lines[0].ends_with("util/u/Text.class") && lines[1].ends_with("util/u/Util.class"), "{out}");
+    assert!(
+        lines[0].ends_with("util/u/Text.class") && lines[1].ends_with("util/u/Util.class"),
+        "{out}"
+    );
 
     let graph = String::from_utf8(p.run(&["graph"]).stdout).unwrap();
     assert!(graph.starts_with("digraph"));
-    for edge in ["\"app\" -> \"util\"", "\"dist\" -> \"app\"", "\"dist\" -> \"gen\""] {
+    for edge in [
+        "\"app\" -> \"util\"",
+        "\"dist\" -> \"app\"",
+        "\"dist\" -> \"gen\"",
+    ] {
         assert!(graph.contains(edge), "{graph}");
     }
 
     p.write("A.java", "class A { int x = 1; }\n");
     p.write("B.java", "class A {\n  // same tokens\n  int x=1;\n}\n");
-    let out = String::from_utf8(p.run(&["hash", "--hasher", "java", "A.java", "B.java"]).stdout).unwrap();
+    let out = String::from_utf8(
+        p.run(&["hash", "--hasher", "java", "A.java", "B.java"])
+            .stdout,
+    )
+    .unwrap();
     let digests: Vec<&str> = out.lines().map(|l| l.split("  ").next().unwrap()).collect();
     assert_eq!(digests.len(), 2);
     assert_eq!(digests[0], digests[1]);
@@ -174,11 +266,24 @@ fn outputs_hash_graph_and_explain() {
     let out = String::from_utf8(p.run(&["hash", "A.java", "B.java"]).stdout).unwrap();
     let chosen: Vec<&str> = out.lines().map(|l| l.split("  ").next().unwrap()).collect();
     assert_eq!(chosen, digests);
-    let out = String::from_utf8(p.run(&["hash", "--hasher", "sha512", "A.java", "B.java"]).stdout).unwrap();
+    let out = String::from_utf8(
+        p.run(&["hash", "--hasher", "sha512", "A.java", "B.java"])
+            .stdout,
+    )
+    .unwrap();
     let raw: Vec<&str> = out.lines().map(|l| l.split("  ").next().unwrap()).collect();
     assert_ne!(raw[0], raw[1]);
-    let sha = Command::new("sha512sum").arg(p.path("A.java")).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&sha.stdout).split(' ').next().unwrap(), raw[0]);
+    let sha = Command::new("sha512sum")
+        .arg(p.path("A.java"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&sha.stdout)
+            .split(' ')
+            .next()
+            .unwrap(),
+        raw[0]
+    );
 
     p.edit("src/app/a/Main.java", "kbuild", "explain");
     p.build(&[]);
@@ -192,11 +297,21 @@ fn outputs_hash_graph_and_explain() {
 #[test]
 fn javac_failure_fails_the_build_and_the_next_build_retries() {
     let p = Project::new("mixed");
-    p.edit("src/util/u/Util.java", "return \"Hello, \" + name + \"!\";", "return \"Hello, \" + nam;");
+    p.edit(
+        "src/util/u/Util.java",
+        "return \"Hello, \" + name + \"!\";",
+        "return \"Hello, \" + nam;",
+    );
     let b = p.build_raw(&[]);
     assert_eq!(b.code, Some(1));
-    assert!(b.stderr.contains("Util.java:9: error: cannot find symbol"), "{}", b.stderr);
-    assert!(b.failed().contains("util") && b.failed().contains("app") && b.failed().contains("dist"));
+    assert!(
+        b.stderr.contains("Util.java:9: error: cannot find symbol"),
+        "{}",
+        b.stderr
+    );
+    assert!(
+        b.failed().contains("util") && b.failed().contains("app") && b.failed().contains("dist")
+    );
     assert_eq!(b.executed(), set(&["res", "gen"]));
     // Still failing without a change: no trace was recorded for the failure.
     let b = p.build_raw(&[]);
@@ -211,30 +326,67 @@ fn javac_failure_fails_the_build_and_the_next_build_retries() {
 #[test]
 fn failing_commands_and_missing_outputs_are_errors() {
     let p = Project::new("mixed");
-    p.edit("kbuild.edn", "\"generated.txt\"]", "\"generated.txt\" \"other.txt\"]");
+    p.edit(
+        "kbuild.edn",
+        "\"generated.txt\"]",
+        "\"generated.txt\" \"other.txt\"]",
+    );
     let b = p.build_raw(&["gen"]);
     assert_eq!(b.code, Some(1));
-    assert!(b.stderr.contains("target gen: the command did not create other.txt in $OUT"), "{}", b.stderr);
+    assert!(
+        b.stderr
+            .contains("target gen: the command did not create other.txt in $OUT"),
+        "{}",
+        b.stderr
+    );
     let p = Project::new("mixed");
     p.edit("kbuild.edn", "tr a-z A-Z <", "exit 7; tr a-z A-Z <");
     let b = p.build_raw(&["gen"]);
     assert_eq!(b.code, Some(1));
-    assert!(b.stderr.contains("target gen: sh failed (exit status 7)"), "{}", b.stderr);
+    assert!(
+        b.stderr.contains("target gen: sh failed (exit status 7)"),
+        "{}",
+        b.stderr
+    );
     let p = Project::new("mixed");
     p.edit("kbuild.edn", "[\"gen/input.txt\"]", "[\"gen/missing.txt\"]");
     let b = p.build_raw(&["gen"]);
     assert_eq!(b.code, Some(1));
-    assert!(b.stderr.contains("source gen/missing.txt does not exist"), "{}", b.stderr);
+    assert!(
+        b.stderr.contains("source gen/missing.txt does not exist"),
+        "{}",
+        b.stderr
+    );
 }
 
 #[test]
 fn build_file_errors_name_the_file_line_column_and_target() {
     let cases: &[(&str, &str, &str)] = &[
-        ("util {:rule :java-library", "util {:rule :java-library :srcz [\"x\"]", "kbuild.edn:2:38: target util: unknown key :srcz"),
-        (":rule :jar", ":rule :war", "kbuild.edn:8:24: target dist: unknown rule :war"),
-        (":java}", ":javaa}", "kbuild.edn:1:24: unknown hasher :javaa"),
-        (":deps [app util res gen]", ":deps [app util res gen lib]", "kbuild.edn:8:53: target dist: unknown target lib in :deps"),
-        (":srcs [\"src/util/**/*.java\"]}", ":srcs [\"src/util/**/*.java\"] :deps [dist]}", "kbuild.edn:2:1: dependency cycle: util -> dist -> app -> util"),
+        (
+            "util {:rule :java-library",
+            "util {:rule :java-library :srcz [\"x\"]",
+            "kbuild.edn:2:38: target util: unknown key :srcz",
+        ),
+        (
+            ":rule :jar",
+            ":rule :war",
+            "kbuild.edn:8:24: target dist: unknown rule :war",
+        ),
+        (
+            ":java}",
+            ":javaa}",
+            "kbuild.edn:1:24: unknown hasher :javaa",
+        ),
+        (
+            ":deps [app util res gen]",
+            ":deps [app util res gen lib]",
+            "kbuild.edn:8:53: target dist: unknown target lib in :deps",
+        ),
+        (
+            ":srcs [\"src/util/**/*.java\"]}",
+            ":srcs [\"src/util/**/*.java\"] :deps [dist]}",
+            "kbuild.edn:2:1: dependency cycle: util -> dist -> app -> util",
+        ),
         ("\"17\"]}", "\"17\"]", "kbuild.edn:1:1: `{` is never closed"),
     ];
     for (from, to, want) in cases {
@@ -250,7 +402,48 @@ fn build_file_errors_name_the_file_line_column_and_target() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no target named nope"));
     let empty = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_kbuild")).arg("build").current_dir(empty.path()).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kbuild"))
+        .arg("build")
+        .current_dir(empty.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no kbuild.edn in"));
+}
+
+#[test]
+fn java_lines_recompiles_when_lines_move_but_not_for_same_line_edits() {
+    let p = Project::new("mixed");
+    p.edit(
+        "kbuild.edn",
+        "{:hashers {\"**/*.java\" :java}",
+        "{:hashers {\"**/*.java\" :java-lines}",
+    );
+    p.build(&[]);
+    p.edit(
+        "src/util/u/Util.java",
+        "return \"Hello, \" + name + \"!\";",
+        "return   \"Hello, \"+name+\"!\" ;",
+    );
+    p.edit(
+        "src/util/u/Util.java",
+        "// The one greeting we make.",
+        "// The greeting, reworded on its own line.",
+    );
+    assert!(
+        p.build(&[]).executed().is_empty(),
+        "same-line edits cut off"
+    );
+    p.edit(
+        "src/util/u/Util.java",
+        "    private Util() {}\n",
+        "\n    private Util() {}\n",
+    );
+    let b = p.build(&[]);
+    assert!(
+        b.executed().contains("util"),
+        "a moved line recompiles, so line tables stay exact"
+    );
+    // The line table changed, so the classes did, and everything downstream follows.
+    assert_eq!(b.executed(), set(&["util", "app", "dist"]));
 }

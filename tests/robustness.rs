@@ -18,7 +18,12 @@ fn outputs(root: &Path) -> BTreeMap<String, Vec<u8>> {
     while let Some(dir) = stack.pop() {
         for e in fs::read_dir(&dir).unwrap() {
             let e = e.unwrap();
-            let rel = e.path().strip_prefix(&base).unwrap().to_string_lossy().into_owned();
+            let rel = e
+                .path()
+                .strip_prefix(&base)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             if rel == ".tmp" {
                 continue;
             }
@@ -41,12 +46,19 @@ fn builds_killed_at_random_moments_are_followed_by_a_correct_build() {
 
     let p = Project::new("mixed");
     let original = p.read("src/util/u/Util.java");
-    let mut seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let mut seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     eprintln!("seed {seed}");
     for round in 0..8 {
         // Alternate sources so kills land in compiles, restores and no-ops alike.
         if round % 2 == 0 {
-            p.write("src/util/u/Util.java", &original.replace("Hello", &format!("Round {round}")));
+            p.write(
+                "src/util/u/Util.java",
+                &original.replace("Hello", &format!("Round {round}")),
+            );
         } else {
             p.write("src/util/u/Util.java", &original);
         }
@@ -54,7 +66,11 @@ fn builds_killed_at_random_moments_are_followed_by_a_correct_build() {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let delay = Duration::from_millis(seed % 1800);
-        let mut child = p.command(&["build"]).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut child = p
+            .command(&["build"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(delay);
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -62,8 +78,16 @@ fn builds_killed_at_random_moments_are_followed_by_a_correct_build() {
     p.write("src/util/u/Util.java", &original);
     let b = p.build(&[]);
     assert_eq!(b.failed(), set(&[]));
-    assert_eq!(outputs(p.dir.path()), want, "products equal a clean build's");
-    let out = Command::new("java").arg("-jar").arg(p.path("target/kbuild/dist/dist.jar")).output().unwrap();
+    assert_eq!(
+        outputs(p.dir.path()),
+        want,
+        "products equal a clean build's"
+    );
+    let out = Command::new("java")
+        .arg("-jar")
+        .arg(p.path("target/kbuild/dist/dist.jar"))
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("Hello, kbuild!"));
     // And the build after that has nothing left to do.
     assert!(p.build(&[]).executed().is_empty());
@@ -72,7 +96,10 @@ fn builds_killed_at_random_moments_are_followed_by_a_correct_build() {
 /// A JDK whose javac logs when it starts and ends, sleeping in between, then runs the real one.
 fn logging_jdk(dir: &Path, log: &Path) -> std::path::PathBuf {
     let javac = fs::canonicalize(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap()).map(|d| d.join("javac")).find(|p| p.is_file()).expect("javac on PATH"),
+        std::env::split_paths(&std::env::var_os("PATH").unwrap())
+            .map(|d| d.join("javac"))
+            .find(|p| p.is_file())
+            .expect("javac on PATH"),
     )
     .unwrap();
     let real_home = javac.parent().unwrap().parent().unwrap();
@@ -102,9 +129,21 @@ fn independent_java_libraries_compile_concurrently_with_j2_and_one_at_a_time_wit
         p.write("src/two/t/Two.java", "package t; public class Two {}\n");
         let log = p.path("javac.log");
         let home = logging_jdk(p.dir.path(), &log);
-        let out = p.command(&["--json", "-j", jobs, "build"]).env("JAVA_HOME", &home).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let got = fs::read_to_string(&log).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+        let out = p
+            .command(&["--json", "-j", jobs, "build"])
+            .env("JAVA_HOME", &home)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = fs::read_to_string(&log)
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         assert_eq!(got, want, "with -j {jobs}");
     }
 }

@@ -4,17 +4,20 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, DB};
+use rocksdb::{Direction, IteratorMode, Options, DB};
 
 use super::key::Key;
 use super::store::Hash;
 
-const STAT: &str = "stat";
-const SYNTAX: &str = "syntax";
-const TRACES: &str = "traces";
-const NOTES: &str = "notes";
+// One column family with a one-byte prefix per table: with several column families RocksDB
+// keeps an empty write-ahead log per open until every family flushes, and they pile up.
+const STAT: u8 = b's';
+const SYNTAX: u8 = b'y';
+const TRACES: u8 = b't';
+const NOTES: u8 = b'n';
 
 /// How many traces are kept per key, most recent first: enough to come back from a branch
 /// switch or a revert without rebuilding.
@@ -28,8 +31,8 @@ pub enum DbError {
     Rocks { path: String, message: String },
 }
 
-/// (column family, key) → value.
-type Memory = HashMap<(&'static str, Vec<u8>), Vec<u8>>;
+/// Prefixed key → value.
+type Memory = HashMap<Vec<u8>, Vec<u8>>;
 
 pub struct Db {
     db: DB,
@@ -37,6 +40,17 @@ pub struct Db {
     /// The stat and syntax caches, read whole at open: one sequential scan is far cheaper
     /// than thousands of point lookups in a no-op build.
     memory: Mutex<Memory>,
+    /// Whether anything was written: then the memtables are flushed at close, so the next
+    /// open has no log to replay and old logs can go.
+    dirty: AtomicBool,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if self.dirty.load(Ordering::Relaxed) {
+            let _ = self.db.flush();
+        }
+    }
 }
 
 /// What `stat` said about a file when its digest was computed. ctime and inode are in it
@@ -142,13 +156,9 @@ impl Db {
         let shown = path.display().to_string();
         let mut opts = Options::default();
         opts.create_if_missing(true);
-        opts.create_missing_column_families(true);
         opts.set_keep_log_file_num(2);
         opts.set_max_log_file_size(1 << 20);
-        let cfs = [STAT, SYNTAX, TRACES, NOTES]
-            .into_iter()
-            .map(|n| ColumnFamilyDescriptor::new(n, Options::default()));
-        let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| {
+        let db = DB::open(&opts, path).map_err(|e| {
             let message = e.into_string();
             if message.contains("lock") {
                 DbError::Locked(shown.clone())
@@ -160,37 +170,40 @@ impl Db {
             }
         })?;
         let mut memory = HashMap::new();
-        for cf in [STAT, SYNTAX] {
-            let handle = db.cf_handle(cf).expect("column family exists");
-            for item in db.iterator_cf(handle, IteratorMode::Start) {
+        for table in [STAT, SYNTAX] {
+            for item in db.iterator(IteratorMode::From(&[table], Direction::Forward)) {
                 let (k, v) = item.map_err(|e| DbError::Rocks {
                     path: shown.clone(),
                     message: e.into_string(),
                 })?;
-                memory.insert((cf, k.into_vec()), v.into_vec());
+                if k.first() != Some(&table) {
+                    break;
+                }
+                memory.insert(k.into_vec(), v.into_vec());
             }
         }
         Ok(Db {
             db,
             path: shown,
             memory: Mutex::new(memory),
+            dirty: AtomicBool::new(false),
         })
     }
 
-    fn cached_get(&self, cf: &'static str, key: Vec<u8>) -> Option<Vec<u8>> {
+    fn cached_get(&self, table: u8, key: &[u8]) -> Option<Vec<u8>> {
         self.memory
             .lock()
             .expect("cache lock")
-            .get(&(cf, key))
+            .get(&prefixed(table, key))
             .cloned()
     }
 
-    fn cached_put(&self, cf: &'static str, key: Vec<u8>, value: &[u8]) -> Result<(), DbError> {
-        self.put(cf, &key, value)?;
+    fn cached_put(&self, table: u8, key: &[u8], value: &[u8]) -> Result<(), DbError> {
+        self.put(table, key, value)?;
         self.memory
             .lock()
             .expect("cache lock")
-            .insert((cf, key), value.to_vec());
+            .insert(prefixed(table, key), value.to_vec());
         Ok(())
     }
 
@@ -201,14 +214,15 @@ impl Db {
         }
     }
 
-    fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
-        let cf = self.db.cf_handle(cf).expect("column family exists");
-        self.db.get_cf(cf, key).map_err(|e| self.err(e))
+    fn get(&self, table: u8, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
+        self.db.get(prefixed(table, key)).map_err(|e| self.err(e))
     }
 
-    fn put(&self, cf: &str, key: &[u8], value: &[u8]) -> Result<(), DbError> {
-        let cf = self.db.cf_handle(cf).expect("column family exists");
-        self.db.put_cf(cf, key, value).map_err(|e| self.err(e))
+    fn put(&self, table: u8, key: &[u8], value: &[u8]) -> Result<(), DbError> {
+        self.dirty.store(true, Ordering::Relaxed);
+        self.db
+            .put(prefixed(table, key), value)
+            .map_err(|e| self.err(e))
     }
 
     /// The digest recorded for `path` under `algo` if the file's stat is unchanged.
@@ -218,7 +232,7 @@ impl Db {
         path: &str,
         stat: &Stat,
     ) -> Result<Option<Vec<u8>>, DbError> {
-        let Some(v) = self.cached_get(STAT, stat_key(algo, path).into_bytes()) else {
+        let Some(v) = self.cached_get(STAT, stat_key(algo, path).as_bytes()) else {
             return Ok(None);
         };
         Ok((v.len() > 32 && v[..32] == stat.encode()).then(|| v[32..].to_vec()))
@@ -233,12 +247,12 @@ impl Db {
     ) -> Result<(), DbError> {
         let mut v = stat.encode().to_vec();
         v.extend_from_slice(digest);
-        self.cached_put(STAT, stat_key(algo, path).into_bytes(), &v)
+        self.cached_put(STAT, stat_key(algo, path).as_bytes(), &v)
     }
 
     /// (raw digest, hasher id@version) → syntax digest.
     pub fn syntax_digest(&self, raw: &[u8], hasher: &str) -> Result<Option<Vec<u8>>, DbError> {
-        Ok(self.cached_get(SYNTAX, syntax_key(raw, hasher)))
+        Ok(self.cached_get(SYNTAX, &syntax_key(raw, hasher)))
     }
 
     pub fn put_syntax_digest(
@@ -247,7 +261,7 @@ impl Db {
         hasher: &str,
         digest: &[u8],
     ) -> Result<(), DbError> {
-        self.cached_put(SYNTAX, syntax_key(raw, hasher), digest)
+        self.cached_put(SYNTAX, &syntax_key(raw, hasher), digest)
     }
 
     /// The stored traces of `key`, most recent first. Undecodable entries are dropped:
@@ -307,6 +321,13 @@ impl Db {
         }
         self.put(NOTES, name.as_bytes(), value)
     }
+}
+
+fn prefixed(table: u8, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(key.len() + 1);
+    k.push(table);
+    k.extend_from_slice(key);
+    k
 }
 
 fn stat_key(algo: &str, path: &str) -> String {

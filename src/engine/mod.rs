@@ -254,14 +254,9 @@ impl Engine {
                 .map_err(|e| BuildError::Input(format!("internal error: {e}")))??;
                 Value::Digest(digest)
             }
+            // Inline: a directory walk is quick, and a blocking-pool thread per glob is not.
             Key::Glob(patterns) => {
-                let root = self.project.root.clone();
-                let patterns = patterns.clone();
-                let files =
-                    tokio::task::spawn_blocking(move || inputs::expand_globs(&root, &patterns))
-                        .await
-                        .map_err(|e| BuildError::Input(format!("internal error: {e}")))??;
-                Value::Files(files)
+                Value::Files(inputs::expand_globs(&self.project.root, patterns)?)
             }
             Key::Def(name) => Value::Text(
                 self.project

@@ -10,7 +10,9 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
@@ -61,7 +63,10 @@ impl Project {
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_kbuild"));
-        c.args(args).current_dir(self.dir.path()).env_remove("NO_COLOR").env("CI", "1");
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env_remove("NO_COLOR")
+            .env("CI", "1");
         c
     }
 
@@ -97,8 +102,16 @@ pub struct Build {
 impl From<Output> for Build {
     fn from(out: Output) -> Build {
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let events = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-        Build { code: out.status.code(), events, stdout, stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+        let events = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        Build {
+            code: out.status.code(),
+            events,
+            stdout,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 }
 
@@ -129,7 +142,10 @@ impl Build {
     }
 
     pub fn summary(&self) -> &Value {
-        self.events.iter().find(|e| e["event"] == "summary").expect("a summary event")
+        self.events
+            .iter()
+            .find(|e| e["event"] == "summary")
+            .expect("a summary event")
     }
 }
 
