@@ -447,3 +447,90 @@ fn java_lines_recompiles_when_lines_move_but_not_for_same_line_edits() {
     // The line table changed, so the classes did, and everything downstream follows.
     assert_eq!(b.executed(), set(&["util", "app", "dist"]));
 }
+
+fn git(p: &Project, args: &[&str]) {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(p.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn switching_git_branches_and_back_rebuilds_nothing() {
+    let p = Project::new("mixed");
+    p.write(".gitignore", ".kbuild/\ntarget/\n");
+    git(&p, &["init", "-q"]);
+    git(&p, &["add", "-A"]);
+    git(&p, &["commit", "-qm", "main"]);
+    p.build(&[]);
+    let main_jar = p.bytes("target/kbuild/dist/dist.jar");
+    git(&p, &["checkout", "-qb", "feature"]);
+    p.edit("src/util/u/Util.java", "\"Hello, \"", "\"Hi, \"");
+    p.edit("resources/greeting.txt", "travel", "fly");
+    git(&p, &["commit", "-qam", "feature"]);
+    assert_eq!(
+        p.build(&[]).executed(),
+        set(&["util", "app", "res", "dist"])
+    );
+    let feature_jar = p.bytes("target/kbuild/dist/dist.jar");
+
+    git(&p, &["checkout", "-q", "main"]);
+    let b = p.build(&[]);
+    assert!(
+        b.executed().is_empty(),
+        "back on main ran {:?}",
+        b.executed()
+    );
+    assert_eq!(p.bytes("target/kbuild/dist/dist.jar"), main_jar);
+    git(&p, &["checkout", "-q", "feature"]);
+    let b = p.build(&[]);
+    assert!(
+        b.executed().is_empty(),
+        "back on feature ran {:?}",
+        b.executed()
+    );
+    assert_eq!(p.bytes("target/kbuild/dist/dist.jar"), feature_jar);
+}
+
+#[test]
+fn a_corrupted_store_is_detected_and_the_task_runs_again() {
+    let p = Project::new("mixed");
+    p.build(&[]);
+    let jar = p.bytes("target/kbuild/dist/dist.jar");
+    let mut corrupted = 0;
+    for shard in std::fs::read_dir(p.path(".kbuild/cas")).unwrap() {
+        let shard = shard.unwrap().path();
+        if shard.ends_with("tmp") {
+            continue;
+        }
+        for blob in std::fs::read_dir(&shard).unwrap() {
+            std::fs::write(blob.unwrap().path(), "not what it was").unwrap();
+            corrupted += 1;
+        }
+    }
+    assert!(corrupted > 8);
+    std::fs::remove_dir_all(p.path("target/kbuild")).unwrap();
+    let b = p.build(&[]);
+    assert_eq!(
+        b.executed(),
+        set(ALL),
+        "nothing can be restored from a corrupted store"
+    );
+    assert!(b.stderr.contains("corrupted"), "{}", b.stderr);
+    assert_eq!(p.bytes("target/kbuild/dist/dist.jar"), jar);
+    assert!(p.build(&[]).executed().is_empty());
+}

@@ -130,17 +130,12 @@ impl Cas {
         Ok(())
     }
 
-    pub fn contains(&self, h: Hash) -> bool {
-        self.path(h).is_file()
-    }
-
     pub fn put_bytes(&self, bytes: &[u8]) -> Result<Hash, StoreError> {
+        // Always written (a rename over the old one): a blob that exists may be corrupted.
         let h = Hash::of(bytes);
-        if !self.contains(h) {
-            let mut tmp = self.temp()?;
-            tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
-            self.install(tmp, h)?;
-        }
+        let mut tmp = self.temp()?;
+        tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
+        self.install(tmp, h)?;
         Ok(h)
     }
 
@@ -149,9 +144,7 @@ impl Cas {
         let f = File::open(src).map_err(io_err(src))?;
         let mut tmp = self.temp()?;
         let (h, n) = hash_reader(f, Some(tmp.as_file_mut())).map_err(io_err(src))?;
-        if !self.contains(h) {
-            self.install(tmp, h)?;
-        }
+        self.install(tmp, h)?;
         Ok((h, n))
     }
 
@@ -210,8 +203,10 @@ mod tests {
         assert_eq!(cas.get(h).unwrap(), b"hello");
         fs::write(cas.path(h), b"hellO").unwrap();
         assert!(matches!(cas.get(h), Err(StoreError::Corrupt(_))));
-        assert!(!cas.contains(h), "a corrupt blob is removed");
+        assert!(!cas.path(h).exists(), "a corrupt blob is removed");
         assert!(matches!(cas.get(h), Err(StoreError::Missing(_))));
+        cas.put_bytes(b"hello").unwrap();
+        fs::write(cas.path(h), b"hellO").unwrap();
         cas.put_bytes(b"hello").unwrap();
         assert_eq!(cas.get(h).unwrap(), b"hello");
     }
