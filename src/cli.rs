@@ -8,8 +8,9 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
-use crate::engine::{BuildError, Engine};
+use crate::engine::{BuildError, Engine, Options};
 use crate::printer::Printer;
+use crate::rules::maven;
 use crate::settings::{Project, Rule, SettingsError};
 
 #[derive(Parser)]
@@ -28,6 +29,12 @@ struct Cli {
     /// How many tools (javac, commands) may run at once; default: the number of cores.
     #[arg(short = 'j', long = "jobs", global = true, value_name = "N")]
     jobs: Option<usize>,
+    /// Resolve Maven artifacts from the local repository only.
+    #[arg(long, global = true)]
+    offline: bool,
+    /// The local Maven repository (default: settings.xml's localRepository, else ~/.m2/repository).
+    #[arg(long = "local-repo", global = true, value_name = "DIR")]
+    local_repo: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,14 +59,40 @@ enum Command {
     Clean,
     /// Print the target graph in DOT.
     Graph,
+    /// Resolve Maven coordinates (group:artifact:version or group:artifact:type:classifier:version)
+    /// as the direct dependencies of an empty project, printed like `mvn dependency:list`.
+    Resolve {
+        /// A repository URL (repeatable); default: Maven Central.
+        #[arg(long = "repo", value_name = "URL")]
+        repos: Vec<String>,
+        /// The scope given to the coordinates.
+        #[arg(long, default_value = "compile")]
+        scope: String,
+        /// Print the tree, like `mvn dependency:tree`.
+        #[arg(long)]
+        tree: bool,
+        /// Permit plain http:// repositories (refused by default, as by Maven 3.8+).
+        #[arg(long)]
+        allow_http: bool,
+        #[arg(required = true)]
+        coords: Vec<String>,
+    },
+    /// Print what `:maven` targets resolve to (all of them when none is named).
+    Deps {
+        target: Option<String>,
+        #[arg(long)]
+        tree: bool,
+    },
 }
 
 /// Exit codes: 1 a build failed, 2 the command line or build file is wrong, 3 the
-/// environment is (missing tools, unreadable files, a locked database).
+/// environment is (missing tools, unreadable files, a locked database), 4 dependency
+/// resolution failed.
 enum Failure {
     Build(String),
     Usage(String),
     Env(String),
+    Resolve(String),
 }
 
 impl From<SettingsError> for Failure {
@@ -83,6 +116,7 @@ pub fn main() -> ExitCode {
                 Failure::Build(m) => (1, m),
                 Failure::Usage(m) => (2, m),
                 Failure::Env(m) => (3, m),
+                Failure::Resolve(m) => (4, m),
             };
             if !msg.is_empty() {
                 eprintln!("error: {msg}");
@@ -104,15 +138,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
             .map(|n| n.get())
             .unwrap_or(2)
     });
+    let options = Options {
+        jobs,
+        offline: cli.offline,
+        local_repo: cli.local_repo.as_ref().map(|d| dir.join(d)),
+    };
     match cli.command {
         Command::Hash { hasher, files } => hash(&dir, hasher.as_deref(), &files),
         Command::Build { targets } => {
             let project = Arc::new(Project::discover(&dir)?);
-            build(&project, &targets, cli.json, jobs).map(|_| ())
+            build(&project, &targets, cli.json, &options).map(|_| ())
         }
         Command::Outputs { target } => {
             let project = Arc::new(Project::discover(&dir)?);
-            let engine = build(&project, std::slice::from_ref(&target), cli.json, jobs)?;
+            let engine = build(&project, std::slice::from_ref(&target), cli.json, &options)?;
             let out = engine.out_dir(&target);
             let result = engine.build_result(&target);
             for path in result {
@@ -123,7 +162,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Explain { target } => {
             let project = Arc::new(Project::discover(&dir)?);
             known_targets(&project, std::slice::from_ref(&target))?;
-            let engine = Engine::open(project, Arc::new(Printer::new(cli.json)), 1)?;
+            let engine = Engine::open(project, Arc::new(Printer::new(cli.json)), options)?;
             match engine.note(&target)? {
                 None => println!("{target} has not been built yet"),
                 Some(n) => println!(
@@ -149,7 +188,84 @@ fn run(cli: Cli) -> Result<(), Failure> {
             print!("{}", graph(&project));
             Ok(())
         }
+        Command::Resolve {
+            repos,
+            scope,
+            tree,
+            allow_http,
+            coords,
+        } => {
+            let repositories: Vec<(String, String)> = repos
+                .iter()
+                .enumerate()
+                .map(|(i, url)| (format!("repo{}", i + 1), url.clone()))
+                .collect();
+            let mut roots = Vec::new();
+            for c in &coords {
+                let dep = kbuild_resolvers::Dependency::parse(c)
+                    .map_err(|e| Failure::Usage(e.to_string()))?;
+                roots.push(dep.with_scope(kbuild_resolvers::Scope::parse(&scope)));
+            }
+            let config = maven::config(&repositories, allow_http, &options);
+            print_resolution(&config, &roots, tree, jobs)
+        }
+        Command::Deps { target, tree } => {
+            let project = Project::discover(&dir)?;
+            let names: Vec<String> = match target {
+                Some(t) => {
+                    known_targets(&project, std::slice::from_ref(&t))?;
+                    vec![t]
+                }
+                None => project.order.clone(),
+            };
+            let mut any = false;
+            for name in names {
+                let Rule::Maven {
+                    coords,
+                    repositories,
+                    allow_http,
+                } = &project.targets[&name].rule
+                else {
+                    continue;
+                };
+                if any {
+                    println!();
+                }
+                println!("{name}:");
+                any = true;
+                let config = maven::config(repositories, *allow_http, &options);
+                print_resolution(&config, &maven::roots(coords), tree, jobs)?;
+            }
+            if !any {
+                return Err(Failure::Usage(format!(
+                    "{}: no :maven target to resolve",
+                    project.file
+                )));
+            }
+            Ok(())
+        }
     }
+}
+
+fn print_resolution(
+    config: &kbuild_resolvers::ResolverConfig,
+    roots: &[kbuild_resolvers::Dependency],
+    tree: bool,
+    jobs: usize,
+) -> Result<(), Failure> {
+    let resolution = runtime(jobs)?
+        .block_on(kbuild_resolvers::resolve(config, roots, &[]))
+        .map_err(|e| Failure::Resolve(e.to_string()))?;
+    if tree {
+        print!("{}", kbuild_resolvers::to_tree_string(&resolution));
+    } else {
+        let mut lines = kbuild_resolvers::to_list_lines(&resolution);
+        lines.sort();
+        for l in lines {
+            println!("{l}");
+        }
+    }
+    Ok(())
 }
 
 fn known_targets(project: &Project, names: &[String]) -> Result<(), Failure> {
@@ -177,7 +293,7 @@ fn build(
     project: &Arc<Project>,
     targets: &[String],
     json: bool,
-    jobs: usize,
+    options: &Options,
 ) -> Result<Arc<Engine>, Failure> {
     let started = Instant::now();
     let targets = if targets.is_empty() {
@@ -187,8 +303,8 @@ fn build(
     };
     known_targets(project, &targets)?;
     let printer = Arc::new(Printer::new(json));
-    let engine = Engine::open(project.clone(), printer.clone(), jobs)?;
-    let rt = runtime(jobs)?;
+    let engine = Engine::open(project.clone(), printer.clone(), options.clone())?;
+    let rt = runtime(options.jobs)?;
     let results = rt.block_on(engine.build(&targets));
     printer.summary(started.elapsed().as_millis() as u64);
     let failed: Vec<&str> = results

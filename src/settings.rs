@@ -49,6 +49,34 @@ pub enum Rule {
         main_class: Option<String>,
         manifest: BTreeMap<String, String>,
     },
+    Maven {
+        coords: Vec<MavenDep>,
+        /// (id, url) in the order they are tried; the project's, then the target's own.
+        repositories: Vec<(String, String)>,
+        allow_http: bool,
+    },
+}
+
+/// One `[group/artifact "version" :classifier "c" ...]` of a `:maven` target.
+#[derive(Debug, Clone, Serialize)]
+pub struct MavenDep {
+    pub group: String,
+    pub artifact: String,
+    pub version: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub classifier: String,
+    pub scope: String,
+    pub optional: bool,
+    /// `group:artifact`, either may be `*`.
+    pub exclusions: Vec<String>,
+}
+
+impl MavenDep {
+    /// Versions that can resolve differently tomorrow: ranges and snapshots.
+    pub fn is_dynamic(&self) -> bool {
+        self.version.starts_with(['[', '(']) || self.version.ends_with("SNAPSHOT")
+    }
 }
 
 impl Rule {
@@ -58,7 +86,14 @@ impl Rule {
             Rule::Resources { .. } => "resources",
             Rule::Command { .. } => "command",
             Rule::Jar { .. } => "jar",
+            Rule::Maven { .. } => "maven",
         }
+    }
+
+    /// A rule whose result may change with nothing in the build having changed (version
+    /// ranges, snapshots) runs every time; early cutoff still spares its dependents.
+    pub fn always_runs(&self) -> bool {
+        matches!(self, Rule::Maven { coords, .. } if coords.iter().any(MavenDep::is_dynamic))
     }
 
     /// Bumped when a rule's implementation changes what it produces, so old traces stop matching.
@@ -72,6 +107,7 @@ impl Rule {
             "resources" => &["rule", "deps", "root", "srcs", "doc"],
             "command" => &["rule", "deps", "srcs", "outs", "cmd", "doc"],
             "jar" => &["rule", "deps", "main-class", "manifest", "doc"],
+            "maven" => &["rule", "coords", "repositories", "allow-http", "doc"],
             _ => return None,
         })
     }
@@ -95,6 +131,14 @@ pub struct Project {
     /// Target names in the order the build file declares them.
     pub order: Vec<String>,
     hashers: Vec<(GlobMatcher, &'static dyn Hasher)>,
+}
+
+/// Project-level settings that targets inherit.
+#[derive(Default)]
+struct Shared {
+    hashers_text: String,
+    repositories: Vec<(String, String)>,
+    allow_http: bool,
 }
 
 impl Project {
@@ -204,7 +248,7 @@ impl Reader {
             )
         })?;
         let mut hashers = Vec::new();
-        let mut hashers_text = String::new();
+        let mut shared = Shared::default();
         let mut targets_form = None;
         for (k, v) in entries {
             match k.as_keyword() {
@@ -247,7 +291,7 @@ impl Reader {
                         let matcher = Glob::new(glob)
                             .map_err(|e| at(g, format!("bad glob {glob:?}: {e}")))?
                             .compile_matcher();
-                        hashers_text.push_str(&format!(
+                        shared.hashers_text.push_str(&format!(
                             "{glob}={}@{};",
                             hasher.id(),
                             hasher.version()
@@ -256,11 +300,12 @@ impl Reader {
                     }
                 }
                 Some("targets") => targets_form = Some(v),
-                Some("repositories") => {}
+                Some("repositories") => shared.repositories = repositories(v)?,
+                Some("allow-http") => shared.allow_http = boolean(v, ":allow-http")?,
                 _ => {
                     return Err(at(
                         k,
-                        format!("unknown key {k} (expected :targets, :hashers or :repositories)"),
+                        format!("unknown key {k} (expected :targets, :hashers, :repositories or :allow-http)"),
                     ))
                 }
             }
@@ -292,7 +337,7 @@ impl Reader {
             if targets.contains_key(&name) {
                 return Err(at(k, format!("target {name} is defined twice")));
             }
-            let target = self.target(&name, v, &hashers_text)?;
+            let target = self.target(&name, v, &shared)?;
             order.push(name.clone());
             targets.insert(name, target);
         }
@@ -334,7 +379,7 @@ impl Reader {
         })
     }
 
-    fn target(&self, name: &str, form: &Form, hashers_text: &str) -> Result<Target, SettingsError> {
+    fn target(&self, name: &str, form: &Form, shared: &Shared) -> Result<Target, SettingsError> {
         let map = form.as_map().ok_or_else(|| {
             at(
                 form,
@@ -501,6 +546,54 @@ impl Reader {
                     manifest,
                 }
             }
+            "maven" => {
+                let coords_form = form.get("coords").ok_or_else(|| {
+                    at(
+                        form,
+                        format!("target {name}: :coords is required for rule :maven"),
+                    )
+                })?;
+                let seq = coords_form.as_seq().ok_or_else(|| {
+                    at(coords_form, format!("target {name}: :coords must be a vector of [group/artifact \"version\"] vectors"))
+                })?;
+                let coords = seq
+                    .iter()
+                    .map(|c| maven_dep(name, c))
+                    .collect::<Result<_, _>>()?;
+                let mut repositories = shared.repositories.clone();
+                if let Some(r) = form.get("repositories") {
+                    for (id, url) in self::repositories(r)? {
+                        repositories.retain(|(i, _)| *i != id);
+                        repositories.push((id, url));
+                    }
+                }
+                let allow_http = match form.get("allow-http") {
+                    Some(v) => boolean(v, ":allow-http")?,
+                    None => shared.allow_http,
+                };
+                if !allow_http {
+                    if let Some((id, url)) =
+                        repositories.iter().find(|(_, u)| u.starts_with("http://"))
+                    {
+                        let f = form.get("repositories").unwrap_or(form);
+                        return Err(at(
+                            f,
+                            format!("target {name}: repository {id} ({url}) is plain http; use https, or set :allow-http true"),
+                        ));
+                    }
+                }
+                if !deps.is_empty() {
+                    return Err(at(
+                        form,
+                        format!("target {name}: a :maven target has no :deps"),
+                    ));
+                }
+                Rule::Maven {
+                    coords,
+                    repositories,
+                    allow_http,
+                }
+            }
             _ => unreachable!("checked by Rule::keys"),
         };
         #[derive(Serialize)]
@@ -514,7 +607,7 @@ impl Reader {
         }
         // Only rules that hash sources with the :hashers map depend on it.
         let hashers = if matches!(rule, Rule::JavaLibrary { .. }) {
-            hashers_text
+            shared.hashers_text.as_str()
         } else {
             ""
         };
@@ -533,6 +626,116 @@ impl Reader {
             line: form.pos.line,
         })
     }
+}
+
+/// `{"id" "url"}` in source order.
+fn repositories(form: &Form) -> Result<Vec<(String, String)>, SettingsError> {
+    let map = form
+        .as_map()
+        .ok_or_else(|| at(form, ":repositories must be a map of id to URL"))?;
+    map.iter()
+        .map(
+            |(k, v)| match (k.as_str().or_else(|| k.as_symbol()), v.as_str()) {
+                (Some(id), Some(url)) if url.contains("://") => {
+                    Ok((id.to_string(), url.to_string()))
+                }
+                (Some(_), _) => Err(at(
+                    v,
+                    "a repository URL must be a string like \"https://repo.example.com/maven2/\"",
+                )),
+                _ => Err(at(k, "repository ids are strings")),
+            },
+        )
+        .collect()
+}
+
+fn boolean(form: &Form, what: &str) -> Result<bool, SettingsError> {
+    match &form.value {
+        crate::edn::Value::Bool(b) => Ok(*b),
+        _ => Err(at(form, format!("{what} must be true or false"))),
+    }
+}
+
+/// `[group/artifact "version" :classifier "c" :extension "zip" :scope "test" :optional true
+/// :exclusions [g/a ...]]`; a bare `artifact` means `artifact/artifact`, as in Leiningen.
+fn maven_dep(target: &str, form: &Form) -> Result<MavenDep, SettingsError> {
+    let bad = |f: &Form, m: &str| at(f, format!("target {target}: {m}"));
+    let items = match &form.value {
+        crate::edn::Value::Vector(v) => v,
+        _ => {
+            return Err(bad(
+                form,
+                "each coordinate is a vector like [org.clojure/clojure \"1.11.1\"]",
+            ))
+        }
+    };
+    let (Some(sym), Some(version)) = (items.first(), items.get(1)) else {
+        return Err(bad(form, "a coordinate needs a name and a version"));
+    };
+    let (group, artifact) = split_name(sym)
+        .ok_or_else(|| bad(sym, "a coordinate starts with a symbol like group/artifact"))?;
+    let version = version
+        .as_str()
+        .ok_or_else(|| bad(version, "the version is a string"))?
+        .to_string();
+    let mut dep = MavenDep {
+        group,
+        artifact,
+        version,
+        type_: "jar".into(),
+        classifier: String::new(),
+        scope: "compile".into(),
+        optional: false,
+        exclusions: Vec::new(),
+    };
+    let rest = &items[2..];
+    if rest.len() % 2 != 0 {
+        return Err(bad(
+            form,
+            "options after the version come in :key value pairs",
+        ));
+    }
+    for pair in rest.chunks(2) {
+        let (k, v) = (&pair[0], &pair[1]);
+        let text = || {
+            v.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| bad(v, "expected a string"))
+        };
+        match k.as_keyword() {
+            Some("classifier") => dep.classifier = text()?,
+            Some("extension") | Some("type") => dep.type_ = text()?,
+            Some("scope") => {
+                let s = text()?;
+                if !["compile", "runtime", "provided", "test", "system"].contains(&s.as_str()) {
+                    return Err(bad(v, &format!("unknown scope {s:?}")));
+                }
+                dep.scope = s;
+            }
+            Some("optional") => dep.optional = boolean(v, ":optional")?,
+            Some("exclusions") => {
+                let seq = v.as_seq().ok_or_else(|| bad(v, ":exclusions is a vector of group/artifact symbols"))?;
+                for e in seq {
+                    let e = match &e.value {
+                        crate::edn::Value::Vector(inner) => inner.first().unwrap_or(e),
+                        _ => e,
+                    };
+                    let (g, a) = split_name(e).ok_or_else(|| bad(e, "an exclusion is a symbol like group/artifact"))?;
+                    dep.exclusions.push(format!("{g}:{a}"));
+                }
+            }
+            _ => return Err(bad(k, &format!("unknown coordinate option {k} (expected :classifier, :extension, :scope, :optional or :exclusions)"))),
+        }
+    }
+    Ok(dep)
+}
+
+fn split_name(form: &Form) -> Option<(String, String)> {
+    let name = form.as_symbol().or_else(|| form.as_str())?;
+    Some(match name.split_once('/') {
+        Some((g, a)) => (g.to_string(), a.to_string()),
+        None => (name.to_string(), name.to_string()),
+    })
 }
 
 /// A dependency cycle among targets, as a path that starts and ends at the same target.

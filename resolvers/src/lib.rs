@@ -1,1 +1,20 @@
-//! Maven dependency resolution (filled by the Maven resolution issue).
+//! Maven dependency resolution for kbuild, matching what `mvn` (and therefore `lein`)
+//! computes: maven-resolver 1.6's classic collection and conflict resolution, the POM model
+//! (parents, interpolation, profiles, BOM imports, relocation), Maven's version order and
+//! ranges, and repositories in Maven's layout (HTTP(S), `file:`, the local repository and
+//! `settings.xml`).
+//!
+//! The entry point is [`resolve`]; [`to_list_lines`] and [`to_tree_string`] print a
+//! [`Resolution`] the way `mvn dependency:list` and `mvn dependency:tree` do.
+
+mod mediation;
+pub(crate) mod pom;
+pub mod repository;
+mod resolve;
+pub mod settings;
+pub mod version;
+
+pub use resolve::{
+    resolve, to_list_lines, to_tree_string, Coord, Dependency, Exclusion, RemoteRepository,
+    Resolution, ResolveError, ResolvedArtifact, ResolverConfig, Scope, TreeNode,
+};

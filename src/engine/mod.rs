@@ -32,7 +32,7 @@ use inputs::Jdk;
 pub use key::Key;
 pub use store::Hash;
 use store::{Cas, StoreError};
-pub use value::{Entry, Product, Value};
+pub use value::{Artifact, Entry, Product, Value};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -130,8 +130,19 @@ impl Stack {
     }
 }
 
+/// Settings from the command line that change how, not what, things are built.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub jobs: usize,
+    /// Resolve from the local Maven repository only.
+    pub offline: bool,
+    /// The local Maven repository, instead of settings.xml's or ~/.m2/repository.
+    pub local_repo: Option<PathBuf>,
+}
+
 pub struct Engine {
     pub project: Arc<Project>,
+    pub options: Options,
     pub printer: Arc<Printer>,
     db: Db,
     cas: Cas,
@@ -147,7 +158,7 @@ impl Engine {
     pub fn open(
         project: Arc<Project>,
         printer: Arc<Printer>,
-        jobs: usize,
+        options: Options,
     ) -> Result<Arc<Engine>, BuildError> {
         let state = project.root.join(".kbuild");
         fs::create_dir_all(&state).map_err(|e| BuildError::io(state.display(), e))?;
@@ -162,7 +173,8 @@ impl Engine {
             printer,
             db,
             cas,
-            jobs: Semaphore::new(jobs.max(1)),
+            jobs: Semaphore::new(options.jobs.max(1)),
+            options,
             memo: Mutex::new(HashMap::new()),
             jdk: OnceCell::new(),
             tmp,
@@ -331,6 +343,14 @@ impl Engine {
         let name = &target.name;
         let traces = self.db.traces(key).map_err(|e| Arc::new(e.into()))?;
         let mut reason = String::from("it had never been built");
+        let traces = if target.rule.always_runs() {
+            Vec::new()
+        } else {
+            traces
+        };
+        if target.rule.always_runs() {
+            reason = "its versions are ranges or snapshots, which are checked every build".into();
+        }
         for (i, trace) in traces.iter().enumerate() {
             match self.verify(trace, name, stack).await? {
                 Some((dep, old, new)) => {
@@ -366,6 +386,7 @@ impl Engine {
             stack: stack.clone(),
             target: name.clone(),
             batches: Mutex::new(Vec::new()),
+            artifacts: Mutex::new(Vec::new()),
         };
         ctx.fetch(Key::Def(name.clone())).await?;
         let stage = tempfile::Builder::new()
@@ -383,7 +404,8 @@ impl Engine {
                     message: other.to_string(),
                 }),
             })?;
-        let product = self.install(name, stage).map_err(Arc::new)?;
+        let artifacts = std::mem::take(&mut *ctx.artifacts.lock().expect("artifacts lock"));
+        let product = self.install(name, stage, artifacts).map_err(Arc::new)?;
         let computed = Computed::new(Value::Product(product));
         let batches = ctx.batches.into_inner().expect("trace lock");
         self.db
@@ -434,6 +456,20 @@ impl Engine {
         let json = self.cas.get(result)?;
         let product: Product = serde_json::from_slice(&json)
             .map_err(|e| BuildError::Input(format!("stored product {}: {e}", result.short())))?;
+        // Artifacts are not restored from the store: a missing or changed one means the
+        // rule must fetch it again.
+        for a in &product.artifacts {
+            let path = Path::new(&a.file);
+            match inputs::output_digest(&self.db, path, &a.file)? {
+                Some((h, _)) if h == a.sha256 => {}
+                _ => {
+                    return Err(BuildError::Input(format!(
+                        "{} ({}) is missing or changed",
+                        a.id, a.file
+                    )))
+                }
+            }
+        }
         let dir = self.out_dir(name);
         if self.on_disk_matches(&dir, &product)? {
             return Ok((product, false));
@@ -484,8 +520,16 @@ impl Engine {
 
     /// Takes what a rule wrote into its stage directory into the store, and moves it into
     /// place as the target's output directory.
-    fn install(&self, name: &str, stage: tempfile::TempDir) -> Result<Product, BuildError> {
-        let mut product = Product::default();
+    fn install(
+        &self,
+        name: &str,
+        stage: tempfile::TempDir,
+        artifacts: Vec<Artifact>,
+    ) -> Result<Product, BuildError> {
+        let mut product = Product {
+            artifacts,
+            ..Product::default()
+        };
         for entry in walkdir::WalkDir::new(stage.path()).sort_by_file_name() {
             let entry =
                 entry.map_err(|e| BuildError::Input(format!("reading outputs of {name}: {e}")))?;
@@ -596,6 +640,7 @@ pub struct Ctx {
     pub target: String,
     stack: Stack,
     batches: Mutex<Vec<Vec<(Key, Hash)>>>,
+    artifacts: Mutex<Vec<Artifact>>,
 }
 
 impl Ctx {
@@ -623,6 +668,11 @@ impl Ctx {
 
     pub fn project(&self) -> &Project {
         &self.engine.project
+    }
+
+    /// Adds files that the product refers to in place instead of holding them.
+    pub fn set_artifacts(&self, artifacts: Vec<Artifact>) {
+        *self.artifacts.lock().expect("artifacts lock") = artifacts;
     }
 
     pub fn fail(&self, message: impl Into<String>) -> BuildError {

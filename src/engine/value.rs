@@ -50,6 +50,19 @@ impl Value {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
     pub files: BTreeMap<String, Entry>,
+    /// Files the product refers to where they are (resolved Maven artifacts in the local
+    /// repository), in classpath order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<Artifact>,
+}
+
+/// A file outside the output directory that a product names, with the digest it had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// `group:artifact:type[:classifier]:version:scope`, as `mvn dependency:list` prints it.
+    pub id: String,
+    pub file: String,
+    pub sha256: Hash,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

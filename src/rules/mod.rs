@@ -5,6 +5,7 @@
 mod command;
 mod jar;
 mod java;
+pub mod maven;
 mod resources;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,11 @@ pub async fn run(ctx: &Ctx, target: &Target, stage: &Path) -> Result<(), BuildEr
             main_class,
             manifest,
         } => jar::run(ctx, main_class.as_deref(), manifest, stage).await,
+        Rule::Maven {
+            coords,
+            repositories,
+            allow_http,
+        } => maven::run(ctx, coords, repositories, *allow_http).await,
     }
 }
 
@@ -68,12 +74,23 @@ fn check_literals(ctx: &Ctx, globs: &[String], files: &[String]) -> Result<(), B
     Ok(())
 }
 
-/// Where a target's product sits on a classpath.
-pub fn classpath_entry(engine: &Engine, name: &str) -> PathBuf {
+/// Where a target's product sits on a classpath: its output directory, its jar, or the
+/// jars a Maven resolution found.
+pub fn classpath_entries(engine: &Engine, name: &str, computed: &Computed) -> Vec<PathBuf> {
     let dir = engine.out_dir(name);
     match engine.project.targets.get(name).map(|t| &t.rule) {
-        Some(Rule::Jar { .. }) => dir.join(format!("{name}.jar")),
-        _ => dir,
+        Some(Rule::Jar { .. }) => vec![dir.join(format!("{name}.jar"))],
+        Some(Rule::Maven { .. }) => computed
+            .product()
+            .map(|p| {
+                p.artifacts
+                    .iter()
+                    .filter(|a| a.file.ends_with(".jar"))
+                    .map(|a| PathBuf::from(&a.file))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => vec![dir],
     }
 }
 

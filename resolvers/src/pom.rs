@@ -1,0 +1,819 @@
+//! The POM model: reading POM XML, and building the effective model the way Maven's model
+//! builder does (profile injection, parent inheritance, interpolation, dependency management).
+//!
+//! Fetching parents and imported BOMs is the caller's job (it is I/O); this module only
+//! combines models it is handed.
+
+use std::collections::{BTreeMap, HashSet};
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+use crate::version::{Restriction, Version, VersionReq};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PomError {
+    #[error("malformed POM {file}, line {line}: {message}")]
+    Malformed {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("invalid POM {file}: {message}")]
+    Invalid { file: String, message: String },
+}
+
+/// A minimal XML element tree; POMs are small, so a tree is the simplest thing to query.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Element {
+    pub name: String,
+    pub text: String,
+    pub children: Vec<Element>,
+}
+
+impl Element {
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+    pub fn text_of(&self, name: &str) -> Option<String> {
+        self.child(name).map(|c| c.text.trim().to_string())
+    }
+    pub fn all<'a>(
+        &'a self,
+        outer: &str,
+        inner: &'a str,
+    ) -> impl Iterator<Item = &'a Element> + 'a {
+        self.child(outer)
+            .into_iter()
+            .flat_map(move |o| o.children.iter().filter(move |c| c.name == inner))
+    }
+}
+
+fn line_at(bytes: &[u8], pos: u64) -> usize {
+    let end = (pos as usize).min(bytes.len());
+    1 + bytes[..end].iter().filter(|b| **b == b'\n').count()
+}
+
+/// Parses an XML document and returns its root element.
+pub(crate) fn parse_document(bytes: &[u8], file: &str) -> Result<Element, PomError> {
+    let mut reader = Reader::from_reader(bytes);
+    reader.config_mut().trim_text(true);
+    let mut stack: Vec<Element> = vec![Element::default()];
+    let mut buf = Vec::new();
+    let malformed =
+        |reader: &Reader<&[u8]>, pos: Option<u64>, message: String| PomError::Malformed {
+            file: file.to_string(),
+            line: line_at(bytes, pos.unwrap_or_else(|| reader.error_position())),
+            message,
+        };
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| malformed(&reader, None, e.to_string()))?;
+        match event {
+            Event::Start(e) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                stack.push(Element {
+                    name,
+                    ..Default::default()
+                });
+            }
+            Event::Empty(e) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if let Some(top) = stack.last_mut() {
+                    top.children.push(Element {
+                        name,
+                        ..Default::default()
+                    });
+                }
+            }
+            Event::End(_) => {
+                let done = stack.pop();
+                match (done, stack.last_mut()) {
+                    (Some(done), Some(parent)) => parent.children.push(done),
+                    _ => {
+                        let pos = reader.buffer_position();
+                        return Err(malformed(&reader, Some(pos), "unexpected end tag".into()));
+                    }
+                }
+            }
+            Event::Text(t) => {
+                let pos = reader.buffer_position();
+                let text = t
+                    .unescape()
+                    .map_err(|e| malformed(&reader, Some(pos), e.to_string()))?;
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&text);
+                }
+            }
+            Event::CData(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&String::from_utf8_lossy(&t));
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    let pos = reader.buffer_position();
+    if stack.len() != 1 {
+        return Err(malformed(
+            &reader,
+            Some(pos),
+            "unexpected end of file".into(),
+        ));
+    }
+    let doc = stack.pop().unwrap_or_default();
+    match doc.children.into_iter().next() {
+        Some(root) => Ok(root),
+        None => Err(PomError::Invalid {
+            file: file.to_string(),
+            message: "no root element".into(),
+        }),
+    }
+}
+
+/// A `<dependency>` as written (before interpolation and management).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct PomDep {
+    pub group_id: String,
+    pub artifact_id: String,
+    pub version: Option<String>,
+    pub type_: Option<String>,
+    pub classifier: Option<String>,
+    pub scope: Option<String>,
+    pub optional: Option<String>,
+    pub exclusions: Vec<(String, String)>,
+    pub system_path: Option<String>,
+}
+
+impl PomDep {
+    /// Maven's management key: `groupId:artifactId:type[:classifier]`.
+    pub fn management_key(&self) -> String {
+        let t = self.type_.as_deref().unwrap_or("jar");
+        match self.classifier.as_deref() {
+            Some(c) if !c.is_empty() => {
+                format!("{}:{}:{}:{}", self.group_id, self.artifact_id, t, c)
+            }
+            _ => format!("{}:{}:{}", self.group_id, self.artifact_id, t),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Relocation {
+    pub group_id: Option<String>,
+    pub artifact_id: Option<String>,
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Activation {
+    active_by_default: bool,
+    jdk: Option<String>,
+    property: Option<(String, Option<String>)>,
+    /// Conditions this crate cannot evaluate (os, file); such profiles never activate.
+    unsupported: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Content {
+    properties: Vec<(String, String)>,
+    dependencies: Vec<PomDep>,
+    managed: Vec<PomDep>,
+    repositories: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+struct Profile {
+    activation: Activation,
+    content: Content,
+}
+
+/// A POM as read from one file.
+#[derive(Debug, Clone)]
+pub(crate) struct RawPom {
+    pub file: String,
+    pub group_id: Option<String>,
+    pub artifact_id: Option<String>,
+    pub version: Option<String>,
+    pub packaging: Option<String>,
+    /// groupId, artifactId, version of `<parent>`.
+    pub parent: Option<(String, String, String)>,
+    pub relocation: Option<Relocation>,
+    content: Content,
+    profiles: Vec<Profile>,
+}
+
+fn read_dep(e: &Element) -> PomDep {
+    PomDep {
+        group_id: e.text_of("groupId").unwrap_or_default(),
+        artifact_id: e.text_of("artifactId").unwrap_or_default(),
+        version: e.text_of("version").filter(|s| !s.is_empty()),
+        type_: e.text_of("type").filter(|s| !s.is_empty()),
+        classifier: e.text_of("classifier").filter(|s| !s.is_empty()),
+        scope: e.text_of("scope").filter(|s| !s.is_empty()),
+        optional: e.text_of("optional").filter(|s| !s.is_empty()),
+        exclusions: e
+            .all("exclusions", "exclusion")
+            .map(|x| {
+                (
+                    x.text_of("groupId").unwrap_or_default(),
+                    x.text_of("artifactId").unwrap_or_default(),
+                )
+            })
+            .collect(),
+        system_path: e.text_of("systemPath"),
+    }
+}
+
+fn read_content(e: &Element) -> Content {
+    Content {
+        properties: e
+            .child("properties")
+            .map(|p| {
+                p.children
+                    .iter()
+                    .map(|c| (c.name.clone(), c.text.trim().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        dependencies: e.all("dependencies", "dependency").map(read_dep).collect(),
+        managed: e
+            .child("dependencyManagement")
+            .map(|dm| dm.all("dependencies", "dependency").map(read_dep).collect())
+            .unwrap_or_default(),
+        repositories: e
+            .all("repositories", "repository")
+            .map(|r| {
+                (
+                    r.text_of("id").unwrap_or_default(),
+                    r.text_of("url").unwrap_or_default(),
+                )
+            })
+            .collect(),
+    }
+}
+
+impl RawPom {
+    pub fn parse(bytes: &[u8], file: &str) -> Result<RawPom, PomError> {
+        let p = parse_document(bytes, file)?;
+        if p.name != "project" {
+            return Err(PomError::Invalid {
+                file: file.into(),
+                message: "root element is not <project>".into(),
+            });
+        }
+        let parent = match p.child("parent") {
+            None => None,
+            Some(pe) => {
+                let g = pe.text_of("groupId").unwrap_or_default();
+                let a = pe.text_of("artifactId").unwrap_or_default();
+                let v = pe.text_of("version").unwrap_or_default();
+                if g.is_empty() || a.is_empty() || v.is_empty() {
+                    return Err(PomError::Invalid {
+                        file: file.into(),
+                        message: "<parent> needs groupId, artifactId and version".into(),
+                    });
+                }
+                Some((g, a, v))
+            }
+        };
+        let relocation = p
+            .child("distributionManagement")
+            .and_then(|d| d.child("relocation"))
+            .map(|r| Relocation {
+                group_id: r.text_of("groupId").filter(|s| !s.is_empty()),
+                artifact_id: r.text_of("artifactId").filter(|s| !s.is_empty()),
+                version: r.text_of("version").filter(|s| !s.is_empty()),
+            });
+        let profiles = p
+            .all("profiles", "profile")
+            .map(|pe| {
+                let mut activation = Activation::default();
+                if let Some(a) = pe.child("activation") {
+                    activation.active_by_default =
+                        a.text_of("activeByDefault").as_deref() == Some("true");
+                    activation.jdk = a.text_of("jdk");
+                    activation.property = a.child("property").map(|pr| {
+                        (
+                            pr.text_of("name").unwrap_or_default(),
+                            pr.text_of("value").filter(|v| !v.is_empty()),
+                        )
+                    });
+                    activation.unsupported = a.child("os").is_some() || a.child("file").is_some();
+                }
+                Profile {
+                    activation,
+                    content: read_content(pe),
+                }
+            })
+            .collect();
+        Ok(RawPom {
+            file: file.to_string(),
+            group_id: p.text_of("groupId"),
+            artifact_id: p.text_of("artifactId"),
+            version: p.text_of("version"),
+            packaging: p.text_of("packaging"),
+            parent,
+            relocation,
+            content: read_content(&p),
+            profiles,
+        })
+    }
+}
+
+/// System properties (java.version, os.name, ...) and the environment seen by activation and
+/// interpolation.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Env {
+    pub system: BTreeMap<String, String>,
+    pub env: BTreeMap<String, String>,
+}
+
+fn jdk_matches(spec: &str, java_version: &str) -> bool {
+    let spec = spec.trim();
+    if spec.starts_with('[') || spec.starts_with('(') {
+        // Maven compares ranges against the JDK version with its own numeric parsing; the
+        // general version order agrees for the JDK version formats in use.
+        return match VersionReq::parse(spec) {
+            Ok(VersionReq::Ranges(rs)) => {
+                let v = Version::parse(java_version);
+                rs.iter().any(|r: &Restriction| r.contains(&v))
+            }
+            _ => false,
+        };
+    }
+    match spec.strip_prefix('!') {
+        Some(neg) => !java_version.starts_with(neg),
+        None => java_version.starts_with(spec),
+    }
+}
+
+fn activated(a: &Activation, env: &Env) -> bool {
+    if a.unsupported || (a.jdk.is_none() && a.property.is_none()) {
+        return false;
+    }
+    if let Some(jdk) = &a.jdk {
+        let java = env
+            .system
+            .get("java.version")
+            .map(String::as_str)
+            .unwrap_or("");
+        if !jdk_matches(jdk, java) {
+            return false;
+        }
+    }
+    if let Some((name, value)) = &a.property {
+        let (negate_name, name) = match name.strip_prefix('!') {
+            Some(n) => (true, n),
+            None => (false, name.as_str()),
+        };
+        let actual = env.system.get(name).map(String::as_str).unwrap_or("");
+        let ok = match value {
+            None => negate_name == actual.is_empty(),
+            Some(v) => match v.strip_prefix('!') {
+                Some(v) => v != actual,
+                None => v == actual,
+            },
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// Merges `over` into `base`: same-key entries are replaced in place, new ones appended.
+fn merge_by_key<T: Clone>(base: &mut Vec<T>, over: &[T], key: impl Fn(&T) -> String) {
+    for item in over {
+        let k = key(item);
+        match base.iter().position(|b| key(b) == k) {
+            Some(i) => base[i] = item.clone(),
+            None => base.push(item.clone()),
+        }
+    }
+}
+
+/// Inheritance: the child's entries first, then the parent's not overridden by key.
+fn inherit<T: Clone>(child: &[T], parent: &[T], key: impl Fn(&T) -> String) -> Vec<T> {
+    let mut out = child.to_vec();
+    let keys: HashSet<String> = child.iter().map(&key).collect();
+    out.extend(parent.iter().filter(|p| !keys.contains(&key(p))).cloned());
+    out
+}
+
+fn with_profiles(raw: &RawPom, env: &Env) -> Content {
+    let mut active: Vec<&Profile> = raw
+        .profiles
+        .iter()
+        .filter(|p| activated(&p.activation, env))
+        .collect();
+    if active.is_empty() {
+        active = raw
+            .profiles
+            .iter()
+            .filter(|p| p.activation.active_by_default)
+            .collect();
+    }
+    let mut c = raw.content.clone();
+    for p in active {
+        merge_by_key(&mut c.properties, &p.content.properties, |x| x.0.clone());
+        merge_by_key(
+            &mut c.dependencies,
+            &p.content.dependencies,
+            PomDep::management_key,
+        );
+        merge_by_key(&mut c.managed, &p.content.managed, PomDep::management_key);
+        merge_by_key(&mut c.repositories, &p.content.repositories, |x| {
+            x.0.clone()
+        });
+    }
+    c
+}
+
+/// The effective model of one POM (with its parents folded in).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Model {
+    // The coordinates and packaging do not influence resolution (the dependency declaration
+    // decides the type); they are kept for diagnostics and tests.
+    #[allow(dead_code)]
+    pub group_id: String,
+    #[allow(dead_code)]
+    pub artifact_id: String,
+    #[allow(dead_code)]
+    pub version: String,
+    #[allow(dead_code)]
+    pub packaging: String,
+    pub dependencies: Vec<PomDep>,
+    pub managed: Vec<PomDep>,
+    pub repositories: Vec<(String, String)>,
+    pub relocation: Option<Relocation>,
+}
+
+impl Model {
+    /// Builds the model from `chain` (the POM first, then its parent, grandparent, ...),
+    /// up to, but not including, BOM imports and management injection (see `imports` and
+    /// `finish`).
+    pub fn assemble(chain: &[RawPom], env: &Env) -> Result<Model, PomError> {
+        let Some(first) = chain.first() else {
+            return Err(PomError::Invalid {
+                file: String::new(),
+                message: "empty POM chain".into(),
+            });
+        };
+        // Fold from the root ancestor down so each child overrides what it inherits.
+        let mut content = Content::default();
+        let mut group_id = None;
+        let mut version = None;
+        for raw in chain.iter().rev() {
+            let own = with_profiles(raw, env);
+            let mut props = content.properties.clone();
+            merge_by_key(&mut props, &own.properties, |x| x.0.clone());
+            content = Content {
+                properties: props,
+                dependencies: inherit(
+                    &own.dependencies,
+                    &content.dependencies,
+                    PomDep::management_key,
+                ),
+                managed: inherit(&own.managed, &content.managed, PomDep::management_key),
+                repositories: inherit(&own.repositories, &content.repositories, |x| x.0.clone()),
+            };
+            let parent = raw.parent.as_ref();
+            group_id = raw.group_id.clone().or_else(|| parent.map(|p| p.0.clone()));
+            version = raw.version.clone().or_else(|| parent.map(|p| p.2.clone()));
+        }
+        let file = &first.file;
+        let missing = |what: &str| PomError::Invalid {
+            file: file.clone(),
+            message: format!("missing {what}"),
+        };
+        let group_id = group_id.ok_or_else(|| missing("groupId"))?;
+        let version = version.ok_or_else(|| missing("version"))?;
+        let artifact_id = first
+            .artifact_id
+            .clone()
+            .ok_or_else(|| missing("artifactId"))?;
+        let packaging = first.packaging.clone().unwrap_or_else(|| "jar".into());
+
+        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        // Lowest precedence first; later inserts win.
+        vars.insert("groupId".into(), group_id.clone());
+        vars.insert("artifactId".into(), artifact_id.clone());
+        vars.insert("version".into(), version.clone());
+        for (k, v) in &env.env {
+            vars.insert(format!("env.{k}"), v.clone());
+        }
+        for (k, v) in &env.system {
+            vars.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &content.properties {
+            vars.insert(k.clone(), v.clone());
+        }
+        for prefix in ["project", "pom"] {
+            vars.insert(format!("{prefix}.groupId"), group_id.clone());
+            vars.insert(format!("{prefix}.artifactId"), artifact_id.clone());
+            vars.insert(format!("{prefix}.version"), version.clone());
+            vars.insert(format!("{prefix}.packaging"), packaging.clone());
+            if let Some((g, a, v)) = &first.parent {
+                vars.insert(format!("{prefix}.parent.groupId"), g.clone());
+                vars.insert(format!("{prefix}.parent.artifactId"), a.clone());
+                vars.insert(format!("{prefix}.parent.version"), v.clone());
+            }
+        }
+        let i = |s: &str| interpolate(s, &vars);
+        let io = |s: &Option<String>| s.as_deref().map(i);
+        let idep = |d: &PomDep| PomDep {
+            group_id: i(&d.group_id),
+            artifact_id: i(&d.artifact_id),
+            version: io(&d.version),
+            type_: io(&d.type_),
+            classifier: io(&d.classifier),
+            scope: io(&d.scope),
+            optional: io(&d.optional),
+            exclusions: d.exclusions.iter().map(|(g, a)| (i(g), i(a))).collect(),
+            system_path: io(&d.system_path),
+        };
+        Ok(Model {
+            group_id: i(&group_id),
+            artifact_id: i(&artifact_id),
+            version: i(&version),
+            packaging: i(&packaging),
+            dependencies: content.dependencies.iter().map(idep).collect(),
+            managed: content.managed.iter().map(idep).collect(),
+            repositories: content
+                .repositories
+                .iter()
+                .map(|(id, url)| (i(id), i(url)))
+                .collect(),
+            relocation: first.relocation.as_ref().map(|r| Relocation {
+                group_id: io(&r.group_id),
+                artifact_id: io(&r.artifact_id),
+                version: io(&r.version),
+            }),
+        })
+    }
+
+    /// Removes and returns the `import`-scoped `pom` entries of dependencyManagement (BOMs),
+    /// in declaration order.
+    pub fn take_imports(&mut self) -> Vec<PomDep> {
+        let (imports, rest): (Vec<PomDep>, Vec<PomDep>) = std::mem::take(&mut self.managed)
+            .into_iter()
+            .partition(|d| {
+                d.scope.as_deref() == Some("import") && d.type_.as_deref() == Some("pom")
+            });
+        self.managed = rest;
+        imports
+    }
+
+    /// Adds an imported BOM's managed entries; entries already present win.
+    pub fn add_imported(&mut self, managed: &[PomDep]) {
+        let keys: HashSet<String> = self.managed.iter().map(PomDep::management_key).collect();
+        self.managed.extend(
+            managed
+                .iter()
+                .filter(|m| !keys.contains(&m.management_key()))
+                .cloned(),
+        );
+    }
+
+    /// Injects dependencyManagement into the POM's own dependencies and applies defaults.
+    pub fn finish(&mut self) {
+        for d in &mut self.dependencies {
+            let key = d.management_key();
+            if let Some(m) = self.managed.iter().find(|m| m.management_key() == key) {
+                if d.version.is_none() {
+                    d.version = m.version.clone();
+                }
+                if d.scope.is_none() {
+                    d.scope = m.scope.clone();
+                }
+                if d.optional.is_none() {
+                    d.optional = m.optional.clone();
+                }
+                if d.system_path.is_none() {
+                    d.system_path = m.system_path.clone();
+                }
+                if d.exclusions.is_empty() {
+                    d.exclusions = m.exclusions.clone();
+                }
+            }
+            if d.scope.is_none() {
+                d.scope = Some("compile".into());
+            }
+        }
+    }
+}
+
+/// Replaces `${name}` with its value, recursively; unknown names stay as written, as in Maven.
+pub(crate) fn interpolate(s: &str, vars: &BTreeMap<String, String>) -> String {
+    fn go(s: &str, vars: &BTreeMap<String, String>, depth: usize) -> String {
+        if depth > 32 || !s.contains("${") {
+            return s.to_string();
+        }
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            match after.find('}') {
+                Some(end) => {
+                    let name = &after[..end];
+                    match vars.get(name) {
+                        Some(v) => out.push_str(&go(v, vars, depth + 1)),
+                        None => {
+                            out.push_str("${");
+                            out.push_str(name);
+                            out.push('}');
+                        }
+                    }
+                    rest = &after[end + 1..];
+                }
+                None => {
+                    out.push_str(&rest[start..]);
+                    rest = "";
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+    go(s, vars, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(xml: &str) -> RawPom {
+        RawPom::parse(xml.as_bytes(), "test.pom").unwrap()
+    }
+
+    fn env(java: &str, props: &[(&str, &str)]) -> Env {
+        let mut system: BTreeMap<String, String> = props
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        system.insert("java.version".into(), java.into());
+        Env {
+            system,
+            env: [("HOME".to_string(), "/home/x".to_string())]
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn malformed_xml_reports_file_and_line() {
+        let err = RawPom::parse(
+            b"<project>\n<groupId>g</groupId>\n<artifactId>a</artifact>\n</project>",
+            "x/a.pom",
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("x/a.pom") && msg.contains("line 3"), "{msg}");
+        let err = RawPom::parse(b"<project>\n<groupId>g</groupId>\n", "b.pom").unwrap_err();
+        assert!(matches!(err, PomError::Malformed { .. }), "{err}");
+    }
+
+    #[test]
+    fn inheritance_and_interpolation() {
+        let parent = raw(
+            r#"<project><groupId>org.p</groupId><artifactId>parent</artifactId><version>2.0</version>
+            <properties><lib.version>1.0</lib.version><other>x</other></properties>
+            <dependencies><dependency><groupId>org.d</groupId><artifactId>pd</artifactId><version>${other}</version></dependency></dependencies>
+            <dependencyManagement><dependencies><dependency><groupId>org.m</groupId><artifactId>m</artifactId><version>${lib.version}</version><scope>runtime</scope></dependency></dependencies></dependencyManagement>
+            </project>"#,
+        );
+        let child = raw(
+            r#"<project><parent><groupId>org.p</groupId><artifactId>parent</artifactId><version>2.0</version></parent>
+            <artifactId>child</artifactId><properties><lib.version>1.5</lib.version></properties>
+            <dependencies>
+              <dependency><groupId>org.m</groupId><artifactId>m</artifactId></dependency>
+              <dependency><groupId>${project.groupId}</groupId><artifactId>sib</artifactId><version>${project.version}</version></dependency>
+              <dependency><groupId>org.e</groupId><artifactId>e</artifactId><version>${pom.parent.version}-${java.version}-${env.HOME}-${undefined}</version></dependency>
+            </dependencies></project>"#,
+        );
+        let mut m = Model::assemble(&[child, parent], &env("17.0.2", &[])).unwrap();
+        m.finish();
+        assert_eq!(
+            (
+                m.group_id.as_str(),
+                m.version.as_str(),
+                m.packaging.as_str()
+            ),
+            ("org.p", "2.0", "jar")
+        );
+        let deps: Vec<(String, String, String)> = m
+            .dependencies
+            .iter()
+            .map(|d| {
+                (
+                    d.artifact_id.clone(),
+                    d.version.clone().unwrap_or_default(),
+                    d.scope.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            deps,
+            vec![
+                ("m".into(), "1.5".into(), "runtime".into()),
+                ("sib".into(), "2.0".into(), "compile".into()),
+                (
+                    "e".into(),
+                    "2.0-17.0.2-/home/x-${undefined}".into(),
+                    "compile".into()
+                ),
+                ("pd".into(), "x".into(), "compile".into()),
+            ]
+        );
+        assert_eq!(m.dependencies[1].group_id, "org.p");
+    }
+
+    #[test]
+    fn profiles() {
+        let xml = r#"<project><groupId>g</groupId><artifactId>a</artifactId><version>1</version>
+          <profiles>
+            <profile><id>def</id><activation><activeByDefault>true</activeByDefault></activation>
+              <dependencies><dependency><groupId>g</groupId><artifactId>def</artifactId><version>1</version></dependency></dependencies></profile>
+            <profile><id>jdk</id><activation><jdk>[11,)</jdk></activation>
+              <dependencies><dependency><groupId>g</groupId><artifactId>jdk11</artifactId><version>1</version></dependency></dependencies></profile>
+            <profile><id>prop</id><activation><property><name>!skip</name></property></activation>
+              <properties><p>yes</p></properties></profile>
+            <profile><id>val</id><activation><property><name>mode</name><value>fast</value></property></activation>
+              <dependencies><dependency><groupId>g</groupId><artifactId>fast</artifactId><version>1</version></dependency></dependencies></profile>
+          </profiles></project>"#;
+        let names = |e: &Env| -> Vec<String> {
+            let m = Model::assemble(&[raw(xml)], e).unwrap();
+            m.dependencies
+                .iter()
+                .map(|d| d.artifact_id.clone())
+                .collect()
+        };
+        assert_eq!(names(&env("17.0.1", &[])), vec!["jdk11"]);
+        assert_eq!(names(&env("1.8.0_292", &[("skip", "1")])), vec!["def"]);
+        assert_eq!(
+            names(&env("1.8.0_292", &[])),
+            Vec::<String>::new(),
+            "!skip activates, so default is off"
+        );
+        assert_eq!(
+            names(&env("1.8", &[("skip", "1"), ("mode", "fast")])),
+            vec!["fast"]
+        );
+        assert!(
+            jdk_matches("1.8", "1.8.0_292")
+                && !jdk_matches("!1.8", "1.8.0")
+                && jdk_matches("(,11)", "1.8.0")
+        );
+    }
+
+    #[test]
+    fn relocation_and_imports() {
+        let mut m = Model::assemble(
+            &[raw(r#"<project><groupId>old</groupId><artifactId>a</artifactId><version>1</version><packaging>pom</packaging>
+              <distributionManagement><relocation><groupId>new</groupId></relocation></distributionManagement>
+              <dependencyManagement><dependencies>
+                <dependency><groupId>b</groupId><artifactId>bom</artifactId><version>1</version><type>pom</type><scope>import</scope></dependency>
+                <dependency><groupId>x</groupId><artifactId>y</artifactId><version>2</version></dependency>
+              </dependencies></dependencyManagement></project>"#)],
+            &Env::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            m.relocation,
+            Some(Relocation {
+                group_id: Some("new".into()),
+                artifact_id: None,
+                version: None
+            })
+        );
+        assert_eq!(m.packaging, "pom");
+        let imports = m.take_imports();
+        assert_eq!(imports.len(), 1);
+        let bom = vec![
+            PomDep {
+                group_id: "x".into(),
+                artifact_id: "y".into(),
+                version: Some("9".into()),
+                ..Default::default()
+            },
+            PomDep {
+                group_id: "x".into(),
+                artifact_id: "z".into(),
+                version: Some("9".into()),
+                ..Default::default()
+            },
+        ];
+        m.add_imported(&bom);
+        let v: Vec<_> = m
+            .managed
+            .iter()
+            .map(|d| d.version.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(v, vec!["2", "9"]);
+    }
+}

@@ -1,0 +1,195 @@
+//! The parts of Maven's `settings.xml` that affect resolution: local repository, offline,
+//! mirrors and server credentials.
+
+use std::fmt;
+use std::path::Path;
+
+use crate::pom::{parse_document, PomError};
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Mirror {
+    pub id: String,
+    pub url: String,
+    pub mirror_of: String,
+}
+
+/// Credentials for a repository or mirror id. `Debug` never shows the password.
+#[derive(Clone, Default, PartialEq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub local_repository: Option<String>,
+    pub offline: bool,
+    pub mirrors: Vec<Mirror>,
+    /// Server id → credentials.
+    pub servers: Vec<(String, Credentials)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read settings {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Xml(#[from] PomError),
+}
+
+impl Settings {
+    pub fn parse(bytes: &[u8], file: &str) -> Result<Settings, SettingsError> {
+        let root = parse_document(bytes, file)?;
+        Ok(Settings {
+            local_repository: root.text_of("localRepository").filter(|s| !s.is_empty()),
+            offline: root.text_of("offline").as_deref() == Some("true"),
+            mirrors: root
+                .all("mirrors", "mirror")
+                .map(|m| Mirror {
+                    id: m.text_of("id").unwrap_or_default(),
+                    url: m.text_of("url").unwrap_or_default(),
+                    mirror_of: m.text_of("mirrorOf").unwrap_or_default(),
+                })
+                .collect(),
+            servers: root
+                .all("servers", "server")
+                .map(|s| {
+                    let creds = Credentials {
+                        username: s.text_of("username").unwrap_or_default(),
+                        password: s.text_of("password").unwrap_or_default(),
+                    };
+                    (s.text_of("id").unwrap_or_default(), creds)
+                })
+                .collect(),
+        })
+    }
+
+    /// Reads `path`; a missing file means default settings.
+    pub fn load(path: &Path) -> Result<Settings, SettingsError> {
+        match std::fs::read(path) {
+            Ok(bytes) => Settings::parse(&bytes, &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+            Err(source) => Err(SettingsError::Io {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// The mirror for a repository, as Maven selects it: an exact id match first, then the
+    /// first pattern that matches.
+    pub fn mirror_for(&self, repo_id: &str, repo_url: &str) -> Option<&Mirror> {
+        self.mirrors
+            .iter()
+            .find(|m| m.mirror_of == repo_id)
+            .or_else(|| {
+                self.mirrors
+                    .iter()
+                    .find(|m| mirror_of_matches(&m.mirror_of, repo_id, repo_url))
+            })
+    }
+
+    pub fn credentials(&self, id: &str) -> Option<&Credentials> {
+        self.servers
+            .iter()
+            .find(|(sid, _)| sid == id)
+            .map(|(_, c)| c)
+    }
+}
+
+fn is_external(url: &str) -> bool {
+    let rest = match url.split_once("://") {
+        Some((scheme, rest)) if scheme != "file" => rest,
+        _ => return false,
+    };
+    let host = rest.split(['/', ':']).next().unwrap_or("");
+    host != "localhost" && host != "127.0.0.1"
+}
+
+/// Maven's `mirrorOf` patterns: `*`, `id`, `a,b`, `external:*`, `external:http:*`, `!id`.
+pub(crate) fn mirror_of_matches(pattern: &str, repo_id: &str, repo_url: &str) -> bool {
+    if pattern == "*" || pattern == repo_id {
+        return true;
+    }
+    let mut result = false;
+    for p in pattern.split(',').map(str::trim) {
+        if p.len() > 1 && p.starts_with('!') {
+            if &p[1..] == repo_id {
+                return false;
+            }
+        } else if p == repo_id {
+            return true;
+        } else if p == "*"
+            || (p == "external:*" && is_external(repo_url))
+            || (p == "external:http:*" && is_external(repo_url) && repo_url.starts_with("http://"))
+        {
+            result = true;
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_selects_mirrors() {
+        let s = Settings::parse(
+            br#"<settings><localRepository>/tmp/r</localRepository><offline>true</offline>
+            <mirrors>
+              <mirror><id>m1</id><url>https://m1/</url><mirrorOf>external:*,!snap</mirrorOf></mirror>
+              <mirror><id>m2</id><url>https://m2/</url><mirrorOf>snap</mirrorOf></mirror>
+              <mirror><id>all</id><url>https://all/</url><mirrorOf>*</mirrorOf></mirror>
+            </mirrors>
+            <servers><server><id>m1</id><username>u</username><password>secret</password></server></servers>
+            </settings>"#,
+            "settings.xml",
+        )
+        .unwrap();
+        assert_eq!(s.local_repository.as_deref(), Some("/tmp/r"));
+        assert!(s.offline);
+        assert_eq!(
+            s.mirror_for("central", "https://repo1/")
+                .map(|m| m.id.as_str()),
+            Some("m1")
+        );
+        assert_eq!(
+            s.mirror_for("snap", "https://snap/").map(|m| m.id.as_str()),
+            Some("m2")
+        );
+        assert_eq!(
+            s.mirror_for("local", "http://localhost:8080/")
+                .map(|m| m.id.as_str()),
+            Some("all")
+        );
+        let creds = s.credentials("m1").unwrap();
+        assert_eq!(creds.password, "secret");
+        assert!(!format!("{creds:?}").contains("secret"));
+        assert!(!format!("{s:?}").contains("secret"));
+    }
+
+    #[test]
+    fn mirror_patterns() {
+        assert!(mirror_of_matches("*", "x", "file:/r"));
+        assert!(mirror_of_matches("a,b", "b", "https://h/"));
+        assert!(!mirror_of_matches("*,!b", "b", "https://h/"));
+        assert!(mirror_of_matches("*,!b", "c", "https://h/"));
+        assert!(!mirror_of_matches("external:*", "c", "file:///tmp/r"));
+        assert!(!mirror_of_matches("external:*", "c", "http://127.0.0.1:1/"));
+        assert!(mirror_of_matches("external:http:*", "c", "http://h/"));
+        assert!(!mirror_of_matches("external:http:*", "c", "https://h/"));
+    }
+}

@@ -1,0 +1,440 @@
+//! Test support: a tiny HTTP/1.1 file server with fault injection, fixture cases, and a
+//! runner for the real Maven.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::Duration;
+
+use kbuild_resolvers::{Coord, Dependency, Exclusion, RemoteRepository, ResolverConfig, Scope};
+
+/// Faults the server injects; all switches can change while it runs.
+#[derive(Default)]
+pub struct Faults {
+    /// Answer this many requests with 500 before serving normally.
+    pub fail_500: AtomicUsize,
+    /// Accept connections but never answer.
+    pub hang: AtomicBool,
+    /// Serve these bytes instead of the file for paths ending with the key.
+    pub replace: Mutex<Vec<(String, Vec<u8>)>>,
+    pub requests: AtomicUsize,
+}
+
+pub struct Server {
+    pub url: String,
+    pub faults: Arc<Faults>,
+    stop: Arc<AtomicBool>,
+    port: u16,
+}
+
+impl Server {
+    pub fn start(root: &Path) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = listener.local_addr().expect("addr").port();
+        let faults = Arc::new(Faults::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (root, f, s) = (root.to_path_buf(), faults.clone(), stop.clone());
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (root, f, s) = (root.clone(), f.clone(), s.clone());
+                thread::spawn(move || serve(conn, &root, &f, &s));
+            }
+        });
+        Server {
+            url: format!("http://127.0.0.1:{port}/"),
+            faults,
+            stop,
+            port,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// A URL on which nothing listens: connections are refused.
+pub fn refused_url() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    drop(l);
+    format!("http://127.0.0.1:{port}/")
+}
+
+fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
+    // Without this, Nagle's algorithm and delayed ACKs add ~40ms to every response.
+    let _ = conn.set_nodelay(true);
+    let Ok(mut out) = conn.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(conn);
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut close = false;
+        let mut content_length = 0usize;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            let lower = h.to_ascii_lowercase();
+            if lower == "connection: close" {
+                close = true;
+            }
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                content_length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        if content_length > 0 {
+            let mut body = vec![0u8; content_length];
+            let _ = reader.read_exact(&mut body);
+        }
+        faults.requests.fetch_add(1, Ordering::SeqCst);
+        if faults.hang.load(Ordering::SeqCst) {
+            while !stop.load(Ordering::SeqCst) {
+                thread::sleep(Duration::from_millis(50));
+            }
+            return;
+        }
+        let mut parts = request_line.split_whitespace();
+        let method = parts.next().unwrap_or("").to_string();
+        let path = parts
+            .next()
+            .unwrap_or("/")
+            .split('?')
+            .next()
+            .unwrap_or("/")
+            .to_string();
+        let remaining = faults.fail_500.load(Ordering::SeqCst);
+        let (status, body) = if remaining > 0 {
+            faults.fail_500.store(remaining - 1, Ordering::SeqCst);
+            ("500 Internal Server Error", b"boom".to_vec())
+        } else if path.contains("..") {
+            ("400 Bad Request", Vec::new())
+        } else {
+            let replaced = faults.replace.lock().ok().and_then(|r| {
+                r.iter()
+                    .find(|(k, _)| path.ends_with(k.as_str()))
+                    .map(|(_, v)| v.clone())
+            });
+            match replaced {
+                Some(b) => ("200 OK", b),
+                None => match std::fs::read(root.join(path.trim_start_matches('/'))) {
+                    Ok(b) if method == "GET" || method == "HEAD" => ("200 OK", b),
+                    Ok(_) => ("405 Method Not Allowed", Vec::new()),
+                    Err(_) => ("404 Not Found", Vec::new()),
+                },
+            }
+        };
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n{}\r\n",
+            body.len(),
+            if close { "Connection: close\r\n" } else { "" }
+        );
+        let mut response = head.into_bytes();
+        if method != "HEAD" {
+            response.extend_from_slice(&body);
+        }
+        if out.write_all(&response).is_err() {
+            return;
+        }
+        if close {
+            return;
+        }
+    }
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/maven")
+}
+
+/// A differential case: a repository and the root project's dependencies.
+pub struct Case {
+    pub name: String,
+    pub repo: PathBuf,
+    pub roots: Vec<Dependency>,
+    pub managed: Vec<Dependency>,
+}
+
+fn parse_dep(spec: &str) -> Dependency {
+    let mut words = spec.split_whitespace();
+    let coord = words.next().expect("coordinate");
+    let mut d = if coord.split(':').count() == 2 {
+        let (g, a) = coord.split_once(':').expect("g:a");
+        Dependency {
+            coord: Coord {
+                group: g.into(),
+                artifact: a.into(),
+                extension: "jar".into(),
+                classifier: String::new(),
+                version: String::new(),
+            },
+            type_: "jar".into(),
+            scope: Scope::Compile,
+            optional: false,
+            exclusions: vec![],
+            system_path: None,
+        }
+    } else {
+        Dependency::parse(coord).expect("coordinate")
+    };
+    for w in words {
+        if let Some(s) = w.strip_prefix("scope=") {
+            d.scope = Scope::parse(s);
+        } else if w == "optional" {
+            d.optional = true;
+        } else if let Some(x) = w.strip_prefix("excl=") {
+            for e in x.split(',') {
+                let (g, a) = e.split_once(':').expect("exclusion g:a");
+                d.exclusions.push(Exclusion {
+                    group: g.into(),
+                    artifact: a.into(),
+                });
+            }
+        } else {
+            panic!("unknown flag {w}");
+        }
+    }
+    d
+}
+
+impl Case {
+    pub fn load(name: &str) -> Case {
+        let dir = fixtures_dir().join(name);
+        let text = std::fs::read_to_string(dir.join("case.txt")).expect("case.txt");
+        let mut c = Case {
+            name: name.into(),
+            repo: dir.join("repo"),
+            roots: vec![],
+            managed: vec![],
+        };
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            if let Some(r) = line.strip_prefix("dep ") {
+                c.roots.push(parse_dep(r));
+            } else if let Some(m) = line.strip_prefix("managed ") {
+                c.managed.push(parse_dep(m));
+            }
+        }
+        c
+    }
+
+    pub fn all() -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(fixtures_dir())
+            .expect("fixtures")
+            .flatten()
+            .filter(|e| e.path().join("case.txt").is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+pub fn java_version() -> String {
+    static V: OnceLock<String> = OnceLock::new();
+    V.get_or_init(|| {
+        let out = Command::new("java")
+            .args(["-XshowSettings:properties", "-version"])
+            .output()
+            .expect("java");
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix("java.version = ").map(str::to_string))
+            .expect("java.version")
+    })
+    .clone()
+}
+
+pub fn config(urls: &[&str], local: &Path) -> ResolverConfig {
+    let mut props = BTreeMap::new();
+    props.insert("java.version".to_string(), java_version());
+    ResolverConfig {
+        repositories: urls
+            .iter()
+            .enumerate()
+            .map(|(i, u)| RemoteRepository {
+                id: format!("r{i}"),
+                url: u.to_string(),
+            })
+            .collect(),
+        local_repo: Some(local.to_path_buf()),
+        offline: false,
+        allow_http: true,
+        settings_xml: Some(local.join("no-settings.xml")),
+        system_properties: props,
+        timeout: Duration::from_secs(10),
+        retries: 2,
+        parallel_downloads: 8,
+    }
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Files under `dir` whose names look like partial downloads.
+pub fn partial_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.ends_with(".part") || n.starts_with(".kbuild-") || n.contains(".tmp")
+            }) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+// ---- the real Maven ---------------------------------------------------------------------------
+
+/// One local-repository seed per test run: Debian's Maven repo (dereferenced), so the
+/// dependency plugin resolves without the network. Each case hard-links a copy.
+pub fn mvn_seed() -> &'static Path {
+    static SEED: OnceLock<PathBuf> = OnceLock::new();
+    SEED.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("kbuild-mvn-seed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let ok = Command::new("cp").arg("-rL").arg("/usr/share/maven-repo").arg(&dir).status().expect("cp").success();
+        assert!(ok, "copying /usr/share/maven-repo");
+        // Debian's sisu-plexus asks for junit:junit:4.x, which is not installed.
+        let j = dir.join("junit/junit/4.x");
+        std::fs::create_dir_all(&j).expect("mkdir");
+        std::fs::write(
+            j.join("junit-4.x.pom"),
+            "<project><modelVersion>4.0.0</modelVersion><groupId>junit</groupId><artifactId>junit</artifactId><version>4.x</version></project>",
+        )
+        .expect("write");
+        std::fs::copy(fixtures_dir().join("basic-transitive/repo/kbt/basic/c/1.0/c-1.0.jar"), j.join("junit-4.x.jar")).expect("jar");
+        dir
+    })
+}
+
+fn xml_dep(d: &Dependency) -> String {
+    let c = &d.coord;
+    let mut x = format!(
+        "<dependency><groupId>{}</groupId><artifactId>{}</artifactId>",
+        c.group, c.artifact
+    );
+    if !c.version.is_empty() {
+        x += &format!("<version>{}</version>", c.version);
+    }
+    if d.type_ != "jar" {
+        x += &format!("<type>{}</type>", d.type_);
+    }
+    let implied = if d.type_ == "test-jar" { "tests" } else { "" };
+    if !c.classifier.is_empty() && c.classifier != implied {
+        x += &format!("<classifier>{}</classifier>", c.classifier);
+    }
+    if d.scope != Scope::Compile {
+        x += &format!("<scope>{}</scope>", d.scope);
+    }
+    if d.optional {
+        x += "<optional>true</optional>";
+    }
+    if !d.exclusions.is_empty() {
+        x += "<exclusions>";
+        for e in &d.exclusions {
+            x += &format!(
+                "<exclusion><groupId>{}</groupId><artifactId>{}</artifactId></exclusion>",
+                e.group, e.artifact
+            );
+        }
+        x += "</exclusions>";
+    }
+    x + "</dependency>"
+}
+
+/// Runs `mvn dependency:list` online against `url` (through a mirror for `*`) and returns
+/// its lines with the leading spaces and " -- module" suffixes removed.
+pub fn mvn_list(
+    url: &str,
+    roots: &[Dependency],
+    managed: &[Dependency],
+    work: &Path,
+) -> Result<Vec<String>, String> {
+    let local = work.join("m2");
+    let status = Command::new("cp")
+        .arg("-al")
+        .arg(mvn_seed())
+        .arg(&local)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("cp -al failed".into());
+    }
+    let settings = format!(
+        "<settings><localRepository>{}</localRepository><mirrors><mirror><id>maven-default-http-blocker</id><mirrorOf>*</mirrorOf><url>{url}</url></mirror></mirrors></settings>",
+        local.display()
+    );
+    std::fs::write(work.join("settings.xml"), settings).map_err(|e| e.to_string())?;
+    let deps: String = roots.iter().map(xml_dep).collect();
+    let mgmt: String = managed.iter().map(xml_dep).collect();
+    let pom = format!(
+        "<project><modelVersion>4.0.0</modelVersion><groupId>kbuild.test</groupId><artifactId>root</artifactId><version>1</version><packaging>pom</packaging>\
+         <repositories><repository><id>kbt</id><url>{url}</url><snapshots><enabled>true</enabled></snapshots></repository></repositories>\
+         <dependencyManagement><dependencies>{mgmt}</dependencies></dependencyManagement><dependencies>{deps}</dependencies></project>"
+    );
+    std::fs::write(work.join("pom.xml"), pom).map_err(|e| e.to_string())?;
+    let out_file = work.join("list.txt");
+    let out = Command::new("mvn")
+        .current_dir(work)
+        .args(["-B", "-q", "-s"])
+        .arg(work.join("settings.xml"))
+        .arg("org.apache.maven.plugins:maven-dependency-plugin:3.5.0:list")
+        .arg(format!("-DoutputFile={}", out_file.display()))
+        .env("MAVEN_OPTS", "-XX:TieredStopAtLevel=1 -Xshare:auto")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let errors: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("ERROR"))
+            .take(3)
+            .collect();
+        return Err(format!("mvn failed: {}", errors.join(" | ")));
+    }
+    let text = std::fs::read_to_string(&out_file).map_err(|e| e.to_string())?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && *l != "The following files have been resolved:" && *l != "none"
+        })
+        .map(|l| l.split(" -- module").next().unwrap_or(l).trim().to_string())
+        .collect())
+}

@@ -1,0 +1,201 @@
+//! The `maven` rule end to end: a Maven repository served over real HTTP on 127.0.0.1, the
+//! real kbuild binary resolving it into a fresh local repository, real javac compiling
+//! against the resolved jars, and real java running the result.
+
+mod common;
+
+use std::process::Command;
+
+use common::{set, Project, Server};
+
+struct Setup {
+    p: Project,
+    _server: Server,
+    local: tempfile::TempDir,
+}
+
+fn setup() -> Setup {
+    let p = Project::new("maven-app");
+    let server = Server::serve(&p.path("repo"));
+    p.edit("kbuild.edn", "REPO_URL", &server.url);
+    let local = tempfile::tempdir().unwrap();
+    Setup {
+        p,
+        _server: server,
+        local,
+    }
+}
+
+impl Setup {
+    fn args<'a>(&'a self, rest: &[&'a str]) -> Vec<&'a str> {
+        let mut a = vec!["--local-repo", self.local.path().to_str().unwrap()];
+        a.extend_from_slice(rest);
+        a
+    }
+
+    fn build(&self, rest: &[&str]) -> common::Build {
+        let out = self
+            .p
+            .run(&self.args(&[&["--json", "build"][..], rest].concat()));
+        common::Build::from(out)
+    }
+}
+
+#[test]
+fn a_java_library_compiles_against_resolved_jars_and_rebuilds_nothing_after() {
+    let s = setup();
+    let b = s.build(&[]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(b.executed(), set(&["greeter", "app"]));
+    let jar = s
+        .local
+        .path()
+        .join("org/example/greeter/1.0/greeter-1.0.jar");
+    assert!(jar.is_file(), "downloaded into the local repository");
+    let words = s.local.path().join("org/example/words/1.0/words-1.0.jar");
+    let cp = format!(
+        "{}:{}:{}",
+        s.p.path("target/kbuild/app").display(),
+        jar.display(),
+        words.display()
+    );
+    let out = Command::new("java")
+        .args(["-cp", &cp, "a.Main"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Hello from a Maven jar, kbuild!\n"
+    );
+
+    let again = s.build(&[]);
+    assert!(
+        again.ok() && again.executed().is_empty(),
+        "ran {:?}",
+        again.executed()
+    );
+
+    // Resolution is printed like mvn dependency:list.
+    let out = s.p.run(&s.args(&["deps", "greeter"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "greeter:\norg.example:greeter:jar:1.0:compile\norg.example:words:jar:1.0:compile\n"
+    );
+}
+
+#[test]
+fn offline_builds_use_the_local_repository_and_say_what_is_missing() {
+    let s = setup();
+    // Nothing local yet: offline fails and names the coordinate.
+    let b = s.build(&["--offline"]);
+    assert_eq!(b.code, Some(1));
+    assert!(
+        b.stderr.contains("org.example:greeter:jar:1.0"),
+        "{}",
+        b.stderr
+    );
+    assert!(b.stderr.contains("offline"), "{}", b.stderr);
+    assert!(s.build(&[]).ok());
+    // With everything local, an offline build from scratch works.
+    std::fs::remove_dir_all(s.p.path(".kbuild")).unwrap();
+    let b = s.build(&["--offline"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(b.executed(), set(&["greeter", "app"]));
+}
+
+#[test]
+fn changed_coordinates_rebuild_and_missing_artifacts_are_clear_errors() {
+    let s = setup();
+    assert!(s.build(&[]).ok());
+    s.p.edit(
+        "kbuild.edn",
+        "[[org.example/greeter \"1.0\"]]",
+        "[[org.example/greeter \"1.0\" :exclusions [org.example/words]]]",
+    );
+    let b = s.build(&[]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(
+        b.executed(),
+        set(&["greeter", "app"]),
+        "a changed resolution recompiles its users"
+    );
+
+    s.p.edit("kbuild.edn", "\"1.0\" :exclusions", "\"9.9\" :exclusions");
+    let b = s.build(&[]);
+    assert_eq!(b.code, Some(1));
+    assert!(b.stderr.contains("org.example:greeter"), "{}", b.stderr);
+    assert!(b.stderr.contains("9.9"), "{}", b.stderr);
+    assert!(b.failed().contains("app"));
+}
+
+#[test]
+fn plain_http_repositories_need_to_be_allowed() {
+    let s = setup();
+    s.p.edit("kbuild.edn", ":allow-http true", "");
+    let out = s.p.run(&s.args(&["build"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("kbuild.edn:")
+            && err.contains("plain http")
+            && err.contains(":allow-http true"),
+        "{err}"
+    );
+}
+
+#[test]
+fn kbuild_resolve_prints_coordinates_like_mvn_dependency_list() {
+    let s = setup();
+    let url = s._server.url.clone();
+    let out = s.p.run(&s.args(&[
+        "resolve",
+        "--allow-http",
+        "--repo",
+        &url,
+        "org.example:greeter:1.0",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "org.example:greeter:jar:1.0:compile\norg.example:words:jar:1.0:compile\n"
+    );
+    let out = s.p.run(&s.args(&[
+        "resolve",
+        "--tree",
+        "--scope",
+        "test",
+        "--allow-http",
+        "--repo",
+        &url,
+        "org.example:greeter:1.0",
+    ]));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "\\- org.example:greeter:jar:1.0:test\n   \\- org.example:words:jar:1.0:test\n"
+    );
+    let out =
+        s.p.run(&s.args(&["resolve", "--repo", &url, "org.example:greeter:1.0"]));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "plain http refused without --allow-http"
+    );
+    let out = s.p.run(&s.args(&[
+        "resolve",
+        "--allow-http",
+        "--repo",
+        &url,
+        "org.example:nothing:1.0",
+    ]));
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("org.example:nothing"));
+}
