@@ -77,6 +77,9 @@ enum Command {
         #[arg(required = true)]
         coords: Vec<String>,
     },
+    /// Resolve every `:maven` target and pin what it resolved to (versions and sha256s) in
+    /// kbuild.lock; builds then fail when a resolution no longer matches.
+    Lock,
     /// Print what `:maven` targets resolve to (all of them when none is named).
     Deps {
         target: Option<String>,
@@ -142,6 +145,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         jobs,
         offline: cli.offline,
         local_repo: cli.local_repo.as_ref().map(|d| dir.join(d)),
+        relock: matches!(cli.command, Command::Lock),
     };
     match cli.command {
         Command::Hash { hasher, files } => hash(&dir, hasher.as_deref(), &files),
@@ -153,8 +157,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let project = Arc::new(Project::discover(&dir)?);
             let engine = build(&project, std::slice::from_ref(&target), cli.json, &options)?;
             let out = engine.out_dir(&target);
-            let result = engine.build_result(&target);
-            for path in result {
+            for path in engine
+                .product(&target)
+                .map(|p| p.files)
+                .unwrap_or_default()
+                .keys()
+            {
                 println!("{}", out.join(path).display());
             }
             Ok(())
@@ -208,6 +216,36 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             let config = maven::config(&repositories, allow_http, &options);
             print_resolution(&config, &roots, tree, jobs)
+        }
+        Command::Lock => {
+            let project = Arc::new(Project::discover(&dir)?);
+            let names: Vec<String> = project
+                .order
+                .iter()
+                .filter(|n| matches!(project.targets[*n].rule, Rule::Maven { .. }))
+                .cloned()
+                .collect();
+            if names.is_empty() {
+                return Err(Failure::Usage(format!(
+                    "{}: no :maven target to lock",
+                    project.file
+                )));
+            }
+            let engine = build(&project, &names, cli.json, &options)?;
+            let pins: Vec<(String, Vec<crate::engine::Artifact>)> = names
+                .iter()
+                .map(|n| {
+                    (
+                        n.clone(),
+                        engine.product(n).map(|p| p.artifacts).unwrap_or_default(),
+                    )
+                })
+                .collect();
+            let path = project.root.join(maven::LOCK_FILE);
+            std::fs::write(&path, maven::write_lock(&pins))
+                .map_err(|e| Failure::Env(format!("writing {}: {e}", path.display())))?;
+            eprintln!("wrote {} ({} targets)", maven::LOCK_FILE, pins.len());
+            Ok(())
         }
         Command::Deps { target, tree } => {
             let project = Project::discover(&dir)?;

@@ -199,3 +199,63 @@ fn kbuild_resolve_prints_coordinates_like_mvn_dependency_list() {
     assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&out.stderr).contains("org.example:nothing"));
 }
+
+#[test]
+fn kbuild_lock_pins_versions_and_sha256_and_builds_verify_them() {
+    let s = setup();
+    let out = s.p.run(&s.args(&["lock"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lock = s.p.read("kbuild.lock");
+    assert!(
+        lock.contains("\"org.example:greeter:jar:1.0:compile\""),
+        "{lock}"
+    );
+    assert!(
+        lock.contains("\"org.example:words:jar:1.0:compile\""),
+        "{lock}"
+    );
+    let b = s.build(&[]);
+    assert!(b.ok(), "{}", b.stderr);
+
+    // The lock itself is read back by the build: tampering with a pin fails, naming the artifact.
+    let words_sha = lock
+        .split("\"org.example:words:jar:1.0:compile\" \"")
+        .nth(1)
+        .unwrap()[..64]
+        .to_string();
+    s.p.edit("kbuild.lock", &words_sha, &"0".repeat(64));
+    let b = s.build(&[]);
+    assert_eq!(b.code, Some(1));
+    assert!(
+        b.stderr
+            .contains("org.example:words:jar:1.0:compile has sha256"),
+        "{}",
+        b.stderr
+    );
+    assert!(b.stderr.contains("kbuild.lock pins 0000"), "{}", b.stderr);
+    s.p.edit("kbuild.lock", &"0".repeat(64), &words_sha);
+    assert!(s.build(&[]).ok());
+
+    // A resolution that changes (here: an exclusion) no longer matches the lock until relocked.
+    s.p.edit(
+        "kbuild.edn",
+        "[[org.example/greeter \"1.0\"]]",
+        "[[org.example/greeter \"1.0\" :exclusions [org.example/words]]]",
+    );
+    let b = s.build(&[]);
+    assert_eq!(b.code, Some(1));
+    assert!(
+        b.stderr.contains(
+            "kbuild.lock pins org.example:words:jar:1.0:compile, which no longer resolves"
+        ),
+        "{}",
+        b.stderr
+    );
+    assert!(s.p.run(&s.args(&["lock"])).status.success());
+    assert!(s.build(&[]).ok());
+    assert!(!s.p.read("kbuild.lock").contains("words"));
+}

@@ -138,6 +138,8 @@ pub struct Options {
     pub offline: bool,
     /// The local Maven repository, instead of settings.xml's or ~/.m2/repository.
     pub local_repo: Option<PathBuf>,
+    /// Resolve without checking kbuild.lock (`kbuild lock` writes a new one).
+    pub relock: bool,
 }
 
 pub struct Engine {
@@ -582,8 +584,8 @@ impl Engine {
         Ok(())
     }
 
-    /// The files of a target's product from this invocation, sorted.
-    pub fn build_result(&self, name: &str) -> Vec<String> {
+    /// A target's product from this invocation.
+    pub fn product(&self, name: &str) -> Option<Product> {
         let slot = self
             .memo
             .lock()
@@ -591,11 +593,8 @@ impl Engine {
             .get(&Key::Target(name.to_string()))
             .cloned();
         match slot.as_ref().and_then(|s| s.get()) {
-            Some(Ok(c)) => c
-                .product()
-                .map(|p| p.files.keys().cloned().collect())
-                .unwrap_or_default(),
-            _ => Vec::new(),
+            Some(Ok(c)) => c.product().cloned(),
+            _ => None,
         }
     }
 

@@ -4,8 +4,10 @@
 
 use kbuild_resolvers::{Coord, Dependency, Exclusion, RemoteRepository, ResolverConfig, Scope};
 
-use crate::engine::{Artifact, BuildError, Ctx, Hash, Options};
+use crate::engine::{hasher_tag, Artifact, BuildError, Ctx, Hash, Key, Options};
 use crate::settings::MavenDep;
+
+pub const LOCK_FILE: &str = "kbuild.lock";
 
 pub async fn run(
     ctx: &Ctx,
@@ -29,8 +31,109 @@ pub async fn run(
             sha256,
         });
     }
+    // The lock is an input: editing it re-checks every resolution against it.
+    let sha512 = kbuild_hashers::by_name("sha512").expect("sha512 is built in");
+    ctx.fetch(Key::File {
+        path: LOCK_FILE.into(),
+        hasher: hasher_tag(sha512),
+    })
+    .await?;
+    if !ctx.engine.options.relock {
+        check_lock(ctx, &artifacts)?;
+    }
     ctx.set_artifacts(artifacts);
     Ok(())
+}
+
+/// Fails when the lock pins this target to other artifacts than it resolved.
+fn check_lock(ctx: &Ctx, artifacts: &[Artifact]) -> Result<(), BuildError> {
+    let path = ctx.project().root.join(LOCK_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let pins = read_lock(&text).map_err(|e| ctx.fail(format!("{LOCK_FILE}: {e}")))?;
+    let Some(pinned) = pins.get(&ctx.target) else {
+        return Ok(());
+    };
+    for a in artifacts {
+        match pinned.get(&a.id) {
+            None => {
+                return Err(ctx.fail(format!(
+                    "resolved {}, which {LOCK_FILE} does not pin; run `kbuild lock` if the change is intended",
+                    a.id
+                )))
+            }
+            Some(want) if *want != a.sha256.to_hex() => {
+                return Err(ctx.fail(format!(
+                    "{} has sha256 {} but {LOCK_FILE} pins {want}",
+                    a.id,
+                    a.sha256.to_hex()
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(missing) = pinned
+        .keys()
+        .find(|id| !artifacts.iter().any(|a| &a.id == *id))
+    {
+        return Err(ctx.fail(format!(
+            "{LOCK_FILE} pins {missing}, which no longer resolves; run `kbuild lock` if the change is intended"
+        )));
+    }
+    Ok(())
+}
+
+type Pins = std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>;
+
+/// `{target {"group:artifact:type:version:scope" "sha256" ...} ...}`
+pub fn read_lock(text: &str) -> Result<Pins, String> {
+    let form = crate::edn::read_one(text).map_err(|e| e.to_string())?;
+    let map = form
+        .as_map()
+        .ok_or("expected a map of target to pinned artifacts")?;
+    let mut pins = Pins::new();
+    for (k, v) in map {
+        let target = k
+            .as_symbol()
+            .or_else(|| k.as_str())
+            .ok_or(format!("{}: expected a target name", k.pos))?;
+        let inner = v
+            .as_map()
+            .ok_or(format!("{}: expected a map of artifact to sha256", v.pos))?;
+        let mut entries = std::collections::BTreeMap::new();
+        for (a, h) in inner {
+            let (Some(a), Some(h)) = (a.as_str(), h.as_str()) else {
+                return Err(format!("{}: expected \"artifact\" \"sha256\"", a.pos));
+            };
+            entries.insert(a.to_string(), h.to_string());
+        }
+        pins.insert(target.to_string(), entries);
+    }
+    Ok(pins)
+}
+
+pub fn write_lock(pins: &[(String, Vec<Artifact>)]) -> String {
+    let mut out = String::from(
+        ";; Written by `kbuild lock`: what each :maven target resolved to, with sha256s.\n\
+         ;; Builds fail when a resolution no longer matches. Commit this file.\n{",
+    );
+    for (i, (target, artifacts)) in pins.iter().enumerate() {
+        if i > 0 {
+            out.push_str("\n ");
+        }
+        out.push_str(target);
+        out.push_str(" {");
+        for (j, a) in artifacts.iter().enumerate() {
+            if j > 0 {
+                out.push_str(&format!("\n  {}", " ".repeat(target.len())));
+            }
+            out.push_str(&format!("\"{}\" \"{}\"", a.id, a.sha256.to_hex()));
+        }
+        out.push('}');
+    }
+    out.push_str("}\n");
+    out
 }
 
 /// The resolver's configuration for a target's repositories and the command line's options.
