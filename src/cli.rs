@@ -59,6 +59,16 @@ enum Command {
     Clean,
     /// Print the target graph in DOT.
     Graph,
+    /// Run the `:test` targets' clojure.test namespaces (all, or those named or matching a
+    /// regex); a passing run is cached until something it depends on changes.
+    Test {
+        selectors: Vec<String>,
+        /// Run even when a cached outcome matches.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Build, then print the classpath of the named targets (all when none are named).
+    Classpath { targets: Vec<String> },
     /// Resolve Maven coordinates (group:artifact:version or group:artifact:type:classifier:version)
     /// as the direct dependencies of an empty project, printed like `mvn dependency:list`.
     Resolve {
@@ -146,6 +156,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         offline: cli.offline,
         local_repo: cli.local_repo.as_ref().map(|d| dir.join(d)),
         relock: matches!(cli.command, Command::Lock),
+        force: matches!(cli.command, Command::Test { force: true, .. }),
     };
     match cli.command {
         Command::Hash { hasher, files } => hash(&dir, hasher.as_deref(), &files),
@@ -216,6 +227,60 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             let config = maven::config(&repositories, allow_http, &options);
             print_resolution(&config, &roots, tree, jobs)
+        }
+        Command::Test { selectors, .. } => {
+            let mut project = Project::discover(&dir)?;
+            let names: Vec<String> = project
+                .order
+                .iter()
+                .filter(|n| matches!(project.targets[*n].rule, Rule::Test { .. }))
+                .cloned()
+                .collect();
+            if names.is_empty() {
+                return Err(Failure::Usage(format!("{}: no :test target", project.file)));
+            }
+            for n in &names {
+                project
+                    .targets
+                    .get_mut(n)
+                    .expect("listed")
+                    .select(&selectors);
+            }
+            let project = Arc::new(project);
+            let result = build(&project, &names, cli.json, &options);
+            if let Ok(engine) = &result {
+                for n in &names {
+                    if engine.status(n) == Some(crate::printer::Status::Executed) {
+                        continue;
+                    }
+                    let report = engine.out_dir(n).join(crate::rules::TEST_REPORT);
+                    let text = std::fs::read_to_string(&report).unwrap_or_default();
+                    eprintln!("{n}: nothing the tests depend on changed; the last run's outcome:");
+                    eprint!("{text}");
+                }
+            }
+            result.map(|_| ())
+        }
+        Command::Classpath { targets } => {
+            let project = Arc::new(Project::discover(&dir)?);
+            let names = if targets.is_empty() {
+                project.order.clone()
+            } else {
+                targets
+            };
+            known_targets(&project, &names)?;
+            // A test target's classpath needs its dependencies built, not its tests run.
+            let mut to_build: Vec<String> = Vec::new();
+            for n in &names {
+                match project.targets[n].rule {
+                    Rule::Test { .. } => to_build.extend(project.targets[n].deps.iter().cloned()),
+                    _ => to_build.push(n.clone()),
+                }
+            }
+            to_build.dedup();
+            let engine = build(&project, &to_build, cli.json, &options)?;
+            println!("{}", engine.classpath(&names).join(":"));
+            Ok(())
         }
         Command::Lock => {
             let project = Arc::new(Project::discover(&dir)?);
@@ -334,8 +399,14 @@ fn build(
     options: &Options,
 ) -> Result<Arc<Engine>, Failure> {
     let started = Instant::now();
+    // Tests run with `kbuild test`, not as part of a plain build.
     let targets = if targets.is_empty() {
-        project.order.clone()
+        project
+            .order
+            .iter()
+            .filter(|n| !matches!(project.targets[*n].rule, Rule::Test { .. }))
+            .cloned()
+            .collect()
     } else {
         targets.to_vec()
     };

@@ -176,7 +176,6 @@ impl ReadError {
 }
 
 /// Reads every top-level form of `src`.
-#[allow(dead_code)] // for project.clj, which holds several forms
 pub fn read_all(src: &str) -> Result<Vec<Form>, ReadError> {
     Reader::new(src).read_top_level()
 }

@@ -55,6 +55,16 @@ pub enum Rule {
         repositories: Vec<(String, String)>,
         allow_http: bool,
     },
+    ClojureLibrary {
+        paths: Vec<String>,
+        /// Namespaces compiled ahead of time; `*all*` for every namespace under `paths`.
+        aot: Vec<String>,
+    },
+    Test {
+        paths: Vec<String>,
+        /// Which namespaces to run (names or regexes); empty for all. Set by `kbuild test`.
+        select: Vec<String>,
+    },
 }
 
 /// One `[group/artifact "version" :classifier "c" ...]` of a `:maven` target.
@@ -87,6 +97,8 @@ impl Rule {
             Rule::Command { .. } => "command",
             Rule::Jar { .. } => "jar",
             Rule::Maven { .. } => "maven",
+            Rule::ClojureLibrary { .. } => "clojure-library",
+            Rule::Test { .. } => "test",
         }
     }
 
@@ -108,6 +120,8 @@ impl Rule {
             "command" => &["rule", "deps", "srcs", "outs", "cmd", "doc"],
             "jar" => &["rule", "deps", "main-class", "manifest", "doc"],
             "maven" => &["rule", "coords", "repositories", "allow-http", "doc"],
+            "clojure-library" => &["rule", "deps", "paths", "aot", "doc"],
+            "test" => &["rule", "deps", "paths", "doc"],
             _ => return None,
         })
     }
@@ -121,7 +135,39 @@ pub struct Target {
     /// Canonical text of everything that defines this target's task: the value of its
     /// `Def` key.
     pub definition: String,
+    /// The `:hashers` map as text, when this rule hashes sources with it.
+    hashers: String,
     pub line: u32,
+}
+
+impl Target {
+    /// Narrows a `:test` target to some namespaces; the selection is part of its definition,
+    /// so each selection has its own cached outcome.
+    pub fn select(&mut self, selectors: &[String]) {
+        if let Rule::Test { select, .. } = &mut self.rule {
+            *select = selectors.to_vec();
+            self.definition = definition(&self.rule, &self.deps, &self.hashers);
+        }
+    }
+}
+
+fn definition(rule: &Rule, deps: &[String], hashers: &str) -> String {
+    #[derive(Serialize)]
+    struct Definition<'a> {
+        version: u32,
+        #[serde(flatten)]
+        rule: &'a Rule,
+        deps: &'a [String],
+        #[serde(skip_serializing_if = "str::is_empty")]
+        hashers: &'a str,
+    }
+    serde_json::to_string(&Definition {
+        version: rule.version(),
+        rule,
+        deps,
+        hashers,
+    })
+    .expect("definitions serialize")
 }
 
 pub struct Project {
@@ -395,7 +441,7 @@ impl Reader {
         let kind = rule_form
             .as_keyword()
             .ok_or_else(|| at(rule_form, format!("target {name}: :rule must be a keyword")))?;
-        let allowed = Rule::keys(kind).ok_or_else(|| at(rule_form, format!("target {name}: unknown rule :{kind} (known: :java-library, :resources, :command, :jar)")))?;
+        let allowed = Rule::keys(kind).ok_or_else(|| at(rule_form, format!("target {name}: unknown rule :{kind} (known: :java-library, :clojure-library, :resources, :command, :jar, :maven, :test)")))?;
         for (k, _) in map {
             match k.as_keyword() {
                 Some(key) if allowed.contains(&key) => {}
@@ -546,6 +592,46 @@ impl Reader {
                     manifest,
                 }
             }
+            "clojure-library" | "test" => {
+                let paths = strings("paths", true)?;
+                relative("paths", &paths)?;
+                let paths = paths
+                    .into_iter()
+                    .map(|p| p.trim_end_matches('/').to_string())
+                    .collect();
+                if kind == "test" {
+                    Rule::Test {
+                        paths,
+                        select: Vec::new(),
+                    }
+                } else {
+                    let aot = match form.get("aot") {
+                        None => Vec::new(),
+                        Some(v) if v.as_keyword() == Some("all") => vec!["*all*".to_string()],
+                        Some(v) => {
+                            let seq = v.as_seq().ok_or_else(|| {
+                                at(
+                                    v,
+                                    format!(
+                                        "target {name}: :aot is :all or a vector of namespaces"
+                                    ),
+                                )
+                            })?;
+                            seq.iter()
+                                .map(|n| {
+                                    n.as_symbol().map(str::to_string).ok_or_else(|| {
+                                        at(
+                                            n,
+                                            format!("target {name}: :aot holds namespace symbols"),
+                                        )
+                                    })
+                                })
+                                .collect::<Result<_, _>>()?
+                        }
+                    };
+                    Rule::ClojureLibrary { paths, aot }
+                }
+            }
             "maven" => {
                 let coords_form = form.get("coords").ok_or_else(|| {
                     at(
@@ -596,33 +682,22 @@ impl Reader {
             }
             _ => unreachable!("checked by Rule::keys"),
         };
-        #[derive(Serialize)]
-        struct Definition<'a> {
-            version: u32,
-            #[serde(flatten)]
-            rule: &'a Rule,
-            deps: &'a [String],
-            #[serde(skip_serializing_if = "str::is_empty")]
-            hashers: &'a str,
-        }
         // Only rules that hash sources with the :hashers map depend on it.
-        let hashers = if matches!(rule, Rule::JavaLibrary { .. }) {
-            shared.hashers_text.as_str()
+        let hashers = if matches!(
+            rule,
+            Rule::JavaLibrary { .. } | Rule::ClojureLibrary { .. } | Rule::Test { .. }
+        ) {
+            shared.hashers_text.clone()
         } else {
-            ""
+            String::new()
         };
-        let definition = serde_json::to_string(&Definition {
-            version: rule.version(),
-            rule: &rule,
-            deps: &deps,
-            hashers,
-        })
-        .expect("definitions serialize");
+        let definition = definition(&rule, &deps, &hashers);
         Ok(Target {
             name: name.to_string(),
             rule,
             deps,
             definition,
+            hashers,
             line: form.pos.line,
         })
     }

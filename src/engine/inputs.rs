@@ -234,6 +234,7 @@ pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, Bui
 /// never its path.
 pub struct Jdk {
     pub javac: PathBuf,
+    pub java: PathBuf,
     pub identity: String,
 }
 
@@ -280,7 +281,12 @@ pub fn find_jdk() -> Result<Jdk, BuildError> {
             )
         }
     };
-    Ok(Jdk { javac, identity })
+    let java = home.join("bin").join("java");
+    Ok(Jdk {
+        javac,
+        java,
+        identity,
+    })
 }
 
 #[cfg(test)]

@@ -140,6 +140,8 @@ pub struct Options {
     pub local_repo: Option<PathBuf>,
     /// Resolve without checking kbuild.lock (`kbuild lock` writes a new one).
     pub relock: bool,
+    /// Run tests even when a cached outcome matches.
+    pub force: bool,
 }
 
 pub struct Engine {
@@ -150,6 +152,7 @@ pub struct Engine {
     cas: Cas,
     jobs: Semaphore,
     memo: Mutex<HashMap<Key, Slot>>,
+    statuses: Mutex<HashMap<String, Status>>,
     jdk: OnceCell<Result<Jdk, Failure>>,
     tmp: PathBuf,
 }
@@ -178,6 +181,7 @@ impl Engine {
             jobs: Semaphore::new(options.jobs.max(1)),
             options,
             memo: Mutex::new(HashMap::new()),
+            statuses: Mutex::new(HashMap::new()),
             jdk: OnceCell::new(),
             tmp,
         }))
@@ -320,6 +324,10 @@ impl Engine {
             }
         };
         self.printer.task(name, rule, status, ms);
+        self.statuses
+            .lock()
+            .expect("status lock")
+            .insert(name.to_string(), status);
         if let Some(reason) = note {
             let note = Note {
                 rule: rule.to_string(),
@@ -345,12 +353,16 @@ impl Engine {
         let name = &target.name;
         let traces = self.db.traces(key).map_err(|e| Arc::new(e.into()))?;
         let mut reason = String::from("it had never been built");
-        let traces = if target.rule.always_runs() {
+        let forced =
+            self.options.force && matches!(target.rule, crate::settings::Rule::Test { .. });
+        let traces = if target.rule.always_runs() || forced {
             Vec::new()
         } else {
             traces
         };
-        if target.rule.always_runs() {
+        if forced {
+            reason = "--force was given".into();
+        } else if target.rule.always_runs() {
             reason = "its versions are ranges or snapshots, which are checked every build".into();
         }
         for (i, trace) in traces.iter().enumerate() {
@@ -389,6 +401,7 @@ impl Engine {
             target: name.clone(),
             batches: Mutex::new(Vec::new()),
             artifacts: Mutex::new(Vec::new()),
+            sources: Mutex::new(None),
         };
         ctx.fetch(Key::Def(name.clone())).await?;
         let stage = tempfile::Builder::new()
@@ -407,7 +420,10 @@ impl Engine {
                 }),
             })?;
         let artifacts = std::mem::take(&mut *ctx.artifacts.lock().expect("artifacts lock"));
-        let product = self.install(name, stage, artifacts).map_err(Arc::new)?;
+        let sources = *ctx.sources.lock().expect("sources lock");
+        let product = self
+            .install(name, stage, artifacts, sources)
+            .map_err(Arc::new)?;
         let computed = Computed::new(Value::Product(product));
         let batches = ctx.batches.into_inner().expect("trace lock");
         self.db
@@ -527,9 +543,11 @@ impl Engine {
         name: &str,
         stage: tempfile::TempDir,
         artifacts: Vec<Artifact>,
+        sources: Option<Hash>,
     ) -> Result<Product, BuildError> {
         let mut product = Product {
             artifacts,
+            sources,
             ..Product::default()
         };
         for entry in walkdir::WalkDir::new(stage.path()).sort_by_file_name() {
@@ -582,6 +600,43 @@ impl Engine {
         }
         fs::rename(&stage, dir).map_err(|e| BuildError::io(dir.display(), e))?;
         Ok(())
+    }
+
+    /// How a target fared in this invocation.
+    pub fn status(&self, name: &str) -> Option<Status> {
+        self.statuses
+            .lock()
+            .expect("status lock")
+            .get(name)
+            .copied()
+    }
+
+    /// The classpath the named targets make, after a build of them.
+    pub fn classpath(&self, names: &[String]) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        for n in names {
+            for d in std::iter::once(n.clone()).chain(self.project.transitive_deps(n)) {
+                if !all.contains(&d) {
+                    all.push(d);
+                }
+            }
+        }
+        let computed: Vec<Computed> = all
+            .iter()
+            .map(|n| {
+                match self
+                    .memo
+                    .lock()
+                    .expect("memo lock")
+                    .get(&Key::Target(n.clone()))
+                    .and_then(|s| s.get().cloned())
+                {
+                    Some(Ok(c)) => c,
+                    _ => Computed::new(Value::Text(String::new())),
+                }
+            })
+            .collect();
+        crate::rules::classpath(self, &all, &computed)
     }
 
     /// A target's product from this invocation.
@@ -640,6 +695,7 @@ pub struct Ctx {
     stack: Stack,
     batches: Mutex<Vec<Vec<(Key, Hash)>>>,
     artifacts: Mutex<Vec<Artifact>>,
+    sources: Mutex<Option<Hash>>,
 }
 
 impl Ctx {
@@ -667,6 +723,15 @@ impl Ctx {
 
     pub fn project(&self) -> &Project {
         &self.engine.project
+    }
+
+    /// Makes the product stand for the values of these keys too (see `Product::sources`).
+    pub fn set_sources(&self, values: &[Computed]) {
+        let mut bytes = Vec::with_capacity(values.len() * 32);
+        for v in values {
+            bytes.extend_from_slice(&v.hash.0);
+        }
+        *self.sources.lock().expect("sources lock") = Some(Hash::of(&bytes));
     }
 
     /// Adds files that the product refers to in place instead of holding them.

@@ -54,6 +54,10 @@ pub struct Product {
     /// repository), in classpath order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<Artifact>,
+    /// What else the product stands for, when its files do not show it: a Clojure library
+    /// used from source is its sources' digests, so its users see them change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Hash>,
 }
 
 /// A file outside the output directory that a product names, with the digest it had.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{classpath_entries, exit_text, fetch_files, run_tool};
+use super::{exit_text, fetch_files, run_tool};
 use crate::engine::{BuildError, Ctx, Key};
 
 pub async fn run(
@@ -27,15 +27,7 @@ pub async fn run(
 
     let engine = &ctx.engine;
     let jdk = engine.jdk().await?;
-    let mut classpath: Vec<String> = Vec::new();
-    for (d, computed) in deps.iter().zip(&got[2..]) {
-        for entry in classpath_entries(engine, d, computed) {
-            let entry = entry.to_string_lossy().into_owned();
-            if !classpath.contains(&entry) {
-                classpath.push(entry);
-            }
-        }
-    }
+    let classpath = super::classpath(engine, &deps, &got[2..]);
     // Sources go through an argument file: a large library overflows a command line.
     let argfile = tempfile::NamedTempFile::new_in(stage.parent().unwrap_or(stage))
         .map_err(|e| BuildError::io("javac argument file", e))?;

@@ -2,6 +2,8 @@
 //! the trace), then writes its outputs into a fresh stage directory; the engine takes the
 //! stage into the content store and moves it into place.
 
+mod clojure;
+pub use clojure::REPORT as TEST_REPORT;
 mod command;
 mod jar;
 mod java;
@@ -28,6 +30,8 @@ pub async fn run(ctx: &Ctx, target: &Target, stage: &Path) -> Result<(), BuildEr
             repositories,
             allow_http,
         } => maven::run(ctx, coords, repositories, *allow_http).await,
+        Rule::ClojureLibrary { paths, aot } => clojure::library(ctx, paths, aot, stage).await,
+        Rule::Test { paths, select } => clojure::test(ctx, paths, select, stage).await,
     }
 }
 
@@ -40,7 +44,7 @@ async fn fetch_sources(ctx: &Ctx, globs: &[String], raw: bool) -> Result<Vec<Str
     Ok(files)
 }
 
-async fn fetch_files(ctx: &Ctx, files: &[String], raw: bool) -> Result<(), BuildError> {
+async fn fetch_files(ctx: &Ctx, files: &[String], raw: bool) -> Result<Vec<Computed>, BuildError> {
     let sha512 = kbuild_hashers::by_name("sha512").expect("sha512 is built in");
     let keys = files
         .iter()
@@ -56,8 +60,7 @@ async fn fetch_files(ctx: &Ctx, files: &[String], raw: bool) -> Result<(), Build
             }
         })
         .collect();
-    ctx.fetch_all(keys).await?;
-    Ok(())
+    Ok(ctx.fetch_all(keys).await?)
 }
 
 /// A source named literally (no glob syntax) that does not exist is a mistake worth an error.
@@ -90,8 +93,32 @@ pub fn classpath_entries(engine: &Engine, name: &str, computed: &Computed) -> Ve
                     .collect()
             })
             .unwrap_or_default(),
+        Some(Rule::ClojureLibrary { paths, aot }) => {
+            let mut out: Vec<PathBuf> = paths.iter().map(|p| engine.project.root.join(p)).collect();
+            if !aot.is_empty() {
+                out.push(dir);
+            }
+            out
+        }
+        Some(Rule::Test { paths, .. }) => {
+            paths.iter().map(|p| engine.project.root.join(p)).collect()
+        }
         _ => vec![dir],
     }
+}
+
+/// The classpath that targets' products make, in order, each entry once.
+pub fn classpath(engine: &Engine, names: &[String], computed: &[Computed]) -> Vec<String> {
+    let mut cp: Vec<String> = Vec::new();
+    for (name, c) in names.iter().zip(computed) {
+        for entry in classpath_entries(engine, name, c) {
+            let entry = entry.to_string_lossy().into_owned();
+            if !cp.contains(&entry) {
+                cp.push(entry);
+            }
+        }
+    }
+    cp
 }
 
 /// Runs an external tool within the `-j` limit, in the project root, and shows its output.

@@ -1,0 +1,273 @@
+//! `clojure-library` (source roots on the classpath, optionally compiled ahead of time) and
+//! `test` (clojure.test namespaces run in one JVM; a passing outcome is cached like any
+//! product, a failing one never is).
+
+use std::fs;
+use std::path::Path;
+
+use regex_lite::Regex;
+
+use super::{classpath, exit_text, fetch_files, run_tool};
+use crate::engine::{BuildError, Computed, Ctx, Key};
+
+/// The namespace a Clojure source file declares: the symbol after its first `(ns`. Read
+/// with the EDN reader (so metadata and comments are no trouble), without evaluating
+/// anything; a file the reader rejects is scanned for `(ns name` instead.
+pub fn namespace_of(text: &str) -> Option<String> {
+    match crate::edn::read_all(text) {
+        Ok(forms) => forms.iter().find_map(|f| match &f.value {
+            crate::edn::Value::List(items) if items.first()?.as_symbol() == Some("ns") => {
+                items.get(1)?.as_symbol().map(str::to_string)
+            }
+            _ => None,
+        }),
+        Err(_) => scan_namespace(text),
+    }
+}
+
+fn scan_namespace(text: &str) -> Option<String> {
+    let mut rest = text;
+    loop {
+        let i = rest.find("(ns")?;
+        let line_start = rest[..i].rfind('\n').map(|j| j + 1).unwrap_or(0);
+        let after = &rest[i + 3..];
+        let in_comment = rest[line_start..i].contains(';');
+        if !in_comment && after.starts_with(|c: char| c.is_whitespace()) {
+            let mut tokens = after.split_whitespace();
+            let mut tok = tokens.next()?;
+            while tok.starts_with('^') {
+                tok = tokens.next()?;
+            }
+            let name: String = tok
+                .chars()
+                .take_while(|c| !matches!(c, ')' | '(' | '[' | '"'))
+                .collect();
+            return (!name.is_empty()).then_some(name);
+        }
+        rest = &rest[i + 3..];
+    }
+}
+
+fn source_globs(paths: &[String]) -> Vec<String> {
+    paths.iter().map(|p| format!("{p}/**")).collect()
+}
+
+fn is_clojure(path: &str) -> bool {
+    path.ends_with(".clj") || path.ends_with(".cljc")
+}
+
+/// Fetches the JDK, the sources under `paths` and every transitive dependency; returns the
+/// Clojure source files and the dependencies' products.
+async fn inputs(
+    ctx: &Ctx,
+    paths: &[String],
+) -> Result<(Vec<String>, Vec<String>, Vec<Computed>), BuildError> {
+    let deps = ctx.project().transitive_deps(&ctx.target);
+    let mut keys = vec![Key::Tool("javac".into()), Key::Glob(source_globs(paths))];
+    keys.extend(deps.iter().map(|d| Key::Target(d.clone())));
+    let mut got = ctx.fetch_all(keys).await?;
+    let files = got[1].files().to_vec();
+    let values = fetch_files(ctx, &files, false).await?;
+    // Used from source, the library is its sources: its users must see them change.
+    ctx.set_sources(&[vec![got[1].clone()], values].concat());
+    let computed = got.split_off(2);
+    Ok((files, deps, computed))
+}
+
+fn namespaces(ctx: &Ctx, files: &[String]) -> Result<Vec<String>, BuildError> {
+    let mut out = Vec::new();
+    for f in files.iter().filter(|f| is_clojure(f)) {
+        let text =
+            fs::read_to_string(ctx.project().root.join(f)).map_err(|e| BuildError::io(f, e))?;
+        if let Some(ns) = namespace_of(&text) {
+            if !out.contains(&ns) {
+                out.push(ns);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn java_classpath(
+    ctx: &Ctx,
+    roots: &[String],
+    deps: &[String],
+    computed: &[Computed],
+    extra: &[&Path],
+) -> String {
+    let root = &ctx.project().root;
+    let mut cp: Vec<String> = extra
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    cp.extend(
+        roots
+            .iter()
+            .map(|r| root.join(r).to_string_lossy().into_owned()),
+    );
+    cp.extend(classpath(&ctx.engine, deps, computed));
+    cp.join(":")
+}
+
+async fn clojure_main(
+    ctx: &Ctx,
+    cp: &str,
+    script: &str,
+) -> Result<std::process::Output, BuildError> {
+    let java = ctx.engine.jdk().await?.java.clone();
+    let args = vec![
+        "-cp".to_string(),
+        cp.to_string(),
+        "clojure.main".to_string(),
+        "-e".to_string(),
+        script.to_string(),
+    ];
+    run_tool(ctx, &java, &args, &[]).await
+}
+
+fn quoted(namespaces: &[String]) -> String {
+    format!("'[{}]", namespaces.join(" "))
+}
+
+pub async fn library(
+    ctx: &Ctx,
+    paths: &[String],
+    aot: &[String],
+    stage: &Path,
+) -> Result<(), BuildError> {
+    let (files, deps, computed) = inputs(ctx, paths).await?;
+    if aot.is_empty() {
+        return Ok(());
+    }
+    let all = namespaces(ctx, &files)?;
+    let chosen: Vec<String> = if aot == ["*all*"] { all } else { aot.to_vec() };
+    let cp = java_classpath(ctx, paths, &deps, &computed, &[stage]);
+    let script = format!(
+        "(binding [*compile-path* {:?}] (doseq [n {}] (compile n)))",
+        stage.to_string_lossy(),
+        quoted(&chosen)
+    );
+    let out = clojure_main(ctx, &cp, &script).await?;
+    if !out.status.success() {
+        return Err(ctx.fail(format!(
+            "AOT compilation of {} failed ({})",
+            chosen.join(", "),
+            exit_text(out.status)
+        )));
+    }
+    Ok(())
+}
+
+/// Which namespaces a selector picks: an exact name, else a regex over names.
+fn selected(all: &[String], selectors: &[String]) -> Result<Vec<String>, String> {
+    if selectors.is_empty() {
+        return Ok(all.to_vec());
+    }
+    let mut out = Vec::new();
+    for s in selectors {
+        let hits: Vec<&String> = if all.contains(s) {
+            all.iter().filter(|n| *n == s).collect()
+        } else {
+            let re = Regex::new(&format!("^(?:{s})$"))
+                .map_err(|e| format!("bad namespace pattern {s:?}: {e}"))?;
+            all.iter().filter(|n| re.is_match(n)).collect()
+        };
+        if hits.is_empty() {
+            return Err(format!("no test namespace matches {s:?}"));
+        }
+        for h in hits {
+            if !out.contains(h) {
+                out.push(h.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub const REPORT: &str = "test-report.txt";
+
+pub async fn test(
+    ctx: &Ctx,
+    paths: &[String],
+    select: &[String],
+    stage: &Path,
+) -> Result<(), BuildError> {
+    let (files, deps, computed) = inputs(ctx, paths).await?;
+    let all = namespaces(ctx, &files)?;
+    if all.is_empty() {
+        return Err(ctx.fail(format!(
+            "no Clojure test namespaces under {}",
+            paths.join(", ")
+        )));
+    }
+    let chosen = selected(&all, select).map_err(|e| ctx.fail(e))?;
+    let cp = java_classpath(ctx, paths, &deps, &computed, &[]);
+    let script = format!(
+        "(require 'clojure.test) \
+         (let [nses {ns}] \
+           (apply require nses) \
+           (let [s (apply clojure.test/run-tests nses)] \
+             (shutdown-agents) \
+             (System/exit (if (zero? (+ (:fail s 0) (:error s 0))) 0 1))))",
+        ns = quoted(&chosen)
+    );
+    let out = clojure_main(ctx, &cp, &script).await?;
+    let mut report = String::from_utf8_lossy(&out.stdout).into_owned();
+    report.push_str(&String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() {
+        let totals = report
+            .lines()
+            .rev()
+            .find(|l| l.contains("failures,"))
+            .unwrap_or("the test run failed")
+            .trim()
+            .to_string();
+        return Err(ctx.fail(format!("tests failed: {totals}")));
+    }
+    fs::write(stage.join(REPORT), report).map_err(|e| BuildError::io(REPORT, e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_declared_namespace() {
+        assert_eq!(
+            namespace_of("(ns a.b-test\n  (:require [clojure.test :refer :all]))"),
+            Some("a.b-test".into())
+        );
+        assert_eq!(
+            namespace_of(";; (ns not.this)\n(ns ^:no-doc ^{:a 1} real.one)"),
+            Some("real.one".into())
+        );
+        assert_eq!(namespace_of("(nsx foo)\n(ns bar)"), Some("bar".into()));
+        assert_eq!(namespace_of("(defn f [])"), None);
+        // Syntax the reader does not take still finds the name.
+        assert_eq!(
+            scan_namespace("(ns a.b)\n(def x #=(foo))"),
+            Some("a.b".into())
+        );
+    }
+
+    #[test]
+    fn selectors_are_names_or_regexes() {
+        let all: Vec<String> = ["a.core-test", "a.util-test", "b.thing-test"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(selected(&all, &[]).unwrap(), all);
+        assert_eq!(
+            selected(&all, &["a.util-test".into()]).unwrap(),
+            vec!["a.util-test"]
+        );
+        assert_eq!(
+            selected(&all, &["a\\..*".into()]).unwrap(),
+            vec!["a.core-test", "a.util-test"]
+        );
+        assert!(selected(&all, &["c.nothing".into()])
+            .unwrap_err()
+            .contains("no test namespace"));
+    }
+}
