@@ -9,6 +9,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 
 use crate::engine::{BuildError, Engine, Options};
+use crate::launch;
 use crate::printer::Printer;
 use crate::rules::maven;
 use crate::settings::{Project, Rule, SettingsError};
@@ -69,6 +70,20 @@ enum Command {
     },
     /// Build, then print the classpath of the named targets (all when none are named).
     Classpath { targets: Vec<String> },
+    /// Build, then start a REPL on the project's classpath: an nREPL server (its port in
+    /// .nrepl-port) with a plain REPL attached, or a clojure.main REPL when nREPL is not to be had.
+    Repl {
+        /// Only the nREPL server.
+        #[arg(long)]
+        headless: bool,
+    },
+    /// Build, then run a namespace's -main on the project's classpath.
+    Run {
+        #[arg(short = 'm', long = "main", value_name = "NS")]
+        main: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Resolve Maven coordinates (group:artifact:version or group:artifact:type:classifier:version)
     /// as the direct dependencies of an empty project, printed like `mvn dependency:list`.
     Resolve {
@@ -263,24 +278,29 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Classpath { targets } => {
             let project = Arc::new(Project::discover(&dir)?);
-            let names = if targets.is_empty() {
-                project.order.clone()
-            } else {
-                targets
-            };
-            known_targets(&project, &names)?;
-            // A test target's classpath needs its dependencies built, not its tests run.
-            let mut to_build: Vec<String> = Vec::new();
-            for n in &names {
-                match project.targets[n].rule {
-                    Rule::Test { .. } => to_build.extend(project.targets[n].deps.iter().cloned()),
-                    _ => to_build.push(n.clone()),
-                }
-            }
-            to_build.dedup();
-            let engine = build(&project, &to_build, cli.json, &options)?;
-            println!("{}", engine.classpath(&names).join(":"));
+            let (_, cp) = prep(&project, targets, cli.json, &options)?;
+            println!("{}", cp.join(":"));
             Ok(())
+        }
+        Command::Repl { headless } => {
+            let project = Arc::new(Project::discover(&dir)?);
+            let (engine, cp) = prep(&project, Vec::new(), cli.json, &options)?;
+            let java = runtime(1)?
+                .block_on(engine.jdk())
+                .map_err(|e| Failure::Env(e.to_string()))?
+                .java
+                .clone();
+            launch::repl(&project, &java, cp, headless, &options).map_err(Failure::Env)
+        }
+        Command::Run { main, args } => {
+            let project = Arc::new(Project::discover(&dir)?);
+            let (engine, cp) = prep(&project, Vec::new(), cli.json, &options)?;
+            let java = runtime(1)?
+                .block_on(engine.jdk())
+                .map_err(|e| Failure::Env(e.to_string()))?
+                .java
+                .clone();
+            launch::run(&project, &java, &cp, &main, &args).map_err(Failure::Env)
         }
         Command::Lock => {
             let project = Arc::new(Project::discover(&dir)?);
@@ -348,6 +368,33 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// Builds what the named targets need (all targets when none are named; a test target's
+/// dependencies, not its tests) and returns their classpath.
+fn prep(
+    project: &Arc<Project>,
+    names: Vec<String>,
+    json: bool,
+    options: &Options,
+) -> Result<(Arc<Engine>, Vec<String>), Failure> {
+    let names = if names.is_empty() {
+        project.order.clone()
+    } else {
+        names
+    };
+    known_targets(project, &names)?;
+    let mut to_build: Vec<String> = Vec::new();
+    for n in &names {
+        match project.targets[n].rule {
+            Rule::Test { .. } => to_build.extend(project.targets[n].deps.iter().cloned()),
+            _ => to_build.push(n.clone()),
+        }
+    }
+    to_build.dedup();
+    let engine = build(project, &to_build, json, options)?;
+    let cp = engine.classpath(&names);
+    Ok((engine, cp))
 }
 
 fn print_resolution(

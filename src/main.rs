@@ -3,6 +3,7 @@
 mod cli;
 mod edn;
 mod engine;
+mod launch;
 mod printer;
 mod rules;
 mod settings;

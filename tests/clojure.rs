@@ -4,47 +4,47 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use common::{set, Build, Project, Server};
 
-/// Debian's org/clojure artifacts, dereferenced (its jars are relative symlinks).
-fn clojure_repo() -> &'static PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("kbuild-clojure-repo-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("org")).unwrap();
+/// A repository holding Debian's org/clojure and nrepl artifacts, dereferenced (its jars
+/// are relative symlinks).
+fn clojure_repo(dir: &Path) {
+    std::fs::create_dir_all(dir.join("org")).unwrap();
+    for (from, to) in [("org/clojure", "org"), ("nrepl", ".")] {
         let ok = Command::new("cp")
             .arg("-rL")
-            .arg("/usr/share/maven-repo/org/clojure")
-            .arg(dir.join("org"))
+            .arg(format!("/usr/share/maven-repo/{from}"))
+            .arg(dir.join(to))
             .status()
             .unwrap();
         assert!(
             ok.success(),
-            "Debian's libclojure-java is installed (.ci/run installs leiningen, which needs it)"
+            "Debian's {from} is installed (.ci/run installs leiningen, which brings it)"
         );
-        dir
-    })
+    }
 }
 
 struct Setup {
     p: Project,
     server: Server,
     local: tempfile::TempDir,
+    _repo: tempfile::TempDir,
 }
 
 fn setup() -> Setup {
     let p = Project::new("clj-app");
-    let server = Server::serve(clojure_repo());
+    let repo = tempfile::tempdir().unwrap();
+    clojure_repo(repo.path());
+    let server = Server::serve(repo.path());
     p.edit("kbuild.edn", "REPO_URL", &server.url);
     Setup {
         p,
         server,
         local: tempfile::tempdir().unwrap(),
+        _repo: repo,
     }
 }
 
@@ -194,4 +194,131 @@ fn aot_compiles_namespaces_and_classpath_lists_test_source_resource_and_compiled
         "{entries:?}"
     );
     let _ = &s.server;
+}
+
+#[test]
+fn kbuild_repl_through_a_pipe_evaluates_forms_that_use_compiled_java() {
+    let s = setup();
+    let mut child =
+        s.p.command(&["--local-repo", s.local.path().to_str().unwrap(), "repl"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"(fast.Adder/add 40 2)\n(require 'app.core)\n(app.core/greeting)\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("nREPL server started on port "),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("user=> 42\n"), "{stdout}");
+    assert!(stdout.contains("\"hello from a resource\""), "{stdout}");
+    assert!(
+        !s.p.path(".nrepl-port").exists(),
+        "the port file goes with the server"
+    );
+}
+
+/// One nREPL `eval` over a real socket, in bencode; returns the raw response bytes up to "done".
+fn nrepl_eval(port: u16, code: &str) -> String {
+    use std::io::{Read, Write};
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let msg = format!("d2:op4:eval4:code{}:{}2:id1:1e", code.len(), code);
+    sock.write_all(msg.as_bytes()).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("4:done") {
+        let n = sock.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "nREPL closed the connection: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn kbuild_repl_headless_serves_nrepl_on_the_port_in_dot_nrepl_port() {
+    let s = setup();
+    let mut child =
+        s.p.command(&[
+            "--local-repo",
+            s.local.path().to_str().unwrap(),
+            "repl",
+            "--headless",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let port_file = s.p.path(".nrepl-port");
+    let started = std::time::Instant::now();
+    while !port_file.exists() {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "no .nrepl-port after two minutes"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "kbuild repl --headless exited"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let port: u16 = std::fs::read_to_string(&port_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let reply = nrepl_eval(port, "(fast.Adder/add 20 22)");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(reply.contains("5:value2:42"), "{reply}");
+}
+
+#[test]
+fn kbuild_run_runs_a_main_namespace_with_its_exit_code() {
+    let s = setup();
+    s.p.write(
+        "src/clj/app/main.clj",
+        "(ns app.main (:require [app.core :as core]))\n(defn -main [& args]\n  (println (core/add 1 2) (core/greeting) (vec args))\n  (System/exit (count args)))\n",
+    );
+    let out = s.p.run(&[
+        "--local-repo",
+        s.local.path().to_str().unwrap(),
+        "run",
+        "-m",
+        "app.main",
+        "x",
+        "--y",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "3 hello from a resource [x --y]\n"
+    );
 }

@@ -1,0 +1,129 @@
+//! Running the project's JVM in the foreground: `kbuild repl` and `kbuild run`.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::engine::Options;
+use crate::rules::maven;
+use crate::settings::{Project, Rule};
+
+/// The nREPL that Leiningen 2.10's base profile puts on a REPL's classpath.
+pub const NREPL: &str = "nrepl:nrepl:1.0.0";
+
+fn has_nrepl(cp: &[String]) -> bool {
+    cp.iter().any(|e| {
+        Path::new(e)
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("nrepl-"))
+    })
+}
+
+/// nREPL's jars, resolved from the repositories the project's :maven targets use.
+fn resolve_nrepl(project: &Project, options: &Options) -> Result<Vec<String>, String> {
+    let (repos, allow_http) = project
+        .targets
+        .values()
+        .find_map(|t| match &t.rule {
+            Rule::Maven {
+                repositories,
+                allow_http,
+                ..
+            } => Some((repositories.clone(), *allow_http)),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let config = maven::config(&repos, allow_http, options);
+    let root = kbuild_resolvers::Dependency::parse(NREPL).map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resolution = rt
+        .block_on(kbuild_resolvers::resolve(&config, &[root], &[]))
+        .map_err(|e| e.to_string())?;
+    Ok(resolution
+        .artifacts
+        .iter()
+        .map(|a| a.file.to_string_lossy().into_owned())
+        .collect())
+}
+
+/// Replaces this process by the JVM: signals reach it directly, its exit code is ours, and
+/// nothing is left running when it is killed.
+fn exec_java(project: &Project, java: &Path, cp: &[String], args: &[String]) -> String {
+    use std::os::unix::process::CommandExt;
+    let err = Command::new(java)
+        .arg("-cp")
+        .arg(cp.join(":"))
+        .args(args)
+        .current_dir(&project.root)
+        .exec();
+    format!("cannot run {}: {err}", java.display())
+}
+
+pub fn repl(
+    project: &Project,
+    java_bin: &Path,
+    mut cp: Vec<String>,
+    headless: bool,
+    options: &Options,
+) -> Result<(), String> {
+    let mut nrepl = has_nrepl(&cp);
+    if !nrepl {
+        match resolve_nrepl(project, options) {
+            Ok(jars) => {
+                cp.extend(jars);
+                nrepl = true;
+            }
+            Err(e) if headless => {
+                return Err(format!(
+                    "--headless needs nREPL, which could not be resolved: {e}"
+                ))
+            }
+            Err(e) => eprintln!("warning: no nREPL ({e}); starting a plain clojure.main REPL"),
+        }
+    }
+    let script = if nrepl {
+        let attach = if headless {
+            "@(promise)"
+        } else {
+            "(clojure.main/repl :init (fn [] (in-ns 'user))) (System/exit 0)"
+        };
+        format!(
+            "(require 'nrepl.server) \
+             (let [server (nrepl.server/start-server :bind \"127.0.0.1\") \
+                   port (:port server) \
+                   port-file (java.io.File. \".nrepl-port\")] \
+               (spit port-file port) \
+               (.deleteOnExit port-file) \
+               (println (str \"nREPL server started on port \" port \" on host 127.0.0.1 - nrepl://127.0.0.1:\" port)) \
+               (flush) \
+               {attach})"
+        )
+    } else {
+        "(clojure.main/repl :init (fn [] (in-ns 'user)))".to_string()
+    };
+    Err(exec_java(
+        project,
+        java_bin,
+        &cp,
+        &["clojure.main".into(), "-e".into(), script],
+    ))
+}
+
+/// Runs `main`'s -main; the program's exit code becomes kbuild's.
+pub fn run(
+    project: &Project,
+    java_bin: &Path,
+    cp: &[String],
+    main: &str,
+    args: &[String],
+) -> Result<(), String> {
+    let mut all = vec![
+        "clojure.main".to_string(),
+        "-m".to_string(),
+        main.to_string(),
+    ];
+    all.extend_from_slice(args);
+    Err(exec_java(project, java_bin, cp, &all))
+}
