@@ -123,7 +123,9 @@ pub enum ProjectError {
         source: edn::ReadError,
     },
     /// `~x`, `~@x`, `#=(...)`, syntax-quote: Leiningen would run them, kbuild cannot.
-    #[error("{file}:{line}:{column}: cannot evaluate {form}: kbuild reads {file} without running it")]
+    #[error(
+        "{file}:{line}:{column}: cannot evaluate {form}: kbuild reads {file} without running it"
+    )]
     Unevaluable {
         file: &'static str,
         line: u32,
@@ -402,9 +404,8 @@ impl Node {
             }
             (V::Map(a), V::Map(b)) => {
                 a.len() == b.len()
-                    && a.iter().all(|(k, v)| {
-                        b.iter().any(|(k2, v2)| k.same(k2) && v.same(v2))
-                    })
+                    && a.iter()
+                        .all(|(k, v)| b.iter().any(|(k2, v2)| k.same(k2) && v.same(v2)))
             }
             _ => false,
         }
@@ -415,16 +416,22 @@ impl Node {
 /// "cannot evaluate" error instead, since that is the real reason.
 fn expected(file: &'static str, node: &Node, what: &str) -> ProjectError {
     match &node.v {
-        V::Opaque { text, eval: true, .. } => ProjectError::Unevaluable {
+        V::Opaque {
+            text, eval: true, ..
+        } => ProjectError::Unevaluable {
             file,
             line: node.pos.line,
             column: node.pos.column,
             form: text.clone(),
         },
-        V::Opaque { text, what: kind, .. } => invalid(
+        V::Opaque {
+            text, what: kind, ..
+        } => invalid(
             file,
             node.pos,
-            format!("expected {what}, found {kind} {text} (kbuild reads {file} without running it)"),
+            format!(
+                "expected {what}, found {kind} {text} (kbuild reads {file} without running it)"
+            ),
         ),
         _ => invalid(
             file,
@@ -625,10 +632,7 @@ fn seq_items(file: &'static str, node: Node, what: &str) -> R<(Vec<Node>, Pos)> 
 fn reduce_deps(l: Node, r: Node) -> R<Node> {
     let (left, pos) = seq_items(PROJECT_CLJ, l, "a vector of dependencies")?;
     let (right, _) = seq_items(PROJECT_CLJ, r, "a vector of dependencies")?;
-    let mut acc = left
-        .into_iter()
-        .map(dep_map)
-        .collect::<R<Vec<Node>>>()?;
+    let mut acc = left.into_iter().map(dep_map).collect::<R<Vec<Node>>>()?;
     for dep in right {
         let dep = dep_map(dep)?;
         let key = dep_key(&dep);
@@ -701,10 +705,7 @@ fn normalize_repo(repo: Node) -> R<Node> {
     }
     if let V::Str(url) = &items[1].v {
         let p = items[1].pos;
-        items[1] = Node::new(
-            V::Map(vec![(Node::kw("url", p), Node::string(url, p))]),
-            p,
-        );
+        items[1] = Node::new(V::Map(vec![(Node::kw("url", p), Node::string(url, p))]), p);
     }
     Ok(Node::vector(items, pos).with_meta(m))
 }
@@ -753,7 +754,7 @@ fn ids_map(file: &'static str, id: &Node, what: &str) -> R<Vec<(Node, Node)>> {
 }
 
 fn keyword_opts(items: &[Node], what: &str) -> R<Vec<(Node, Node)>> {
-    if items.len() % 2 != 0 {
+    if items.len() % 2 == 1 {
         let last = &items[items.len() - 1];
         return Err(invalid(
             PROJECT_CLJ,
@@ -808,7 +809,7 @@ fn dep_map(dep: Node) -> R<Node> {
         }
     };
     let id = &items[0];
-    if items.len() % 2 != 0 && items.len() > 1 && matches!(items[1].v, V::Str(_)) {
+    if items.len() % 2 == 1 && items.len() > 1 && matches!(items[1].v, V::Str(_)) {
         // `[a/b "1" :scope]`: a version, then an option without its value.
         let name = match &id.v {
             V::Sym(s) | V::Str(s) => s.as_str(),
@@ -868,7 +869,12 @@ fn str_field(node: &Node, key: &str) -> Option<String> {
     }
 }
 
-type DepKey = (Option<String>, Option<String>, Option<String>, Option<String>);
+type DepKey = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 /// Leiningen's `dep-key`: classifier and extension count as written (`nil` ≠ `"jar"`).
 fn dep_key(dm: &Node) -> DepKey {
@@ -994,7 +1000,13 @@ fn setup_profile(mut profile: Node) -> R<Node> {
         }
     }
     normalize_values(&mut profile)?;
-    for key in ["dependencies", "repositories", "source-paths", "resource-paths", "test-paths"] {
+    for key in [
+        "dependencies",
+        "repositories",
+        "source-paths",
+        "resource-paths",
+        "test-paths",
+    ] {
         if let Some(value) = profile.remove(key) {
             let empty = empty_default(key, value.pos).expect("a key with a default");
             let merged = setup_key(empty, value)?;
@@ -1052,7 +1064,15 @@ impl Profiles {
 
     /// Leiningen's `expand-profile*`: composite profiles (vectors of keywords) become their
     /// atomic members, each with the metadata it inherits (e.g. `:pom-scope`).
-    fn expand(&self, name: &str, inherited: &Meta, out: &mut Vec<(String, Meta)>, depth: usize) -> R<()> {
+    /// `at`: where the name was written (a composite profile), for errors.
+    fn expand(
+        &self,
+        name: &str,
+        inherited: &Meta,
+        at: Pos,
+        out: &mut Vec<(String, Meta, Pos)>,
+        depth: usize,
+    ) -> R<()> {
         if depth > 64 {
             return Err(invalid(
                 PROJECT_CLJ,
@@ -1066,14 +1086,14 @@ impl Profiles {
                     let meta = inherited.merged(&node.m);
                     for item in items {
                         match &item.v {
-                            V::Kw(k) => self.expand(k, &meta, out, depth + 1)?,
+                            V::Kw(k) => self.expand(k, &meta, item.pos, out, depth + 1)?,
                             _ => return Err(expected(PROJECT_CLJ, item, "a profile keyword")),
                         }
                     }
                 }
-                _ => out.push((name.to_string(), inherited.clone())),
+                _ => out.push((name.to_string(), inherited.clone(), at)),
             },
-            None => out.push((name.to_string(), inherited.clone())),
+            None => out.push((name.to_string(), inherited.clone(), at)),
         }
         Ok(())
     }
@@ -1102,7 +1122,11 @@ impl Profiles {
                 }
                 Ok(acc.with_meta(node.m.clone()))
             }
-            _ => Err(expected(PROJECT_CLJ, node, "a profile map or a vector of profiles")),
+            _ => Err(expected(
+                PROJECT_CLJ,
+                node,
+                "a profile map or a vector of profiles",
+            )),
         }
     }
 
@@ -1124,7 +1148,7 @@ impl Profiles {
                 _ => None,
             })
             .collect();
-        composites.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+        composites.sort_by_key(|c| std::cmp::Reverse(c.1.len()));
         let mut current: Vec<String> = profiles.to_vec();
         loop {
             let mut out = Vec::new();
@@ -1172,7 +1196,10 @@ fn builtin_profiles(pos: Pos) -> Vec<(String, Node)> {
         d.m.displace = true;
         d
     };
-    let mut jvm_opts = Node::vector(vec![Node::string("-XX:-OmitStackTraceInFastThrow", pos)], pos);
+    let mut jvm_opts = Node::vector(
+        vec![Node::string("-XX:-OmitStackTraceInFastThrow", pos)],
+        pos,
+    );
     jvm_opts.m.displace = true;
     let base = Node::new(
         V::Map(vec![
@@ -1211,12 +1238,15 @@ fn builtin_profiles(pos: Pos) -> Vec<(String, Node)> {
 }
 
 /// The profiles Leiningen 2.10 merges for a task, expanded (`:default` is
-/// `[:base :system :user :provided :dev]`):
+/// `[:base :system :user :provided :dev]`). A trailing `?` marks a profile Leiningen only
+/// merges when the project defines it (it matters for the `%s` of `:target-path`);
+/// [`read_project_clj`] understands the mark.
 /// - `test`: the defaults, then `:leiningen/test` and `:test`;
-/// - `repl`: the defaults, then `:repl` (which only counts when the project defines it);
-/// - `jar`: `:provided` alone (the defaults are unmerged, `:provided` stays);
-/// - `uberjar`: `:uberjar` and `:provided` for compiling; the standalone jar's
-///   dependencies are those of `:uberjar` alone;
+/// - `repl`: the defaults, then `:repl?`;
+/// - `jar`: `:provided?` alone (the defaults are unmerged, a defined `:provided` stays);
+/// - `uberjar`: `:uberjar` and `:provided?` for compiling (the jar and classes go to
+///   `target/uberjar+provided` with `"target/%s"`); the standalone jar's dependencies are
+///   those of `["uberjar"]` alone;
 /// - anything else (`classpath`, `run`, `compile`, `javac`, ...): the defaults.
 #[allow(dead_code)]
 pub fn default_lein_profiles(task: &str) -> Vec<&'static str> {
@@ -1224,9 +1254,9 @@ pub fn default_lein_profiles(task: &str) -> Vec<&'static str> {
     let mut profiles = DEFAULT.to_vec();
     match task {
         "test" => profiles.extend(["leiningen/test", "test"]),
-        "repl" => profiles.push("repl"),
-        "jar" => profiles = vec!["provided"],
-        "uberjar" => profiles = vec!["uberjar", "provided"],
+        "repl" => profiles.push("repl?"),
+        "jar" => profiles = vec!["provided?"],
+        "uberjar" => profiles = vec!["uberjar", "provided?"],
         _ => {}
     }
     profiles
@@ -1243,16 +1273,19 @@ fn find_defproject(forms: &[Form]) -> Option<&Form> {
 }
 
 /// Reads `project.clj` as Leiningen 2.10 sees it with `profiles` merged (see
-/// [`default_lein_profiles`]; names with or without `:`, `default` allowed). User and
-/// system profiles (`~/.lein/profiles.clj`, `/etc/leiningen`) and a `profiles.clj` next
-/// to the project are not read.
+/// [`default_lein_profiles`]; names with or without `:`, `default` allowed, `name?` for
+/// "if defined"). User and system profiles (`~/.lein/profiles.clj`, `/etc/leiningen`)
+/// and a `profiles.clj` next to the project are not read.
 #[allow(dead_code)]
 pub fn read_project_clj(text: &str, profiles: &[&str]) -> Result<ClojureProject, ProjectError> {
     let forms = edn::read_all(text).map_err(|e| read_error(PROJECT_CLJ, e))?;
     let Some(def) = find_defproject(&forms) else {
         return Err(invalid(
             PROJECT_CLJ,
-            forms.first().map(|f| f.pos).unwrap_or(Pos { line: 1, column: 1 }),
+            forms
+                .first()
+                .map(|f| f.pos)
+                .unwrap_or(Pos { line: 1, column: 1 }),
             "no (defproject name \"version\" ...) form",
         ));
     };
@@ -1268,7 +1301,13 @@ pub fn read_project_clj(text: &str, profiles: &[&str]) -> Result<ClojureProject,
     let name_node = to_node(&items[1]);
     let (group, name) = match &name_node.v {
         V::Sym(_) => sym_parts(PROJECT_CLJ, &name_node, "a project name")?,
-        _ => return Err(expected(PROJECT_CLJ, &name_node, "a project name symbol like group/name")),
+        _ => {
+            return Err(expected(
+                PROJECT_CLJ,
+                &name_node,
+                "a project name symbol like group/name",
+            ))
+        }
     };
     let version_node = to_node(&items[2]);
     let version = match &version_node.v {
@@ -1276,7 +1315,7 @@ pub fn read_project_clj(text: &str, profiles: &[&str]) -> Result<ClojureProject,
         _ => return Err(expected(PROJECT_CLJ, &version_node, "a version string")),
     };
     let args = &items[3..];
-    if args.len() % 2 != 0 {
+    if args.len() % 2 == 1 {
         return Err(invalid(
             PROJECT_CLJ,
             args[args.len() - 1].pos,
@@ -1312,7 +1351,11 @@ pub fn read_project_clj(text: &str, profiles: &[&str]) -> Result<ClojureProject,
     let raw_profiles = project.remove("profiles");
     normalize_values(&mut project)?;
     let mut defaults = Node::new(V::Map(Vec::new()), def_pos);
-    for (key, dir) in [("source-paths", "src"), ("resource-paths", "resources"), ("test-paths", "test")] {
+    for (key, dir) in [
+        ("source-paths", "src"),
+        ("resource-paths", "resources"),
+        ("test-paths", "test"),
+    ] {
         let mut paths = Node::vector(vec![Node::string(dir, def_pos)], def_pos);
         paths.m.top_displace = true;
         defaults.set(key, paths);
@@ -1320,7 +1363,13 @@ pub fn read_project_clj(text: &str, profiles: &[&str]) -> Result<ClojureProject,
     defaults.set("compile-path", Node::string("%s/classes", def_pos));
     defaults.set("target-path", Node::string("target", def_pos));
     let mut project = meta_merge(defaults, project)?;
-    for key in ["dependencies", "repositories", "source-paths", "resource-paths", "test-paths"] {
+    for key in [
+        "dependencies",
+        "repositories",
+        "source-paths",
+        "resource-paths",
+        "test-paths",
+    ] {
         let mut empty = empty_default(key, def_pos).expect("a key with a default");
         if key == "repositories" {
             let repo = |id: &str, url: &str| {
@@ -1384,19 +1433,22 @@ pub fn read_project_clj(text: &str, profiles: &[&str]) -> Result<ClojureProject,
     let mut expanded = Vec::new();
     for p in profiles {
         let name = profile_name(p);
-        if name != "repl" || all.get("repl").is_some() {
-            all.expand(name, &Meta::default(), &mut expanded, 0)?;
+        match name.strip_suffix('?') {
+            Some(name) if all.get(name).is_none() => {}
+            Some(name) => all.expand(name, &Meta::default(), def_pos, &mut expanded, 0)?,
+            None => all.expand(name, &Meta::default(), def_pos, &mut expanded, 0)?,
         }
     }
-    let mut effective: Vec<(String, Meta)> = Vec::new();
-    for (name, meta) in expanded.into_iter().rev() {
-        if !effective.iter().any(|(n, _)| *n == name) {
-            effective.push((name, meta));
+    // Leiningen's `last-distinct-by`: a repeated profile counts where it last appears.
+    let mut effective: Vec<(String, Meta, Pos)> = Vec::new();
+    for (name, meta, at) in expanded.into_iter().rev() {
+        if !effective.iter().any(|(n, ..)| *n == name) {
+            effective.push((name, meta, at));
         }
     }
     effective.reverse();
-    for (name, inherited) in &effective {
-        let mut profile = all.lookup(name, def_pos)?;
+    for (name, inherited, at) in &effective {
+        let mut profile = all.lookup(name, *at)?;
         if let Some(scope) = inherited.pom_scope.clone().or(profile.m.pom_scope.clone()) {
             if let Some(deps) = profile.remove("dependencies") {
                 let m = deps.m.clone();
@@ -1418,7 +1470,12 @@ pub fn read_project_clj(text: &str, profiles: &[&str]) -> Result<ClojureProject,
 
     // `profile-scope-target-path` and `target-path-subdirs`.
     let names: Vec<String> = all
-        .normalize_names(&effective.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())
+        .normalize_names(
+            &effective
+                .iter()
+                .map(|(n, ..)| n.clone())
+                .collect::<Vec<_>>(),
+        )
         .iter()
         .map(|n| n.rsplit('/').next().unwrap_or(n).to_string())
         .filter(|n| n != "default")
@@ -1431,7 +1488,10 @@ pub fn read_project_clj(text: &str, profiles: &[&str]) -> Result<ClojureProject,
     // Global :exclusions apply to every dependency.
     let mut global_exclusions = Vec::new();
     if let Some(ex) = project.get("exclusions") {
-        for spec in ex.items().ok_or_else(|| expected(PROJECT_CLJ, ex, "a vector of exclusions"))? {
+        for spec in ex
+            .items()
+            .ok_or_else(|| expected(PROJECT_CLJ, ex, "a vector of exclusions"))?
+        {
             let spec = exclusion_map(spec.clone())?;
             global_exclusions.push((
                 str_field(&spec, "group-id").unwrap_or_default(),
@@ -1495,7 +1555,13 @@ pub fn read_project_clj(text: &str, profiles: &[&str]) -> Result<ClojureProject,
                     ))
                 }
             },
-            _ => return Err(expected(PROJECT_CLJ, &opts, "a repository URL or {:url ...}")),
+            _ => {
+                return Err(expected(
+                    PROJECT_CLJ,
+                    &opts,
+                    "a repository URL or {:url ...}",
+                ))
+            }
         };
         repositories.push((id, url));
     }
@@ -1513,7 +1579,13 @@ pub fn read_project_clj(text: &str, profiles: &[&str]) -> Result<ClojureProject,
                         names.push(match &i.v {
                             V::Sym(s) | V::Str(s) => s.clone(),
                             V::Regex(r) => format!("#\"{r}\""),
-                            _ => return Err(expected(PROJECT_CLJ, i, "a namespace symbol or a regex")),
+                            _ => {
+                                return Err(expected(
+                                    PROJECT_CLJ,
+                                    i,
+                                    "a namespace symbol or a regex",
+                                ))
+                            }
                         });
                     }
                     if names.is_empty() {
@@ -1735,7 +1807,10 @@ fn d_dep(lib: &Form, coord: &Form) -> R<Dep> {
                 )
             }
             "exclusions" => {
-                for e in v.as_seq().ok_or_else(|| d_expected(v, "a vector of libs"))? {
+                for e in v
+                    .as_seq()
+                    .ok_or_else(|| d_expected(v, "a vector of libs"))?
+                {
                     let (g, a, ..) = lib_parts(e)?;
                     exclusions.push((g, a));
                 }
@@ -1871,7 +1946,9 @@ pub fn read_deps_edn(text: &str, aliases: &[&str]) -> Result<ClojureProject, Pro
     let mut alias_data: Vec<(String, Form)> = vec![("test".into(), test_alias)];
     let aliases_form = get("aliases");
     if let Some(a) = aliases_form {
-        let entries = a.as_map().ok_or_else(|| d_expected(a, "a map of aliases"))?;
+        let entries = a
+            .as_map()
+            .ok_or_else(|| d_expected(a, "a map of aliases"))?;
         for (k, v) in entries {
             let name = k
                 .as_keyword()
@@ -1884,7 +1961,9 @@ pub fn read_deps_edn(text: &str, aliases: &[&str]) -> Result<ClojureProject, Pro
                         (Value::Map(o), Value::Map(n)) => {
                             let mut merged: Vec<(Form, Form)> = o
                                 .iter()
-                                .filter(|(ok, _)| !n.iter().any(|(nk, _)| nk.as_keyword() == ok.as_keyword()))
+                                .filter(|(ok, _)| {
+                                    !n.iter().any(|(nk, _)| nk.as_keyword() == ok.as_keyword())
+                                })
                                 .cloned()
                                 .collect();
                             merged.extend(n.iter().cloned());
@@ -1931,11 +2010,16 @@ pub fn read_deps_edn(text: &str, aliases: &[&str]) -> Result<ClojureProject, Pro
                 continue;
             }
             match key {
-                "extra-paths" => append_unique(&mut args.extra_paths, d_path_entries(v, ":extra-paths")?),
-                "replace-paths" | "paths" => {
-                    append_unique(&mut args.replace_paths, d_path_entries(v, ":replace-paths")?)
+                "extra-paths" => {
+                    append_unique(&mut args.extra_paths, d_path_entries(v, ":extra-paths")?)
                 }
-                "extra-deps" => merge_deps_into(&mut args.extra_deps, d_deps_map(v, ":extra-deps")?),
+                "replace-paths" | "paths" => append_unique(
+                    &mut args.replace_paths,
+                    d_path_entries(v, ":replace-paths")?,
+                ),
+                "extra-deps" => {
+                    merge_deps_into(&mut args.extra_deps, d_deps_map(v, ":extra-deps")?)
+                }
                 "replace-deps" | "deps" => {
                     merge_deps_into(&mut args.replace_deps, d_deps_map(v, ":replace-deps")?)
                 }
@@ -1987,7 +2071,11 @@ pub fn read_deps_edn(text: &str, aliases: &[&str]) -> Result<ClojureProject, Pro
                             ));
                         };
                         if depth > 32 {
-                            return Err(invalid(DEPS_EDN, *pos, format!("path alias :{name} refers to itself")));
+                            return Err(invalid(
+                                DEPS_EDN,
+                                *pos,
+                                format!("path alias :{name} refers to itself"),
+                            ));
                         }
                         let more = d_path_entries(form, &format!("path alias :{name}"))?;
                         go(&more, alias_data, out, depth + 1)?;
@@ -2026,11 +2114,19 @@ pub fn read_deps_edn(text: &str, aliases: &[&str]) -> Result<ClojureProject, Pro
         .collect::<R<Vec<_>>>()?;
 
     let mut repositories = vec![
-        ("central".to_string(), "https://repo1.maven.org/maven2/".to_string()),
-        ("clojars".to_string(), "https://repo.clojars.org/".to_string()),
+        (
+            "central".to_string(),
+            "https://repo1.maven.org/maven2/".to_string(),
+        ),
+        (
+            "clojars".to_string(),
+            "https://repo.clojars.org/".to_string(),
+        ),
     ];
     if let Some(repos) = get("mvn/repos") {
-        let entries = repos.as_map().ok_or_else(|| d_expected(repos, "a map of repositories"))?;
+        let entries = repos
+            .as_map()
+            .ok_or_else(|| d_expected(repos, "a map of repositories"))?;
         for (k, v) in entries {
             let id = k
                 .as_str()
@@ -2044,7 +2140,13 @@ pub fn read_deps_edn(text: &str, aliases: &[&str]) -> Result<ClojureProject, Pro
             let url = v
                 .get("url")
                 .and_then(Form::as_str)
-                .ok_or_else(|| invalid(DEPS_EDN, v.pos, format!("repository {id:?} needs {{:url \"...\"}}")))?
+                .ok_or_else(|| {
+                    invalid(
+                        DEPS_EDN,
+                        v.pos,
+                        format!("repository {id:?} needs {{:url \"...\"}}"),
+                    )
+                })?
                 .to_string();
             match repositories.iter_mut().find(|(i, _)| *i == id) {
                 Some(slot) => slot.1 = url,
@@ -2131,7 +2233,10 @@ mod tests {
     }
 
     fn excl(d: &Dep) -> Vec<String> {
-        d.exclusions.iter().map(|(g, a)| format!("{g}/{a}")).collect()
+        d.exclusions
+            .iter()
+            .map(|(g, a)| format!("{g}/{a}"))
+            .collect()
     }
 
     fn default_profiles() -> Vec<&'static str> {
@@ -2147,7 +2252,10 @@ mod tests {
             &default_profiles(),
         );
         assert_eq!(p.tool, Tool::Lein);
-        assert_eq!((p.group.as_str(), p.name.as_str(), p.version.as_str()), ("foo", "foo", "0.1.0"));
+        assert_eq!(
+            (p.group.as_str(), p.name.as_str(), p.version.as_str()),
+            ("foo", "foo", "0.1.0")
+        );
         // Checked against `lein classpath` 2.10: test:src:dev-resources:resources:target/classes
         assert_eq!(p.test_paths, ["test"]);
         assert_eq!(p.source_paths, ["src"]);
@@ -2157,14 +2265,24 @@ mod tests {
         assert!(p.java_source_paths.is_empty());
         assert_eq!(
             coords(&p.dependencies),
-            ["org.clojure/clojure 1.11.1", "nrepl/nrepl 1.0.0", "org.nrepl/incomplete 0.1.0"]
+            [
+                "org.clojure/clojure 1.11.1",
+                "nrepl/nrepl 1.0.0",
+                "org.nrepl/incomplete 0.1.0"
+            ]
         );
         assert_eq!(excl(&p.dependencies[1]), ["org.clojure/clojure"]);
         assert_eq!(
             p.repositories,
             [
-                ("central".to_string(), "https://repo1.maven.org/maven2/".to_string()),
-                ("clojars".to_string(), "https://repo.clojars.org/".to_string()),
+                (
+                    "central".to_string(),
+                    "https://repo1.maven.org/maven2/".to_string()
+                ),
+                (
+                    "clojars".to_string(),
+                    "https://repo.clojars.org/".to_string()
+                ),
             ]
         );
         assert_eq!(p.jvm_opts, ["-XX:-OmitStackTraceInFastThrow"]);
@@ -2201,10 +2319,10 @@ mod tests {
         t.extend(["leiningen/test", "test"]);
         assert_eq!(default_lein_profiles("test"), t);
         let mut r = d.to_vec();
-        r.push("repl");
+        r.push("repl?");
         assert_eq!(default_lein_profiles("repl"), r);
-        assert_eq!(default_lein_profiles("jar"), ["provided"]);
-        assert_eq!(default_lein_profiles("uberjar"), ["uberjar", "provided"]);
+        assert_eq!(default_lein_profiles("jar"), ["provided?"]);
+        assert_eq!(default_lein_profiles("uberjar"), ["uberjar", "provided?"]);
     }
 
     // -- Leiningen: profiles -----------------------------------------------------------
@@ -2272,18 +2390,36 @@ mod tests {
 
     #[test]
     fn unknown_profile_is_an_error_but_leiningens_optional_ones_are_not() {
-        let e = lein_err("(defproject foo \"1\"\n  :profiles {:dev {}})", &["base", "nope"]);
-        assert!(e.starts_with("project.clj:1:1: profile :nope is not defined"), "{e}");
+        let e = lein_err(
+            "(defproject foo \"1\"\n  :profiles {:dev {}})",
+            &["base", "nope"],
+        );
+        assert!(
+            e.starts_with("project.clj:1:1: profile :nope is not defined"),
+            "{e}"
+        );
         assert!(e.contains(":dev"), "{e}");
-        lein("(defproject foo \"1\")", &["user", "system", "provided", "production", "repl"]);
-        let e = lein_err("(defproject foo \"1\"\n  :profiles {:ci [:test :nope]})", &["ci"]);
-        assert!(e.contains("profile :nope is not defined"), "{e}");
+        lein(
+            "(defproject foo \"1\")",
+            &["user", "system", "provided", "production", "repl"],
+        );
+        let e = lein_err(
+            "(defproject foo \"1\"\n  :profiles {:ci [:test :nope]})",
+            &["ci"],
+        );
+        assert!(
+            e.starts_with("project.clj:2:25: profile :nope is not defined"),
+            "{e}"
+        );
     }
 
     #[test]
     fn repl_profile_only_counts_when_defined() {
         let text = r#"(defproject foo "1" :target-path "target/%s")"#;
-        assert_eq!(lein(text, &default_lein_profiles("repl")).compile_path, "target/classes");
+        assert_eq!(
+            lein(text, &default_lein_profiles("repl")).compile_path,
+            "target/classes"
+        );
         let text = r#"(defproject foo "1" :target-path "target/%s" :profiles {:repl {:source-paths ["r"]}})"#;
         let p = lein(text, &default_lein_profiles("repl"));
         assert_eq!(p.compile_path, "target/repl/classes");
@@ -2326,7 +2462,10 @@ mod tests {
     #[test]
     fn realistic_project_default_profiles() {
         let p = lein(REALISTIC, &default_profiles());
-        assert_eq!((p.group.as_str(), p.name.as_str(), p.version.as_str()), ("com.example", "app", "1.2.3"));
+        assert_eq!(
+            (p.group.as_str(), p.name.as_str(), p.version.as_str()),
+            ("com.example", "app", "1.2.3")
+        );
         assert_eq!(
             coords(&p.dependencies),
             [
@@ -2346,9 +2485,16 @@ mod tests {
         // Global :exclusions first (Leiningen `into`s them onto a list).
         assert_eq!(
             excl(&p.dependencies[2]),
-            ["commons-logging/commons-logging", "org.slf4j/slf4j-api", "log4j/log4j"]
+            [
+                "commons-logging/commons-logging",
+                "org.slf4j/slf4j-api",
+                "log4j/log4j"
+            ]
         );
-        assert_eq!(excl(&p.dependencies[5]), ["commons-logging/commons-logging"]);
+        assert_eq!(
+            excl(&p.dependencies[5]),
+            ["commons-logging/commons-logging"]
+        );
         assert_eq!(
             excl(&p.dependencies[6]),
             ["commons-logging/commons-logging", "org.clojure/clojure"]
@@ -2357,9 +2503,18 @@ mod tests {
         assert_eq!(
             p.repositories,
             [
-                ("central".to_string(), "https://repo1.maven.org/maven2/".to_string()),
-                ("clojars".to_string(), "https://mirror.example.com/clojars/".to_string()),
-                ("internal".to_string(), "https://repo.example.com/maven/".to_string()),
+                (
+                    "central".to_string(),
+                    "https://repo1.maven.org/maven2/".to_string()
+                ),
+                (
+                    "clojars".to_string(),
+                    "https://mirror.example.com/clojars/".to_string()
+                ),
+                (
+                    "internal".to_string(),
+                    "https://repo.example.com/maven/".to_string()
+                ),
             ]
         );
         assert_eq!(p.source_paths, ["dev", "src/clj"]);
@@ -2370,7 +2525,10 @@ mod tests {
         assert_eq!(p.jvm_opts, ["-Xmx1g", "-Ddev=true"]);
         assert_eq!(
             p.aot,
-            Aot::Namespaces(vec!["com.example.app".into(), r#"#"com\.example\.gen\..*""#.into()])
+            Aot::Namespaces(vec![
+                "com.example.app".into(),
+                r#"#"com\.example\.gen\..*""#.into()
+            ])
         );
         if let Aot::Namespaces(n) = &p.aot {
             assert_eq!(aot_regex(&n[1]), Some(r"com\.example\.gen\..*"));
@@ -2423,7 +2581,10 @@ mod tests {
                  :profiles {:dev {:jvm-opts ["-Ddev"]}})"#,
             &default_profiles(),
         );
-        assert_eq!(coords(&p.dependencies), ["nrepl/nrepl 0.9.0", "org.nrepl/incomplete 0.1.0"]);
+        assert_eq!(
+            coords(&p.dependencies),
+            ["nrepl/nrepl 0.9.0", "org.nrepl/incomplete 0.1.0"]
+        );
         assert!(p.dependencies[0].exclusions.is_empty());
         // :base's jvm-opts are ^:displace too.
         assert_eq!(p.jvm_opts, ["-Dproj", "-Ddev"]);
@@ -2446,12 +2607,21 @@ mod tests {
     #[test]
     fn project_level_replace_and_top_level_defaults() {
         // An explicit :source-paths replaces the default "src" entirely.
-        let p = lein(r#"(defproject foo "1" :source-paths ["a" "b"] :test-paths [])"#, &[]);
+        let p = lein(
+            r#"(defproject foo "1" :source-paths ["a" "b"] :test-paths [])"#,
+            &[],
+        );
         assert_eq!(p.source_paths, ["a", "b"]);
         assert!(p.test_paths.is_empty());
         // ^:replace on :repositories drops central and clojars.
-        let p = lein(r#"(defproject foo "1" :repositories ^:replace [["mine" "file:///repo"]])"#, &[]);
-        assert_eq!(p.repositories, [("mine".to_string(), "file:///repo".to_string())]);
+        let p = lein(
+            r#"(defproject foo "1" :repositories ^:replace [["mine" "file:///repo"]])"#,
+            &[],
+        );
+        assert_eq!(
+            p.repositories,
+            [("mine".to_string(), "file:///repo".to_string())]
+        );
         // :java-opts is the old name of :jvm-opts.
         let p = lein(r#"(defproject foo "1" :java-opts ["-Dold"])"#, &[]);
         assert_eq!(p.jvm_opts, ["-Dold"]);
@@ -2505,14 +2675,24 @@ mod tests {
         );
         assert_eq!(
             coords(&p.dependencies),
-            ["p/p 1 :scope provided", "d/d 1 :scope test", "r/r 1 :scope runtime", "t/t 1 :scope test", "o/o 1 :scope test", "n/n 1"]
+            [
+                "p/p 1 :scope provided",
+                "d/d 1 :scope test",
+                "r/r 1 :scope runtime",
+                "t/t 1 :scope test",
+                "o/o 1 :scope test",
+                "n/n 1"
+            ]
         );
     }
 
     #[test]
     fn versionless_dependency_without_managed_version_is_an_error() {
         let e = lein_err("(defproject foo \"1\"\n  :dependencies [[a/b]\n                 [c/d]]\n  :managed-dependencies [[a/b \"1\"]])", &[]);
-        assert_eq!(e, "project.clj:3:18: c/d has no version and no :managed-dependencies entry gives one");
+        assert_eq!(
+            e,
+            "project.clj:3:18: c/d has no version and no :managed-dependencies entry gives one"
+        );
         // A classifier must match too.
         let e = lein_err(
             r#"(defproject foo "1" :dependencies [[a/b :classifier "x"]] :managed-dependencies [[a/b "1"]])"#,
@@ -2534,7 +2714,11 @@ mod tests {
                  :profiles {:x {:repositories [["a" {:url "https://a2/"}] ["c" "https://c/"]]}})"#,
             &["x"],
         );
-        let ids: Vec<String> = p.repositories.iter().map(|(i, u)| format!("{i}={u}")).collect();
+        let ids: Vec<String> = p
+            .repositories
+            .iter()
+            .map(|(i, u)| format!("{i}={u}"))
+            .collect();
         assert_eq!(
             ids,
             [
@@ -2545,16 +2729,38 @@ mod tests {
                 "c=https://c/"
             ]
         );
-        let e = lein_err("(defproject foo \"1\"\n :repositories [[\"a\" {:snapshots false}]])", &[]);
+        let e = lein_err(
+            "(defproject foo \"1\"\n :repositories [[\"a\" {:snapshots false}]])",
+            &[],
+        );
         assert_eq!(e, "project.clj:2:22: repository \"a\" has no :url");
     }
 
     #[test]
     fn target_and_compile_paths() {
-        let p = lein(r#"(defproject foo "1" :target-path "out" :compile-path "classes")"#, &default_profiles());
-        assert_eq!((p.target_path.as_str(), p.compile_path.as_str()), ("out", "classes"));
-        let p = lein(r#"(defproject foo "1" :target-path "out/%s")"#, &default_lein_profiles("jar"));
-        assert_eq!((p.target_path.as_str(), p.compile_path.as_str()), ("out/provided", "out/provided/classes"));
+        let p = lein(
+            r#"(defproject foo "1" :target-path "out" :compile-path "classes")"#,
+            &default_profiles(),
+        );
+        assert_eq!(
+            (p.target_path.as_str(), p.compile_path.as_str()),
+            ("out", "classes")
+        );
+        // Checked with `lein jar` / `lein uberjar`: :provided only counts when defined.
+        let text = r#"(defproject foo "1" :target-path "out/%s")"#;
+        assert_eq!(lein(text, &default_lein_profiles("jar")).target_path, "out");
+        assert_eq!(
+            lein(text, &default_lein_profiles("uberjar")).target_path,
+            "out/uberjar"
+        );
+        let text = r#"(defproject foo "1" :target-path "out/%s" :profiles {:provided {}})"#;
+        let p = lein(text, &default_lein_profiles("jar"));
+        assert_eq!(
+            (p.target_path.as_str(), p.compile_path.as_str()),
+            ("out/provided", "out/provided/classes")
+        );
+        let p = lein(text, &default_lein_profiles("uberjar"));
+        assert_eq!(p.target_path, "out/uberjar+provided");
     }
 
     // -- Leiningen: errors ---------------------------------------------------------------
@@ -2570,19 +2776,31 @@ mod tests {
             "project.clj:3:3: cannot evaluate ~(str ...): kbuild reads project.clj without running it"
         );
         let e = lein_err("(defproject foo ~v)", &[]);
-        assert!(e.starts_with("project.clj:1:17: cannot evaluate ~v:"), "{e}");
+        assert!(
+            e.starts_with("project.clj:1:17: cannot evaluate ~v:"),
+            "{e}"
+        );
         let e = lein_err(
             "(defproject foo \"1\"\n  :dependencies [[a/b ~version]])",
             &[],
         );
-        assert!(e.starts_with("project.clj:2:23: cannot evaluate ~version"), "{e}");
+        assert!(
+            e.starts_with("project.clj:2:23: cannot evaluate ~version"),
+            "{e}"
+        );
         let e = lein_err(
             "(defproject foo \"1\"\n  :source-paths [\"src\" #=(eval (str \"x\"))])",
             &[],
         );
-        assert!(e.starts_with("project.clj:2:24: cannot evaluate #=(eval ...)"), "{e}");
+        assert!(
+            e.starts_with("project.clj:2:24: cannot evaluate #=(eval ...)"),
+            "{e}"
+        );
         let e = lein_err("(defproject foo \"1\"\n  :dependencies [~@deps])", &[]);
-        assert!(e.starts_with("project.clj:2:18: cannot evaluate ~@deps"), "{e}");
+        assert!(
+            e.starts_with("project.clj:2:18: cannot evaluate ~@deps"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -2627,7 +2845,10 @@ mod tests {
             "project.clj:2:18: expected a dependency like [group/name \"version\"], found symbol"
         );
         assert_eq!(
-            lein_err("(defproject foo \"1\"\n  :dependencies [[a/b \"1\" :scope]])", &[]),
+            lein_err(
+                "(defproject foo \"1\"\n  :dependencies [[a/b \"1\" :scope]])",
+                &[]
+            ),
             "project.clj:2:27: a/b: expected keyword/value pairs after the name and version"
         );
         assert_eq!(
@@ -2690,9 +2911,18 @@ mod tests {
         assert_eq!(
             p.repositories,
             [
-                ("central".to_string(), "https://repo1.maven.org/maven2/".to_string()),
-                ("clojars".to_string(), "https://repo.clojars.org/".to_string()),
-                ("internal".to_string(), "https://repo.example.com/".to_string()),
+                (
+                    "central".to_string(),
+                    "https://repo1.maven.org/maven2/".to_string()
+                ),
+                (
+                    "clojars".to_string(),
+                    "https://repo.clojars.org/".to_string()
+                ),
+                (
+                    "internal".to_string(),
+                    "https://repo.example.com/".to_string()
+                ),
             ]
         );
         assert!(p.main_opts.is_empty() && p.jvm_opts.is_empty() && p.main.is_none());
@@ -2731,7 +2961,10 @@ mod tests {
     fn deps_edn_replace_deps_and_paths() {
         let p = deps(DEPS, &["build"]);
         assert_eq!(p.source_paths, ["build"]);
-        assert_eq!(coords(&p.dependencies), ["io.github.clojure/tools.build 0.9.4"]);
+        assert_eq!(
+            coords(&p.dependencies),
+            ["io.github.clojure/tools.build 0.9.4"]
+        );
         let p = deps(DEPS, &["tool"]);
         assert_eq!(p.source_paths, ["src", "resources"]);
         assert_eq!(coords(&p.dependencies), ["a/tool 1"]);
@@ -2744,7 +2977,10 @@ mod tests {
         assert_eq!(coords(&p.managed), ["org.clojure/clojure 1.10.3"]);
         let p = deps(DEPS, &["layout"]);
         assert_eq!(p.test_paths, ["src/clj", "src/cljc"]);
-        let p = deps(r#"{:paths [:clj-paths "resources"] :aliases {:clj-paths ["src/clj"]}}"#, &[]);
+        let p = deps(
+            r#"{:paths [:clj-paths "resources"] :aliases {:clj-paths ["src/clj"]}}"#,
+            &[],
+        );
         assert_eq!(p.source_paths, ["src/clj", "resources"]);
     }
 
@@ -2756,8 +2992,14 @@ mod tests {
         assert_eq!(p.repositories.len(), 2);
         let p = deps("{}", &["test"]);
         assert_eq!(p.test_paths, ["test"]);
-        let p = deps(r#"{:mvn/repos {"clojars" nil "central" {:url "https://mirror/"}}}"#, &[]);
-        assert_eq!(p.repositories, [("central".to_string(), "https://mirror/".to_string())]);
+        let p = deps(
+            r#"{:mvn/repos {"clojars" nil "central" {:url "https://mirror/"}}}"#,
+            &[],
+        );
+        assert_eq!(
+            p.repositories,
+            [("central".to_string(), "https://mirror/".to_string())]
+        );
     }
 
     #[test]
@@ -2786,8 +3028,14 @@ mod tests {
             deps_err("{:paths \"src\"}", &[]),
             "deps.edn:1:9: expected a vector of paths for :paths, found string"
         );
-        assert_eq!(deps_err("{:paths [\"src\"]", &[]), "deps.edn:1:1: `{` is never closed");
-        assert_eq!(deps_err("{} {}", &[]), "deps.edn:1:4: expected a single map, found another form");
+        assert_eq!(
+            deps_err("{:paths [\"src\"]", &[]),
+            "deps.edn:1:1: `{` is never closed"
+        );
+        assert_eq!(
+            deps_err("{} {}", &[]),
+            "deps.edn:1:4: expected a single map, found another form"
+        );
         assert_eq!(
             deps_err("{:paths [:nope]}", &[]),
             "deps.edn:1:10: path alias :nope is not defined"
@@ -2809,12 +3057,19 @@ mod tests {
         assert_eq!(p.java_source_paths, ["java"]);
         assert_eq!(
             coords(&p.dependencies),
-            ["org.clojure/clojure 1.11.1", "nrepl/nrepl 1.0.0", "org.nrepl/incomplete 0.1.0"]
+            [
+                "org.clojure/clojure 1.11.1",
+                "nrepl/nrepl 1.0.0",
+                "org.nrepl/incomplete 0.1.0"
+            ]
         );
         assert_eq!(p.main.as_deref(), Some("mixed.core"));
         assert_eq!(p.aot, Aot::Namespaces(vec!["mixed.core".into()]));
         let p = lein(text, &default_lein_profiles("test"));
-        assert_eq!(p.resource_paths, ["test-resources", "dev-resources", "resources"]);
+        assert_eq!(
+            p.resource_paths,
+            ["test-resources", "dev-resources", "resources"]
+        );
         assert_eq!(p.compile_path, "target/classes");
         let p = lein(text, &default_lein_profiles("uberjar"));
         assert_eq!(p.aot, Aot::All);
@@ -2831,7 +3086,10 @@ mod tests {
         assert_eq!(p.main.as_deref(), Some("greet.test-runner"));
         assert_eq!(coords(&p.dependencies), ["org.clojure/clojure 1.11.1"]);
         let p = deps(text, &["dev"]);
-        assert_eq!(coords(&p.dependencies), ["org.clojure/clojure 1.11.1", "nrepl/nrepl 1.0.0"]);
+        assert_eq!(
+            coords(&p.dependencies),
+            ["org.clojure/clojure 1.11.1", "nrepl/nrepl 1.0.0"]
+        );
         assert_eq!(p.test_paths, ["dev"]);
     }
 }

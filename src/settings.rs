@@ -49,6 +49,10 @@ pub enum Rule {
         main_class: Option<String>,
         manifest: BTreeMap<String, String>,
     },
+    Uberjar {
+        main_class: Option<String>,
+        manifest: BTreeMap<String, String>,
+    },
     Maven {
         coords: Vec<MavenDep>,
         /// (id, url) in the order they are tried; the project's, then the target's own.
@@ -96,6 +100,7 @@ impl Rule {
             Rule::Resources { .. } => "resources",
             Rule::Command { .. } => "command",
             Rule::Jar { .. } => "jar",
+            Rule::Uberjar { .. } => "uberjar",
             Rule::Maven { .. } => "maven",
             Rule::ClojureLibrary { .. } => "clojure-library",
             Rule::Test { .. } => "test",
@@ -118,7 +123,7 @@ impl Rule {
             "java-library" => &["rule", "deps", "srcs", "javac-opts", "doc"],
             "resources" => &["rule", "deps", "root", "srcs", "doc"],
             "command" => &["rule", "deps", "srcs", "outs", "cmd", "doc"],
-            "jar" => &["rule", "deps", "main-class", "manifest", "doc"],
+            "jar" | "uberjar" => &["rule", "deps", "main-class", "manifest", "doc"],
             "maven" => &["rule", "coords", "repositories", "allow-http", "doc"],
             "clojure-library" => &["rule", "deps", "paths", "aot", "doc"],
             "test" => &["rule", "deps", "paths", "doc"],
@@ -441,7 +446,7 @@ impl Reader {
         let kind = rule_form
             .as_keyword()
             .ok_or_else(|| at(rule_form, format!("target {name}: :rule must be a keyword")))?;
-        let allowed = Rule::keys(kind).ok_or_else(|| at(rule_form, format!("target {name}: unknown rule :{kind} (known: :java-library, :clojure-library, :resources, :command, :jar, :maven, :test)")))?;
+        let allowed = Rule::keys(kind).ok_or_else(|| at(rule_form, format!("target {name}: unknown rule :{kind} (known: :java-library, :clojure-library, :resources, :command, :jar, :uberjar, :maven, :test)")))?;
         for (k, _) in map {
             match k.as_keyword() {
                 Some(key) if allowed.contains(&key) => {}
@@ -569,7 +574,7 @@ impl Reader {
                 }
                 Rule::Command { srcs, outs, cmd }
             }
-            "jar" => {
+            "jar" | "uberjar" => {
                 let mut manifest = BTreeMap::new();
                 if let Some(m) = form.get("manifest") {
                     for (k, v) in m.as_map().ok_or_else(|| {
@@ -587,9 +592,17 @@ impl Reader {
                         manifest.insert(k.to_string(), v.to_string());
                     }
                 }
-                Rule::Jar {
-                    main_class: string("main-class")?,
-                    manifest,
+                let main_class = string("main-class")?;
+                if kind == "jar" {
+                    Rule::Jar {
+                        main_class,
+                        manifest,
+                    }
+                } else {
+                    Rule::Uberjar {
+                        main_class,
+                        manifest,
+                    }
                 }
             }
             "clojure-library" | "test" => {

@@ -322,3 +322,73 @@ fn kbuild_run_runs_a_main_namespace_with_its_exit_code() {
         "3 hello from a resource [x --y]\n"
     );
 }
+
+#[test]
+fn an_uberjar_with_aot_main_runs_with_java_jar_and_is_reproducible() {
+    let s = setup();
+    s.p.write(
+        "src/clj/app/main.clj",
+        "(ns app.main (:require [app.core :as core]) (:gen-class))\n(defn -main [& args]\n  (println (core/add 40 2) (core/greeting) (vec args)))\n",
+    );
+    s.p.write(
+        "resources/META-INF/services/app.Plugin",
+        "app.FirstPlugin\n",
+    );
+    s.p.edit(
+        "kbuild.edn",
+        ":deps [native clojure]}",
+        ":deps [native clojure] :aot [app.main]}",
+    );
+    s.p.edit(
+        "kbuild.edn",
+        "unit    {:rule :test",
+        "standalone {:rule :uberjar :deps [app] :main-class \"app.main\"}\n           unit    {:rule :test",
+    );
+    let b = s.run(&["build"]);
+    assert!(b.ok(), "{}", b.stderr);
+    let jar = s.p.path("target/kbuild/standalone/standalone.jar");
+    let out = Command::new("java")
+        .arg("-jar")
+        .arg(&jar)
+        .args(["a", "b"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "42 hello from a resource [a b]\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&jar).unwrap()).unwrap();
+    for name in [
+        "clojure/core__init.class",
+        "app/core.clj",
+        "app/main.class",
+        "fast/Adder.class",
+        "greeting.txt",
+        "META-INF/services/app.Plugin",
+    ] {
+        assert!(zip.by_name(name).is_ok(), "{name} is in the uberjar");
+    }
+    let first = std::fs::read(&jar).unwrap();
+
+    // A comment edit in a Clojure source changes the packaged bytes (raw digests).
+    s.p.edit(
+        "src/clj/app/core.clj",
+        "(defn greeting []",
+        ";; packaged as written\n(defn greeting []",
+    );
+    let b = s.run(&["--json", "build", "standalone"]);
+    assert!(b.executed().contains("standalone"), "{:?}", b.executed());
+    assert_ne!(std::fs::read(&jar).unwrap(), first);
+    // And a clean build of the same sources gives the same bytes again.
+    s.p.edit(
+        "src/clj/app/core.clj",
+        ";; packaged as written\n(defn greeting []",
+        "(defn greeting []",
+    );
+    assert!(s.p.run(&["clean"]).status.success());
+    assert!(s.run(&["build", "standalone"]).ok());
+    assert_eq!(std::fs::read(&jar).unwrap(), first);
+}

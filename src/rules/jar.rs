@@ -1,67 +1,215 @@
-//! `jar`: deterministic packaging of the dependencies' products. Entries are sorted, every
-//! timestamp is the same fixed date, modes are fixed, so the same inputs give the same bytes
-//! in any directory on any machine.
+//! `jar` and `uberjar`: deterministic packaging. A jar holds its direct dependencies'
+//! products (classes, resources, command outputs, Clojure sources); an uberjar holds every
+//! transitive dependency's and the contents of the resolved Maven jars, merging
+//! `META-INF/services/*` and `data_readers.clj(c)` as Leiningen does. Entries are sorted,
+//! every timestamp is the same fixed date, modes are fixed, so the same inputs give the same
+//! bytes in any directory on any machine.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-use super::fetch_targets;
-use crate::engine::{BuildError, Ctx, Hash};
+use super::{fetch_files, fetch_targets};
+use crate::engine::{BuildError, Ctx, Key};
 use crate::settings::Rule;
 
 const MANIFEST: &str = "META-INF/MANIFEST.MF";
+
+/// Entries of the jar being assembled: path → (bytes, executable).
+#[derive(Default)]
+struct Entries {
+    files: BTreeMap<String, (Vec<u8>, bool)>,
+    /// Who put each entry there, for the warning about conflicts.
+    from: BTreeMap<String, String>,
+    warnings: Vec<String>,
+}
+
+impl Entries {
+    /// The first provider of a path wins, as on a classpath, except for files that are meant
+    /// to be merged.
+    fn add(&mut self, path: &str, bytes: Vec<u8>, exec: bool, from: &str) {
+        if path == MANIFEST || path.ends_with('/') || is_signature(path) {
+            return;
+        }
+        match self.files.get_mut(path) {
+            None => {
+                self.files.insert(path.to_string(), (bytes, exec));
+                self.from.insert(path.to_string(), from.to_string());
+            }
+            Some((old, _)) if *old == bytes => {}
+            Some((old, _)) if path.starts_with("META-INF/services/") => {
+                if !old.ends_with(b"\n") {
+                    old.push(b'\n');
+                }
+                old.extend_from_slice(&bytes);
+            }
+            Some((old, _)) if path == "data_readers.clj" || path == "data_readers.cljc" => {
+                match merge_readers(old, &bytes) {
+                    Some(merged) => *old = merged,
+                    None => self.warnings.push(format!(
+                        "cannot merge {path} from {from}; keeping {}'s",
+                        self.from[path]
+                    )),
+                }
+            }
+            Some(_) => self.warnings.push(format!(
+                "{from} and {} both provide {path}; using {}'s",
+                self.from[path], self.from[path]
+            )),
+        }
+    }
+}
+
+/// Signatures of signed jars do not hold for a jar made of other contents.
+fn is_signature(path: &str) -> bool {
+    let upper = path.to_ascii_uppercase();
+    upper.starts_with("META-INF/")
+        && [".SF", ".RSA", ".DSA", ".EC"]
+            .iter()
+            .any(|ext| upper.ends_with(ext))
+        && !upper[9..].contains('/')
+}
+
+/// Two `{tag var ...}` maps as one, in the order first seen.
+fn merge_readers(a: &[u8], b: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for text in [a, b] {
+        let form = crate::edn::read_one(std::str::from_utf8(text).ok()?).ok()?;
+        for (k, v) in form.as_map()? {
+            let entry = (k.to_string(), v.to_string());
+            if !out
+                .iter()
+                .any(|(key, _): &(String, String)| *key == entry.0)
+            {
+                out.push(entry);
+            }
+        }
+    }
+    let body: Vec<String> = out.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    Some(format!("{{{}}}\n", body.join("\n ")).into_bytes())
+}
 
 pub async fn run(
     ctx: &Ctx,
     main_class: Option<&str>,
     extra: &BTreeMap<String, String>,
+    uber: bool,
     stage: &Path,
 ) -> Result<(), BuildError> {
-    let deps = ctx.project().targets[&ctx.target].deps.clone();
+    let project = ctx.project();
+    let deps = if uber {
+        project.transitive_deps(&ctx.target)
+    } else {
+        project.targets[&ctx.target].deps.clone()
+    };
     for d in &deps {
-        if let Rule::Jar { .. } = ctx.project().targets[d].rule {
+        if !uber
+            && matches!(
+                project.targets[d].rule,
+                Rule::Jar { .. } | Rule::Uberjar { .. }
+            )
+        {
             return Err(ctx.fail(format!(
-                "{d} is a jar; a jar packages java-library, resources and command targets"
+                "{d} is a jar; a jar packages library, resources and command targets"
             )));
         }
     }
     let products = fetch_targets(ctx, &deps).await?;
-    // The first dependency that provides a path wins, as on a classpath.
-    let mut entries: BTreeMap<String, (Hash, bool, &str)> = BTreeMap::new();
+    // Clojure libraries are packaged from their roots, byte for byte: raw digests (design
+    // rule 2), so even a comment edit makes a new jar.
+    let mut roots: Vec<(String, String)> = Vec::new();
+    for d in &deps {
+        if let Rule::ClojureLibrary { paths, .. } = &project.targets[d].rule {
+            roots.extend(paths.iter().map(|p| (d.clone(), p.clone())));
+        }
+    }
+    let globs: Vec<Key> = roots
+        .iter()
+        .map(|(_, p)| Key::Glob(vec![format!("{p}/**")]))
+        .collect();
+    let listed = ctx.fetch_all(globs).await?;
+    let all: Vec<String> = listed.iter().flat_map(|c| c.files().to_vec()).collect();
+    fetch_files(ctx, &all, true).await?;
+
+    let mut entries = Entries::default();
     for (dep, computed) in deps.iter().zip(&products) {
         let Some(product) = computed.product() else {
             continue;
         };
-        for (path, e) in &product.files {
-            if path == MANIFEST {
-                continue;
-            }
-            match entries.get(path) {
-                Some((h, _, first)) if *h != e.digest => ctx.engine.printer.warn(&format!(
-                    "target {}: {dep} and {first} both provide {path}; using {first}'s",
-                    ctx.target
-                )),
-                Some(_) => {}
-                None => {
-                    entries.insert(path.clone(), (e.digest, e.exec, dep.as_str()));
+        match &project.targets[dep].rule {
+            Rule::Test { .. } => continue,
+            Rule::ClojureLibrary { .. } => {
+                for ((owner, root), files) in roots.iter().zip(&listed) {
+                    if owner != dep {
+                        continue;
+                    }
+                    for f in files.files() {
+                        let bytes = std::fs::read(project.root.join(f))
+                            .map_err(|e| BuildError::io(f, e))?;
+                        let rel = f.strip_prefix(&format!("{root}/")).unwrap_or(f);
+                        entries.add(rel, bytes, false, dep);
+                    }
                 }
             }
+            Rule::Maven { .. } if uber => {
+                for a in product
+                    .artifacts
+                    .iter()
+                    .filter(|a| a.file.ends_with(".jar"))
+                {
+                    if a.id.ends_with(":test")
+                        || a.id.ends_with(":provided")
+                        || a.id.ends_with(":system")
+                    {
+                        continue;
+                    }
+                    read_jar(Path::new(&a.file), &a.id, &mut entries)
+                        .map_err(|e| ctx.fail(format!("reading {}: {e}", a.file)))?;
+                }
+                continue;
+            }
+            Rule::Jar { .. } | Rule::Uberjar { .. } => {
+                let jar = ctx.engine.out_dir(dep).join(format!("{dep}.jar"));
+                read_jar(&jar, dep, &mut entries)
+                    .map_err(|e| ctx.fail(format!("reading {}: {e}", jar.display())))?;
+                continue;
+            }
+            _ => {}
+        }
+        for (path, e) in &product.files {
+            entries.add(path, ctx.engine.blob(e.digest)?, e.exec, dep);
         }
     }
-    let mut contents = BTreeMap::new();
-    for (path, (h, exec, _)) in entries {
-        contents.insert(path, (ctx.engine.blob(h)?, exec));
+    for w in &entries.warnings {
+        ctx.engine
+            .printer
+            .warn(&format!("target {}: {w}", ctx.target));
     }
     let manifest = manifest(main_class, extra);
     let dest = stage.join(format!("{}.jar", ctx.target));
     let _slot = ctx.engine.job_slot().await;
     ctx.engine.printer.running(&ctx.target);
-    write_jar(&dest, &manifest, &contents)
+    write_jar(&dest, &manifest, &entries.files)
         .map_err(|e| ctx.fail(format!("writing {}: {e}", dest.display())))
+}
+
+fn read_jar(path: &Path, from: &str, entries: &mut Entries) -> zip::result::ZipResult<()> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path)?)?;
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i)?;
+        if f.is_dir() {
+            continue;
+        }
+        let mut bytes = Vec::with_capacity(f.size() as usize);
+        f.read_to_end(&mut bytes)?;
+        let exec = f.unix_mode().is_some_and(|m| m & 0o111 != 0);
+        let name = f.name().to_string();
+        entries.add(&name, bytes, exec, from);
+    }
+    Ok(())
 }
 
 /// A manifest in the JAR format: `Name: value` lines of at most 72 bytes, continued with a
@@ -145,6 +293,31 @@ pub fn write_jar(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn services_and_data_readers_merge_and_the_first_provider_wins() {
+        let mut e = Entries::default();
+        e.add("META-INF/services/x.Y", b"a.One\n".to_vec(), false, "one");
+        e.add("META-INF/services/x.Y", b"b.Two".to_vec(), false, "two");
+        e.add("data_readers.clj", b"{foo/bar a/b}".to_vec(), false, "one");
+        e.add(
+            "data_readers.clj",
+            b"{baz/qux c/d foo/bar z/z}".to_vec(),
+            false,
+            "two",
+        );
+        e.add("x.txt", b"first".to_vec(), false, "one");
+        e.add("x.txt", b"second".to_vec(), false, "two");
+        e.add("META-INF/SIGNER.SF", b"sig".to_vec(), false, "two");
+        assert_eq!(e.files["META-INF/services/x.Y"].0, b"a.One\nb.Two");
+        assert_eq!(
+            String::from_utf8_lossy(&e.files["data_readers.clj"].0),
+            "{foo/bar a/b\n baz/qux c/d}\n"
+        );
+        assert_eq!(e.files["x.txt"].0, b"first");
+        assert_eq!(e.warnings.len(), 1);
+        assert!(!e.files.contains_key("META-INF/SIGNER.SF"));
+    }
 
     #[test]
     fn long_manifest_lines_are_continued() {

@@ -24,7 +24,11 @@ pub async fn run(ctx: &Ctx, target: &Target, stage: &Path) -> Result<(), BuildEr
         Rule::Jar {
             main_class,
             manifest,
-        } => jar::run(ctx, main_class.as_deref(), manifest, stage).await,
+        } => jar::run(ctx, main_class.as_deref(), manifest, false, stage).await,
+        Rule::Uberjar {
+            main_class,
+            manifest,
+        } => jar::run(ctx, main_class.as_deref(), manifest, true, stage).await,
         Rule::Maven {
             coords,
             repositories,
@@ -82,7 +86,7 @@ fn check_literals(ctx: &Ctx, globs: &[String], files: &[String]) -> Result<(), B
 pub fn classpath_entries(engine: &Engine, name: &str, computed: &Computed) -> Vec<PathBuf> {
     let dir = engine.out_dir(name);
     match engine.project.targets.get(name).map(|t| &t.rule) {
-        Some(Rule::Jar { .. }) => vec![dir.join(format!("{name}.jar"))],
+        Some(Rule::Jar { .. } | Rule::Uberjar { .. }) => vec![dir.join(format!("{name}.jar"))],
         Some(Rule::Maven { .. }) => computed
             .product()
             .map(|p| {
