@@ -140,9 +140,11 @@ pub enum ProjectError {
         column: u32,
         message: String,
     },
-    /// A requested (or composite-referenced) profile that exists nowhere. Leiningen only
-    /// warns; for kbuild a mistyped `--profile` is better stopped. The position is the
-    /// composite profile's, or the `defproject` form's for a requested one.
+    /// A requested profile that exists nowhere (and is not one of those Leiningen expects
+    /// to be optional, like `:user` or `:test`). Leiningen only warns; for kbuild a
+    /// mistyped `--profile` is better stopped. Profiles named inside composite profiles
+    /// may be missing, as in Leiningen. The position is the `:profiles` map's (or the
+    /// `defproject` form's).
     #[error("{file}:{line}:{column}: profile :{name} is not defined (defined: {defined})")]
     UnknownProfile {
         file: &'static str,
@@ -1099,10 +1101,12 @@ impl Profiles {
     }
 
     /// Leiningen's `lookup-profile*`.
+    /// An undefined profile is empty, as in Leiningen: composites such as
+    /// `:dev [:project/dev :profiles/dev]` name profiles that only a user's
+    /// `profiles.clj` defines. (Names the caller asks for are checked before.)
     fn lookup(&self, name: &str, at: Pos) -> R<Node> {
         match self.get(name) {
-            None if SILENT_PROFILES.contains(&name) => Ok(Node::new(V::Map(Vec::new()), at)),
-            None => Err(self.unknown(name, at)),
+            None => Ok(Node::new(V::Map(Vec::new()), at)),
             Some(node) => self.lookup_node(node),
         }
     }
@@ -1436,6 +1440,9 @@ pub fn read_project_clj(text: &str, profiles: &[&str]) -> Result<ClojureProject,
         match name.strip_suffix('?') {
             Some(name) if all.get(name).is_none() => {}
             Some(name) => all.expand(name, &Meta::default(), def_pos, &mut expanded, 0)?,
+            None if all.get(name).is_none() && !SILENT_PROFILES.contains(&name) => {
+                return Err(all.unknown(name, all.pos));
+            }
             None => all.expand(name, &Meta::default(), def_pos, &mut expanded, 0)?,
         }
     }
@@ -2395,22 +2402,26 @@ mod tests {
             &["base", "nope"],
         );
         assert!(
-            e.starts_with("project.clj:1:1: profile :nope is not defined"),
+            e.starts_with("project.clj:2:13: profile :nope is not defined"),
             "{e}"
         );
         assert!(e.contains(":dev"), "{e}");
+        let e = lein_err("(defproject foo \"1\")", &["nope"]);
+        assert!(
+            e.starts_with("project.clj:1:1: profile :nope is not defined"),
+            "{e}"
+        );
         lein(
             "(defproject foo \"1\")",
             &["user", "system", "provided", "production", "repl"],
         );
-        let e = lein_err(
-            "(defproject foo \"1\"\n  :profiles {:ci [:test :nope]})",
-            &["ci"],
+        // Inside a composite a missing profile is empty, as in Leiningen (user profiles
+        // are not read).
+        let p = lein(
+            "(defproject foo \"1\"\n  :profiles {:dev [:project/dev :profiles/dev]\n :project/dev {:source-paths [\"dev\"]}})",
+            &default_profiles(),
         );
-        assert!(
-            e.starts_with("project.clj:2:25: profile :nope is not defined"),
-            "{e}"
-        );
+        assert_eq!(p.source_paths, ["dev", "src"]);
     }
 
     #[test]
@@ -2761,6 +2772,62 @@ mod tests {
         );
         let p = lein(text, &default_lein_profiles("uberjar"));
         assert_eq!(p.target_path, "out/uberjar+provided");
+    }
+
+    /// Shaped like ring-core's project.clj; checked against lein 2.10.
+    const UPSTREAM_STYLE: &str = r#"
+(defproject ring/ring-core "1.9.6"
+  :description "Ring core libraries."
+  :url "https://github.com/ring-clojure/ring"
+  :scm {:dir ".."}
+  :license {:name "The MIT License"
+            :url "http://opensource.org/licenses/MIT"}
+  :min-lein-version "2.0.0"
+  :global-vars {*warn-on-reflection* true}
+  :dependencies [[org.clojure/clojure "1.7.0"]
+                 [ring/ring-codec "1.2.0"]
+                 [commons-io "2.11.0"]
+                 [crypto-random "1.2.1"]]
+  :plugins [[lein-codox "0.10.8"]]
+  :codox {:output-path "codox" :source-uri "https://github.com/ring-clojure/ring/blob/{version}/{filepath}#L{line}"}
+  :deploy-repositories [["releases" :clojars]]
+  :aliases {"test-all" ["with-profile" "default:+1.8:+1.9" "test"]}
+  :profiles
+  {:provided {:dependencies [[javax.servlet/servlet-api "2.5"]]}
+   :dev [:project/dev :profiles/dev]
+   :project/dev {:dependencies [[clj-time "0.15.2"]
+                                [javax.servlet/servlet-api "2.5"]]
+                 :resource-paths ["test/resources"]}
+   :1.8 {:dependencies [[org.clojure/clojure "1.8.0"]]}
+   :1.9 {:dependencies [[org.clojure/clojure "1.9.0"]]}})
+"#;
+
+    #[test]
+    fn upstream_style_project() {
+        let p = lein(UPSTREAM_STYLE, &default_profiles());
+        assert_eq!(
+            coords(&p.dependencies),
+            [
+                "org.clojure/clojure 1.7.0",
+                "ring/ring-codec 1.2.0",
+                "commons-io/commons-io 2.11.0",
+                "crypto-random/crypto-random 1.2.1",
+                "nrepl/nrepl 1.0.0",
+                "org.nrepl/incomplete 0.1.0",
+                // :provided's, then re-scoped by :dev's members, which inherit its scope
+                "javax.servlet/servlet-api 2.5 :scope test",
+                "clj-time/clj-time 0.15.2 :scope test",
+            ]
+        );
+        assert_eq!(
+            p.resource_paths,
+            ["test/resources", "dev-resources", "resources"]
+        );
+        let mut profiles = default_profiles();
+        profiles.push("1.8");
+        let p = lein(UPSTREAM_STYLE, &profiles);
+        assert_eq!(coords(&p.dependencies)[0], "org.clojure/clojure 1.8.0");
+        assert_eq!(p.compile_path, "target/classes");
     }
 
     // -- Leiningen: errors ---------------------------------------------------------------

@@ -606,7 +606,8 @@ impl Reader {
                 }
             }
             "clojure-library" | "test" => {
-                let paths = strings("paths", true)?;
+                // A test target may hold only JUnit classes (in its java-library deps).
+                let paths = strings("paths", kind == "clojure-library")?;
                 relative("paths", &paths)?;
                 let paths = paths
                     .into_iter()

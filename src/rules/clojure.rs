@@ -186,6 +186,52 @@ fn selected(all: &[String], selectors: &[String]) -> Result<Vec<String>, String>
 
 pub const REPORT: &str = "test-report.txt";
 
+/// Test classes in Maven Surefire's default sense: `Test*`, `*Test`, `*Tests`, `*TestCase`,
+/// top-level classes only.
+fn is_test_class(path: &str) -> Option<String> {
+    let class = path.strip_suffix(".class")?;
+    let simple = class.rsplit('/').next()?;
+    if simple.contains('$') {
+        return None;
+    }
+    let test = simple.starts_with("Test")
+        || simple.ends_with("Test")
+        || simple.ends_with("Tests")
+        || simple.ends_with("TestCase");
+    test.then(|| class.replace('/', "."))
+}
+
+/// Narrows namespaces and classes to the selectors; a selector that matches nothing is an error.
+fn select_both(
+    nses: &[String],
+    classes: &[String],
+    selectors: &[String],
+) -> Result<(Vec<String>, Vec<String>), String> {
+    if selectors.is_empty() {
+        return Ok((nses.to_vec(), classes.to_vec()));
+    }
+    let (mut ns_out, mut class_out) = (Vec::new(), Vec::new());
+    for sel in selectors {
+        let one = std::slice::from_ref(sel);
+        let n = selected(nses, one).unwrap_or_default();
+        let c = selected(classes, one).unwrap_or_default();
+        if n.is_empty() && c.is_empty() {
+            return selected(&[], one).map(|_| (Vec::new(), Vec::new()));
+        }
+        ns_out.extend(
+            n.into_iter()
+                .filter(|x| !ns_out.contains(x))
+                .collect::<Vec<_>>(),
+        );
+        class_out.extend(
+            c.into_iter()
+                .filter(|x| !class_out.contains(x))
+                .collect::<Vec<_>>(),
+        );
+    }
+    Ok((ns_out, class_out))
+}
+
 pub async fn test(
     ctx: &Ctx,
     paths: &[String],
@@ -193,39 +239,109 @@ pub async fn test(
     stage: &Path,
 ) -> Result<(), BuildError> {
     let (files, deps, computed) = inputs(ctx, paths).await?;
-    let all = namespaces(ctx, &files)?;
-    if all.is_empty() {
+    let nses = namespaces(ctx, &files)?;
+    // JUnit classes come from the java-library targets the test target names directly.
+    let direct = &ctx.project().targets[&ctx.target].deps;
+    let mut classes = Vec::new();
+    for (d, c) in deps.iter().zip(&computed) {
+        if direct.contains(d)
+            && matches!(
+                ctx.project().targets[d].rule,
+                crate::settings::Rule::JavaLibrary { .. }
+            )
+        {
+            if let Some(p) = c.product() {
+                classes.extend(p.files.keys().filter_map(|f| is_test_class(f)));
+            }
+        }
+    }
+    if nses.is_empty() && classes.is_empty() {
         return Err(ctx.fail(format!(
-            "no Clojure test namespaces under {}",
-            paths.join(", ")
+            "no clojure.test namespaces under {} and no JUnit test classes in its java-library deps",
+            if paths.is_empty() { "(no :paths)".to_string() } else { paths.join(", ") }
         )));
     }
-    let chosen = selected(&all, select).map_err(|e| ctx.fail(e))?;
+    let (nses, classes) = select_both(&nses, &classes, select).map_err(|e| ctx.fail(e))?;
     let cp = java_classpath(ctx, paths, &deps, &computed, &[]);
-    let script = format!(
-        "(require 'clojure.test) \
-         (let [nses {ns}] \
-           (apply require nses) \
-           (let [s (apply clojure.test/run-tests nses)] \
-             (shutdown-agents) \
-             (System/exit (if (zero? (+ (:fail s 0) (:error s 0))) 0 1))))",
-        ns = quoted(&chosen)
-    );
-    let out = clojure_main(ctx, &cp, &script).await?;
-    let mut report = String::from_utf8_lossy(&out.stdout).into_owned();
-    report.push_str(&String::from_utf8_lossy(&out.stderr));
-    if !out.status.success() {
-        let totals = report
-            .lines()
-            .rev()
-            .find(|l| l.contains("failures,"))
-            .unwrap_or("the test run failed")
-            .trim()
-            .to_string();
-        return Err(ctx.fail(format!("tests failed: {totals}")));
+    let mut report = String::new();
+    let mut failed = Vec::new();
+    if !nses.is_empty() {
+        let script = format!(
+            "(require 'clojure.test) \
+             (let [nses {ns}] \
+               (apply require nses) \
+               (let [s (apply clojure.test/run-tests nses)] \
+                 (shutdown-agents) \
+                 (System/exit (if (zero? (+ (:fail s 0) (:error s 0))) 0 1))))",
+            ns = quoted(&nses)
+        );
+        let out = clojure_main(ctx, &cp, &script).await?;
+        let text = output_text(&out);
+        if !out.status.success() {
+            failed.push(
+                text.lines()
+                    .rev()
+                    .find(|l| l.contains("failures,"))
+                    .unwrap_or("clojure.test failed")
+                    .trim()
+                    .to_string(),
+            );
+        }
+        report.push_str(&text);
+    }
+    if !classes.is_empty() {
+        let java = ctx.engine.jdk().await?.java.clone();
+        let mut args = vec!["-cp".to_string(), cp.clone()];
+        if cp.contains("junit-platform-console-standalone") {
+            args.extend(
+                [
+                    "org.junit.platform.console.ConsoleLauncher",
+                    "--disable-banner",
+                    "--disable-ansi-colors",
+                    "--details=tree",
+                ]
+                .map(String::from),
+            );
+            args.extend(classes.iter().map(|c| format!("--select-class={c}")));
+        } else if cp.split(':').any(|e| {
+            e.contains("/junit/junit/")
+                || Path::new(e)
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("junit-4"))
+        }) {
+            args.push("org.junit.runner.JUnitCore".into());
+            args.extend(classes.iter().cloned());
+        } else {
+            return Err(ctx.fail(format!(
+                "JUnit test classes ({}) but neither JUnit 4 (junit/junit) nor the JUnit console launcher (org.junit.platform/junit-platform-console-standalone) is on the classpath",
+                classes.join(", ")
+            )));
+        }
+        let out = run_tool(ctx, &java, &args, &[]).await?;
+        let text = output_text(&out);
+        if !out.status.success() {
+            let summary = text
+                .lines()
+                .rev()
+                .find(|l| l.starts_with("Tests run:") || l.contains("tests failed"))
+                .unwrap_or("JUnit failed")
+                .trim_matches(|c: char| c == '[' || c == ']' || c.is_whitespace())
+                .to_string();
+            failed.push(summary);
+        }
+        report.push_str(&text);
+    }
+    if !failed.is_empty() {
+        return Err(ctx.fail(format!("tests failed: {}", failed.join("; "))));
     }
     fs::write(stage.join(REPORT), report).map_err(|e| BuildError::io(REPORT, e))?;
     Ok(())
+}
+
+fn output_text(out: &std::process::Output) -> String {
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    text
 }
 
 #[cfg(test)]
