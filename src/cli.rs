@@ -12,7 +12,7 @@ use crate::engine::{BuildError, Engine, Options};
 use crate::launch;
 use crate::printer::Printer;
 use crate::rules::maven;
-use crate::settings::{Project, Rule, SettingsError};
+use crate::settings::{Project, Rule, Selection, SettingsError};
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +36,19 @@ struct Cli {
     /// The local Maven repository (default: settings.xml's localRepository, else ~/.m2/repository).
     #[arg(long = "local-repo", global = true, value_name = "DIR")]
     local_repo: Option<PathBuf>,
+    /// Leiningen profiles for a project.clj, as `lein with-profile` takes them: `+p` adds to
+    /// the task's defaults, `-p` removes, a bare name replaces them (repeatable, or p1,p2).
+    #[arg(
+        long = "profile",
+        global = true,
+        value_name = "P",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
+    profiles: Vec<String>,
+    /// Aliases for a deps.edn, like the Clojure CLI's `-A:dev:test`.
+    #[arg(short = 'A', global = true, value_name = "ALIASES")]
+    aliases: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -68,6 +81,10 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// For a project.clj: put what Leiningen's default prep tasks (javac, compile) make into
+    /// its :compile-path, from kbuild's cache, so `lein test` and `lein repl` can run with
+    /// `:prep-tasks ^:replace []`.
+    Prep,
     /// Build, then print the classpath of the named targets (all when none are named).
     Classpath { targets: Vec<String> },
     /// Build, then start a REPL on the project's classpath: an nREPL server (its port in
@@ -173,14 +190,32 @@ fn run(cli: Cli) -> Result<(), Failure> {
         relock: matches!(cli.command, Command::Lock),
         force: matches!(cli.command, Command::Test { force: true, .. }),
     };
+    let task = match &cli.command {
+        Command::Test { .. } => "test",
+        Command::Repl { .. } => "repl",
+        _ => "classpath",
+    };
+    let selection = Selection {
+        task: task.to_string(),
+        profiles: cli.profiles.clone(),
+        aliases: cli
+            .aliases
+            .as_deref()
+            .unwrap_or("")
+            .split(':')
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect(),
+    };
+    let discover = |dir: &Path| Project::discover_for(dir, &selection);
     match cli.command {
         Command::Hash { hasher, files } => hash(&dir, hasher.as_deref(), &files),
         Command::Build { targets } => {
-            let project = Arc::new(Project::discover(&dir)?);
+            let project = Arc::new(discover(&dir)?);
             build(&project, &targets, cli.json, &options).map(|_| ())
         }
         Command::Outputs { target } => {
-            let project = Arc::new(Project::discover(&dir)?);
+            let project = Arc::new(discover(&dir)?);
             let engine = build(&project, std::slice::from_ref(&target), cli.json, &options)?;
             let out = engine.out_dir(&target);
             for path in engine
@@ -194,7 +229,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Explain { target } => {
-            let project = Arc::new(Project::discover(&dir)?);
+            let project = Arc::new(discover(&dir)?);
             known_targets(&project, std::slice::from_ref(&target))?;
             let engine = Engine::open(project, Arc::new(Printer::new(cli.json)), options)?;
             match engine.note(&target)? {
@@ -207,7 +242,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Clean => {
-            let project = Project::discover(&dir)?;
+            let project = discover(&dir)?;
             for d in [project.root.join(".kbuild"), project.out_root()] {
                 match std::fs::remove_dir_all(&d) {
                     Ok(()) => {}
@@ -218,7 +253,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Graph => {
-            let project = Project::discover(&dir)?;
+            let project = discover(&dir)?;
             print!("{}", graph(&project));
             Ok(())
         }
@@ -241,10 +276,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 roots.push(dep.with_scope(kbuild_resolvers::Scope::parse(&scope)));
             }
             let config = maven::config(&repositories, allow_http, &options);
-            print_resolution(&config, &roots, tree, jobs)
+            print_resolution(&config, &roots, &[], tree, jobs)
         }
         Command::Test { selectors, .. } => {
-            let mut project = Project::discover(&dir)?;
+            let mut project = discover(&dir)?;
             let names: Vec<String> = project
                 .order
                 .iter()
@@ -277,13 +312,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             result.map(|_| ())
         }
         Command::Classpath { targets } => {
-            let project = Arc::new(Project::discover(&dir)?);
+            let project = Arc::new(discover(&dir)?);
             let (_, cp) = prep(&project, targets, cli.json, &options)?;
             println!("{}", cp.join(":"));
             Ok(())
         }
         Command::Repl { headless } => {
-            let project = Arc::new(Project::discover(&dir)?);
+            let project = Arc::new(discover(&dir)?);
             let (engine, cp) = prep(&project, Vec::new(), cli.json, &options)?;
             let java = runtime(1)?
                 .block_on(engine.jdk())
@@ -293,7 +328,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             launch::repl(&project, &java, cp, headless, &options).map_err(Failure::Env)
         }
         Command::Run { main, args } => {
-            let project = Arc::new(Project::discover(&dir)?);
+            let project = Arc::new(discover(&dir)?);
             let (engine, cp) = prep(&project, Vec::new(), cli.json, &options)?;
             let java = runtime(1)?
                 .block_on(engine.jdk())
@@ -302,8 +337,51 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .clone();
             launch::run(&project, &java, &cp, &main, &args).map_err(Failure::Env)
         }
+        Command::Prep => {
+            let project = Arc::new(discover(&dir)?);
+            let Some(cp) = project.clojure.clone() else {
+                return Err(Failure::Usage(format!(
+                    "{}: kbuild prep is for project.clj projects",
+                    project.file
+                )));
+            };
+            let names: Vec<String> = ["java", "main"]
+                .iter()
+                .filter(|n| project.targets.contains_key(**n))
+                .map(|n| n.to_string())
+                .collect();
+            let engine = build(&project, &names, cli.json, &options)?;
+            let dest = project.root.join(&cp.compile_path);
+            let mut written = 0;
+            for n in &names {
+                let from = engine.out_dir(n);
+                for path in engine
+                    .product(n)
+                    .map(|p| p.files)
+                    .unwrap_or_default()
+                    .keys()
+                {
+                    let (src, dst) = (from.join(path), dest.join(path));
+                    if std::fs::read(&dst).ok() == std::fs::read(&src).ok() {
+                        continue;
+                    }
+                    let copied = dst
+                        .parent()
+                        .map(std::fs::create_dir_all)
+                        .transpose()
+                        .and_then(|_| std::fs::copy(&src, &dst));
+                    copied.map_err(|e| Failure::Env(format!("writing {}: {e}", dst.display())))?;
+                    written += 1;
+                }
+            }
+            eprintln!(
+                "prep: {} is up to date ({written} files written)",
+                cp.compile_path
+            );
+            Ok(())
+        }
         Command::Lock => {
-            let project = Arc::new(Project::discover(&dir)?);
+            let project = Arc::new(discover(&dir)?);
             let names: Vec<String> = project
                 .order
                 .iter()
@@ -333,7 +411,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Deps { target, tree } => {
-            let project = Project::discover(&dir)?;
+            let project = discover(&dir)?;
             let names: Vec<String> = match target {
                 Some(t) => {
                     known_targets(&project, std::slice::from_ref(&t))?;
@@ -345,6 +423,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             for name in names {
                 let Rule::Maven {
                     coords,
+                    managed,
                     repositories,
                     allow_http,
                 } = &project.targets[&name].rule
@@ -357,7 +436,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 println!("{name}:");
                 any = true;
                 let config = maven::config(repositories, *allow_http, &options);
-                print_resolution(&config, &maven::roots(coords), tree, jobs)?;
+                print_resolution(
+                    &config,
+                    &maven::roots(coords),
+                    &maven::roots(managed),
+                    tree,
+                    jobs,
+                )?;
             }
             if !any {
                 return Err(Failure::Usage(format!(
@@ -400,11 +485,12 @@ fn prep(
 fn print_resolution(
     config: &kbuild_resolvers::ResolverConfig,
     roots: &[kbuild_resolvers::Dependency],
+    managed: &[kbuild_resolvers::Dependency],
     tree: bool,
     jobs: usize,
 ) -> Result<(), Failure> {
     let resolution = runtime(jobs)?
-        .block_on(kbuild_resolvers::resolve(config, roots, &[]))
+        .block_on(kbuild_resolvers::resolve(config, roots, managed))
         .map_err(|e| Failure::Resolve(e.to_string()))?;
     if tree {
         print!("{}", kbuild_resolvers::to_tree_string(&resolution));

@@ -59,7 +59,6 @@ pub enum Aot {
 
 /// The pattern of an [`Aot::Namespaces`] entry that is a regex (`#"foo\..*"` → `foo\..*`).
 /// Namespace names cannot start with `#`, so the spelling is unambiguous.
-#[allow(dead_code)]
 pub fn aot_regex(entry: &str) -> Option<&str> {
     entry.strip_prefix("#\"")?.strip_suffix('"')
 }
@@ -1252,7 +1251,6 @@ fn builtin_profiles(pos: Pos) -> Vec<(String, Node)> {
 ///   `target/uberjar+provided` with `"target/%s"`); the standalone jar's dependencies are
 ///   those of `["uberjar"]` alone;
 /// - anything else (`classpath`, `run`, `compile`, `javac`, ...): the defaults.
-#[allow(dead_code)]
 pub fn default_lein_profiles(task: &str) -> Vec<&'static str> {
     const DEFAULT: [&str; 5] = ["base", "system", "user", "provided", "dev"];
     let mut profiles = DEFAULT.to_vec();
@@ -1280,7 +1278,6 @@ fn find_defproject(forms: &[Form]) -> Option<&Form> {
 /// [`default_lein_profiles`]; names with or without `:`, `default` allowed, `name?` for
 /// "if defined"). User and system profiles (`~/.lein/profiles.clj`, `/etc/leiningen`)
 /// and a `profiles.clj` next to the project are not read.
-#[allow(dead_code)]
 pub fn read_project_clj(text: &str, profiles: &[&str]) -> Result<ClojureProject, ProjectError> {
     let forms = edn::read_all(text).map_err(|e| read_error(PROJECT_CLJ, e))?;
     let Some(def) = find_defproject(&forms) else {
@@ -1894,7 +1891,6 @@ fn merge_deps_into(into: &mut Option<DepsMap>, more: DepsMap) {
 /// deps.edn's `:paths`, `:mvn/repos` and `:test` alias are applied; its
 /// `org.clojure/clojure` dependency is not (the caller adds it). A user-level
 /// `~/.clojure/deps.edn` is not read.
-#[allow(dead_code)]
 pub fn read_deps_edn(text: &str, aliases: &[&str]) -> Result<ClojureProject, ProjectError> {
     let forms = edn::read_all(text).map_err(|e| read_error(DEPS_EDN, e))?;
     let top = match forms.as_slice() {

@@ -1,6 +1,7 @@
 //! kbuild: an incremental build companion for JVM and Clojure projects.
 
 mod cli;
+mod clojure_project;
 mod edn;
 mod engine;
 mod launch;

@@ -8,6 +8,7 @@ use globset::{Glob, GlobMatcher};
 use kbuild_hashers::Hasher;
 use serde::Serialize;
 
+use crate::clojure_project::{self, Aot, ClojureProject, Tool};
 use crate::edn::{self, Form};
 
 pub const BUILD_FILE: &str = "kbuild.edn";
@@ -23,8 +24,10 @@ pub enum SettingsError {
     },
     #[error("{file}: {message}")]
     File { file: String, message: String },
-    #[error("no {BUILD_FILE} in {0} or any directory above it")]
+    #[error("no {BUILD_FILE}, project.clj or deps.edn in {0} or any directory above it")]
     NotFound(String),
+    #[error("{0}")]
+    Clojure(String),
 }
 
 /// A rule kind with its arguments. Serialized (canonically) into the target's definition,
@@ -55,6 +58,9 @@ pub enum Rule {
     },
     Maven {
         coords: Vec<MavenDep>,
+        /// dependencyManagement (Leiningen's :managed-dependencies).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        managed: Vec<MavenDep>,
         /// (id, url) in the order they are tried; the project's, then the target's own.
         repositories: Vec<(String, String)>,
         allow_http: bool,
@@ -182,6 +188,50 @@ pub struct Project {
     /// Target names in the order the build file declares them.
     pub order: Vec<String>,
     hashers: Vec<(GlobMatcher, &'static dyn Hasher)>,
+    /// The project.clj or deps.edn the targets were derived from.
+    pub clojure: Option<ClojureProject>,
+}
+
+pub const PROJECT_CLJ: &str = "project.clj";
+pub const DEPS_EDN: &str = "deps.edn";
+
+/// What the command line selects in a project.clj or deps.edn.
+#[derive(Default, Clone, Debug)]
+pub struct Selection {
+    /// The Leiningen task whose default profiles apply (`test`, `repl`, `classpath`...).
+    pub task: String,
+    /// `--profile` values, as `lein with-profile` takes them: `+p` adds to the task's
+    /// defaults, `-p` removes, a bare name replaces them.
+    pub profiles: Vec<String>,
+    /// `-A` aliases for deps.edn.
+    pub aliases: Vec<String>,
+}
+
+impl Selection {
+    pub fn lein_profiles(&self) -> Vec<String> {
+        let defaults: Vec<String> = clojure_project::default_lein_profiles(&self.task)
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let replacing: Vec<&String> = self
+            .profiles
+            .iter()
+            .filter(|p| !p.starts_with(['+', '-']))
+            .collect();
+        let mut out = if replacing.is_empty() {
+            defaults
+        } else {
+            replacing.into_iter().cloned().collect()
+        };
+        for p in &self.profiles {
+            if let Some(add) = p.strip_prefix('+') {
+                out.push(add.to_string());
+            } else if let Some(remove) = p.strip_prefix('-') {
+                out.retain(|x| x.trim_start_matches(':') != remove.trim_start_matches(':'));
+            }
+        }
+        out
+    }
 }
 
 /// Project-level settings that targets inherit.
@@ -195,14 +245,194 @@ struct Shared {
 impl Project {
     /// Finds the build file in `start` or the nearest directory above it.
     pub fn discover(start: &Path) -> Result<Project, SettingsError> {
+        Project::discover_for(start, &Selection::default())
+    }
+
+    /// Finds the nearest `kbuild.edn`, else `project.clj`, else `deps.edn`, in `start` or
+    /// above it. The latter two are read as their tools would for `selection`.
+    pub fn discover_for(start: &Path, selection: &Selection) -> Result<Project, SettingsError> {
         let mut dir = Some(start);
         while let Some(d) = dir {
             if d.join(BUILD_FILE).is_file() {
                 return Project::load(d);
             }
+            for (file, tool) in [(PROJECT_CLJ, Tool::Lein), (DEPS_EDN, Tool::Cli)] {
+                let path = d.join(file);
+                if path.is_file() {
+                    let text = std::fs::read_to_string(&path).map_err(|e| SettingsError::File {
+                        file: file.into(),
+                        message: e.to_string(),
+                    })?;
+                    let cp = match tool {
+                        Tool::Lein => {
+                            let profiles = selection.lein_profiles();
+                            let refs: Vec<&str> = profiles.iter().map(String::as_str).collect();
+                            clojure_project::read_project_clj(&text, &refs)
+                        }
+                        Tool::Cli => {
+                            let refs: Vec<&str> =
+                                selection.aliases.iter().map(String::as_str).collect();
+                            clojure_project::read_deps_edn(&text, &refs)
+                        }
+                    }
+                    .map_err(|e| SettingsError::Clojure(e.to_string()))?;
+                    return Project::from_clojure(d, file, cp);
+                }
+            }
             dir = d.parent();
         }
         Err(SettingsError::NotFound(start.display().to_string()))
+    }
+
+    /// The targets an existing Clojure project implies: `deps` (its Maven dependencies),
+    /// `java` (its Java sources), `main` (source and resource paths, AOT), `test`.
+    fn from_clojure(root: &Path, file: &str, cp: ClojureProject) -> Result<Project, SettingsError> {
+        let bad = |m: String| SettingsError::File {
+            file: file.into(),
+            message: m,
+        };
+        let dep = |d: &clojure_project::Dep| -> Result<MavenDep, SettingsError> {
+            if let Some(local) = &d.local_root {
+                return Err(bad(format!(
+                    "{}/{} {{:local/root {local:?}}}: local roots are not built by kbuild yet",
+                    d.group, d.artifact
+                )));
+            }
+            Ok(MavenDep {
+                group: d.group.clone(),
+                artifact: d.artifact.clone(),
+                version: d
+                    .version
+                    .clone()
+                    .ok_or_else(|| bad(format!("{}/{} has no version", d.group, d.artifact)))?,
+                type_: d.extension.clone(),
+                classifier: d.classifier.clone(),
+                scope: d.scope.clone(),
+                optional: d.optional,
+                exclusions: d
+                    .exclusions
+                    .iter()
+                    .map(|(g, a)| format!("{g}:{a}"))
+                    .collect(),
+            })
+        };
+        let coords = cp
+            .dependencies
+            .iter()
+            .map(dep)
+            .collect::<Result<Vec<_>, _>>()?;
+        let managed = cp
+            .managed
+            .iter()
+            .filter(|d| d.version.is_some())
+            .map(dep)
+            .collect::<Result<Vec<_>, _>>()?;
+        let hashers = vec![
+            (
+                Glob::new("**/*.java")
+                    .expect("valid glob")
+                    .compile_matcher(),
+                kbuild_hashers::by_name("java").expect("built in"),
+            ),
+            (
+                Glob::new("**/*.clj*")
+                    .expect("valid glob")
+                    .compile_matcher(),
+                kbuild_hashers::by_name("clojure").expect("built in"),
+            ),
+        ];
+        let hashers_text: String = hashers
+            .iter()
+            .map(|(g, h)| format!("{}={}@{};", g.glob(), h.id(), h.version()))
+            .collect();
+        let mut targets = BTreeMap::new();
+        let mut order = Vec::new();
+        let mut add = |name: &str, rule: Rule, deps: Vec<String>| {
+            let uses_hashers = matches!(
+                rule,
+                Rule::JavaLibrary { .. } | Rule::ClojureLibrary { .. } | Rule::Test { .. }
+            );
+            let hashers = if uses_hashers {
+                hashers_text.clone()
+            } else {
+                String::new()
+            };
+            let definition = definition(&rule, &deps, &hashers);
+            order.push(name.to_string());
+            targets.insert(
+                name.to_string(),
+                Target {
+                    name: name.to_string(),
+                    rule,
+                    deps,
+                    definition,
+                    hashers,
+                    line: 1,
+                },
+            );
+        };
+        add(
+            "deps",
+            Rule::Maven {
+                coords,
+                managed,
+                repositories: cp.repositories.clone(),
+                allow_http: false,
+            },
+            vec![],
+        );
+        let mut main_deps = vec!["deps".to_string()];
+        if !cp.java_source_paths.is_empty() {
+            let srcs = cp
+                .java_source_paths
+                .iter()
+                .map(|p| format!("{}/**/*.java", p.trim_end_matches('/')))
+                .collect();
+            add(
+                "java",
+                Rule::JavaLibrary {
+                    srcs,
+                    javac_opts: cp.javac_options.clone(),
+                },
+                vec!["deps".into()],
+            );
+            main_deps.insert(0, "java".into());
+        }
+        let aot = match &cp.aot {
+            Aot::None => Vec::new(),
+            Aot::All => vec!["*all*".to_string()],
+            Aot::Namespaces(n) => n.clone(),
+        };
+        let paths = cp
+            .source_paths
+            .iter()
+            .chain(&cp.resource_paths)
+            .map(|p| p.trim_end_matches('/').to_string())
+            .collect();
+        add("main", Rule::ClojureLibrary { paths, aot }, main_deps);
+        if !cp.test_paths.is_empty() {
+            let paths = cp
+                .test_paths
+                .iter()
+                .map(|p| p.trim_end_matches('/').to_string())
+                .collect();
+            add(
+                "test",
+                Rule::Test {
+                    paths,
+                    select: Vec::new(),
+                },
+                vec!["main".into()],
+            );
+        }
+        Ok(Project {
+            root: root.to_path_buf(),
+            file: file.to_string(),
+            targets,
+            order,
+            hashers,
+            clojure: Some(cp),
+        })
     }
 
     pub fn load(root: &Path) -> Result<Project, SettingsError> {
@@ -422,6 +652,7 @@ impl Reader {
             });
         }
         Ok(Project {
+            clojure: None,
             root: root.to_path_buf(),
             file: BUILD_FILE.into(),
             targets,
@@ -690,6 +921,7 @@ impl Reader {
                 }
                 Rule::Maven {
                     coords,
+                    managed: Vec::new(),
                     repositories,
                     allow_http,
                 }

@@ -611,27 +611,40 @@ impl Engine {
             .copied()
     }
 
-    /// The classpath the named targets make, after a build of them.
+    /// The classpath the named targets make, after a build of them: each target that no
+    /// other named target depends on, in order, followed by its dependencies nearest first,
+    /// so roots (tests, sources) come before what they use (classes, jars).
     pub fn classpath(&self, names: &[String]) -> Vec<String> {
+        let below: Vec<Vec<String>> = names
+            .iter()
+            .map(|n| self.project.transitive_deps(n))
+            .collect();
         let mut all: Vec<String> = Vec::new();
-        for n in names {
-            for d in std::iter::once(n.clone()).chain(self.project.transitive_deps(n)) {
-                if !all.contains(&d) {
-                    all.push(d);
+        for (i, n) in names.iter().enumerate() {
+            let is_root = !below
+                .iter()
+                .enumerate()
+                .any(|(j, b)| j != i && b.contains(n));
+            if !is_root {
+                continue;
+            }
+            for d in std::iter::once(n).chain(&below[i]) {
+                if !all.contains(d) {
+                    all.push(d.clone());
                 }
             }
         }
         let computed: Vec<Computed> = all
             .iter()
             .map(|n| {
-                match self
+                let slot = self
                     .memo
                     .lock()
                     .expect("memo lock")
                     .get(&Key::Target(n.clone()))
-                    .and_then(|s| s.get().cloned())
-                {
-                    Some(Ok(c)) => c,
+                    .cloned();
+                match slot.as_ref().and_then(|s| s.get()) {
+                    Some(Ok(c)) => c.clone(),
                     _ => Computed::new(Value::Text(String::new())),
                 }
             })

@@ -140,7 +140,24 @@ pub async fn library(
         return Ok(());
     }
     let all = namespaces(ctx, &files)?;
-    let chosen: Vec<String> = if aot == ["*all*"] { all } else { aot.to_vec() };
+    // `*all*`, namespace names, or Leiningen's `#"regex"` entries (matched unanchored).
+    let mut chosen: Vec<String> = Vec::new();
+    for entry in aot {
+        let picked: Vec<String> = if entry == "*all*" {
+            all.clone()
+        } else if let Some(pattern) = crate::clojure_project::aot_regex(entry) {
+            let re =
+                Regex::new(pattern).map_err(|e| ctx.fail(format!(":aot pattern {entry}: {e}")))?;
+            all.iter().filter(|n| re.is_match(n)).cloned().collect()
+        } else {
+            vec![entry.clone()]
+        };
+        for n in picked {
+            if !chosen.contains(&n) {
+                chosen.push(n);
+            }
+        }
+    }
     let cp = java_classpath(ctx, paths, &deps, &computed, &[stage]);
     let script = format!(
         "(binding [*compile-path* {:?}] (doseq [n {}] (compile n)))",

@@ -12,12 +12,13 @@ pub const LOCK_FILE: &str = "kbuild.lock";
 pub async fn run(
     ctx: &Ctx,
     coords: &[MavenDep],
+    managed: &[MavenDep],
     repositories: &[(String, String)],
     allow_http: bool,
 ) -> Result<(), BuildError> {
     let config = config(repositories, allow_http, &ctx.engine.options);
     ctx.engine.printer.running(&ctx.target);
-    let resolution = kbuild_resolvers::resolve(&config, &roots(coords), &[])
+    let resolution = kbuild_resolvers::resolve(&config, &roots(coords), &roots(managed))
         .await
         .map_err(|e| ctx.fail(e.to_string()))?;
     let lines = kbuild_resolvers::to_list_lines(&resolution);

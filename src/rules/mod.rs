@@ -31,9 +31,10 @@ pub async fn run(ctx: &Ctx, target: &Target, stage: &Path) -> Result<(), BuildEr
         } => jar::run(ctx, main_class.as_deref(), manifest, true, stage).await,
         Rule::Maven {
             coords,
+            managed,
             repositories,
             allow_http,
-        } => maven::run(ctx, coords, repositories, *allow_http).await,
+        } => maven::run(ctx, coords, managed, repositories, *allow_http).await,
         Rule::ClojureLibrary { paths, aot } => clojure::library(ctx, paths, aot, stage).await,
         Rule::Test { paths, select } => clojure::test(ctx, paths, select, stage).await,
     }

@@ -1,0 +1,202 @@
+//! Existing Leiningen and Clojure CLI projects, unchanged, compared with Debian's real
+//! `lein` running offline against a local repository made from /usr/share/maven-repo.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Build, Project};
+
+/// A dereferenced copy of Debian's Maven repository (its jars are relative symlinks),
+/// made once per build tree and shared: lein and kbuild only read it offline.
+fn debian_m2() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-m2");
+    if !dir.join(".complete").exists() {
+        let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let copy = tmp.path().join("m2");
+        let ok = Command::new("cp")
+            .arg("-rL")
+            .arg("/usr/share/maven-repo")
+            .arg(&copy)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        // A relocation stub that is not a usable artifact (see the notes).
+        let _ = std::fs::remove_dir_all(copy.join("org/apache/apache/18"));
+        std::fs::write(copy.join(".complete"), "").unwrap();
+        // Another test may have won the race; either copy is complete.
+        let _ = std::fs::rename(&copy, &dir);
+    }
+    dir
+}
+
+fn lein(p: &Project, m2: &Path, args: &[&str]) -> std::process::Output {
+    let m2 = format!("\"{}\"", m2.display());
+    Command::new("lein")
+        .args([
+            "update-in",
+            ":",
+            "assoc",
+            ":local-repo",
+            &m2,
+            ":offline?",
+            "true",
+            "--",
+        ])
+        .args(args)
+        .current_dir(p.dir.path())
+        .env("LEIN_HOME", p.path(".lein-home"))
+        .output()
+        .unwrap()
+}
+
+fn kbuild(p: &Project, m2: &Path, args: &[&str]) -> Build {
+    let mut all = vec!["--offline", "--local-repo", m2.to_str().unwrap()];
+    all.extend_from_slice(args);
+    Build::from(p.run(&all))
+}
+
+#[test]
+fn kbuild_classpath_equals_lein_classpath_with_compiled_products_for_target_classes() {
+    let m2 = debian_m2();
+    let p = Project::new("lein-mixed");
+    let out = lein(&p, &m2, &["classpath"]);
+    assert!(
+        out.status.success(),
+        "lein classpath: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let b = kbuild(&p, &m2, &["classpath"]);
+    assert!(b.ok(), "{}", b.stderr);
+    let root = p.dir.path().display().to_string();
+    let ours_compiled = format!("{root}/target/kbuild/main:{root}/target/kbuild/java");
+    let want = theirs.replace(&format!("{root}/target/classes"), &ours_compiled);
+    assert_ne!(want, theirs, "lein's classpath has target/classes");
+    assert_eq!(b.stdout.trim(), want);
+
+    // The same with a profile added, as `lein with-profile +test classpath`.
+    let out = lein(&p, &m2, &["with-profile", "+test", "classpath"]);
+    let theirs = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .replace(&format!("{root}/target/classes"), &ours_compiled);
+    let b = kbuild(&p, &m2, &["--profile", "+test", "classpath"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(theirs.contains("test-resources"));
+    assert_eq!(b.stdout.trim(), theirs);
+}
+
+#[test]
+fn kbuild_test_on_a_leiningen_project_counts_what_lein_test_counts() {
+    let m2 = debian_m2();
+    let p = Project::new("lein-mixed");
+    let out = lein(&p, &m2, &["test"]);
+    let lein_out = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "lein test: {lein_out}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let totals = lein_out
+        .lines()
+        .find(|l| l.starts_with("Ran "))
+        .expect("lein's totals")
+        .to_string();
+
+    let p = Project::new("lein-mixed");
+    let b = kbuild(&p, &m2, &["test"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(
+        b.stderr.contains(&totals),
+        "lein said {totals:?}; kbuild said:\n{}",
+        b.stderr
+    );
+    assert!(b.stderr.contains("0 failures, 0 errors."));
+    // Cached the second time.
+    let b = kbuild(&p, &m2, &["--json", "test"]);
+    assert!(b.ok() && b.executed().is_empty(), "ran {:?}", b.executed());
+}
+
+#[test]
+fn kbuild_prep_lets_lein_test_run_with_its_prep_tasks_replaced() {
+    let m2 = debian_m2();
+    let p = Project::new("lein-mixed");
+    p.edit(
+        "project.clj",
+        "  :aot [mixed.core]",
+        "  :aot [mixed.core]\n  :prep-tasks ^:replace []",
+    );
+    // Without prep, lein has no compiled Java class to load.
+    let out = lein(&p, &m2, &["test"]);
+    assert!(!out.status.success(), "lein test passed without prep?");
+    let b = kbuild(&p, &m2, &["prep"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(p.path("target/classes/mixed/Greeter.class").is_file());
+    assert!(
+        p.path("target/classes/mixed/core__init.class").is_file(),
+        "AOT classes too"
+    );
+    let out = lein(&p, &m2, &["test"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("0 failures, 0 errors."), "{text}");
+    // A second prep writes nothing.
+    let b = kbuild(&p, &m2, &["prep"]);
+    assert!(b.stderr.contains("(0 files written)"), "{}", b.stderr);
+}
+
+#[test]
+fn a_deps_edn_project_with_an_alias() {
+    let m2 = debian_m2();
+    let p = Project::new("deps-alias");
+    let b = kbuild(&p, &m2, &["-A:test", "classpath"]);
+    assert!(b.ok(), "{}", b.stderr);
+    let root = p.dir.path().display().to_string();
+    let entries: Vec<&str> = b.stdout.trim().split(':').collect();
+    assert_eq!(
+        &entries[..3],
+        &[
+            format!("{root}/test"),
+            format!("{root}/src"),
+            format!("{root}/resources")
+        ]
+    );
+    assert!(
+        entries[3].ends_with("org/clojure/clojure/1.11.1/clojure-1.11.1.jar"),
+        "{entries:?}"
+    );
+    let b = kbuild(&p, &m2, &["-A:dev", "classpath"]);
+    assert!(
+        b.stdout.contains(&format!("{root}/dev:")) && b.stdout.contains("nrepl-1.0.0.jar"),
+        "{}",
+        b.stdout
+    );
+    let b = kbuild(&p, &m2, &["-A:test", "test"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(b.stderr.contains("0 failures, 0 errors."), "{}", b.stderr);
+    let b = kbuild(&p, &m2, &["-A:nope", "classpath"]);
+    assert_eq!(b.code, Some(2));
+    assert!(b.stderr.contains("nope"), "{}", b.stderr);
+}
+
+#[test]
+fn forms_kbuild_cannot_evaluate_are_errors_with_their_line() {
+    let p = Project::new("lein-mixed");
+    p.edit(
+        "project.clj",
+        ":javac-options [\"--release\" \"11\"]",
+        ":javac-options [\"--release\" ~(str 11)]",
+    );
+    let out = p.run(&["classpath"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("project.clj:8:") && err.contains("cannot evaluate"),
+        "{err}"
+    );
+}
