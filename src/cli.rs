@@ -81,6 +81,11 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Build the project's jar: for a project.clj, `target/<name>-<version>.jar` as `lein jar`
+    /// makes it; for a kbuild.edn, every `:jar` target.
+    Jar,
+    /// Build the standalone jar: `target/<name>-<version>-standalone.jar`, or every `:uberjar` target.
+    Uberjar,
     /// For a project.clj: put what Leiningen's default prep tasks (javac, compile) make into
     /// its :compile-path, from kbuild's cache, so `lein test` and `lein repl` can run with
     /// `:prep-tasks ^:replace []`.
@@ -193,6 +198,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let task = match &cli.command {
         Command::Test { .. } => "test",
         Command::Repl { .. } => "repl",
+        Command::Jar => "jar",
+        Command::Uberjar => "uberjar",
         _ => "classpath",
     };
     let selection = Selection {
@@ -336,6 +343,53 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .java
                 .clone();
             launch::run(&project, &java, &cp, &main, &args).map_err(Failure::Env)
+        }
+        Command::Jar | Command::Uberjar => {
+            let uber = matches!(cli.command, Command::Uberjar);
+            let project = Arc::new(discover(&dir)?);
+            let names: Vec<String> = project
+                .order
+                .iter()
+                .filter(|n| match project.targets[*n].rule {
+                    Rule::Jar { .. } => !uber,
+                    Rule::Uberjar { .. } => uber,
+                    _ => false,
+                })
+                .cloned()
+                .collect();
+            if names.is_empty() {
+                let kind = if uber { ":uberjar" } else { ":jar" };
+                return Err(Failure::Usage(format!(
+                    "{}: no {kind} target",
+                    project.file
+                )));
+            }
+            let engine = build(&project, &names, cli.json, &options)?;
+            for n in &names {
+                let built = engine.out_dir(n).join(format!("{n}.jar"));
+                // A Leiningen project's jar goes where `lein jar` puts it.
+                let path = match &project.clojure {
+                    Some(cp) => {
+                        let suffix = if uber { "-standalone" } else { "" };
+                        let dest = project
+                            .root
+                            .join(&cp.target_path)
+                            .join(format!("{}-{}{suffix}.jar", cp.name, cp.version));
+                        let copied = dest
+                            .parent()
+                            .map(std::fs::create_dir_all)
+                            .transpose()
+                            .and_then(|_| std::fs::copy(&built, &dest));
+                        copied.map_err(|e| {
+                            Failure::Env(format!("writing {}: {e}", dest.display()))
+                        })?;
+                        dest
+                    }
+                    None => built,
+                };
+                println!("{}", path.display());
+            }
+            Ok(())
         }
         Command::Prep => {
             let project = Arc::new(discover(&dir)?);
@@ -532,12 +586,17 @@ fn build(
     options: &Options,
 ) -> Result<Arc<Engine>, Failure> {
     let started = Instant::now();
-    // Tests run with `kbuild test`, not as part of a plain build.
+    // Tests run with `kbuild test`, not as part of a plain build, and a project.clj's
+    // jars with `kbuild jar` / `kbuild uberjar`.
     let targets = if targets.is_empty() {
         project
             .order
             .iter()
-            .filter(|n| !matches!(project.targets[*n].rule, Rule::Test { .. }))
+            .filter(|n| match project.targets[*n].rule {
+                Rule::Test { .. } => false,
+                Rule::Jar { .. } | Rule::Uberjar { .. } => project.clojure.is_none(),
+                _ => true,
+            })
             .cloned()
             .collect()
     } else {
@@ -615,7 +674,7 @@ fn graph(project: &Project) -> String {
     for name in &project.order {
         let t = &project.targets[name];
         let kind = t.rule.kind();
-        let shape = if matches!(t.rule, Rule::Jar { .. }) {
+        let shape = if matches!(t.rule, Rule::Jar { .. } | Rule::Uberjar { .. }) {
             ", shape=box3d"
         } else {
             ""

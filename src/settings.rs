@@ -51,10 +51,16 @@ pub enum Rule {
     Jar {
         main_class: Option<String>,
         manifest: BTreeMap<String, String>,
+        /// Generated entries (path → text), e.g. the pom.xml of a Leiningen project.
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        files: BTreeMap<String, String>,
     },
     Uberjar {
         main_class: Option<String>,
         manifest: BTreeMap<String, String>,
+        /// Generated entries (path → text), e.g. the pom.xml of a Leiningen project.
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        files: BTreeMap<String, String>,
     },
     Maven {
         coords: Vec<MavenDep>,
@@ -276,7 +282,7 @@ impl Project {
                         }
                     }
                     .map_err(|e| SettingsError::Clojure(e.to_string()))?;
-                    return Project::from_clojure(d, file, cp);
+                    return Project::from_clojure(d, file, cp, &selection.task);
                 }
             }
             dir = d.parent();
@@ -286,7 +292,12 @@ impl Project {
 
     /// The targets an existing Clojure project implies: `deps` (its Maven dependencies),
     /// `java` (its Java sources), `main` (source and resource paths, AOT), `test`.
-    fn from_clojure(root: &Path, file: &str, cp: ClojureProject) -> Result<Project, SettingsError> {
+    fn from_clojure(
+        root: &Path,
+        file: &str,
+        cp: ClojureProject,
+        task: &str,
+    ) -> Result<Project, SettingsError> {
         let bad = |m: String| SettingsError::File {
             file: file.into(),
             message: m,
@@ -398,11 +409,17 @@ impl Project {
             );
             main_deps.insert(0, "java".into());
         }
-        let aot = match &cp.aot {
+        let mut aot = match &cp.aot {
             Aot::None => Vec::new(),
             Aot::All => vec!["*all*".to_string()],
             Aot::Namespaces(n) => n.clone(),
         };
+        // Like `lein jar`, packaging compiles :main so that its Main-Class exists.
+        if let (true, Some(main)) = (matches!(task, "jar" | "uberjar"), &cp.main) {
+            if !aot.iter().any(|a| a == main || a == "*all*") {
+                aot.push(main.clone());
+            }
+        }
         let paths = cp
             .source_paths
             .iter()
@@ -421,6 +438,30 @@ impl Project {
                 Rule::Test {
                     paths,
                     select: Vec::new(),
+                },
+                vec!["main".into()],
+            );
+        }
+        if cp.tool == Tool::Lein {
+            let files = maven_metadata(&cp);
+            let main_class = cp.main.as_ref().map(|m| m.replace('-', "_"));
+            let mut jar_deps: Vec<String> = vec!["main".into()];
+            if !cp.java_source_paths.is_empty() {
+                jar_deps.insert(0, "java".into());
+            }
+            let manifest = BTreeMap::new();
+            let jar = Rule::Jar {
+                main_class: main_class.clone(),
+                manifest: manifest.clone(),
+                files: files.clone(),
+            };
+            add("jar", jar, jar_deps);
+            add(
+                "uberjar",
+                Rule::Uberjar {
+                    main_class,
+                    manifest,
+                    files,
                 },
                 vec!["main".into()],
             );
@@ -824,15 +865,18 @@ impl Reader {
                     }
                 }
                 let main_class = string("main-class")?;
+                let files = BTreeMap::new();
                 if kind == "jar" {
                     Rule::Jar {
                         main_class,
                         manifest,
+                        files,
                     }
                 } else {
                     Rule::Uberjar {
                         main_class,
                         manifest,
+                        files,
                     }
                 }
             }
@@ -947,6 +991,80 @@ impl Reader {
             line: form.pos.line,
         })
     }
+}
+
+/// `META-INF/maven/<group>/<name>/pom.xml` and `pom.properties`, as `lein jar` writes them
+/// (without the timestamp, so jars stay reproducible).
+fn maven_metadata(cp: &ClojureProject) -> BTreeMap<String, String> {
+    fn esc(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    }
+    let mut deps = String::new();
+    for d in &cp.dependencies {
+        deps.push_str("    <dependency>\n");
+        deps.push_str(&format!(
+            "      <groupId>{}</groupId>\n      <artifactId>{}</artifactId>\n",
+            esc(&d.group),
+            esc(&d.artifact)
+        ));
+        if let Some(v) = &d.version {
+            deps.push_str(&format!("      <version>{}</version>\n", esc(v)));
+        }
+        if !d.classifier.is_empty() {
+            deps.push_str(&format!(
+                "      <classifier>{}</classifier>\n",
+                esc(&d.classifier)
+            ));
+        }
+        if d.extension != "jar" {
+            deps.push_str(&format!("      <type>{}</type>\n", esc(&d.extension)));
+        }
+        if d.scope != "compile" {
+            deps.push_str(&format!("      <scope>{}</scope>\n", esc(&d.scope)));
+        }
+        if d.optional {
+            deps.push_str("      <optional>true</optional>\n");
+        }
+        if !d.exclusions.is_empty() {
+            deps.push_str("      <exclusions>\n");
+            for (g, a) in &d.exclusions {
+                deps.push_str(&format!(
+                    "        <exclusion>\n          <groupId>{}</groupId>\n          <artifactId>{}</artifactId>\n        </exclusion>\n",
+                    esc(g),
+                    esc(a)
+                ));
+            }
+            deps.push_str("      </exclusions>\n");
+        }
+        deps.push_str("    </dependency>\n");
+    }
+    let pom = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <project xmlns=\"http://maven.apache.org/POM/4.0.0\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+         xsi:schemaLocation=\"http://maven.apache.org/POM/4.0.0 http://maven.apache.org/xsd/maven-4.0.0.xsd\">\n\
+         \x20 <modelVersion>4.0.0</modelVersion>\n\
+         \x20 <groupId>{g}</groupId>\n\
+         \x20 <artifactId>{a}</artifactId>\n\
+         \x20 <packaging>jar</packaging>\n\
+         \x20 <version>{v}</version>\n\
+         \x20 <name>{a}</name>\n\
+         \x20 <dependencies>\n{deps}  </dependencies>\n\
+         </project>\n",
+        g = esc(&cp.group),
+        a = esc(&cp.name),
+        v = esc(&cp.version),
+    );
+    let props = format!(
+        "groupId={}\nartifactId={}\nversion={}\n",
+        cp.group, cp.name, cp.version
+    );
+    let dir = format!("META-INF/maven/{}/{}", cp.group, cp.name);
+    BTreeMap::from([
+        (format!("{dir}/pom.xml"), pom),
+        (format!("{dir}/pom.properties"), props),
+    ])
 }
 
 /// `{"id" "url"}` in source order.

@@ -200,3 +200,64 @@ fn forms_kbuild_cannot_evaluate_are_errors_with_their_line() {
         "{err}"
     );
 }
+
+#[test]
+fn kbuild_jar_and_uberjar_make_what_lein_makes_where_lein_puts_it() {
+    let m2 = debian_m2();
+    let p = Project::new("lein-mixed");
+    let b = kbuild(&p, &m2, &["uberjar"]);
+    assert!(b.ok(), "{}", b.stderr);
+    let uber = p.path("target/lein-mixed-0.1.0-SNAPSHOT-standalone.jar");
+    assert_eq!(b.stdout.trim(), uber.display().to_string());
+    let out = Command::new("java")
+        .arg("-jar")
+        .arg(&uber)
+        .arg("kbuild")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Hello, kbuild!\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let b = kbuild(&p, &m2, &["jar"]);
+    assert!(b.ok(), "{}", b.stderr);
+    let jar = p.path("target/lein-mixed-0.1.0-SNAPSHOT.jar");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&jar).unwrap()).unwrap();
+    let mut read = |name: &str| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut zip
+                .by_name(name)
+                .unwrap_or_else(|_| panic!("{name} in the jar")),
+            &mut text,
+        )
+        .unwrap();
+        text
+    };
+    assert!(read("META-INF/MANIFEST.MF").contains("Main-Class: mixed.core\r\n"));
+    let pom = read("META-INF/maven/kbuild.fixtures/lein-mixed/pom.xml");
+    assert!(
+        pom.contains("<groupId>kbuild.fixtures</groupId>")
+            && pom.contains("<artifactId>clojure</artifactId>"),
+        "{pom}"
+    );
+    assert_eq!(
+        read("META-INF/maven/kbuild.fixtures/lein-mixed/pom.properties"),
+        "groupId=kbuild.fixtures\nartifactId=lein-mixed\nversion=0.1.0-SNAPSHOT\n"
+    );
+    for name in [
+        "mixed/Greeter.class",
+        "mixed/core__init.class",
+        "mixed/core.clj",
+        "mixed/greeting.txt",
+    ] {
+        assert!(zip.by_name(name).is_ok(), "{name} in the jar");
+    }
+    assert!(
+        zip.by_name("clojure/core__init.class").is_err(),
+        "dependencies only in the uberjar"
+    );
+}

@@ -96,6 +96,7 @@ pub async fn run(
     ctx: &Ctx,
     main_class: Option<&str>,
     extra: &BTreeMap<String, String>,
+    files: &BTreeMap<String, String>,
     uber: bool,
     stage: &Path,
 ) -> Result<(), BuildError> {
@@ -135,6 +136,9 @@ pub async fn run(
     fetch_files(ctx, &all, true).await?;
 
     let mut entries = Entries::default();
+    for (path, text) in files {
+        entries.add(path, text.clone().into_bytes(), false, &ctx.target);
+    }
     for (dep, computed) in deps.iter().zip(&products) {
         let Some(product) = computed.product() else {
             continue;

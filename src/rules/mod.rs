@@ -24,11 +24,13 @@ pub async fn run(ctx: &Ctx, target: &Target, stage: &Path) -> Result<(), BuildEr
         Rule::Jar {
             main_class,
             manifest,
-        } => jar::run(ctx, main_class.as_deref(), manifest, false, stage).await,
+            files,
+        } => jar::run(ctx, main_class.as_deref(), manifest, files, false, stage).await,
         Rule::Uberjar {
             main_class,
             manifest,
-        } => jar::run(ctx, main_class.as_deref(), manifest, true, stage).await,
+            files,
+        } => jar::run(ctx, main_class.as_deref(), manifest, files, true, stage).await,
         Rule::Maven {
             coords,
             managed,
