@@ -121,6 +121,13 @@ enum Command {
         /// Permit plain http:// repositories (refused by default, as by Maven 3.8+).
         #[arg(long)]
         allow_http: bool,
+        /// A dependencyManagement entry, written like a coordinate (repeatable); a BOM is
+        /// `g:a:pom:v scope=import`.
+        #[arg(long = "managed", value_name = "COORD")]
+        managed: Vec<String>,
+        /// `group:artifact:version` or `group:artifact:type:classifier:version`, optionally
+        /// followed by words `scope=S`, `optional`, `excl=g:a,g:*` (quote it), or `g:a`
+        /// alone when --managed gives its version.
         #[arg(required = true)]
         coords: Vec<String>,
     },
@@ -269,6 +276,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             scope,
             tree,
             allow_http,
+            managed,
             coords,
         } => {
             let repositories: Vec<(String, String)> = repos
@@ -276,14 +284,23 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .enumerate()
                 .map(|(i, url)| (format!("repo{}", i + 1), url.clone()))
                 .collect();
+            let parse = |line: &String| {
+                kbuild_resolvers::Dependency::parse_line(line)
+                    .map_err(|e| Failure::Usage(e.to_string()))
+            };
             let mut roots = Vec::new();
             for c in &coords {
-                let dep = kbuild_resolvers::Dependency::parse(c)
-                    .map_err(|e| Failure::Usage(e.to_string()))?;
-                roots.push(dep.with_scope(kbuild_resolvers::Scope::parse(&scope)));
+                let dep = parse(c)?;
+                // --scope is the default; a coordinate's own scope= wins.
+                roots.push(if c.contains("scope=") {
+                    dep
+                } else {
+                    dep.with_scope(kbuild_resolvers::Scope::parse(&scope))
+                });
             }
+            let managed = managed.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
             let config = maven::config(&repositories, allow_http, &options);
-            print_resolution(&config, &roots, &[], tree, jobs)
+            print_resolution(&config, &roots, &managed, tree, jobs)
         }
         Command::Test { selectors, .. } => {
             let mut project = discover(&dir)?;

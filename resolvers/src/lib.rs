@@ -7,6 +7,7 @@
 //! The entry point is [`resolve`]; [`to_list_lines`] and [`to_tree_string`] print a
 //! [`Resolution`] the way `mvn dependency:list` and `mvn dependency:tree` do.
 
+mod collect;
 mod mediation;
 pub(crate) mod pom;
 pub mod repository;
@@ -15,6 +16,6 @@ pub mod settings;
 pub mod version;
 
 pub use resolve::{
-    resolve, to_list_lines, to_tree_string, Coord, Dependency, Exclusion, RemoteRepository,
-    Resolution, ResolveError, ResolvedArtifact, ResolverConfig, Scope, TreeNode,
+    resolve, to_list_lines, to_tree_string, Coord, Dependency, Download, Exclusion, ProgressSink,
+    RemoteRepository, Resolution, ResolveError, ResolvedArtifact, ResolverConfig, Scope, TreeNode,
 };

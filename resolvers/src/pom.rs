@@ -173,7 +173,9 @@ struct Activation {
     active_by_default: bool,
     jdk: Option<String>,
     property: Option<(String, Option<String>)>,
-    /// Conditions this crate cannot evaluate (os, file); such profiles never activate.
+    /// `<os>`: name, family, arch, version (each optional, `!` negates).
+    os: Option<[Option<String>; 4]>,
+    /// Conditions this crate cannot evaluate (file); such profiles never activate.
     unsupported: bool,
 }
 
@@ -302,7 +304,11 @@ impl RawPom {
                             pr.text_of("value").filter(|v| !v.is_empty()),
                         )
                     });
-                    activation.unsupported = a.child("os").is_some() || a.child("file").is_some();
+                    activation.os = a.child("os").map(|o| {
+                        ["name", "family", "arch", "version"]
+                            .map(|k| o.text_of(k).filter(|v| !v.is_empty()))
+                    });
+                    activation.unsupported = a.child("file").is_some();
                 }
                 Profile {
                     activation,
@@ -351,9 +357,67 @@ fn jdk_matches(spec: &str, java_version: &str) -> bool {
     }
 }
 
+/// Java's `os.name`/`os.arch`/`os.version` (from the configured system properties, else
+/// this process's platform), and Maven's family test.
+fn os_matches(cond: &[Option<String>; 4], env: &Env) -> bool {
+    let prop = |k: &str, fallback: &str| {
+        env.system
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| fallback.to_string())
+            .to_lowercase()
+    };
+    let name = prop(
+        "os.name",
+        match std::env::consts::OS {
+            "linux" => "Linux",
+            "macos" => "Mac OS X",
+            "windows" => "Windows",
+            other => other,
+        },
+    );
+    let arch = prop(
+        "os.arch",
+        match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "x86" => "x86",
+            other => other,
+        },
+    );
+    let version = prop("os.version", "");
+    let family_is = |f: &str| match f {
+        "windows" => name.contains("windows"),
+        "mac" => name.contains("mac"),
+        "unix" => {
+            !name.contains("windows") && !name.starts_with("os/2") && !name.contains("netware")
+        }
+        "dos" => name.contains("windows") || name.contains("dos"),
+        other => name.contains(other),
+    };
+    let check = |spec: &Option<String>, test: &dyn Fn(&str) -> bool| match spec {
+        None => true,
+        Some(v) => {
+            let v = v.to_lowercase();
+            match v.strip_prefix('!') {
+                Some(neg) => !test(neg),
+                None => test(&v),
+            }
+        }
+    };
+    check(&cond[0], &|v| v == name)
+        && check(&cond[1], &family_is)
+        && check(&cond[2], &|v| v == arch)
+        && check(&cond[3], &|v| v == version)
+}
+
 fn activated(a: &Activation, env: &Env) -> bool {
-    if a.unsupported || (a.jdk.is_none() && a.property.is_none()) {
+    if a.unsupported || (a.jdk.is_none() && a.property.is_none() && a.os.is_none()) {
         return false;
+    }
+    if let Some(os) = &a.os {
+        if !os_matches(os, env) {
+            return false;
+        }
     }
     if let Some(jdk) = &a.jdk {
         let java = env
@@ -370,7 +434,13 @@ fn activated(a: &Activation, env: &Env) -> bool {
             Some(n) => (true, n),
             None => (false, name.as_str()),
         };
-        let actual = env.system.get(name).map(String::as_str).unwrap_or("");
+        // Maven's system properties include the environment as `env.NAME`.
+        let actual = match name.strip_prefix("env.") {
+            Some(var) => env.env.get(var),
+            None => env.system.get(name),
+        }
+        .map(String::as_str)
+        .unwrap_or("");
         let ok = match value {
             None => negate_name == actual.is_empty(),
             Some(v) => match v.strip_prefix('!') {

@@ -56,22 +56,34 @@ pub struct HttpTransport {
 }
 
 impl HttpTransport {
-    /// `timeout` bounds connecting and each read; `parallel` bounds concurrent requests.
+    /// `timeout` bounds connecting and each read; `parallel` bounds concurrent requests. Like
+    /// Maven, only the settings.xml proxy is used, never the `HTTP_PROXY` environment.
     pub fn new(
         timeout: Duration,
         parallel: usize,
         retries: u32,
+        proxy: Option<&crate::settings::Proxy>,
     ) -> Result<HttpTransport, RepoError> {
-        let client = reqwest::Client::builder()
+        let setup = |e: reqwest::Error| RepoError::Transport {
+            url: String::new(),
+            message: e.to_string(),
+        };
+        let mut builder = reqwest::Client::builder().no_proxy();
+        if let Some(p) = proxy {
+            let mut rp = reqwest::Proxy::all(p.url()).map_err(setup)?;
+            if let Some(c) = &p.credentials {
+                rp = rp.basic_auth(&c.username, &c.password);
+            }
+            rp = rp.no_proxy(reqwest::NoProxy::from_string(&p.no_proxy_list()));
+            builder = builder.proxy(rp);
+        }
+        let client = builder
             .connect_timeout(timeout)
             .read_timeout(timeout)
             .pool_max_idle_per_host(parallel.max(1))
             .user_agent(concat!("kbuild-resolvers/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| RepoError::Transport {
-                url: String::new(),
-                message: e.to_string(),
-            })?;
+            .map_err(setup)?;
         Ok(HttpTransport {
             client,
             limit: Arc::new(Semaphore::new(parallel.max(1))),
@@ -352,6 +364,31 @@ impl LocalRepository {
     }
 }
 
+/// The directory version of a timestamped snapshot (`1.0-20200101.101010-3` → `1.0-SNAPSHOT`);
+/// other versions are returned unchanged.
+pub fn base_version(version: &str) -> String {
+    let mut parts = version.rsplitn(3, '-');
+    let (build, stamp, base) = (parts.next(), parts.next(), parts.next());
+    let is_stamp = |s: &str| {
+        let b = s.as_bytes();
+        b.len() == 15
+            && b[8] == b'.'
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 8 || c.is_ascii_digit())
+    };
+    match (base, stamp, build) {
+        (Some(base), Some(stamp), Some(build))
+            if is_stamp(stamp)
+                && !build.is_empty()
+                && build.bytes().all(|c| c.is_ascii_digit()) =>
+        {
+            format!("{base}-SNAPSHOT")
+        }
+        _ => version.to_string(),
+    }
+}
+
 /// Layout path of a file: `g/r/o/u/p/artifact/dir_version/artifact-file_version[-classifier].ext`.
 pub fn artifact_path(
     group: &str,
@@ -396,6 +433,18 @@ mod tests {
     }
 
     #[test]
+    fn timestamped_versions_map_to_snapshot_directories() {
+        assert_eq!(base_version("1.0-20200101.101010-3"), "1.0-SNAPSHOT");
+        assert_eq!(
+            base_version("1.0-alpha-20200101.101010-12"),
+            "1.0-alpha-SNAPSHOT"
+        );
+        assert_eq!(base_version("1.0-SNAPSHOT"), "1.0-SNAPSHOT");
+        assert_eq!(base_version("1.0"), "1.0");
+        assert_eq!(base_version("1.0-2020-3"), "1.0-2020-3");
+    }
+
+    #[test]
     fn digests() {
         assert_eq!(
             digest("sha1", b"abc"),
@@ -428,7 +477,7 @@ mod tests {
         std::fs::write(dir.path().join("x.pom.sha1"), digest("sha1", b"pom")).unwrap();
         std::fs::write(dir.path().join("bad.pom"), b"pom").unwrap();
         std::fs::write(dir.path().join("bad.pom.md5"), "0123").unwrap();
-        let t = HttpTransport::new(Duration::from_secs(1), 2, 0).unwrap();
+        let t = HttpTransport::new(Duration::from_secs(1), 2, 0, None).unwrap();
         let url = format!("file://{}", dir.path().display());
         let repo = open("f", &url, &t, false, None).unwrap();
         assert_eq!(

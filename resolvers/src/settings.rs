@@ -29,6 +29,57 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// An HTTP proxy from `<proxies>`. `Debug` never shows the password.
+#[derive(Clone, Default, PartialEq)]
+pub struct Proxy {
+    pub id: String,
+    pub active: bool,
+    pub protocol: String,
+    pub host: String,
+    pub port: u16,
+    pub credentials: Option<Credentials>,
+    /// Maven's `nonProxyHosts`: `|`-separated host names, `*` wildcards allowed.
+    pub non_proxy_hosts: String,
+}
+
+impl fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Proxy")
+            .field("id", &self.id)
+            .field("active", &self.active)
+            .field("url", &self.url())
+            .field("credentials", &self.credentials)
+            .field("non_proxy_hosts", &self.non_proxy_hosts)
+            .finish()
+    }
+}
+
+impl Proxy {
+    pub fn url(&self) -> String {
+        let protocol = if self.protocol.is_empty() {
+            "http"
+        } else {
+            &self.protocol
+        };
+        format!("{protocol}://{}:{}", self.host, self.port)
+    }
+
+    /// `nonProxyHosts` in the comma-separated form reqwest understands (`*.a.com` → `.a.com`).
+    pub fn no_proxy_list(&self) -> String {
+        self.non_proxy_hosts
+            .split(['|', ','])
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(|h| {
+                h.strip_prefix('*')
+                    .filter(|r| r.starts_with('.'))
+                    .unwrap_or(h)
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
     pub local_repository: Option<String>,
@@ -36,6 +87,7 @@ pub struct Settings {
     pub mirrors: Vec<Mirror>,
     /// Server id → credentials.
     pub servers: Vec<(String, Credentials)>,
+    pub proxies: Vec<Proxy>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +125,27 @@ impl Settings {
                     (s.text_of("id").unwrap_or_default(), creds)
                 })
                 .collect(),
+            proxies: root
+                .all("proxies", "proxy")
+                .map(|p| Proxy {
+                    id: p.text_of("id").unwrap_or_default(),
+                    active: p.text_of("active").as_deref() != Some("false"),
+                    protocol: p.text_of("protocol").unwrap_or_else(|| "http".into()),
+                    host: p.text_of("host").unwrap_or_default(),
+                    port: p
+                        .text_of("port")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(8080),
+                    credentials: p
+                        .text_of("username")
+                        .filter(|u| !u.is_empty())
+                        .map(|username| Credentials {
+                            username,
+                            password: p.text_of("password").unwrap_or_default(),
+                        }),
+                    non_proxy_hosts: p.text_of("nonProxyHosts").unwrap_or_default(),
+                })
+                .collect(),
         })
     }
 
@@ -99,6 +172,11 @@ impl Settings {
                     .iter()
                     .find(|m| mirror_of_matches(&m.mirror_of, repo_id, repo_url))
             })
+    }
+
+    /// The proxy Maven uses: the first active one.
+    pub fn active_proxy(&self) -> Option<&Proxy> {
+        self.proxies.iter().find(|p| p.active && !p.host.is_empty())
     }
 
     pub fn credentials(&self, id: &str) -> Option<&Credentials> {
@@ -155,6 +233,11 @@ mod tests {
               <mirror><id>all</id><url>https://all/</url><mirrorOf>*</mirrorOf></mirror>
             </mirrors>
             <servers><server><id>m1</id><username>u</username><password>secret</password></server></servers>
+            <proxies>
+              <proxy><id>off</id><active>false</active><host>off</host></proxy>
+              <proxy><id>p</id><host>proxy.corp</host><port>3128</port><username>pu</username><password>psecret</password>
+                <nonProxyHosts>*.corp.net|localhost</nonProxyHosts></proxy>
+            </proxies>
             </settings>"#,
             "settings.xml",
         )
@@ -179,6 +262,13 @@ mod tests {
         assert_eq!(creds.password, "secret");
         assert!(!format!("{creds:?}").contains("secret"));
         assert!(!format!("{s:?}").contains("secret"));
+        let proxy = s.active_proxy().unwrap();
+        assert_eq!(proxy.url(), "http://proxy.corp:3128");
+        assert_eq!(proxy.no_proxy_list(), ".corp.net,localhost");
+        assert_eq!(
+            proxy.credentials.as_ref().map(|c| c.password.as_str()),
+            Some("psecret")
+        );
     }
 
     #[test]

@@ -126,48 +126,35 @@ fn normalize(list: &mut Vec<Item>) {
     }
 }
 
-/// Parse tree under construction: every list is a path of indices from the root.
+/// Parse state. Maven's parser only ever descends: each new sub-list is appended to the
+/// current list and becomes current. So the open lists form a chain, each the (future) last
+/// element of the one before, and a stack of item vectors represents them.
 struct Builder {
-    root: Vec<Item>,
-    /// Path (indices) to the list currently being filled; empty = root.
-    path: Vec<usize>,
-    /// All lists created, as paths, in creation order (Maven normalizes them innermost first).
-    stack: Vec<Vec<usize>>,
+    open: Vec<Vec<Item>>,
 }
 
 impl Builder {
-    fn current(&mut self) -> &mut Vec<Item> {
-        let mut list = &mut self.root;
-        for &i in &self.path {
-            list = match &mut list[i] {
-                Item::List(l) => l,
-                _ => unreachable!("version parse path points at a list"),
-            };
-        }
-        list
-    }
-
     fn add(&mut self, item: Item) {
-        self.current().push(item);
+        if let Some(cur) = self.open.last_mut() {
+            cur.push(item);
+        }
     }
 
     fn open_sublist(&mut self) {
-        let cur = self.current();
-        cur.push(Item::List(Vec::new()));
-        let idx = cur.len() - 1;
-        self.path.push(idx);
-        self.stack.push(self.path.clone());
+        self.open.push(Vec::new());
     }
 
-    fn list_at(&mut self, path: &[usize]) -> &mut Vec<Item> {
-        let mut list = &mut self.root;
-        for &i in path {
-            list = match &mut list[i] {
-                Item::List(l) => l,
-                _ => unreachable!("version parse path points at a list"),
-            };
+    /// Closes the chain innermost first, normalizing each list as Maven does.
+    fn finish(mut self) -> Vec<Item> {
+        let mut inner: Option<Vec<Item>> = None;
+        while let Some(mut list) = self.open.pop() {
+            if let Some(child) = inner.take() {
+                list.push(Item::List(child));
+            }
+            normalize(&mut list);
+            inner = Some(list);
         }
-        list
+        inner.unwrap_or_default()
     }
 }
 
@@ -184,9 +171,7 @@ impl Version {
         let lower = s.to_lowercase();
         let chars: Vec<char> = lower.chars().collect();
         let mut b = Builder {
-            root: Vec::new(),
-            path: Vec::new(),
-            stack: vec![Vec::new()],
+            open: vec![Vec::new()],
         };
         let mut is_digit = false;
         let mut start = 0usize;
@@ -226,13 +211,9 @@ impl Version {
         if chars.len() > start {
             b.add(parse_item(is_digit, &sub(start, chars.len())));
         }
-        let stack = std::mem::take(&mut b.stack);
-        for path in stack.iter().rev() {
-            normalize(b.list_at(path));
-        }
         Version {
             raw: s.to_string(),
-            items: b.root,
+            items: b.finish(),
         }
     }
 

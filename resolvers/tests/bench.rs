@@ -59,6 +59,7 @@ fn generate(root: &Path) {
 #[test]
 #[ignore]
 fn cold_resolution_kbuild_vs_mvn() {
+    let _cleanup = support::SeedCleanup(vec![support::seed_dir("mvn-seed")]);
     let repo = tempfile::tempdir().unwrap();
     generate(repo.path());
     let server = Server::start(repo.path());

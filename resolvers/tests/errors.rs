@@ -442,3 +442,44 @@ fn snapshots_resolve_to_base_version_files_and_work_offline() {
     let offline = runtime().block_on(resolve(&cfg, &case.roots, &[])).unwrap();
     assert_eq!(online, offline);
 }
+
+#[test]
+fn settings_xml_proxy_is_used_and_non_proxy_hosts_bypass_it() {
+    let proxy = Server::start(&Case::load("basic-transitive").repo);
+    let port = proxy
+        .url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let home = tempfile::tempdir().unwrap();
+    let settings = home.path().join("settings.xml");
+    let write = |non_proxy: &str| {
+        std::fs::write(
+            &settings,
+            format!(
+                "<settings><proxies><proxy><id>p</id><active>true</active><protocol>http</protocol><host>127.0.0.1</host>\
+                 <port>{port}</port><username>pu</username><password>psecret</password><nonProxyHosts>{non_proxy}</nonProxyHosts></proxy></proxies></settings>"
+            ),
+        )
+        .unwrap();
+    };
+    // The repository itself refuses connections; only the proxy can serve it.
+    let repo_url = support::refused_url();
+    write("example.com");
+    let mut cfg = config(&[&repo_url], &home.path().join("local1"));
+    cfg.settings_xml = Some(settings.clone());
+    let r = runtime()
+        .block_on(resolve(&cfg, &deps(&["kbt.basic:a:1.0"]), &[]))
+        .unwrap();
+    assert_eq!(r.artifacts.len(), 3);
+    assert!(proxy.faults.proxied.load(Ordering::SeqCst) > 0);
+    write("*.example.com|127.0.0.1");
+    cfg.local_repo = Some(home.path().join("local2"));
+    let err = runtime()
+        .block_on(resolve(&cfg, &deps(&["kbt.basic:a:1.0"]), &[]))
+        .unwrap_err();
+    assert!(err.to_string().contains("connection failed"), "{err}");
+    assert!(!err.to_string().contains("psecret"));
+}

@@ -238,6 +238,15 @@ pub struct Jdk {
     pub identity: String,
 }
 
+/// The JDK's version from its `release` file (`JAVA_VERSION="17.0.15"`).
+pub fn java_version() -> Option<String> {
+    let jdk = find_jdk().ok()?;
+    jdk.identity.lines().find_map(|l| {
+        l.strip_prefix("JAVA_VERSION=")
+            .map(|v| v.trim_matches('"').to_string())
+    })
+}
+
 pub fn find_jdk() -> Result<Jdk, BuildError> {
     let home = match std::env::var_os("JAVA_HOME").filter(|h| !h.is_empty()) {
         Some(h) => PathBuf::from(h),

@@ -28,6 +28,7 @@ use tokio::sync::{OnceCell, Semaphore};
 use crate::printer::{Printer, Status};
 use crate::settings::{Project, Target};
 use db::{Db, DbError, Trace};
+pub use inputs::java_version;
 use inputs::Jdk;
 pub use key::Key;
 pub use store::Hash;

@@ -156,6 +156,10 @@ pub fn config(
     config.allow_http = allow_http;
     config.offline = options.offline;
     config.local_repo = options.local_repo.clone();
+    // POM profiles activate on the JDK's version, as Maven's would on the one it runs on.
+    if let Some(v) = crate::engine::java_version() {
+        config.system_properties.insert("java.version".into(), v);
+    }
     config
 }
 

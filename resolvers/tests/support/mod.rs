@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
-use kbuild_resolvers::{Coord, Dependency, Exclusion, RemoteRepository, ResolverConfig, Scope};
+use kbuild_resolvers::{Dependency, RemoteRepository, ResolverConfig, Scope};
 
 /// Faults the server injects; all switches can change while it runs.
 #[derive(Default)]
@@ -24,6 +24,8 @@ pub struct Faults {
     /// Serve these bytes instead of the file for paths ending with the key.
     pub replace: Mutex<Vec<(String, Vec<u8>)>>,
     pub requests: AtomicUsize,
+    /// Requests that arrived in proxy form (`GET http://host/path`).
+    pub proxied: AtomicUsize,
 }
 
 pub struct Server {
@@ -66,12 +68,14 @@ impl Drop for Server {
     }
 }
 
-/// A URL on which nothing listens: connections are refused.
+/// A URL on which nothing listens: connections are refused. Port 1 rather than a freed
+/// ephemeral port, which a concurrently running test's server could take over.
 pub fn refused_url() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = l.local_addr().expect("addr").port();
-    drop(l);
-    format!("http://127.0.0.1:{port}/")
+    assert!(
+        TcpStream::connect(("127.0.0.1", 1)).is_err(),
+        "something listens on 127.0.0.1:1"
+    );
+    "http://127.0.0.1:1/".to_string()
 }
 
 fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
@@ -119,13 +123,21 @@ fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
         }
         let mut parts = request_line.split_whitespace();
         let method = parts.next().unwrap_or("").to_string();
-        let path = parts
+        let mut path = parts
             .next()
             .unwrap_or("/")
             .split('?')
             .next()
             .unwrap_or("/")
             .to_string();
+        // Acting as a proxy: serve absolute-form requests from the same directory.
+        if let Some(rest) = path.strip_prefix("http://") {
+            faults.proxied.fetch_add(1, Ordering::SeqCst);
+            path = rest
+                .find('/')
+                .map(|i| rest[i..].to_string())
+                .unwrap_or_else(|| "/".into());
+        }
         let remaining = faults.fail_500.load(Ordering::SeqCst);
         let (status, body) = if remaining > 0 {
             faults.fail_500.store(remaining - 1, Ordering::SeqCst);
@@ -165,8 +177,16 @@ fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
     }
 }
 
+/// `fixtures/maven` at the workspace root, for the resolvers crate's tests and for the
+/// kbuild package's (which include this module too).
 pub fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/maven")
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let own = here.join("fixtures/maven");
+    if own.is_dir() {
+        own
+    } else {
+        here.join("../fixtures/maven")
+    }
 }
 
 /// A differential case: a repository and the root project's dependencies.
@@ -175,48 +195,13 @@ pub struct Case {
     pub repo: PathBuf,
     pub roots: Vec<Dependency>,
     pub managed: Vec<Dependency>,
+    /// The same as written in case.txt, for `kbuild resolve`'s command line.
+    pub root_lines: Vec<String>,
+    pub managed_lines: Vec<String>,
 }
 
 fn parse_dep(spec: &str) -> Dependency {
-    let mut words = spec.split_whitespace();
-    let coord = words.next().expect("coordinate");
-    let mut d = if coord.split(':').count() == 2 {
-        let (g, a) = coord.split_once(':').expect("g:a");
-        Dependency {
-            coord: Coord {
-                group: g.into(),
-                artifact: a.into(),
-                extension: "jar".into(),
-                classifier: String::new(),
-                version: String::new(),
-            },
-            type_: "jar".into(),
-            scope: Scope::Compile,
-            optional: false,
-            exclusions: vec![],
-            system_path: None,
-        }
-    } else {
-        Dependency::parse(coord).expect("coordinate")
-    };
-    for w in words {
-        if let Some(s) = w.strip_prefix("scope=") {
-            d.scope = Scope::parse(s);
-        } else if w == "optional" {
-            d.optional = true;
-        } else if let Some(x) = w.strip_prefix("excl=") {
-            for e in x.split(',') {
-                let (g, a) = e.split_once(':').expect("exclusion g:a");
-                d.exclusions.push(Exclusion {
-                    group: g.into(),
-                    artifact: a.into(),
-                });
-            }
-        } else {
-            panic!("unknown flag {w}");
-        }
-    }
-    d
+    Dependency::parse_line(spec).expect("a case line")
 }
 
 impl Case {
@@ -228,6 +213,8 @@ impl Case {
             repo: dir.join("repo"),
             roots: vec![],
             managed: vec![],
+            root_lines: vec![],
+            managed_lines: vec![],
         };
         for line in text
             .lines()
@@ -236,8 +223,10 @@ impl Case {
         {
             if let Some(r) = line.strip_prefix("dep ") {
                 c.roots.push(parse_dep(r));
+                c.root_lines.push(r.to_string());
             } else if let Some(m) = line.strip_prefix("managed ") {
                 c.managed.push(parse_dep(m));
+                c.managed_lines.push(m.to_string());
             }
         }
         c
@@ -290,6 +279,7 @@ pub fn config(urls: &[&str], local: &Path) -> ResolverConfig {
         timeout: Duration::from_secs(10),
         retries: 2,
         parallel_downloads: 8,
+        progress: None,
     }
 }
 
@@ -321,12 +311,27 @@ pub fn partial_files(dir: &Path) -> Vec<PathBuf> {
 
 // ---- the real Maven ---------------------------------------------------------------------------
 
+/// Removes this process's seed copies when dropped (they are ~150 MB each).
+pub struct SeedCleanup(pub Vec<PathBuf>);
+
+impl Drop for SeedCleanup {
+    fn drop(&mut self) {
+        for dir in &self.0 {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+pub fn seed_dir(kind: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("kbuild-{kind}-{}", std::process::id()))
+}
+
 /// One local-repository seed per test run: Debian's Maven repo (dereferenced), so the
 /// dependency plugin resolves without the network. Each case hard-links a copy.
 pub fn mvn_seed() -> &'static Path {
     static SEED: OnceLock<PathBuf> = OnceLock::new();
     SEED.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("kbuild-mvn-seed-{}", std::process::id()));
+        let dir = seed_dir("mvn-seed");
         let _ = std::fs::remove_dir_all(&dir);
         let ok = Command::new("cp").arg("-rL").arg("/usr/share/maven-repo").arg(&dir).status().expect("cp").success();
         assert!(ok, "copying /usr/share/maven-repo");
@@ -378,7 +383,7 @@ fn xml_dep(d: &Dependency) -> String {
     x + "</dependency>"
 }
 
-/// Runs `mvn dependency:list` online against `url` (through a mirror for `*`) and returns
+/// Runs `mvn dependency:list`, online against `url` (through a mirror for `*`), and returns
 /// its lines with the leading spaces and " -- module" suffixes removed.
 pub fn mvn_list(
     url: &str,
@@ -386,6 +391,17 @@ pub fn mvn_list(
     managed: &[Dependency],
     work: &Path,
 ) -> Result<Vec<String>, String> {
+    mvn_list_and_tree(url, roots, managed, work).map(|(list, _)| list)
+}
+
+/// Runs `mvn dependency:list dependency:tree` in one JVM and returns the list (as
+/// `mvn_list`) and the tree without its project line.
+pub fn mvn_list_and_tree(
+    url: &str,
+    roots: &[Dependency],
+    managed: &[Dependency],
+    work: &Path,
+) -> Result<(Vec<String>, String), String> {
     let local = work.join("m2");
     let status = Command::new("cp")
         .arg("-al")
@@ -409,18 +425,17 @@ pub fn mvn_list(
          <dependencyManagement><dependencies>{mgmt}</dependencies></dependencyManagement><dependencies>{deps}</dependencies></project>"
     );
     std::fs::write(work.join("pom.xml"), pom).map_err(|e| e.to_string())?;
-    let out_file = work.join("list.txt");
     let out = Command::new("mvn")
         .current_dir(work)
-        .args(["-B", "-q", "-s"])
+        .args(["-B", "-ntp", "-Dstyle.color=never", "-s"])
         .arg(work.join("settings.xml"))
         .arg("org.apache.maven.plugins:maven-dependency-plugin:3.5.0:list")
-        .arg(format!("-DoutputFile={}", out_file.display()))
+        .arg("org.apache.maven.plugins:maven-dependency-plugin:3.5.0:tree")
         .env("MAVEN_OPTS", "-XX:TieredStopAtLevel=1 -Xshare:auto")
         .output()
         .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let errors: Vec<&str> = text
             .lines()
             .filter(|l| l.contains("ERROR"))
@@ -428,13 +443,43 @@ pub fn mvn_list(
             .collect();
         return Err(format!("mvn failed: {}", errors.join(" | ")));
     }
-    let text = std::fs::read_to_string(&out_file).map_err(|e| e.to_string())?;
-    Ok(text
-        .lines()
-        .map(str::trim)
-        .filter(|l| {
-            !l.is_empty() && *l != "The following files have been resolved:" && *l != "none"
-        })
-        .map(|l| l.split(" -- module").next().unwrap_or(l).trim().to_string())
-        .collect())
+    let mut list = Vec::new();
+    let mut tree = String::new();
+    let mut section = "";
+    for line in text.lines() {
+        let Some(body) = line.strip_prefix("[INFO] ") else {
+            continue;
+        };
+        if body.starts_with("--- ") {
+            section = if body.contains(":list ") {
+                "list"
+            } else if body.contains(":tree ") {
+                "tree-root"
+            } else {
+                ""
+            };
+            continue;
+        }
+        if body.starts_with("-----") {
+            section = "";
+            continue;
+        }
+        match section {
+            "list" => {
+                if let Some(entry) = body.strip_prefix("   ") {
+                    let entry = entry.split(" -- module").next().unwrap_or(entry).trim();
+                    if entry != "none" {
+                        list.push(entry.to_string());
+                    }
+                }
+            }
+            "tree-root" => section = "tree",
+            "tree" if !body.trim().is_empty() => {
+                tree.push_str(body);
+                tree.push('\n');
+            }
+            _ => {}
+        }
+    }
+    Ok((list, tree))
 }

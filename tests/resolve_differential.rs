@@ -1,8 +1,10 @@
-//! Differential tests: every fixture case (and some real Debian POMs) is resolved by this
-//! crate and by the real `mvn dependency:list`, both from the same loopback HTTP repository;
-//! the artifact lists (coordinates, types, classifiers, scopes, optional flags and order)
-//! must be identical.
+//! Differential tests: every fixture case (and some real Debian POMs) is resolved by
+//! `kbuild resolve` (the real binary) and by the real `mvn dependency:list` and
+//! `dependency:tree`, both from the same loopback HTTP repository; the artifact sets
+//! (coordinates, types, classifiers, scopes, optional flags) and the tree drawings must be
+//! identical.
 
+#[path = "../resolvers/tests/support/mod.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -10,8 +12,8 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use kbuild_resolvers::{resolve, to_list_lines, Dependency};
-use support::{config, mvn_list, runtime, Case, Server};
+use kbuild_resolvers::Dependency;
+use support::{mvn_list_and_tree, Case, Server};
 
 fn have_maven() -> bool {
     Command::new("mvn")
@@ -28,7 +30,7 @@ fn have_maven() -> bool {
 fn debian_repo() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("kbuild-debian-repo-{}", std::process::id()));
+        let dir = support::seed_dir("debian-repo");
         let _ = std::fs::remove_dir_all(&dir);
         assert!(Command::new("cp")
             .arg("-rL")
@@ -59,24 +61,64 @@ struct Job {
     repo: PathBuf,
     roots: Vec<Dependency>,
     managed: Vec<Dependency>,
+    root_lines: Vec<String>,
+    managed_lines: Vec<String>,
+}
+
+/// `kbuild resolve` on the job's coordinates: the sorted list, or the tree.
+fn kbuild_resolve(job: &Job, url: &str, work: &Path, tree: bool) -> Result<String, String> {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kbuild"));
+    c.arg("--local-repo").arg(work.join("kb-local")).args([
+        "resolve",
+        "--allow-http",
+        "--repo",
+        url,
+    ]);
+    if tree {
+        c.arg("--tree");
+    }
+    for m in &job.managed_lines {
+        c.args(["--managed", m]);
+    }
+    c.args(&job.root_lines);
+    // No ~/.m2/settings.xml of the machine's.
+    let out = c
+        .env("HOME", work)
+        .current_dir(work)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "kbuild resolve failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn run_job(job: &Job) -> Result<(Vec<String>, f64, f64), String> {
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
     let server = Server::start(&job.repo);
     let t = Instant::now();
-    let cfg = config(&[&server.url], &work.path().join("kb-local"));
-    let ours = runtime()
-        .block_on(resolve(&cfg, &job.roots, &job.managed))
-        .map(|r| to_list_lines(&r))
-        .map_err(|e| format!("kbuild failed: {e}"));
+    let ours = kbuild_resolve(job, &server.url, work.path(), false).and_then(|list| {
+        let tree = kbuild_resolve(job, &server.url, work.path(), true)?;
+        Ok((list.lines().map(str::to_string).collect::<Vec<_>>(), tree))
+    });
     let kb_time = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let theirs = mvn_list(&server.url, &job.roots, &job.managed, work.path());
+    let theirs = mvn_list_and_tree(&server.url, &job.roots, &job.managed, work.path());
     let mvn_time = t.elapsed().as_secs_f64();
+    // kbuild resolve prints the list sorted; mvn in classpath order (the tree has the order).
+    let theirs = theirs.map(|(mut list, tree)| {
+        list.sort();
+        (list, tree)
+    });
     match (ours, theirs) {
-        (Ok(a), Ok(b)) if a == b => Ok((a, kb_time, mvn_time)),
-        (Ok(a), Ok(b)) => {
+        (Ok((a, ta)), Ok((b, tb))) if a == b && ta == tb => Ok((a, kb_time, mvn_time)),
+        (Ok((a, ta)), Ok((b, tb))) if a == b => Err(format!(
+            "same list, different tree\n--- kbuild:\n{ta}--- mvn:\n{tb}"
+        )),
+        (Ok((a, _)), Ok((b, _))) => {
             let mut sa = a.clone();
             let mut sb = b.clone();
             sa.sort();
@@ -94,10 +136,14 @@ fn run_job(job: &Job) -> Result<(Vec<String>, f64, f64), String> {
 
 #[test]
 fn differential_against_maven() {
-    if !have_maven() {
-        eprintln!("SKIPPED: mvn or Debian's maven-dependency-plugin 3.5.0 is not installed");
-        return;
-    }
+    assert!(
+        have_maven(),
+        "mvn and Debian's maven-dependency-plugin 3.5.0 are installed (.ci/run installs them)"
+    );
+    let _cleanup = support::SeedCleanup(vec![
+        support::seed_dir("mvn-seed"),
+        support::seed_dir("debian-repo"),
+    ]);
     let started = Instant::now();
     let mut jobs: Vec<Job> = Case::all()
         .into_iter()
@@ -108,6 +154,8 @@ fn differential_against_maven() {
                 repo: c.repo,
                 roots: c.roots,
                 managed: c.managed,
+                root_lines: c.root_lines,
+                managed_lines: c.managed_lines,
             }
         })
         .collect();
@@ -134,7 +182,14 @@ fn differential_against_maven() {
                 .map(|r| Dependency::parse(r).expect("coord"))
                 .collect(),
             managed: vec![],
+            root_lines: roots.iter().map(|r| r.to_string()).collect(),
+            managed_lines: vec![],
         });
+    }
+    // KBUILD_DIFF_CASES=a,b runs only the named cases (substring match), for development.
+    if let Ok(only) = std::env::var("KBUILD_DIFF_CASES") {
+        let only: Vec<&str> = only.split(',').collect();
+        jobs.retain(|j| only.iter().any(|o| j.name.contains(o)));
     }
     let total = jobs.len();
     let queue = Mutex::new(jobs);
@@ -178,21 +233,5 @@ fn differential_against_maven() {
         failures.len(),
         failures.join("\n")
     );
-    assert!(total >= 40);
-}
-
-#[test]
-#[ignore]
-fn print_cases() {
-    for name in Case::all() {
-        let c = Case::load(&name);
-        let work = tempfile::tempdir().unwrap();
-        let server = Server::start(&c.repo);
-        let cfg = config(&[&server.url], &work.path().join("kb-local"));
-        let r = runtime().block_on(resolve(&cfg, &c.roots, &c.managed));
-        match r {
-            Ok(r) => eprintln!("{name}: {:?}", to_list_lines(&r)),
-            Err(e) => eprintln!("{name}: ERROR {e}"),
-        }
-    }
+    assert!(total >= 40 || std::env::var("KBUILD_DIFF_CASES").is_ok());
 }
