@@ -299,7 +299,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 });
             }
             let managed = managed.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
-            let config = maven::config(&repositories, allow_http, &options);
+            let mut config = maven::config(&repositories, allow_http, &options);
+            config.progress = Some(maven::progress(&Arc::new(Printer::new(cli.json))));
             print_resolution(&config, &roots, &managed, tree, jobs)
         }
         Command::Test { selectors, .. } => {

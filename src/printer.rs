@@ -57,6 +57,16 @@ pub struct Printer {
     spinner: Option<ProgressBar>,
     /// Counts so far, and the targets whose tool is running with when it started.
     state: Mutex<(Counts, BTreeMap<String, Instant>)>,
+    /// Files and bytes downloaded so far.
+    downloads: Mutex<(u64, u64)>,
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.1} MB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} kB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
 }
 
 impl Printer {
@@ -75,6 +85,7 @@ impl Printer {
             color,
             spinner,
             state: Mutex::new((Counts::default(), BTreeMap::new())),
+            downloads: Mutex::new((0, 0)),
         }
     }
 
@@ -164,6 +175,29 @@ impl Printer {
             Status::Failed => self.line(&format!(
                 "{} {target} ({rule})",
                 self.paint("31", "  failed")
+            )),
+        }
+    }
+
+    /// A file fetched from a Maven repository: counted on the live display, a line otherwise.
+    pub fn download(&self, repository: &str, path: &str, bytes: u64) {
+        let (files, total) = {
+            let mut d = self.downloads.lock().expect("printer lock");
+            d.0 += 1;
+            d.1 += bytes;
+            *d
+        };
+        if self.json {
+            self.json_line(json!({"event": "download", "repository": repository, "path": path, "bytes": bytes}));
+            return;
+        }
+        match &self.spinner {
+            Some(pb) => {
+                pb.set_message(format!("downloaded {files} files ({})", human_bytes(total)))
+            }
+            None => self.line(&format!(
+                "downloaded {path} ({}) from {repository}",
+                human_bytes(bytes)
             )),
         }
     }

@@ -16,7 +16,8 @@ pub async fn run(
     repositories: &[(String, String)],
     allow_http: bool,
 ) -> Result<(), BuildError> {
-    let config = config(repositories, allow_http, &ctx.engine.options);
+    let mut config = config(repositories, allow_http, &ctx.engine.options);
+    config.progress = Some(progress(&ctx.engine.printer));
     ctx.engine.printer.running(&ctx.target);
     let resolution = kbuild_resolvers::resolve(&config, &roots(coords), &roots(managed))
         .await
@@ -135,6 +136,16 @@ pub fn write_lock(pins: &[(String, Vec<Artifact>)]) -> String {
     }
     out.push_str("}\n");
     out
+}
+
+/// Shows each download through the printer (a counter on a terminal, a line in CI).
+pub fn progress(
+    printer: &std::sync::Arc<crate::printer::Printer>,
+) -> kbuild_resolvers::ProgressSink {
+    let printer = printer.clone();
+    kbuild_resolvers::ProgressSink(std::sync::Arc::new(
+        move |d: &kbuild_resolvers::Download| printer.download(&d.repository, &d.path, d.bytes),
+    ))
 }
 
 /// The resolver's configuration for a target's repositories and the command line's options.
