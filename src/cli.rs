@@ -305,12 +305,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Test { selectors, .. } => {
             let mut project = discover(&dir)?;
-            let names: Vec<String> = project
-                .order
-                .iter()
-                .filter(|n| matches!(project.targets[*n].rule, Rule::Test { .. }))
-                .cloned()
-                .collect();
+            let names = project.targets_where(|r| matches!(r, Rule::Test { .. }));
             if names.is_empty() {
                 return Err(Failure::Usage(format!("{}: no :test target", project.file)));
             }
@@ -365,16 +360,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Jar | Command::Uberjar => {
             let uber = matches!(cli.command, Command::Uberjar);
             let project = Arc::new(discover(&dir)?);
-            let names: Vec<String> = project
-                .order
-                .iter()
-                .filter(|n| match project.targets[*n].rule {
-                    Rule::Jar { .. } => !uber,
-                    Rule::Uberjar { .. } => uber,
-                    _ => false,
-                })
-                .cloned()
-                .collect();
+            let names = project.targets_where(|r| match r {
+                Rule::Jar { .. } => !uber,
+                Rule::Uberjar { .. } => uber,
+                _ => false,
+            });
             if names.is_empty() {
                 let kind = if uber { ":uberjar" } else { ":jar" };
                 return Err(Failure::Usage(format!(
@@ -454,12 +444,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Lock => {
             let project = Arc::new(discover(&dir)?);
-            let names: Vec<String> = project
-                .order
-                .iter()
-                .filter(|n| matches!(project.targets[*n].rule, Rule::Maven { .. }))
-                .cloned()
-                .collect();
+            let names = project.targets_where(|r| matches!(r, Rule::Maven { .. }));
             if names.is_empty() {
                 return Err(Failure::Usage(format!(
                     "{}: no :maven target to lock",
@@ -535,8 +520,9 @@ fn prep(
     json: bool,
     options: &Options,
 ) -> Result<(Arc<Engine>, Vec<String>), Failure> {
+    // Jars are not part of a classpath: by default, everything else.
     let names = if names.is_empty() {
-        project.order.clone()
+        project.targets_where(|r| !matches!(r, Rule::Jar { .. } | Rule::Uberjar { .. }))
     } else {
         names
     };
@@ -607,16 +593,11 @@ fn build(
     // Tests run with `kbuild test`, not as part of a plain build, and a project.clj's
     // jars with `kbuild jar` / `kbuild uberjar`.
     let targets = if targets.is_empty() {
-        project
-            .order
-            .iter()
-            .filter(|n| match project.targets[*n].rule {
-                Rule::Test { .. } => false,
-                Rule::Jar { .. } | Rule::Uberjar { .. } => project.clojure.is_none(),
-                _ => true,
-            })
-            .cloned()
-            .collect()
+        project.targets_where(|r| match r {
+            Rule::Test { .. } => false,
+            Rule::Jar { .. } | Rule::Uberjar { .. } => project.clojure.is_none(),
+            _ => true,
+        })
     } else {
         targets.to_vec()
     };

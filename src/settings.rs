@@ -516,6 +516,15 @@ impl Project {
             .unwrap_or_else(|| kbuild_hashers::by_name("sha512").expect("sha512 is built in"))
     }
 
+    /// The targets whose rule `keep` accepts, in declaration order.
+    pub fn targets_where(&self, keep: impl Fn(&Rule) -> bool) -> Vec<String> {
+        self.order
+            .iter()
+            .filter(|n| keep(&self.targets[*n].rule))
+            .cloned()
+            .collect()
+    }
+
     /// `name`'s dependencies and theirs, each once, nearest first.
     pub fn transitive_deps(&self, name: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();

@@ -638,33 +638,27 @@ impl Engine {
         let computed: Vec<Computed> = all
             .iter()
             .map(|n| {
-                let slot = self
-                    .memo
-                    .lock()
-                    .expect("memo lock")
-                    .get(&Key::Target(n.clone()))
-                    .cloned();
-                match slot.as_ref().and_then(|s| s.get()) {
-                    Some(Ok(c)) => c.clone(),
-                    _ => Computed::new(Value::Text(String::new())),
-                }
+                self.computed(n)
+                    .unwrap_or_else(|| Computed::new(Value::Text(String::new())))
             })
             .collect();
         crate::rules::classpath(self, &all, &computed)
     }
 
-    /// A target's product from this invocation.
-    pub fn product(&self, name: &str) -> Option<Product> {
+    /// A target's value from this invocation, if it was built.
+    fn computed(&self, name: &str) -> Option<Computed> {
         let slot = self
             .memo
             .lock()
             .expect("memo lock")
             .get(&Key::Target(name.to_string()))
-            .cloned();
-        match slot.as_ref().and_then(|s| s.get()) {
-            Some(Ok(c)) => c.product().cloned(),
-            _ => None,
-        }
+            .cloned()?;
+        slot.get()?.as_ref().ok().cloned()
+    }
+
+    /// A target's product from this invocation.
+    pub fn product(&self, name: &str) -> Option<Product> {
+        self.computed(name)?.product().cloned()
     }
 
     /// A blob from the content store, verified.
