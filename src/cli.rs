@@ -483,6 +483,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     managed,
                     repositories,
                     allow_http,
+                    newest,
                 } = &project.targets[&name].rule
                 else {
                     continue;
@@ -492,7 +493,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 println!("{name}:");
                 any = true;
-                let config = maven::config(repositories, *allow_http, &options);
+                let mut config = maven::config(repositories, *allow_http, &options);
+                if *newest {
+                    config.mediation = kbuild_resolvers::Mediation::Newest;
+                }
                 print_resolution(
                     &config,
                     &maven::roots(coords),

@@ -70,6 +70,10 @@ pub enum Rule {
         /// (id, url) in the order they are tried; the project's, then the target's own.
         repositories: Vec<(String, String)>,
         allow_http: bool,
+        /// The Clojure CLI's version rule (top-level deps win, else the newest) instead of
+        /// Maven's nearest-wins: set for deps.edn projects.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        newest: bool,
     },
     ClojureLibrary {
         paths: Vec<String>,
@@ -389,6 +393,7 @@ impl Project {
                 managed,
                 repositories: cp.repositories.clone(),
                 allow_http: false,
+                newest: cp.tool == Tool::Cli,
             },
             vec![],
         );
@@ -977,6 +982,7 @@ impl Reader {
                     managed: Vec::new(),
                     repositories,
                     allow_http,
+                    newest: false,
                 }
             }
             _ => unreachable!("checked by Rule::keys"),

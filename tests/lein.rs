@@ -261,3 +261,31 @@ fn kbuild_jar_and_uberjar_make_what_lein_makes_where_lein_puts_it() {
         "dependencies only in the uberjar"
     );
 }
+
+#[test]
+fn deps_edn_resolves_with_the_clojure_cli_rule_and_project_clj_with_mavens() {
+    // a -> b -> c 2.0 (newer, deeper) and d -> c 1.0 (nearer): Maven keeps 1.0, tools.deps 2.0.
+    let repo = common::fixture("maven/nearest-wins/repo");
+    let p = Project::new("deps-alias");
+    p.write("deps.edn", "{:paths [\"src\"] :deps {kbt.nearest/a {:mvn/version \"1.0\"} kbt.nearest/d {:mvn/version \"1.0\"}}}\n");
+    let b = kbuild(&p, &repo, &["classpath"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(
+        b.stdout.contains("kbt/nearest/c/2.0/c-2.0.jar") && !b.stdout.contains("c-1.0.jar"),
+        "{}",
+        b.stdout
+    );
+
+    let p = Project::new("lein-mixed");
+    p.write(
+        "project.clj",
+        "(defproject x/y \"1\" :dependencies [[kbt.nearest/a \"1.0\"] [kbt.nearest/d \"1.0\"]])\n",
+    );
+    let b = kbuild(&p, &repo, &["--profile", "-base", "classpath"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(
+        b.stdout.contains("kbt/nearest/c/1.0/c-1.0.jar") && !b.stdout.contains("c-2.0.jar"),
+        "{}",
+        b.stdout
+    );
+}

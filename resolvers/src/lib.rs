@@ -16,6 +16,7 @@ pub mod settings;
 pub mod version;
 
 pub use resolve::{
-    resolve, to_list_lines, to_tree_string, Coord, Dependency, Download, Exclusion, ProgressSink,
-    RemoteRepository, Resolution, ResolveError, ResolvedArtifact, ResolverConfig, Scope, TreeNode,
+    resolve, to_list_lines, to_tree_string, Coord, Dependency, Download, Exclusion, Mediation,
+    ProgressSink, RemoteRepository, Resolution, ResolveError, ResolvedArtifact, ResolverConfig,
+    Scope, TreeNode,
 };

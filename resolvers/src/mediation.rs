@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::repository::Repository;
-use crate::resolve::{Dep, ResolveError, Scope};
+use crate::resolve::{Dep, Mediation, ResolveError, Scope};
 use crate::version::{Version, VersionReq};
 
 pub(crate) struct Node {
@@ -167,17 +167,29 @@ impl Graph {
         path
     }
 
-    fn select_version(&self, items: &[Item], cid: &str) -> Result<usize, ResolveError> {
+    fn select_version(
+        &self,
+        items: &[Item],
+        cid: &str,
+        rule: Mediation,
+    ) -> Result<usize, ResolveError> {
         let mut constraints: Vec<&VersionReq> = Vec::new();
         let mut candidates: Vec<usize> = Vec::new();
         let mut winner: Option<usize> = None;
         let acceptable = |cs: &[&VersionReq], v: &Version| cs.iter().all(|c| c.contains(v));
         // Siblings (same children list) prefer the higher version; otherwise the nearer wins.
         let nearer = |a: usize, b: usize| {
-            if items[a].list == items[b].list {
-                self.version(items[a].node) > self.version(items[b].node)
-            } else {
-                items[a].depth < items[b].depth
+            let (va, vb) = (self.version(items[a].node), self.version(items[b].node));
+            match rule {
+                _ if items[a].list == items[b].list => va > vb,
+                Mediation::Nearest => items[a].depth < items[b].depth,
+                // The Clojure CLI: top-level declarations win; below them, the newest.
+                Mediation::Newest => match (items[a].depth <= 1, items[b].depth <= 1) {
+                    (true, false) => true,
+                    (false, true) => false,
+                    _ if va != vb => va > vb,
+                    _ => items[a].depth < items[b].depth,
+                },
             }
         };
         let beats = |i: usize, winner: Option<usize>| match winner {
@@ -320,7 +332,7 @@ fn conflict_order(g: &Graph) -> Vec<String> {
 
 /// Resolves every conflict: afterwards each conflict id occurs once, with its effective
 /// scope and optionality set on the winning node.
-pub(crate) fn mediate(g: &mut Graph) -> Result<(), ResolveError> {
+pub(crate) fn mediate(g: &mut Graph, rule: Mediation) -> Result<(), ResolveError> {
     let mut winners: HashMap<String, usize> = HashMap::new();
     for cid in conflict_order(g) {
         let mut st = Gather {
@@ -336,7 +348,7 @@ pub(crate) fn mediate(g: &mut Graph) -> Result<(), ResolveError> {
         if items.is_empty() {
             continue;
         }
-        let w = g.select_version(&items, &cid)?;
+        let w = g.select_version(&items, &cid, rule)?;
         let winner = items[w].node;
         let scope = if g.nodes[winner].dep.scope == Scope::System {
             Scope::System

@@ -239,6 +239,19 @@ pub struct ResolverConfig {
     pub parallel_downloads: usize,
     /// Told about every file downloaded into the local repository (for progress displays).
     pub progress: Option<ProgressSink>,
+    /// How version conflicts are settled: Maven's nearest-wins, or the Clojure CLI's.
+    pub mediation: Mediation,
+}
+
+/// Version conflict resolution.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mediation {
+    /// Maven (and Leiningen): the nearest declaration wins, the first at equal depth.
+    #[default]
+    Nearest,
+    /// The Clojure CLI (tools.deps): a top-level dependency wins, otherwise the newest
+    /// version anywhere in the graph.
+    Newest,
 }
 
 /// A file downloaded into the local repository.
@@ -276,6 +289,7 @@ impl Default for ResolverConfig {
             retries: 3,
             parallel_downloads: 8,
             progress: None,
+            mediation: Mediation::Nearest,
         }
     }
 }
@@ -603,7 +617,7 @@ pub async fn resolve(
         })
         .collect();
     let mut graph = collect::collect(&session, root_deps).await?;
-    mediation::mediate(&mut graph)?;
+    mediation::mediate(&mut graph, config.mediation)?;
     let order = mediation::preorder(&graph);
 
     let sess = &session;

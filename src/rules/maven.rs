@@ -2,7 +2,9 @@
 //! local repository. The product names each artifact with its sha256, so a changed artifact
 //! propagates and an unchanged resolution cuts off.
 
-use kbuild_resolvers::{Coord, Dependency, Exclusion, RemoteRepository, ResolverConfig, Scope};
+use kbuild_resolvers::{
+    Coord, Dependency, Exclusion, Mediation, RemoteRepository, ResolverConfig, Scope,
+};
 
 use crate::engine::{hasher_tag, Artifact, BuildError, Ctx, Hash, Key, Options};
 use crate::settings::MavenDep;
@@ -15,8 +17,14 @@ pub async fn run(
     managed: &[MavenDep],
     repositories: &[(String, String)],
     allow_http: bool,
+    newest: bool,
 ) -> Result<(), BuildError> {
     let mut config = config(repositories, allow_http, &ctx.engine.options);
+    config.mediation = if newest {
+        Mediation::Newest
+    } else {
+        Mediation::Nearest
+    };
     config.progress = Some(progress(&ctx.engine.printer));
     ctx.engine.printer.running(&ctx.target);
     let resolution = kbuild_resolvers::resolve(&config, &roots(coords), &roots(managed))

@@ -36,7 +36,8 @@ pub async fn run(ctx: &Ctx, target: &Target, stage: &Path) -> Result<(), BuildEr
             managed,
             repositories,
             allow_http,
-        } => maven::run(ctx, coords, managed, repositories, *allow_http).await,
+            newest,
+        } => maven::run(ctx, coords, managed, repositories, *allow_http, *newest).await,
         Rule::ClojureLibrary { paths, aot } => clojure::library(ctx, paths, aot, stage).await,
         Rule::Test { paths, select } => clojure::test(ctx, paths, select, stage).await,
     }

@@ -280,6 +280,7 @@ pub fn config(urls: &[&str], local: &Path) -> ResolverConfig {
         retries: 2,
         parallel_downloads: 8,
         progress: None,
+        mediation: Default::default(),
     }
 }
 
