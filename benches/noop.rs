@@ -58,7 +58,10 @@ fn generate(root: &Path) {
             );
             fs::write(dir.join(format!("ns{n}.clj")), src).unwrap();
         }
-        let _ = writeln!(edn, "  clj{t} {{:rule :clojure-library :paths [\"clj/mod{t}/src\"]}}");
+        let _ = writeln!(
+            edn,
+            "  clj{t} {{:rule :clojure-library :paths [\"clj/mod{t}/src\"]}}"
+        );
     }
     let all: Vec<String> = (0..JAVA_TARGETS)
         .map(|t| format!("lib{t}"))
