@@ -339,22 +339,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Repl { headless } => {
             let project = Arc::new(discover(&dir)?);
-            let (engine, cp) = prep(&project, Vec::new(), cli.json, &options)?;
-            let java = runtime(1)?
-                .block_on(engine.jdk())
-                .map_err(|e| Failure::Env(e.to_string()))?
-                .java
-                .clone();
+            let (java, cp) = prep_jvm(&project, cli.json, &options)?;
             launch::repl(&project, &java, cp, headless, &options).map_err(Failure::Env)
         }
         Command::Run { main, args } => {
             let project = Arc::new(discover(&dir)?);
-            let (engine, cp) = prep(&project, Vec::new(), cli.json, &options)?;
-            let java = runtime(1)?
-                .block_on(engine.jdk())
-                .map_err(|e| Failure::Env(e.to_string()))?
-                .java
-                .clone();
+            let (java, cp) = prep_jvm(&project, cli.json, &options)?;
             launch::run(&project, &java, &cp, &main, &args).map_err(Failure::Env)
         }
         Command::Jar | Command::Uberjar => {
@@ -542,6 +532,19 @@ fn prep(
     let engine = build(project, &to_build, json, options)?;
     let cp = engine.classpath(&names);
     Ok((engine, cp))
+}
+
+/// Builds everything a JVM on the project's classpath needs; returns `java` and the classpath.
+fn prep_jvm(
+    project: &Arc<Project>,
+    json: bool,
+    options: &Options,
+) -> Result<(PathBuf, Vec<String>), Failure> {
+    let (engine, cp) = prep(project, Vec::new(), json, options)?;
+    let jdk = runtime(1)?
+        .block_on(engine.jdk())
+        .map_err(|e| Failure::Env(e.to_string()))?;
+    Ok((jdk.java.clone(), cp))
 }
 
 fn print_resolution(

@@ -83,11 +83,19 @@ pub fn repl(
             Err(e) => eprintln!("warning: no nREPL ({e}); starting a plain clojure.main REPL"),
         }
     }
+    // Like `lein repl`, start in the project's :main namespace when it has one.
+    let init = match project.clojure.as_ref().and_then(|c| c.main.as_ref()) {
+        Some(ns) => format!(
+            "(fn [] (try (require '{ns}) (in-ns '{ns}) \
+             (catch Throwable e (println \"could not load {ns}:\" (.getMessage e)) (in-ns 'user))))"
+        ),
+        None => "(fn [] (in-ns 'user))".to_string(),
+    };
     let script = if nrepl {
         let attach = if headless {
-            "@(promise)"
+            "@(promise)".to_string()
         } else {
-            "(clojure.main/repl :init (fn [] (in-ns 'user))) (System/exit 0)"
+            format!("(clojure.main/repl :init {init}) (System/exit 0)")
         };
         format!(
             "(require 'nrepl.server) \
@@ -101,7 +109,7 @@ pub fn repl(
                {attach})"
         )
     } else {
-        "(clojure.main/repl :init (fn [] (in-ns 'user)))".to_string()
+        format!("(clojure.main/repl :init {init})")
     };
     Err(exec_java(
         project,

@@ -408,7 +408,9 @@ fn build_file_errors_name_the_file_line_column_and_target() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no kbuild.edn, project.clj or deps.edn in"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no kbuild.edn, project.clj or deps.edn in")
+    );
 }
 
 #[test]

@@ -289,3 +289,28 @@ fn deps_edn_resolves_with_the_clojure_cli_rule_and_project_clj_with_mavens() {
         b.stdout
     );
 }
+
+#[test]
+fn kbuild_repl_on_a_leiningen_project_starts_in_its_main_namespace() {
+    let m2 = debian_m2();
+    let p = Project::new("lein-mixed");
+    let mut child = p
+        .command(&["--offline", "--local-repo", m2.to_str().unwrap(), "repl"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"(greet \"repl\")\n").unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // nREPL from lein's base profile is on the classpath: the server starts, its port is written.
+    assert!(stdout.contains("nREPL server started on port"), "{stdout}");
+    assert!(stdout.contains("mixed.core=> \"Hello, repl!\""), "{stdout}");
+}
