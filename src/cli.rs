@@ -452,8 +452,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 })
                 .collect();
             let path = project.root.join(maven::LOCK_FILE);
-            std::fs::write(&path, maven::write_lock(&pins))
-                .map_err(|e| Failure::Env(format!("writing {}: {e}", path.display())))?;
+            // Written to a temporary file and renamed: a killed `kbuild lock` leaves the old lock.
+            let write = || -> std::io::Result<()> {
+                let mut tmp = tempfile::NamedTempFile::new_in(&project.root)?;
+                std::io::Write::write_all(&mut tmp, maven::write_lock(&pins).as_bytes())?;
+                tmp.persist(&path).map(|_| ()).map_err(|e| e.error)
+            };
+            write().map_err(|e| Failure::Env(format!("writing {}: {e}", path.display())))?;
             eprintln!("wrote {} ({} targets)", maven::LOCK_FILE, pins.len());
             Ok(())
         }
