@@ -456,6 +456,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let write = || -> std::io::Result<()> {
                 let mut tmp = tempfile::NamedTempFile::new_in(&project.root)?;
                 std::io::Write::write_all(&mut tmp, maven::write_lock(&pins).as_bytes())?;
+                use std::os::unix::fs::PermissionsExt;
+                tmp.as_file()
+                    .set_permissions(std::fs::Permissions::from_mode(0o644))?;
                 tmp.persist(&path).map(|_| ()).map_err(|e| e.error)
             };
             write().map_err(|e| Failure::Env(format!("writing {}: {e}", path.display())))?;
