@@ -536,3 +536,26 @@ fn a_corrupted_store_is_detected_and_the_task_runs_again() {
     assert_eq!(p.bytes("target/kbuild/dist/dist.jar"), jar);
     assert!(p.build(&[]).executed().is_empty());
 }
+
+#[test]
+fn a_trace_naming_a_target_since_removed_does_not_match_and_the_build_goes_on() {
+    let p = Project::new("mixed");
+    p.write("src/b/b/B.java", "package b; public class B {}\n");
+    p.write("src/c/c/C.java", "package c; public class C {}\n");
+    p.write(
+        "kbuild.edn",
+        r#"{:targets {a {:rule :java-library :srcs ["src/util/**/*.java"]}
+                     b {:rule :java-library :srcs ["src/b/**/*.java"] :deps [a]}
+                     c {:rule :java-library :srcs ["src/c/**/*.java"] :deps [b]}}}"#,
+    );
+    assert_eq!(p.build(&[]).executed(), set(&["a", "b", "c"]));
+    // c's trace names a (a dependency of its dependency); a goes away.
+    p.write(
+        "kbuild.edn",
+        r#"{:targets {b {:rule :java-library :srcs ["src/b/**/*.java"]}
+                     c {:rule :java-library :srcs ["src/c/**/*.java"] :deps [b]}}}"#,
+    );
+    let b = p.build(&[]);
+    assert_eq!(b.executed(), set(&["b", "c"]));
+    assert!(p.build(&[]).executed().is_empty());
+}

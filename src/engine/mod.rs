@@ -231,6 +231,11 @@ impl Engine {
                 .clone();
             slot.get_or_init(|| async {
                 match key {
+                    // A target that an old trace names but the build file no longer has: a
+                    // value no recorded digest equals, so the trace simply does not match.
+                    Key::Target(name) if !self.project.targets.contains_key(&name) => {
+                        Ok(Computed::new(Value::Text(format!("no target {name}"))))
+                    }
                     Key::Target(name) => {
                         let me = self.clone();
                         let stack = stack.push(&name);
