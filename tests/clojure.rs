@@ -290,6 +290,9 @@ fn kbuild_repl_headless_serves_nrepl_on_the_port_in_dot_nrepl_port() {
         .parse()
         .unwrap();
     let reply = nrepl_eval(port, "(fast.Adder/add 20 22)");
+    // The REPL's JVM does not hold kbuild's database: builds go on while it runs.
+    let b = s.run(&["--json", "build"]);
+    assert!(b.ok(), "a build beside a running REPL: {}", b.stderr);
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(reply.contains("5:value2:42"), "{reply}");
