@@ -307,12 +307,6 @@ impl Project {
             message: m,
         };
         let dep = |d: &clojure_project::Dep| -> Result<MavenDep, SettingsError> {
-            if let Some(local) = &d.local_root {
-                return Err(bad(format!(
-                    "{}/{} {{:local/root {local:?}}}: local roots are not built by kbuild yet",
-                    d.group, d.artifact
-                )));
-            }
             Ok(MavenDep {
                 group: d.group.clone(),
                 artifact: d.artifact.clone(),
@@ -331,11 +325,62 @@ impl Project {
                     .collect(),
             })
         };
-        let coords = cp
+        // deps.edn `:local/root` projects become clojure-library targets of their own, and
+        // their Maven dependencies join the project's (declared after its own, so that the
+        // project's top-level versions win).
+        let mut locals: Vec<(String, Vec<String>)> = Vec::new();
+        let mut maven: Vec<clojure_project::Dep> = Vec::new();
+        let mut pending: Vec<(String, clojure_project::Dep)> = cp
             .dependencies
             .iter()
-            .map(dep)
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|d| (String::new(), d.clone()))
+            .collect();
+        let mut seen_roots: Vec<String> = Vec::new();
+        while !pending.is_empty() {
+            let (base, d) = pending.remove(0);
+            let Some(local) = &d.local_root else {
+                if !maven.iter().any(|m| {
+                    m.group == d.group && m.artifact == d.artifact && m.classifier == d.classifier
+                }) {
+                    maven.push(d);
+                }
+                continue;
+            };
+            let dir = normalize(&format!("{base}{local}"));
+            if seen_roots.contains(&dir) {
+                continue;
+            }
+            seen_roots.push(dir.clone());
+            let lib_file = root.join(&dir).join(DEPS_EDN);
+            let text = std::fs::read_to_string(&lib_file).map_err(|e| {
+                bad(format!(
+                    "{}/{} {{:local/root {local:?}}}: cannot read {}: {e}",
+                    d.group,
+                    d.artifact,
+                    lib_file.display()
+                ))
+            })?;
+            let lib = clojure_project::read_deps_edn(&text, &[]).map_err(|e| {
+                bad(format!(
+                    "{}/{} {{:local/root {local:?}}}: {e}",
+                    d.group, d.artifact
+                ))
+            })?;
+            let prefix = if dir.is_empty() {
+                String::new()
+            } else {
+                format!("{dir}/")
+            };
+            let paths = lib
+                .source_paths
+                .iter()
+                .chain(&lib.resource_paths)
+                .map(|p| normalize(&format!("{prefix}{p}")))
+                .collect();
+            locals.push((format!("local-{}", d.artifact), paths));
+            pending.extend(lib.dependencies.into_iter().map(|x| (prefix.clone(), x)));
+        }
+        let coords = maven.iter().map(dep).collect::<Result<Vec<_>, _>>()?;
         let managed = cp
             .managed
             .iter()
@@ -431,6 +476,17 @@ impl Project {
             .chain(&cp.resource_paths)
             .map(|p| p.trim_end_matches('/').to_string())
             .collect();
+        for (name, paths) in &locals {
+            add(
+                name,
+                Rule::ClojureLibrary {
+                    paths: paths.clone(),
+                    aot: Vec::new(),
+                },
+                vec!["deps".into()],
+            );
+            main_deps.push(name.clone());
+        }
         add("main", Rule::ClojureLibrary { paths, aot }, main_deps);
         if !cp.test_paths.is_empty() {
             let paths = cp
@@ -1080,6 +1136,22 @@ fn maven_metadata(cp: &ClojureProject) -> BTreeMap<String, String> {
         (format!("{dir}/pom.xml"), pom),
         (format!("{dir}/pom.properties"), props),
     ])
+}
+
+/// A relative path with `.` and `dir/..` folded away, `/`-separated (`../lib/./src` →
+/// `../lib/src`); leading `..` stay, since local roots may sit beside the project.
+fn normalize(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if out.last().is_some_and(|p| *p != "..") => {
+                out.pop();
+            }
+            p => out.push(p),
+        }
+    }
+    out.join("/")
 }
 
 /// `{"id" "url"}` in source order.

@@ -314,3 +314,38 @@ fn kbuild_repl_on_a_leiningen_project_starts_in_its_main_namespace() {
     assert!(stdout.contains("nREPL server started on port"), "{stdout}");
     assert!(stdout.contains("mixed.core=> \"Hello, repl!\""), "{stdout}");
 }
+
+#[test]
+fn deps_edn_local_roots_are_libraries_on_the_classpath_with_their_own_deps() {
+    let m2 = debian_m2();
+    let p = Project::new("deps-alias");
+    // A library beside the project, with its own deps.edn.
+    let lib = format!("kbuild-local-lib-{}", std::process::id());
+    p.write(
+        &format!("../{lib}/deps.edn"),
+        "{:paths [\"src\"] :deps {org.clojure/clojure {:mvn/version \"1.11.1\"}}}\n",
+    );
+    p.write(&format!("../{lib}/src/shout/core.clj"), "(ns shout.core (:require [clojure.string :as str]))\n(defn shout [s] (str/upper-case s))\n");
+    p.write(
+        "deps.edn",
+        &format!(
+            "{{:paths [\"src\" \"resources\"]\n :deps {{org.clojure/clojure {{:mvn/version \"1.11.1\"}} my/shout {{:local/root \"../{lib}\"}}}}\n :aliases {{:test {{:extra-paths [\"test\"]}}}}}}\n"
+        ),
+    );
+    p.write(
+        "test/greet/shout_test.clj",
+        "(ns greet.shout-test (:require [clojure.test :refer [deftest is]] [shout.core :refer [shout]]))\n(deftest shouts (is (= \"HI\" (shout \"hi\"))))\n",
+    );
+    let lib_src = p.dir.path().join(format!("../{lib}/src"));
+    let b = kbuild(&p, &m2, &["-A:test", "--json", "test"]);
+    let _ = std::fs::remove_dir_all(p.dir.path().join(format!("../{lib}")));
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(b.executed().contains("local-shout"), "{:?}", b.executed());
+    assert!(
+        b.stderr.contains("Testing greet.shout-test"),
+        "{}",
+        b.stderr
+    );
+    assert!(b.stderr.contains("0 failures, 0 errors."), "{}", b.stderr);
+    assert!(!lib_src.exists());
+}
