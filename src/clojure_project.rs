@@ -1278,7 +1278,43 @@ fn find_defproject(forms: &[Form]) -> Option<&Form> {
 /// [`default_lein_profiles`]; names with or without `:`, `default` allowed, `name?` for
 /// "if defined"). User and system profiles (`~/.lein/profiles.clj`, `/etc/leiningen`)
 /// and a `profiles.clj` next to the project are not read.
+#[cfg(test)]
 pub fn read_project_clj(text: &str, profiles: &[&str]) -> Result<ClojureProject, ProjectError> {
+    read_project_clj_with(text, profiles, &[])
+}
+
+/// [`read_project_clj`] with the profiles of other files too: `(file name, text)` pairs, each
+/// a map of profile keyword to profile, as `~/.lein/profiles.clj` and a `profiles.clj` beside
+/// the project hold them. Later files win by name, and the project's `:profiles` over all,
+/// as in Leiningen's `read-profiles`.
+pub fn read_project_clj_with(
+    text: &str,
+    profiles: &[&str],
+    profile_files: &[(&'static str, &str)],
+) -> Result<ClojureProject, ProjectError> {
+    let mut extra: Vec<(String, Node)> = Vec::new();
+    for (file, text) in profile_files {
+        let form = edn::read_one(text).map_err(|e| read_error(file, e))?;
+        let node = to_node(&form);
+        let V::Map(entries) = node.v else {
+            return Err(expected(file, &node, "a map of profiles"));
+        };
+        for (k, v) in entries {
+            let V::Kw(name) = &k.v else {
+                return Err(expected(file, &k, "a profile keyword"));
+            };
+            extra.retain(|(n, _)| n != name);
+            extra.push((name.clone(), v));
+        }
+    }
+    read_project(text, profiles, extra)
+}
+
+fn read_project(
+    text: &str,
+    profiles: &[&str],
+    extra: Vec<(String, Node)>,
+) -> Result<ClojureProject, ProjectError> {
     let forms = edn::read_all(text).map_err(|e| read_error(PROJECT_CLJ, e))?;
     let Some(def) = find_defproject(&forms) else {
         return Err(invalid(
@@ -1406,6 +1442,10 @@ pub fn read_project_clj(text: &str, profiles: &[&str]) -> Result<ClojureProject,
         map: builtin_profiles(def_pos),
         pos: raw_profiles.as_ref().map(|p| p.pos).unwrap_or(def_pos),
     };
+    for (name, node) in extra {
+        all.map.retain(|(n, _)| *n != name);
+        all.map.push((name, node));
+    }
     if let Some(raw_profiles) = raw_profiles {
         let V::Map(entries) = raw_profiles.v else {
             return Err(expected(PROJECT_CLJ, &raw_profiles, "a map of profiles"));

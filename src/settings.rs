@@ -277,7 +277,24 @@ impl Project {
                         Tool::Lein => {
                             let profiles = selection.lein_profiles();
                             let refs: Vec<&str> = profiles.iter().map(String::as_str).collect();
-                            clojure_project::read_project_clj(&text, &refs)
+                            // The user's profiles ($LEIN_HOME, else ~/.lein) and a
+                            // profiles.clj beside the project, as Leiningen reads them.
+                            let lein_home = std::env::var_os("LEIN_HOME")
+                                .map(PathBuf::from)
+                                .or_else(|| {
+                                    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".lein"))
+                                });
+                            let user = lein_home
+                                .and_then(|h| std::fs::read_to_string(h.join("profiles.clj")).ok());
+                            let local = std::fs::read_to_string(d.join("profiles.clj")).ok();
+                            let mut files: Vec<(&'static str, &str)> = Vec::new();
+                            if let Some(t) = &user {
+                                files.push(("~/.lein/profiles.clj", t));
+                            }
+                            if let Some(t) = &local {
+                                files.push(("profiles.clj", t));
+                            }
+                            clojure_project::read_project_clj_with(&text, &refs, &files)
                         }
                         Tool::Cli => {
                             let refs: Vec<&str> =

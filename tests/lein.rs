@@ -349,3 +349,47 @@ fn deps_edn_local_roots_are_libraries_on_the_classpath_with_their_own_deps() {
     assert!(b.stderr.contains("0 failures, 0 errors."), "{}", b.stderr);
     assert!(!lib_src.exists());
 }
+
+#[test]
+fn user_and_project_profiles_clj_are_merged_as_lein_merges_them() {
+    let m2 = debian_m2();
+    let p = Project::new("lein-mixed");
+    // A user profile adds a resource path; a profiles.clj beside the project adds another.
+    p.write(
+        ".lein-home/profiles.clj",
+        "{:user {:resource-paths [\"user-res\"]}}\n",
+    );
+    p.write("profiles.clj", "{:dev {:source-paths [\"dev-src\"]}}\n");
+    let out = lein(&p, &m2, &["classpath"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = p.dir.path().display().to_string();
+    let theirs = String::from_utf8_lossy(&out.stdout).trim().replace(
+        &format!("{root}/target/classes"),
+        &format!("{root}/target/kbuild/main:{root}/target/kbuild/java"),
+    );
+    assert!(
+        theirs.contains("user-res") && theirs.contains("dev-src"),
+        "{theirs}"
+    );
+    let args = [
+        "--offline",
+        "--local-repo",
+        m2.to_str().unwrap(),
+        "classpath",
+    ];
+    let out = p
+        .command(&args)
+        .env("LEIN_HOME", p.path(".lein-home"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), theirs);
+}
