@@ -51,10 +51,11 @@ fn lein(p: &Project, m2: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// kbuild, offline, with the same LEIN_HOME as `lein` above (so the same user profiles).
 fn kbuild(p: &Project, m2: &Path, args: &[&str]) -> Build {
     let mut all = vec!["--offline", "--local-repo", m2.to_str().unwrap()];
     all.extend_from_slice(args);
-    Build::from(p.run(&all))
+    Build::from(p.command(&all).env("LEIN_HOME", p.path(".lein-home")).output().unwrap())
 }
 
 #[test]
