@@ -172,6 +172,16 @@ impl Target {
     }
 }
 
+impl Target {
+    /// Re-derives the definition under another `:hashers` map, for the rules that use it.
+    fn rehash(&mut self, hashers_text: &str) {
+        if !self.hashers.is_empty() {
+            self.hashers = hashers_text.to_string();
+            self.definition = definition(&self.rule, &self.deps, &self.hashers);
+        }
+    }
+}
+
 fn definition(rule: &Rule, deps: &[String], hashers: &str) -> String {
     #[derive(Serialize)]
     struct Definition<'a> {
@@ -198,6 +208,8 @@ pub struct Project {
     /// Target names in the order the build file declares them.
     pub order: Vec<String>,
     hashers: Vec<(GlobMatcher, &'static dyn Hasher)>,
+    /// The hashers as they enter definitions (`glob=id@version;...`).
+    hashers_text: String,
     /// The project.clj or deps.edn the targets were derived from.
     pub clojure: Option<ClojureProject>,
 }
@@ -263,52 +275,64 @@ impl Project {
     pub fn discover_for(start: &Path, selection: &Selection) -> Result<Project, SettingsError> {
         let mut dir = Some(start);
         while let Some(d) = dir {
-            if d.join(BUILD_FILE).is_file() {
-                return Project::load(d);
-            }
+            // A project.clj or deps.edn implies targets; a kbuild.edn beside it may add to them.
+            let mut derived = None;
             for (file, tool) in [(PROJECT_CLJ, Tool::Lein), (DEPS_EDN, Tool::Cli)] {
-                let path = d.join(file);
-                if path.is_file() {
-                    let text = std::fs::read_to_string(&path).map_err(|e| SettingsError::File {
-                        file: file.into(),
-                        message: e.to_string(),
-                    })?;
-                    let cp = match tool {
-                        Tool::Lein => {
-                            let profiles = selection.lein_profiles();
-                            let refs: Vec<&str> = profiles.iter().map(String::as_str).collect();
-                            // The user's profiles ($LEIN_HOME, else ~/.lein) and a
-                            // profiles.clj beside the project, as Leiningen reads them.
-                            let lein_home = std::env::var_os("LEIN_HOME")
-                                .map(PathBuf::from)
-                                .or_else(|| {
-                                    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".lein"))
-                                });
-                            let user = lein_home
-                                .and_then(|h| std::fs::read_to_string(h.join("profiles.clj")).ok());
-                            let local = std::fs::read_to_string(d.join("profiles.clj")).ok();
-                            let mut files: Vec<(&'static str, &str)> = Vec::new();
-                            if let Some(t) = &user {
-                                files.push(("~/.lein/profiles.clj", t));
-                            }
-                            if let Some(t) = &local {
-                                files.push(("profiles.clj", t));
-                            }
-                            clojure_project::read_project_clj_with(&text, &refs, &files)
-                        }
-                        Tool::Cli => {
-                            let refs: Vec<&str> =
-                                selection.aliases.iter().map(String::as_str).collect();
-                            clojure_project::read_deps_edn(&text, &refs)
-                        }
-                    }
-                    .map_err(|e| SettingsError::Clojure(e.to_string()))?;
-                    return Project::from_clojure(d, file, cp, &selection.task);
+                if d.join(file).is_file() {
+                    derived = Some(Project::read_clojure(d, file, tool, selection)?);
+                    break;
                 }
+            }
+            if d.join(BUILD_FILE).is_file() {
+                return Project::load_over(d, derived);
+            }
+            if let Some(p) = derived {
+                return Ok(p);
             }
             dir = d.parent();
         }
         Err(SettingsError::NotFound(start.display().to_string()))
+    }
+
+    fn read_clojure(
+        d: &Path,
+        file: &str,
+        tool: Tool,
+        selection: &Selection,
+    ) -> Result<Project, SettingsError> {
+        let path = d.join(file);
+        let text = std::fs::read_to_string(&path).map_err(|e| SettingsError::File {
+            file: file.into(),
+            message: e.to_string(),
+        })?;
+        let cp = match tool {
+            Tool::Lein => {
+                let profiles = selection.lein_profiles();
+                let refs: Vec<&str> = profiles.iter().map(String::as_str).collect();
+                // The user's profiles ($LEIN_HOME, else ~/.lein) and a
+                // profiles.clj beside the project, as Leiningen reads them.
+                let lein_home = std::env::var_os("LEIN_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".lein")));
+                let user =
+                    lein_home.and_then(|h| std::fs::read_to_string(h.join("profiles.clj")).ok());
+                let local = std::fs::read_to_string(d.join("profiles.clj")).ok();
+                let mut files: Vec<(&'static str, &str)> = Vec::new();
+                if let Some(t) = &user {
+                    files.push(("~/.lein/profiles.clj", t));
+                }
+                if let Some(t) = &local {
+                    files.push(("profiles.clj", t));
+                }
+                clojure_project::read_project_clj_with(&text, &refs, &files)
+            }
+            Tool::Cli => {
+                let refs: Vec<&str> = selection.aliases.iter().map(String::as_str).collect();
+                clojure_project::read_deps_edn(&text, &refs)
+            }
+        }
+        .map_err(|e| SettingsError::Clojure(e.to_string()))?;
+        Project::from_clojure(d, file, cp, &selection.task)
     }
 
     /// The targets an existing Clojure project implies: `deps` (its Maven dependencies),
@@ -550,20 +574,31 @@ impl Project {
             targets,
             order,
             hashers,
+            hashers_text,
             clojure: Some(cp),
         })
     }
 
-    pub fn load(root: &Path) -> Result<Project, SettingsError> {
+    /// Reads kbuild.edn, on top of the targets a project.clj or deps.edn implies, if any.
+    fn load_over(root: &Path, base: Option<Project>) -> Result<Project, SettingsError> {
         let path = root.join(BUILD_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| SettingsError::File {
             file: BUILD_FILE.into(),
             message: e.to_string(),
         })?;
-        Project::parse(root, &text)
+        Project::parse_over(root, &text, base)
     }
 
+    #[cfg(test)]
     pub fn parse(root: &Path, text: &str) -> Result<Project, SettingsError> {
+        Project::parse_over(root, text, None)
+    }
+
+    fn parse_over(
+        root: &Path,
+        text: &str,
+        base: Option<Project>,
+    ) -> Result<Project, SettingsError> {
         let form = edn::read_one(text).map_err(|e| {
             let pos = e.pos();
             let full = e.to_string();
@@ -578,7 +613,7 @@ impl Project {
                 message,
             }
         })?;
-        Reader.project(root, &form)
+        Reader.project(root, &form, base)
     }
 
     pub fn out_root(&self) -> PathBuf {
@@ -646,7 +681,12 @@ fn at(form: &Form, message: impl Into<String>) -> SettingsError {
 }
 
 impl Reader {
-    fn project(&self, root: &Path, form: &Form) -> Result<Project, SettingsError> {
+    fn project(
+        &self,
+        root: &Path,
+        form: &Form,
+        base: Option<Project>,
+    ) -> Result<Project, SettingsError> {
         let entries = form.as_map().ok_or_else(|| {
             at(
                 form,
@@ -723,8 +763,24 @@ impl Reader {
         let tmap = targets_form
             .as_map()
             .ok_or_else(|| at(targets_form, ":targets must be a map of name to target"))?;
-        let mut targets = BTreeMap::new();
-        let mut order = Vec::new();
+        // Targets a project.clj or deps.edn implies come first; the build file may use them
+        // as deps, replace them by name, and re-choose their hashers.
+        let (mut targets, mut order, clojure) = match base {
+            Some(b) => {
+                let mut targets = b.targets;
+                if hashers.is_empty() {
+                    hashers = b.hashers;
+                    shared.hashers_text = b.hashers_text;
+                } else {
+                    for t in targets.values_mut() {
+                        t.rehash(&shared.hashers_text);
+                    }
+                }
+                (targets, b.order, b.clojure)
+            }
+            None => (BTreeMap::new(), Vec::new(), None),
+        };
+        let derived: Vec<String> = order.clone();
         for (k, v) in tmap {
             let name = k
                 .as_symbol()
@@ -743,11 +799,13 @@ impl Reader {
                     format!("target name {name:?} cannot be used as a directory name"),
                 ));
             }
-            if targets.contains_key(&name) {
+            if targets.contains_key(&name) && !derived.contains(&name) {
                 return Err(at(k, format!("target {name} is defined twice")));
             }
             let target = self.target(&name, v, &shared)?;
-            order.push(name.clone());
+            if !order.contains(&name) {
+                order.push(name.clone());
+            }
             targets.insert(name, target);
         }
         for (k, v) in tmap {
@@ -780,12 +838,13 @@ impl Reader {
             });
         }
         Ok(Project {
-            clojure: None,
+            clojure,
             root: root.to_path_buf(),
             file: BUILD_FILE.into(),
             targets,
             order,
             hashers,
+            hashers_text: shared.hashers_text,
         })
     }
 

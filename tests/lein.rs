@@ -55,7 +55,12 @@ fn lein(p: &Project, m2: &Path, args: &[&str]) -> std::process::Output {
 fn kbuild(p: &Project, m2: &Path, args: &[&str]) -> Build {
     let mut all = vec!["--offline", "--local-repo", m2.to_str().unwrap()];
     all.extend_from_slice(args);
-    Build::from(p.command(&all).env("LEIN_HOME", p.path(".lein-home")).output().unwrap())
+    Build::from(
+        p.command(&all)
+            .env("LEIN_HOME", p.path(".lein-home"))
+            .output()
+            .unwrap(),
+    )
 }
 
 #[test]
@@ -393,4 +398,46 @@ fn user_and_project_profiles_clj_are_merged_as_lein_merges_them() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), theirs);
+}
+
+#[test]
+fn a_kbuild_edn_beside_a_project_clj_builds_on_its_targets() {
+    let m2 = debian_m2();
+    let p = Project::new("lein-mixed");
+    p.write(
+        "kbuild.edn",
+        r#"{:targets {banner {:rule :command :outs ["banner.txt"]
+                             :cmd ["sh" "-c" "echo made by kbuild.edn > \"$OUT/banner.txt\""]}
+                     app    {:rule :uberjar :deps [main banner] :main-class "mixed.core"}}}"#,
+    );
+    let b = kbuild(&p, &m2, &["--json", "build", "app"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(
+        b.executed()
+            .is_superset(&common::set(&["deps", "java", "main", "banner", "app"])),
+        "{:?}",
+        b.executed()
+    );
+    let jar = p.path("target/kbuild/app/app.jar");
+    let out = Command::new("java")
+        .arg("-jar")
+        .arg(&jar)
+        .arg("edn")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Hello, edn!\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&jar).unwrap()).unwrap();
+    assert!(zip.by_name("banner.txt").is_ok() && zip.by_name("clojure/core__init.class").is_ok());
+    // The project.clj's own targets still work as before.
+    let b = kbuild(&p, &m2, &["test"]);
+    assert!(
+        b.ok() && b.stderr.contains("0 failures, 0 errors."),
+        "{}",
+        b.stderr
+    );
 }
