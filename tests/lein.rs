@@ -381,23 +381,9 @@ fn user_and_project_profiles_clj_are_merged_as_lein_merges_them() {
         theirs.contains("user-res") && theirs.contains("dev-src"),
         "{theirs}"
     );
-    let args = [
-        "--offline",
-        "--local-repo",
-        m2.to_str().unwrap(),
-        "classpath",
-    ];
-    let out = p
-        .command(&args)
-        .env("LEIN_HOME", p.path(".lein-home"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), theirs);
+    let b = kbuild(&p, &m2, &["classpath"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(b.stdout.trim(), theirs);
 }
 
 #[test]
