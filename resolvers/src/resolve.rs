@@ -408,18 +408,11 @@ impl ResolveError {
     }
 }
 
-/// A dependency inside the resolver (a `Dependency` with its version still a spec).
-#[derive(Clone, Debug)]
-pub(crate) struct Dep {
-    pub coord: Coord,
-    pub type_: String,
-    pub scope: Scope,
-    pub optional: bool,
-    pub exclusions: Vec<Exclusion>,
-    pub system_path: Option<PathBuf>,
-}
+/// A dependency inside the resolver: the public `Dependency`, its version still a spec
+/// (a range or a SNAPSHOT) until mediation picks one.
+pub(crate) type Dep = Dependency;
 
-impl Dep {
+impl Dependency {
     pub(crate) fn from_pom(d: &PomDep) -> Dep {
         let type_ = d.type_.clone().unwrap_or_else(|| "jar".into());
         let (ext, implied) = type_info(&type_);
@@ -447,18 +440,7 @@ impl Dep {
         }
     }
 
-    fn from_api(d: &Dependency) -> Dep {
-        Dep {
-            coord: d.coord.clone(),
-            type_: d.type_.clone(),
-            scope: d.scope,
-            optional: d.optional,
-            exclusions: d.exclusions.clone(),
-            system_path: d.system_path.clone(),
-        }
-    }
-
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         let c = &self.coord;
         let mut s = format!("{}:{}:{}", c.group, c.artifact, self.type_);
         if !c.classifier.is_empty() {
@@ -556,7 +538,7 @@ pub async fn resolve(
             boms.push(m.clone());
             continue;
         }
-        let d = Dep::from_api(m);
+        let d = m.clone();
         add(&d, &mut managed_map);
         explicit_scopes.push((d.coord.key(), m.scope, m.optional));
     }
@@ -603,7 +585,7 @@ pub async fn resolve(
     let root_deps: Vec<Dep> = roots
         .iter()
         .map(|r| {
-            let mut d = Dep::from_api(r);
+            let mut d = r.clone();
             if d.coord.version.is_empty() {
                 if let Some(v) = session
                     .managed
