@@ -662,6 +662,13 @@ impl Project {
     }
 }
 
+/// A target's name as the build file writes it: a symbol, a keyword or a string.
+fn target_name(form: &Form) -> Option<&str> {
+    form.as_symbol()
+        .or_else(|| form.as_keyword())
+        .or_else(|| form.as_str())
+}
+
 /// "a map", "an integer": for messages about what was found instead.
 fn article(noun: &str) -> String {
     let an = noun.starts_with(['a', 'e', 'i', 'o', 'u']);
@@ -781,11 +788,9 @@ impl Reader {
             None => (BTreeMap::new(), Vec::new(), None),
         };
         let derived: Vec<String> = order.clone();
+        let mut defined: Vec<(String, &Form)> = Vec::new();
         for (k, v) in tmap {
-            let name = k
-                .as_symbol()
-                .or_else(|| k.as_keyword())
-                .or_else(|| k.as_str())
+            let name = target_name(k)
                 .ok_or_else(|| {
                     at(
                         k,
@@ -806,15 +811,11 @@ impl Reader {
             if !order.contains(&name) {
                 order.push(name.clone());
             }
-            targets.insert(name, target);
+            targets.insert(name.clone(), target);
+            defined.push((name, v));
         }
-        for (k, v) in tmap {
-            let name = k
-                .as_symbol()
-                .or_else(|| k.as_keyword())
-                .or_else(|| k.as_str())
-                .unwrap_or_default();
-            for (dep, dep_form) in targets[name]
+        for (name, v) in defined {
+            for (dep, dep_form) in targets[&name]
                 .deps
                 .iter()
                 .zip(v.get("deps").and_then(Form::as_seq).unwrap_or(&[]))
@@ -942,19 +943,15 @@ impl Reader {
                 })?;
                 seq.iter()
                     .map(|d| {
-                        d.as_symbol()
-                            .or_else(|| d.as_keyword())
-                            .or_else(|| d.as_str())
-                            .map(str::to_string)
-                            .ok_or_else(|| {
-                                at(
-                                    d,
-                                    format!(
-                                        "target {name}: :deps holds target names, found {}",
-                                        article(d.describe())
-                                    ),
-                                )
-                            })
+                        target_name(d).map(str::to_string).ok_or_else(|| {
+                            at(
+                                d,
+                                format!(
+                                    "target {name}: :deps holds target names, found {}",
+                                    article(d.describe())
+                                ),
+                            )
+                        })
                     })
                     .collect::<Result<_, _>>()?
             }
