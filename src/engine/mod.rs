@@ -509,11 +509,7 @@ impl Engine {
             }
             self.cas.copy_to(entry.digest, &dest, entry.exec)?;
         }
-        self.swap_into_place(stage, &dir)?;
-        for (path, entry) in &product.files {
-            let abs = dir.join(path);
-            inputs::remember_output(&self.db, &abs, &self.rel(&abs), entry.digest)?;
-        }
+        self.put_in_place(stage, &dir, &product)?;
         Ok((product, true))
     }
 
@@ -579,13 +575,24 @@ impl Engine {
             product.files.insert(rel, Entry { digest, size, exec });
         }
         self.cas.put_bytes(&product.to_json())?;
-        let dir = self.out_dir(name);
-        self.swap_into_place(stage, &dir)?;
+        self.put_in_place(stage, &self.out_dir(name), &product)?;
+        Ok(product)
+    }
+
+    /// Moves a staged product into place and records its files' stats, so the next build
+    /// checks them without reading them.
+    fn put_in_place(
+        &self,
+        stage: tempfile::TempDir,
+        dir: &Path,
+        product: &Product,
+    ) -> Result<(), BuildError> {
+        self.swap_into_place(stage, dir)?;
         for (path, entry) in &product.files {
             let abs = dir.join(path);
             inputs::remember_output(&self.db, &abs, &self.rel(&abs), entry.digest)?;
         }
-        Ok(product)
+        Ok(())
     }
 
     /// Replaces `dir` by `stage` with two renames; a build killed in between leaves `dir`
