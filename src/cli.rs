@@ -482,6 +482,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     repositories,
                     allow_http,
                     newest,
+                    ..
                 } = &project.targets[&name].rule
                 else {
                     continue;

@@ -74,6 +74,9 @@ pub enum Rule {
         /// Maven's nearest-wins: set for deps.edn projects.
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         newest: bool,
+        /// List the artifacts in `lein classpath`'s order (set for project.clj projects).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        lein_order: bool,
     },
     ClojureLibrary {
         paths: Vec<String>,
@@ -480,6 +483,7 @@ impl Project {
                 repositories: cp.repositories.clone(),
                 allow_http: false,
                 newest: cp.tool == Tool::Cli,
+                lein_order: cp.tool == Tool::Lein,
             },
             vec![],
         );
@@ -1112,6 +1116,7 @@ impl Reader {
                     repositories,
                     allow_http,
                     newest: false,
+                    lein_order: false,
                 }
             }
             _ => unreachable!("checked by Rule::keys"),

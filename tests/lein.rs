@@ -3,65 +3,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Build, Project};
-
-/// A dereferenced copy of Debian's Maven repository (its jars are relative symlinks),
-/// made once per build tree and shared: lein and kbuild only read it offline.
-fn debian_m2() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-m2");
-    if !dir.join(".complete").exists() {
-        let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-        let copy = tmp.path().join("m2");
-        let ok = Command::new("cp")
-            .arg("-rL")
-            .arg("/usr/share/maven-repo")
-            .arg(&copy)
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        // A relocation stub that is not a usable artifact (see the notes).
-        let _ = std::fs::remove_dir_all(copy.join("org/apache/apache/18"));
-        std::fs::write(copy.join(".complete"), "").unwrap();
-        // Another test may have won the race; either copy is complete.
-        let _ = std::fs::rename(&copy, &dir);
-    }
-    dir
-}
-
-fn lein(p: &Project, m2: &Path, args: &[&str]) -> std::process::Output {
-    let m2 = format!("\"{}\"", m2.display());
-    Command::new("lein")
-        .args([
-            "update-in",
-            ":",
-            "assoc",
-            ":local-repo",
-            &m2,
-            ":offline?",
-            "true",
-            "--",
-        ])
-        .args(args)
-        .current_dir(p.dir.path())
-        .env("LEIN_HOME", p.path(".lein-home"))
-        .output()
-        .unwrap()
-}
-
-/// kbuild, offline, with the same LEIN_HOME as `lein` above (so the same user profiles).
-fn kbuild(p: &Project, m2: &Path, args: &[&str]) -> Build {
-    let mut all = vec!["--offline", "--local-repo", m2.to_str().unwrap()];
-    all.extend_from_slice(args);
-    Build::from(
-        p.command(&all)
-            .env("LEIN_HOME", p.path(".lein-home"))
-            .output()
-            .unwrap(),
-    )
-}
+use common::lein::{debian_m2, kbuild, lein};
+use common::Project;
 
 #[test]
 fn kbuild_classpath_equals_lein_classpath_with_compiled_products_for_target_classes() {

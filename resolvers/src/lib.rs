@@ -5,9 +5,11 @@
 //! `settings.xml`).
 //!
 //! The entry point is [`resolve`]; [`to_list_lines`] and [`to_tree_string`] print a
-//! [`Resolution`] the way `mvn dependency:list` and `mvn dependency:tree` do.
+//! [`Resolution`] the way `mvn dependency:list` and `mvn dependency:tree` do, and
+//! [`leiningen_order`] lists it in `lein classpath`'s order.
 
 mod collect;
+mod leiningen;
 mod mediation;
 pub(crate) mod pom;
 pub mod repository;
@@ -15,6 +17,7 @@ mod resolve;
 pub mod settings;
 pub mod version;
 
+pub use leiningen::leiningen_order;
 pub use resolve::{
     resolve, to_list_lines, to_tree_string, Coord, Dependency, Download, Exclusion, Mediation,
     ProgressSink, RemoteRepository, Resolution, ResolveError, ResolvedArtifact, ResolverConfig,

@@ -300,6 +300,8 @@ pub struct ResolvedArtifact {
     pub type_: String,
     pub scope: Scope,
     pub optional: bool,
+    /// Those declared on the dependency that brought it in (plus managed ones).
+    pub exclusions: Vec<Exclusion>,
     pub file: PathBuf,
     /// Hex SHA-256 of `file`.
     pub sha256: String,
@@ -660,6 +662,7 @@ pub async fn resolve(
             type_: dep.type_.clone(),
             scope: dep.scope,
             optional: dep.optional,
+            exclusions: dep.exclusions.clone(),
             file,
             sha256,
         });

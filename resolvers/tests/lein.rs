@@ -123,8 +123,9 @@ fn lein_classpath_matches() {
                         &case.managed,
                     ))
                     .map(|r| {
-                        r.artifacts
-                            .iter()
+                        kbuild_resolvers::leiningen_order(&r.artifacts)
+                            .into_iter()
+                            .map(|i| &r.artifacts[i])
                             // Leiningen leaves `pom`-type artifacts off the classpath.
                             .filter(|a| a.coord.extension != "pom")
                             .filter_map(|a| {

@@ -272,11 +272,15 @@ pub async fn test(
             }
         }
     }
-    if nses.is_empty() && classes.is_empty() {
-        return Err(ctx.fail(format!(
-            "no clojure.test namespaces under {} and no JUnit test classes in its java-library deps",
+    if nses.is_empty() && classes.is_empty() && select.is_empty() {
+        // `lein test` passes with zero counts when there is nothing to run; say why too.
+        let report = format!(
+            "no clojure.test namespaces under {} and no JUnit test classes in its java-library deps\n\n\
+             Ran 0 tests containing 0 assertions.\n0 failures, 0 errors.\n",
             if paths.is_empty() { "(no :paths)".to_string() } else { paths.join(", ") }
-        )));
+        );
+        ctx.engine.printer.tool_output(&ctx.target, &report);
+        return fs::write(stage.join(REPORT), report).map_err(|e| BuildError::io(REPORT, e));
     }
     let (nses, classes) = select_both(&nses, &classes, select).map_err(|e| ctx.fail(e))?;
     let cp = java_classpath(ctx, paths, &deps, &computed, &[]);

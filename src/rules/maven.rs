@@ -11,28 +11,38 @@ use crate::settings::MavenDep;
 
 pub const LOCK_FILE: &str = "kbuild.lock";
 
+/// The order a product lists its artifacts in, which is classpath order.
+pub enum Order {
+    /// Pre-order of the resolved tree, as Maven's classpath.
+    Resolution,
+    /// As `lein classpath` lists them (see `kbuild_resolvers::leiningen_order`).
+    Leiningen,
+}
+
 pub async fn run(
     ctx: &Ctx,
     coords: &[MavenDep],
     managed: &[MavenDep],
     repositories: &[(String, String)],
     allow_http: bool,
-    newest: bool,
+    mediation: Mediation,
+    order: Order,
 ) -> Result<(), BuildError> {
     let mut config = config(repositories, allow_http, &ctx.engine.options);
-    config.mediation = if newest {
-        Mediation::Newest
-    } else {
-        Mediation::Nearest
-    };
+    config.mediation = mediation;
     config.progress = Some(progress(&ctx.engine.printer));
     ctx.engine.printer.running(&ctx.target);
     let resolution = kbuild_resolvers::resolve(&config, &roots(coords), &roots(managed))
         .await
         .map_err(|e| ctx.fail(e.to_string()))?;
     let lines = kbuild_resolvers::to_list_lines(&resolution);
+    let listed: Vec<usize> = match order {
+        Order::Resolution => (0..resolution.artifacts.len()).collect(),
+        Order::Leiningen => kbuild_resolvers::leiningen_order(&resolution.artifacts),
+    };
     let mut artifacts = Vec::new();
-    for (a, id) in resolution.artifacts.iter().zip(lines) {
+    for i in listed {
+        let (a, id) = (&resolution.artifacts[i], lines[i].clone());
         let sha256 =
             Hash::from_hex(&a.sha256).ok_or_else(|| ctx.fail(format!("bad sha256 for {id}")))?;
         artifacts.push(Artifact {

@@ -37,7 +37,29 @@ pub async fn run(ctx: &Ctx, target: &Target, stage: &Path) -> Result<(), BuildEr
             repositories,
             allow_http,
             newest,
-        } => maven::run(ctx, coords, managed, repositories, *allow_http, *newest).await,
+            lein_order,
+        } => {
+            let order = if *lein_order {
+                maven::Order::Leiningen
+            } else {
+                maven::Order::Resolution
+            };
+            let mediation = if *newest {
+                kbuild_resolvers::Mediation::Newest
+            } else {
+                kbuild_resolvers::Mediation::Nearest
+            };
+            maven::run(
+                ctx,
+                coords,
+                managed,
+                repositories,
+                *allow_http,
+                mediation,
+                order,
+            )
+            .await
+        }
         Rule::ClojureLibrary { paths, aot } => clojure::library(ctx, paths, aot, stage).await,
         Rule::Test { paths, select } => clojure::test(ctx, paths, select, stage).await,
     }

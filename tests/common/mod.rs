@@ -2,6 +2,8 @@
 //! kbuild binary in it, and read its `--json` events.
 #![allow(dead_code)]
 
+pub mod lein;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -37,6 +39,20 @@ impl Project {
     pub fn new(name: &str) -> Project {
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&fixture(name), dir.path());
+        Project { dir }
+    }
+
+    /// A release tarball from fixtures/, unpacked as its author packed it (top directory stripped).
+    pub fn unpack(tarball: &str) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Command::new("tar")
+            .arg("xf")
+            .arg(fixture(tarball))
+            .args(["--strip-components=1", "-C"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(ok.success(), "tar xf {tarball}");
         Project { dir }
     }
 
