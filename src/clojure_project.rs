@@ -104,6 +104,12 @@ pub struct ClojureProject {
     /// Leiningen: with the `:base` profile's `-XX:-OmitStackTraceInFastThrow` unless the
     /// project sets its own. deps.edn: the aliases' `:jvm-opts`, concatenated.
     pub jvm_opts: Vec<String>,
+    /// Leiningen's `:test-selectors`: each keyword's name (without `:`) and the selector as
+    /// Clojure source, evaluated in the test JVM as `lein test` does.
+    pub test_selectors: Vec<(String, String)>,
+    /// Clojure forms Leiningen evaluates in the project's JVM before anything else:
+    /// `(set! var value)` for each `:global-vars` entry, then the `:injections`.
+    pub prelude: Vec<String>,
 }
 
 const PROJECT_CLJ: &str = "project.clj";
@@ -295,6 +301,8 @@ enum V {
         text: String,
         what: &'static str,
         eval: bool,
+        /// The whole form, as Clojure source.
+        source: String,
     },
 }
 
@@ -391,6 +399,31 @@ impl Node {
         }
     }
 
+    /// The value as Clojure source, for code Leiningen hands to the project's JVM
+    /// (`:test-selectors`, `:injections`, ...). Metadata is left out.
+    fn source(&self) -> String {
+        let join = |items: &[Node]| items.iter().map(Node::source).collect::<Vec<_>>().join(" ");
+        match &self.v {
+            V::Nil => "nil".into(),
+            V::Bool(b) => b.to_string(),
+            V::Str(s) => edn::StringLiteral(s).to_string(),
+            V::Kw(k) => format!(":{k}"),
+            V::Sym(s) | V::Lit(s) => s.clone(),
+            V::Regex(r) => format!("#\"{r}\""),
+            V::Seq(items, true) => format!("[{}]", join(items)),
+            V::Seq(items, false) => format!("({})", join(items)),
+            V::Set(items) => format!("#{{{}}}", join(items)),
+            V::Map(entries) => {
+                let kv: Vec<String> = entries
+                    .iter()
+                    .map(|(k, v)| format!("{} {}", k.source(), v.source()))
+                    .collect();
+                format!("{{{}}}", kv.join(" "))
+            }
+            V::Opaque { source, .. } => source.clone(),
+        }
+    }
+
     /// Structural equality without metadata, as Clojure's `=` (vectors equal lists).
     fn same(&self, other: &Node) -> bool {
         match (&self.v, &other.v) {
@@ -472,11 +505,13 @@ fn to_node(form: &Form) -> Node {
             text: summarize(form),
             what: form.describe(),
             eval: true,
+            source: form.to_string(),
         },
         _ => V::Opaque {
             text: summarize(form),
             what: form.describe(),
             eval: false,
+            source: form.to_string(),
         },
     };
     let mut node = Node::new(v, form.pos);
@@ -1678,7 +1713,67 @@ fn read_project(
         target_path,
         main_opts: Vec::new(),
         jvm_opts: strings(&project, "jvm-opts")?,
+        test_selectors: test_selectors(&project)?,
+        prelude: prelude(&project)?,
     })
+}
+
+fn test_selectors(project: &Node) -> R<Vec<(String, String)>> {
+    let Some(n) = project.get("test-selectors").filter(|n| !n.is_nil()) else {
+        return Ok(Vec::new());
+    };
+    let V::Map(entries) = &n.v else {
+        return Err(expected(PROJECT_CLJ, n, "a map of keyword to selector"));
+    };
+    entries
+        .iter()
+        .map(|(k, v)| match &k.v {
+            V::Kw(name) => Ok((name.clone(), code(v)?)),
+            _ => Err(expected(PROJECT_CLJ, k, "a keyword")),
+        })
+        .collect()
+}
+
+fn prelude(project: &Node) -> R<Vec<String>> {
+    let mut forms = Vec::new();
+    if let Some(n) = project.get("global-vars").filter(|n| !n.is_nil()) {
+        let V::Map(entries) = &n.v else {
+            return Err(expected(PROJECT_CLJ, n, "a map of var to value"));
+        };
+        for (k, v) in entries {
+            let V::Sym(var) = &k.v else {
+                return Err(expected(PROJECT_CLJ, k, "a symbol"));
+            };
+            forms.push(format!("(set! {var} {})", code(v)?));
+        }
+    }
+    if let Some(n) = project.get("injections").filter(|n| !n.is_nil()) {
+        let items = n
+            .items()
+            .ok_or_else(|| expected(PROJECT_CLJ, n, "a vector of forms"))?;
+        for item in items {
+            forms.push(code(item)?);
+        }
+    }
+    Ok(forms)
+}
+
+/// A form handed to the project's JVM as source; what lein would have evaluated while
+/// reading project.clj (`~x`, `#=`) cannot be.
+fn code(n: &Node) -> R<String> {
+    fn check(n: &Node) -> R<()> {
+        match &n.v {
+            V::Opaque { eval: true, .. } => Err(expected(PROJECT_CLJ, n, "code")),
+            V::Seq(items, _) | V::Set(items) => items.iter().try_for_each(check),
+            V::Map(entries) => entries.iter().try_for_each(|(k, v)| {
+                check(k)?;
+                check(v)
+            }),
+            _ => Ok(()),
+        }
+    }
+    check(n)?;
+    Ok(n.source())
 }
 
 fn opt_string(map: &Node, key: &str) -> R<Option<String>> {
@@ -2222,6 +2317,8 @@ pub fn read_deps_edn(text: &str, aliases: &[&str]) -> Result<ClojureProject, Pro
         target_path: "target".into(),
         main_opts,
         jvm_opts: args.jvm_opts,
+        test_selectors: Vec::new(),
+        prelude: Vec::new(),
     })
 }
 
@@ -2505,6 +2602,42 @@ mod tests {
              :uberjar {:aot :all}
              :provided {:dependencies [[javax.servlet/servlet-api "2.5"]]}})
 "#;
+
+    #[test]
+    fn selectors_global_vars_and_injections_are_kept_as_code() {
+        let p = lein(
+            r#"(defproject a "1"
+  :test-selectors {:default #(not (:slow %)) :slow :slow}
+  :global-vars {*warn-on-reflection* true}
+  :injections [(require 'clojure.pprint) (println "hi \"there\"")]
+  :profiles {:dev {:test-selectors {:ns [(fn [ns] true) (constantly true)]}}})"#,
+            &["dev"],
+        );
+        assert_eq!(
+            p.test_selectors,
+            [
+                ("default".to_string(), "#(not (:slow %))".to_string()),
+                ("slow".to_string(), ":slow".to_string()),
+                (
+                    "ns".to_string(),
+                    "[(fn [ns] true) (constantly true)]".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            p.prelude,
+            [
+                "(set! *warn-on-reflection* true)",
+                "(require 'clojure.pprint)",
+                "(println \"hi \\\"there\\\"\")",
+            ]
+        );
+        let e = lein_err(
+            "(defproject a \"1\"\n  :test-selectors {:x ~(keyword \"y\")})",
+            &[],
+        );
+        assert!(e.contains("project.clj:2:"), "{e}");
+    }
 
     #[test]
     fn realistic_project_default_profiles() {

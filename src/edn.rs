@@ -397,6 +397,15 @@ fn write_char(f: &mut fmt::Formatter<'_>, c: char) -> fmt::Result {
     }
 }
 
+/// A string as a Clojure/EDN literal, quoted and escaped.
+pub struct StringLiteral<'a>(pub &'a str);
+
+impl fmt::Display for StringLiteral<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_string(f, self.0)
+    }
+}
+
 fn write_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
     f.write_char('"')?;
     for c in s.chars() {

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use crate::engine::Options;
 use crate::rules::maven;
-use crate::settings::{Project, Rule};
+use crate::settings::{Jvm, Project, Rule};
 
 /// The nREPL that Leiningen 2.10's base profile puts on a REPL's classpath.
 pub const NREPL: &str = "nrepl:nrepl:1.0.0";
@@ -48,11 +48,18 @@ fn resolve_nrepl(project: &Project, options: &Options) -> Result<Vec<String>, St
         .collect())
 }
 
+/// The project.clj's `:jvm-opts`, `:global-vars` and `:injections`, as `lein repl` and
+/// `lein run` use them.
+fn jvm(project: &Project) -> Jvm {
+    project.clojure.as_ref().map(Jvm::of).unwrap_or_default()
+}
+
 /// Replaces this process by the JVM: signals reach it directly, its exit code is ours, and
 /// nothing is left running when it is killed.
 fn exec_java(project: &Project, java: &Path, cp: &[String], args: &[String]) -> String {
     use std::os::unix::process::CommandExt;
     let err = Command::new(java)
+        .args(&jvm(project).opts)
         .arg("-cp")
         .arg(cp.join(":"))
         .args(args)
@@ -91,6 +98,7 @@ pub fn repl(
         ),
         None => "(fn [] (in-ns 'user))".to_string(),
     };
+    let prelude = jvm(project).prelude_form();
     let script = if nrepl {
         let attach = if headless {
             "@(promise)".to_string()
@@ -98,7 +106,7 @@ pub fn repl(
             format!("(clojure.main/repl :init {init}) (System/exit 0)")
         };
         format!(
-            "(require 'nrepl.server) \
+            "{prelude} (require 'nrepl.server) \
              (let [server (nrepl.server/start-server :bind \"127.0.0.1\") \
                    port (:port server) \
                    port-file (java.io.File. \".nrepl-port\")] \
@@ -109,7 +117,7 @@ pub fn repl(
                {attach})"
         )
     } else {
-        format!("(clojure.main/repl :init {init})")
+        format!("{prelude} (clojure.main/repl :init {init})")
     };
     Err(exec_java(
         project,
@@ -127,11 +135,12 @@ pub fn run(
     main: &str,
     args: &[String],
 ) -> Result<(), String> {
-    let mut all = vec![
-        "clojure.main".to_string(),
-        "-m".to_string(),
-        main.to_string(),
-    ];
+    let mut all = vec!["clojure.main".to_string()];
+    let prelude = jvm(project).prelude_form();
+    if !prelude.is_empty() {
+        all.extend(["-e".to_string(), prelude]);
+    }
+    all.extend(["-m".to_string(), main.to_string()]);
     all.extend_from_slice(args);
     Err(exec_java(project, java_bin, cp, &all))
 }

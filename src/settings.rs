@@ -85,9 +85,47 @@ pub enum Rule {
     },
     Test {
         paths: Vec<String>,
-        /// Which namespaces to run (names or regexes); empty for all. Set by `kbuild test`.
+        /// `kbuild test`'s arguments: namespaces (names or regexes), then Leiningen-style
+        /// `:selector args...`; empty for the `:default` selector or, without one, all.
         select: Vec<String>,
+        /// Leiningen's `:test-selectors`: name (without `:`) and Clojure source.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        selectors: Vec<(String, String)>,
+        #[serde(skip_serializing_if = "Jvm::is_empty")]
+        jvm: Jvm,
     },
+}
+
+/// How a JVM that runs project code starts (Leiningen's `:jvm-opts`, `:global-vars`,
+/// `:injections`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Jvm {
+    pub opts: Vec<String>,
+    /// Clojure forms evaluated before anything else.
+    pub prelude: Vec<String>,
+}
+
+impl Jvm {
+    pub fn is_empty(&self) -> bool {
+        self.opts.is_empty() && self.prelude.is_empty()
+    }
+
+    /// The prelude as one form that prints nothing under `clojure.main -e` (a top-level
+    /// `do` still evaluates its forms one after another).
+    pub fn prelude_form(&self) -> String {
+        if self.prelude.is_empty() {
+            String::new()
+        } else {
+            format!("(do {} nil)", self.prelude.join(" "))
+        }
+    }
+
+    pub fn of(project: &ClojureProject) -> Jvm {
+        Jvm {
+            opts: project.jvm_opts.clone(),
+            prelude: project.prelude.clone(),
+        }
+    }
 }
 
 /// One `[group/artifact "version" :classifier "c" ...]` of a `:maven` target.
@@ -145,7 +183,7 @@ impl Rule {
             "jar" | "uberjar" => &["rule", "deps", "main-class", "manifest", "doc"],
             "maven" => &["rule", "coords", "repositories", "allow-http", "doc"],
             "clojure-library" => &["rule", "deps", "paths", "aot", "doc"],
-            "test" => &["rule", "deps", "paths", "doc"],
+            "test" => &["rule", "deps", "paths", "jvm-opts", "doc"],
             _ => return None,
         })
     }
@@ -544,6 +582,8 @@ impl Project {
                 Rule::Test {
                     paths,
                     select: Vec::new(),
+                    selectors: cp.test_selectors.clone(),
+                    jvm: Jvm::of(&cp),
                 },
                 vec!["main".into()],
             );
@@ -1039,6 +1079,11 @@ impl Reader {
                     Rule::Test {
                         paths,
                         select: Vec::new(),
+                        selectors: Vec::new(),
+                        jvm: Jvm {
+                            opts: strings("jvm-opts", false)?,
+                            prelude: Vec::new(),
+                        },
                     }
                 } else {
                     let aot = match form.get("aot") {

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::lein::{debian_m2, kbuild, lein};
+use common::lein::{debian_m2, kbuild, lein, totals};
 use common::Project;
 
 #[test]
@@ -368,6 +368,73 @@ fn a_kbuild_edn_beside_a_project_clj_builds_on_its_targets() {
     let b = kbuild(&p, &m2, &["test"]);
     assert!(
         b.ok() && b.stderr.contains("0 failures, 0 errors."),
+        "{}",
+        b.stderr
+    );
+}
+
+/// `:test-selectors` (the `:default` one, named ones, lein's `:all` and `:only`),
+/// `:global-vars`, `:injections` and `:jvm-opts` reach the test JVM as under `lein test`.
+#[test]
+fn test_selectors_and_the_project_jvm_settings_work_as_under_lein_test() {
+    let m2 = debian_m2();
+    let p = Project::new("lein-mixed");
+    p.edit(
+        "project.clj",
+        "  :main mixed.core",
+        "  :test-selectors {:default (complement :slow)\n\
+         \x20                  :slow :slow\n\
+         \x20                  :extra-ns [#(= 'mixed.extra-test %) (constantly true)]}\n\
+         \x20 :global-vars {*print-length* 3}\n\
+         \x20 :injections [(System/setProperty \"kbuild.injected\" \"yes\")]\n\
+         \x20 :jvm-opts [\"-Dkbuild.jvm-opt=on\"]\n\
+         \x20 :main mixed.core",
+    );
+    p.write(
+        "test/mixed/extra_test.clj",
+        "(ns mixed.extra-test (:require [clojure.test :refer [deftest is]]))\n\
+         (deftest ^:slow slow-one (is (= 1 1)) (is true))\n\
+         (deftest setup\n\
+         \x20 (is (= \"on\" (System/getProperty \"kbuild.jvm-opt\")))\n\
+         \x20 (is (= \"yes\" (System/getProperty \"kbuild.injected\")))\n\
+         \x20 (is (= \"(0 1 2 ...)\" (pr-str (range 10)))))\n",
+    );
+    let mut seen = Vec::new();
+    for args in [
+        &[][..],
+        &[":slow"],
+        &[":all"],
+        &[":only", "mixed.extra-test/setup"],
+        &[":extra-ns"],
+        &["mixed.core-test", ":all"],
+    ] {
+        let mut lein_args = vec!["test"];
+        lein_args.extend_from_slice(args);
+        let out = lein(&p, &m2, &lein_args);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "lein {lein_args:?}: {text}");
+        let theirs = totals(&text).expect("lein's totals");
+
+        let mut ours_args = vec!["test"];
+        ours_args.extend_from_slice(args);
+        let b = kbuild(&p, &m2, &ours_args);
+        assert!(b.ok(), "kbuild {ours_args:?}: {}", b.stderr);
+        assert_eq!(
+            totals(&b.stderr).as_deref(),
+            Some(theirs.as_str()),
+            "kbuild {ours_args:?}:\n{}",
+            b.stderr
+        );
+        seen.push(theirs);
+    }
+    // The selections really differ (the default leaves out the slow test).
+    assert_ne!(seen[0], seen[2]);
+    assert_ne!(seen[1], seen[3]);
+
+    let b = kbuild(&p, &m2, &["test", ":fast"]);
+    assert!(!b.ok());
+    assert!(
+        b.stderr.contains("unknown test selector :fast"),
         "{}",
         b.stderr
     );

@@ -9,6 +9,7 @@ use regex_lite::Regex;
 
 use super::{classpath, exit_text, fetch_files, run_tool};
 use crate::engine::{BuildError, Computed, Ctx, Key};
+use crate::settings::Jvm;
 
 /// The namespace a Clojure source file declares: the symbol after its first `(ns`. Read
 /// with the EDN reader (so metadata and comments are no trouble), without evaluating
@@ -111,17 +112,19 @@ fn java_classpath(
 
 async fn clojure_main(
     ctx: &Ctx,
+    jvm_opts: &[String],
     cp: &str,
     script: &str,
 ) -> Result<std::process::Output, BuildError> {
     let java = ctx.engine.jdk().await?.java.clone();
-    let args = vec![
+    let mut args = jvm_opts.to_vec();
+    args.extend([
         "-cp".to_string(),
         cp.to_string(),
         "clojure.main".to_string(),
         "-e".to_string(),
         script.to_string(),
-    ];
+    ]);
     run_tool(ctx, &java, &args, &[]).await
 }
 
@@ -164,7 +167,7 @@ pub async fn library(
         stage.to_string_lossy(),
         quoted(&chosen)
     );
-    let out = clojure_main(ctx, &cp, &script).await?;
+    let out = clojure_main(ctx, &[], &cp, &script).await?;
     if !out.status.success() {
         return Err(ctx.fail(format!(
             "AOT compilation of {} failed ({})",
@@ -249,14 +252,115 @@ fn select_both(
     Ok((ns_out, class_out))
 }
 
+/// `lein test`'s arguments: namespaces first, then `:selector args...` groups.
+fn split_selectors(select: &[String]) -> (&[String], Vec<(&str, Vec<&str>)>) {
+    let at = select
+        .iter()
+        .position(|a| a.starts_with(':'))
+        .unwrap_or(select.len());
+    let mut given: Vec<(&str, Vec<&str>)> = Vec::new();
+    for a in &select[at..] {
+        match a.strip_prefix(':') {
+            Some(name) => given.push((name, Vec::new())),
+            None => given.last_mut().expect("starts with a selector").1.push(a),
+        }
+    }
+    (&select[..at], given)
+}
+
+/// Leiningen's built-in selectors, which a project's `:test-selectors` may override.
+const BUILTIN_SELECTORS: [(&str, &str); 2] = [
+    ("all", "(constantly true)"),
+    (
+        "only",
+        "[(fn [ns & vars] ((set (for [v vars] (-> (str v) (.split \"/\") (first) (symbol)))) ns)) \
+          (fn [m & vars] (some #(let [var (str \"#'\" %)] \
+                                  (if (some #{\\/} var) \
+                                    (= var (-> m :leiningen.test/var str)) \
+                                    (= % (ns-name (:ns m))))) \
+                               vars))]",
+    ),
+];
+
+/// The selectors to apply, as Clojure `[selector '(args)]` pairs: the given ones, or else the
+/// project's `:default`. An unknown name is an error (lein ignores it unless all are).
+fn selector_forms(
+    defined: &[(String, String)],
+    given: &[(&str, Vec<&str>)],
+) -> Result<Vec<String>, String> {
+    let lookup = |name: &str| {
+        defined
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(BUILTIN_SELECTORS)
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+    };
+    if given.is_empty() {
+        return Ok(lookup("default")
+            .filter(|_| defined.iter().any(|(k, _)| k == "default"))
+            .map(|f| vec![format!("[{f} '()]")])
+            .unwrap_or_default());
+    }
+    given
+        .iter()
+        .map(|(name, args)| match lookup(name) {
+            Some(f) => Ok(format!("[{f} '({})]", args.join(" "))),
+            None => {
+                let mut known: Vec<String> = defined.iter().map(|(k, _)| format!(":{k}")).collect();
+                known.extend(BUILTIN_SELECTORS.map(|(k, _)| format!(":{k}")));
+                Err(format!(
+                    "unknown test selector :{name} (known: {}; a project.clj defines more in :test-selectors)",
+                    known.join(", ")
+                ))
+            }
+        })
+        .collect()
+}
+
+/// The clojure.test run, as `lein test` does it: selectors first narrow namespaces (a
+/// vector selector's first function), then vars (a function of the var's metadata merged
+/// over its namespace's); unselected tests lose their `:test` while the suite runs.
+fn clojure_test_script(prelude: &str, nses: &[String], selectors: &[String]) -> String {
+    format!(
+        "{prelude} (require 'clojure.test) \
+         (let [selectors [{selectors}] \
+               var-fn (fn [f] (if (vector? f) (second f) f)) \
+               nses (reduce (fn [acc [f args]] (if (vector? f) (filter #(apply (first f) % args) acc) acc)) \
+                            {nses} selectors) \
+               _ (apply require nses) \
+               selected? (fn [v] (some (fn [[f args]] \
+                                         (apply (var-fn f) (merge (-> v meta :ns meta) \
+                                                                  (assoc (meta v) :leiningen.test/var v)) \
+                                                args)) \
+                                       selectors)) \
+               chosen (if (seq selectors) \
+                        (distinct (for [n nses [_ v] (ns-publics n) :when (and (:test (meta v)) (selected? v))] n)) \
+                        nses) \
+               skipped (when (seq selectors) (remove selected? (mapcat (comp vals ns-interns) chosen)))] \
+           (doseq [v skipped] (alter-meta! v #(-> % (assoc :leiningen/skipped-test (:test %)) (dissoc :test)))) \
+           (let [s (apply clojure.test/run-tests chosen)] \
+             (shutdown-agents) \
+             (System/exit (if (zero? (+ (:fail s 0) (:error s 0))) 0 1))))",
+        selectors = selectors.join(" "),
+        nses = quoted(nses),
+    )
+}
+
 pub async fn test(
     ctx: &Ctx,
     paths: &[String],
     select: &[String],
+    defined: &[(String, String)],
+    jvm: &Jvm,
     stage: &Path,
 ) -> Result<(), BuildError> {
     let (files, deps, computed) = inputs(ctx, paths).await?;
-    let nses = namespaces(ctx, &files)?;
+    let mut nses = namespaces(ctx, &files)?;
+    // `lein test` runs them in name order.
+    nses.sort();
+    let (select, given) = split_selectors(select);
+    let selectors = selector_forms(defined, &given).map_err(|e| ctx.fail(e))?;
     // JUnit classes come from the java-library targets the test target names directly.
     let direct = &ctx.project().targets[&ctx.target].deps;
     let mut classes = Vec::new();
@@ -282,21 +386,17 @@ pub async fn test(
         ctx.engine.printer.tool_output(&ctx.target, &report);
         return fs::write(stage.join(REPORT), report).map_err(|e| BuildError::io(REPORT, e));
     }
-    let (nses, classes) = select_both(&nses, &classes, select).map_err(|e| ctx.fail(e))?;
+    let (nses, mut classes) = select_both(&nses, &classes, select).map_err(|e| ctx.fail(e))?;
+    if !given.is_empty() {
+        // Keyword selectors pick clojure.test vars; JUnit classes have no such metadata.
+        classes.clear();
+    }
     let cp = java_classpath(ctx, paths, &deps, &computed, &[]);
     let mut report = String::new();
     let mut failed = Vec::new();
     if !nses.is_empty() {
-        let script = format!(
-            "(require 'clojure.test) \
-             (let [nses {ns}] \
-               (apply require nses) \
-               (let [s (apply clojure.test/run-tests nses)] \
-                 (shutdown-agents) \
-                 (System/exit (if (zero? (+ (:fail s 0) (:error s 0))) 0 1))))",
-            ns = quoted(&nses)
-        );
-        let out = clojure_main(ctx, &cp, &script).await?;
+        let script = clojure_test_script(&jvm.prelude_form(), &nses, &selectors);
+        let out = clojure_main(ctx, &jvm.opts, &cp, &script).await?;
         let text = output_text(&out);
         if !out.status.success() {
             failed.push(
@@ -312,7 +412,8 @@ pub async fn test(
     }
     if !classes.is_empty() {
         let java = ctx.engine.jdk().await?.java.clone();
-        let mut args = vec!["-cp".to_string(), cp.clone()];
+        let mut args = jvm.opts.clone();
+        args.extend(["-cp".to_string(), cp.clone()]);
         if cp.contains("junit-platform-console-standalone") {
             args.extend(
                 [
@@ -385,6 +486,42 @@ mod tests {
         assert_eq!(
             scan_namespace("(ns a.b)\n(def x #=(foo))"),
             Some("a.b".into())
+        );
+    }
+
+    #[test]
+    fn keyword_selectors_follow_the_namespaces_and_take_arguments() {
+        let args: Vec<String> = [
+            "a.b-test",
+            "c.*",
+            ":only",
+            "a.b-test/x",
+            "a.b-test/y",
+            ":all",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (nses, given) = split_selectors(&args);
+        assert_eq!(nses, ["a.b-test", "c.*"]);
+        assert_eq!(
+            given,
+            vec![("only", vec!["a.b-test/x", "a.b-test/y"]), ("all", vec![])]
+        );
+        let defined = vec![("default".to_string(), "(complement :slow)".to_string())];
+        assert_eq!(
+            selector_forms(&defined, &[]).unwrap(),
+            vec!["[(complement :slow) '()]"]
+        );
+        assert!(selector_forms(&[], &[]).unwrap().is_empty());
+        assert_eq!(
+            selector_forms(&defined, &[("all", vec![])]).unwrap(),
+            vec!["[(constantly true) '()]"]
+        );
+        let err = selector_forms(&defined, &[("integration", vec![])]).unwrap_err();
+        assert!(
+            err.contains(":integration") && err.contains(":default"),
+            "{err}"
         );
     }
 

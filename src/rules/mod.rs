@@ -61,7 +61,12 @@ pub async fn run(ctx: &Ctx, target: &Target, stage: &Path) -> Result<(), BuildEr
             .await
         }
         Rule::ClojureLibrary { paths, aot } => clojure::library(ctx, paths, aot, stage).await,
-        Rule::Test { paths, select } => clojure::test(ctx, paths, select, stage).await,
+        Rule::Test {
+            paths,
+            select,
+            selectors,
+            jvm,
+        } => clojure::test(ctx, paths, select, selectors, jvm, stage).await,
     }
 }
 
