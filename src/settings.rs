@@ -258,6 +258,57 @@ pub struct Project {
 pub const PROJECT_CLJ: &str = "project.clj";
 pub const DEPS_EDN: &str = "deps.edn";
 
+/// The dependencies the `META-INF/maven/*/*/pom.xml` inside a jar declares (none without one).
+fn jar_pom_dependencies(jar: &Path) -> Result<Vec<clojure_project::Dep>, String> {
+    let file =
+        std::fs::File::open(jar).map_err(|e| format!("cannot read {}: {e}", jar.display()))?;
+    let mut zip =
+        zip::ZipArchive::new(file).map_err(|e| format!("{} is not a jar: {e}", jar.display()))?;
+    let mut poms: Vec<String> = zip
+        .file_names()
+        .filter(|n| {
+            let parts: Vec<&str> = n.split('/').collect();
+            parts.len() == 5 && n.starts_with("META-INF/maven/") && parts[4] == "pom.xml"
+        })
+        .map(str::to_string)
+        .collect();
+    poms.sort();
+    let Some(name) = poms.first() else {
+        return Ok(Vec::new());
+    };
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut zip
+            .by_name(name)
+            .map_err(|e| format!("{}: {e}", jar.display()))?,
+        &mut bytes,
+    )
+    .map_err(|e| format!("{}: {e}", jar.display()))?;
+    let declared = kbuild_resolvers::standalone_pom_dependencies(
+        &bytes,
+        &format!("{}!/{name}", jar.display()),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(declared
+        .into_iter()
+        .map(|d| clojure_project::Dep {
+            group: d.coord.group,
+            artifact: d.coord.artifact,
+            version: Some(d.coord.version),
+            classifier: d.coord.classifier,
+            extension: d.coord.extension,
+            scope: d.scope.as_str().to_string(),
+            optional: false,
+            exclusions: d
+                .exclusions
+                .into_iter()
+                .map(|x| (x.group, x.artifact))
+                .collect(),
+            local_root: None,
+        })
+        .collect())
+}
+
 /// What the command line selects in a project.clj or deps.edn.
 #[derive(Default, Clone, Debug)]
 pub struct Selection {
@@ -433,6 +484,19 @@ impl Project {
                 continue;
             }
             seen_roots.push(dir.clone());
+            if dir.ends_with(".jar") {
+                // A jar goes on the classpath as it is; the pom.xml inside it, if any, names
+                // its dependencies (as tools.deps reads it).
+                let declared = jar_pom_dependencies(&root.join(&dir)).map_err(|e| {
+                    bad(format!(
+                        "{}/{} {{:local/root {local:?}}}: {e}",
+                        d.group, d.artifact
+                    ))
+                })?;
+                locals.push((format!("local-{}", d.artifact), vec![dir]));
+                pending.extend(declared.into_iter().map(|x| (String::new(), x)));
+                continue;
+            }
             let lib_file = root.join(&dir).join(DEPS_EDN);
             let text = std::fs::read_to_string(&lib_file).map_err(|e| {
                 bad(format!(

@@ -301,6 +301,86 @@ fn deps_edn_local_roots_are_libraries_on_the_classpath_with_their_own_deps() {
     assert!(!lib_src.exists());
 }
 
+/// A jar with a `vendor.greet` namespace and, like a deployed library, its pom.xml.
+fn vendored_jar(path: &std::path::Path, greeting: &str) {
+    use std::io::Write;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    z.start_file("vendor/greet.clj", opts).unwrap();
+    write!(
+        z,
+        "(ns vendor.greet (:import (org.apache.commons.io FilenameUtils)))\n\
+         (defn greet [f] (str \"{greeting}, \" (FilenameUtils/getBaseName f)))\n"
+    )
+    .unwrap();
+    z.start_file("META-INF/maven/vendor/greet/pom.xml", opts)
+        .unwrap();
+    z.write_all(
+        b"<project><modelVersion>4.0.0</modelVersion><groupId>vendor</groupId>\
+          <artifactId>greet</artifactId><version>1.0</version><dependencies>\
+          <dependency><groupId>commons-io</groupId><artifactId>commons-io</artifactId>\
+          <version>2.11.0</version></dependency>\
+          <dependency><groupId>junit</groupId><artifactId>junit</artifactId>\
+          <version>4.13.2</version><scope>test</scope></dependency></dependencies></project>",
+    )
+    .unwrap();
+    z.finish().unwrap();
+}
+
+/// A deps.edn `:local/root` that is a jar: on the classpath as it is, with the dependencies
+/// of the pom.xml inside it, and an input like any source.
+#[test]
+fn deps_edn_local_root_jars_bring_their_pom_dependencies() {
+    let m2 = debian_m2();
+    let p = Project::new("deps-alias");
+    vendored_jar(&p.path("vendor/greet.jar"), "Hello");
+    p.write(
+        "deps.edn",
+        "{:paths [\"src\" \"resources\"]\n :deps {org.clojure/clojure {:mvn/version \"1.11.1\"}\n        vendor/greet {:local/root \"vendor/greet.jar\"}}\n :aliases {:test {:extra-paths [\"test\"]}}}\n",
+    );
+    p.write(
+        "test/app/greet_test.clj",
+        "(ns app.greet-test (:require [clojure.test :refer [deftest is]] [vendor.greet :refer [greet]]))\n\
+         (deftest greets (is (= \"Hello, notes\" (greet \"/tmp/notes.txt\"))))\n",
+    );
+    let b = kbuild(&p, &m2, &["classpath"]);
+    assert!(b.ok(), "{}", b.stderr);
+    let cp: Vec<&str> = b.stdout.trim().split(':').collect();
+    assert!(
+        cp.contains(&p.path("vendor/greet.jar").to_str().unwrap()),
+        "{cp:?}"
+    );
+    assert!(
+        cp.iter().any(|e| e.ends_with("commons-io-2.11.0.jar")),
+        "{cp:?}"
+    );
+    assert!(
+        !cp.iter().any(|e| e.contains("junit")),
+        "test scope stays out: {cp:?}"
+    );
+
+    let b = kbuild(&p, &m2, &["-A:test", "--json", "test"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(b.stderr.contains("0 failures, 0 errors."), "{}", b.stderr);
+    // Unchanged: cached. A new jar: the tests run again (and now fail).
+    let b = kbuild(&p, &m2, &["-A:test", "--json", "test"]);
+    assert!(b.ok() && b.executed().is_empty(), "{:?}", b.executed());
+    vendored_jar(&p.path("vendor/greet.jar"), "Bye");
+    let b = kbuild(&p, &m2, &["-A:test", "--json", "test"]);
+    assert!(!b.ok(), "{}", b.stderr);
+    assert!(b.stderr.contains("1 failures, 0 errors."), "{}", b.stderr);
+
+    std::fs::write(p.path("vendor/greet.jar"), "not a zip").unwrap();
+    let b = kbuild(&p, &m2, &["classpath"]);
+    assert_eq!(b.code, Some(2), "{}", b.stderr);
+    assert!(
+        b.stderr.contains("vendor/greet.jar is not a jar"),
+        "{}",
+        b.stderr
+    );
+}
+
 #[test]
 fn user_and_project_profiles_clj_are_merged_as_lein_merges_them() {
     let m2 = debian_m2();

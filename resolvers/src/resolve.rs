@@ -455,6 +455,45 @@ impl Dependency {
     }
 }
 
+/// The dependencies a POM declares for its users (compile and runtime scope, not optional),
+/// read from the POM alone: its own properties and dependencyManagement apply, a parent's
+/// do not. For a jar used from a file (a deps.edn `:local/root`), as tools.deps reads the
+/// `pom.xml` inside it. A dependency whose version would come from elsewhere is an error.
+pub fn standalone_pom_dependencies(
+    bytes: &[u8],
+    file: &str,
+) -> Result<Vec<Dependency>, ResolveError> {
+    let pom_error = |source| ResolveError::Pom {
+        path: Vec::new(),
+        source,
+    };
+    let raw = pom::RawPom::parse(bytes, file).map_err(pom_error)?;
+    let env = pom::Env {
+        system: BTreeMap::new(),
+        env: BTreeMap::new(),
+    };
+    let mut model = pom::Model::assemble(&[raw], &env).map_err(pom_error)?;
+    model.finish();
+    let mut out = Vec::new();
+    for d in &model.dependencies {
+        let dep = Dependency::from_pom(d);
+        if dep.optional || !matches!(dep.scope, Scope::Compile | Scope::Runtime) {
+            continue;
+        }
+        if dep.coord.version.is_empty() || dep.coord.version.contains("${") {
+            return Err(pom_error(PomError::Invalid {
+                file: file.into(),
+                message: format!(
+                    "{}:{} has no version of its own (a parent POM's is not read here)",
+                    dep.coord.group, dep.coord.artifact
+                ),
+            }));
+        }
+        out.push(dep);
+    }
+    Ok(out)
+}
+
 fn sha256_file(path: &Path) -> Result<String, ResolveError> {
     let io = |source| ResolveError::Io {
         path: path.display().to_string(),
@@ -766,5 +805,38 @@ mod tests {
         assert_eq!(c.to_string(), "org.a:b:zip:dist:2");
         assert!(Coord::parse("a:b").is_err());
         assert!(Coord::parse("a::1").is_err());
+    }
+
+    #[test]
+    fn a_standalone_pom_declares_its_compile_and_runtime_dependencies() {
+        let pom = br#"<project><modelVersion>4.0.0</modelVersion>
+          <groupId>my</groupId><artifactId>lib</artifactId><version>1.2</version>
+          <properties><dep.version>3.0</dep.version></properties>
+          <dependencyManagement><dependencies>
+            <dependency><groupId>m</groupId><artifactId>managed</artifactId><version>4.0</version></dependency>
+          </dependencies></dependencyManagement>
+          <dependencies>
+            <dependency><groupId>a</groupId><artifactId>b</artifactId><version>${dep.version}</version>
+              <exclusions><exclusion><groupId>x</groupId><artifactId>y</artifactId></exclusion></exclusions></dependency>
+            <dependency><groupId>my</groupId><artifactId>sibling</artifactId><version>${project.version}</version><scope>runtime</scope></dependency>
+            <dependency><groupId>m</groupId><artifactId>managed</artifactId></dependency>
+            <dependency><groupId>t</groupId><artifactId>t</artifactId><version>1</version><scope>test</scope></dependency>
+            <dependency><groupId>o</groupId><artifactId>o</artifactId><version>1</version><optional>true</optional></dependency>
+          </dependencies></project>"#;
+        let deps = standalone_pom_dependencies(pom, "lib.jar!pom.xml").unwrap();
+        let got: Vec<String> = deps.iter().map(|d| d.coord.to_string()).collect();
+        assert_eq!(
+            got,
+            ["a:b:jar:3.0", "my:sibling:jar:1.2", "m:managed:jar:4.0"]
+        );
+        assert_eq!(deps[0].exclusions[0].artifact, "y");
+        assert_eq!(deps[1].scope, Scope::Runtime);
+
+        let inherited = br#"<project><modelVersion>4.0.0</modelVersion>
+          <parent><groupId>p</groupId><artifactId>parent</artifactId><version>1</version></parent>
+          <artifactId>lib</artifactId>
+          <dependencies><dependency><groupId>a</groupId><artifactId>b</artifactId></dependency></dependencies></project>"#;
+        let err = standalone_pom_dependencies(inherited, "lib.jar!pom.xml").unwrap_err();
+        assert!(err.to_string().contains("a:b has no version"), "{err}");
     }
 }

@@ -49,8 +49,12 @@ fn scan_namespace(text: &str) -> Option<String> {
     }
 }
 
+/// Everything under each path; a path that is a file (a jar) is itself an input.
 fn source_globs(paths: &[String]) -> Vec<String> {
-    paths.iter().map(|p| format!("{p}/**")).collect()
+    paths
+        .iter()
+        .flat_map(|p| [p.clone(), format!("{p}/**")])
+        .collect()
 }
 
 fn is_clojure(path: &str) -> bool {
