@@ -220,6 +220,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             .filter(|a| !a.is_empty())
             .map(str::to_string)
             .collect(),
+        offline: cli.offline,
     };
     let discover = |dir: &Path| Project::discover_for(dir, &selection);
     match cli.command {

@@ -42,6 +42,36 @@ pub struct Dep {
     pub exclusions: Vec<(String, String)>,
     /// deps.edn `:local/root`, relative to the project as written.
     pub local_root: Option<String>,
+    /// A deps.edn git dependency.
+    pub git: Option<GitCoord>,
+}
+
+/// A deps.edn git coordinate: `:git/url` (inferred from an `io.github.*`-style lib name when
+/// absent), `:git/sha` (a prefix is enough with `:git/tag`), `:git/tag`, `:deps/root`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GitCoord {
+    pub url: String,
+    pub sha: String,
+    pub tag: Option<String>,
+    /// The library's directory inside the repository.
+    pub deps_root: Option<String>,
+}
+
+/// tools.deps' `:git/url` for lib names that name their forge: `io.github.user/repo` is
+/// `https://github.com/user/repo.git`, and likewise GitLab and Bitbucket.
+fn inferred_git_url(group: &str, artifact: &str) -> Option<String> {
+    let forges = [
+        ("io.github.", "github.com"),
+        ("com.github.", "github.com"),
+        ("io.gitlab.", "gitlab.com"),
+        ("com.gitlab.", "gitlab.com"),
+        ("io.bitbucket.", "bitbucket.org"),
+        ("org.bitbucket.", "bitbucket.org"),
+    ];
+    forges.iter().find_map(|(prefix, host)| {
+        let user = group.strip_prefix(prefix)?;
+        Some(format!("https://{host}/{user}/{artifact}.git"))
+    })
 }
 
 /// What to AOT-compile.
@@ -167,15 +197,6 @@ pub enum ProjectError {
         column: u32,
         name: String,
         defined: String,
-    },
-    /// Git coordinates and the like, which kbuild does not fetch.
-    #[error("{file}:{line}:{column}: {lib}: {what} is not supported by kbuild; use :mvn/version or :local/root")]
-    Unsupported {
-        file: &'static str,
-        line: u32,
-        column: u32,
-        lib: String,
-        what: String,
     },
 }
 
@@ -968,6 +989,7 @@ fn dep_from_map(dm: &Node, extra_exclusions: &[(String, String)]) -> R<Dep> {
         optional,
         exclusions,
         local_root: None,
+        git: None,
     })
 }
 
@@ -1926,6 +1948,12 @@ fn d_dep(lib: &Form, coord: &Form) -> R<Dep> {
     let mut version = None;
     let mut local_root = None;
     let mut exclusions = Vec::new();
+    let (mut git_url, mut sha, mut tag, mut deps_root) = (None, None, None, None);
+    let string = |v: &Form, what: &str| -> R<String> {
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| d_expected(v, what))
+    };
     for (k, v) in entries {
         let Some(key) = k.as_keyword() else {
             return Err(d_expected(k, "a keyword"));
@@ -1954,35 +1982,70 @@ fn d_dep(lib: &Form, coord: &Form) -> R<Dep> {
                     exclusions.push((g, a));
                 }
             }
-            k if k.starts_with("git/") || k == "sha" || k == "tag" => {
-                return Err(ProjectError::Unsupported {
-                    file: DEPS_EDN,
-                    line: coord.pos.line,
-                    column: coord.pos.column,
-                    lib: canonical,
-                    what: "a git dependency".into(),
-                })
-            }
-            _ => {} // :deps/manifest, :deps/root, ...
+            "git/url" => git_url = Some(string(v, "a URL string")?),
+            // `:sha` and `:tag` are the older spellings.
+            "git/sha" | "sha" => sha = Some(string(v, "a commit SHA string")?),
+            "git/tag" | "tag" => tag = Some(string(v, "a tag string")?),
+            "deps/root" => deps_root = Some(string(v, "a path string")?),
+            _ => {} // :deps/manifest, ...
         }
     }
-    if version.is_none() && local_root.is_none() {
+    let git = if git_url.is_some() || sha.is_some() || tag.is_some() {
+        let url = git_url
+            .or_else(|| inferred_git_url(&group, &artifact))
+            .ok_or_else(|| {
+                invalid(
+                    DEPS_EDN,
+                    coord.pos,
+                    format!("{canonical}: a git dependency needs :git/url (it cannot be inferred from this lib name)"),
+                )
+            })?;
+        let sha = sha.ok_or_else(|| {
+            invalid(
+                DEPS_EDN,
+                coord.pos,
+                format!("{canonical}: a git dependency needs :git/sha"),
+            )
+        })?;
+        let hex = sha.len() >= 7 && sha.chars().all(|c| c.is_ascii_hexdigit());
+        if !hex || (tag.is_none() && sha.len() != 40) {
+            return Err(invalid(
+                DEPS_EDN,
+                coord.pos,
+                format!("{canonical}: :git/sha {sha:?} must be a full 40-digit commit SHA (a prefix of 7 or more only with :git/tag)"),
+            ));
+        }
+        Some(GitCoord {
+            url,
+            sha: sha.to_ascii_lowercase(),
+            tag,
+            deps_root,
+        })
+    } else {
+        None
+    };
+    if version.is_none() && local_root.is_none() && git.is_none() {
         return Err(invalid(
             DEPS_EDN,
             coord.pos,
-            format!("{canonical}: expected :mvn/version or :local/root"),
+            format!("{canonical}: expected :mvn/version, :local/root or :git/sha"),
         ));
     }
     Ok(Dep {
         group,
         artifact,
-        version: if local_root.is_some() { None } else { version },
+        version: if local_root.is_some() || git.is_some() {
+            None
+        } else {
+            version
+        },
         classifier,
         extension: "jar".into(),
         scope: "compile".into(),
         optional: false,
         exclusions,
         local_root,
+        git,
     })
 }
 
@@ -3239,6 +3302,28 @@ mod tests {
     }
 
     #[test]
+    fn deps_edn_git_coordinates() {
+        let p = deps(
+            r#"{:deps {io.github.someone/lib {:git/tag "v1.2" :git/sha "ABCDEF1" :deps/root "core"}
+        my/thing {:git/url "file:///srv/thing.git" :sha "0123456789abcdef0123456789abcdef01234567"}}}"#,
+            &[],
+        );
+        assert_eq!(
+            p.dependencies[0].git,
+            Some(GitCoord {
+                url: "https://github.com/someone/lib.git".into(),
+                sha: "abcdef1".into(),
+                tag: Some("v1.2".into()),
+                deps_root: Some("core".into()),
+            })
+        );
+        assert_eq!(p.dependencies[0].version, None);
+        let thing = p.dependencies[1].git.as_ref().unwrap();
+        assert_eq!(thing.url, "file:///srv/thing.git");
+        assert_eq!(thing.tag, None);
+    }
+
+    #[test]
     fn deps_edn_errors() {
         assert_eq!(
             deps_err("{:aliases {:dev {}}}", &["dev", "nope"]),
@@ -3246,7 +3331,18 @@ mod tests {
         );
         assert_eq!(
             deps_err("{:deps {foo/bar\n        {:git/url \"https://x\" :git/sha \"abc\"}}}", &[]),
-            "deps.edn:2:9: foo/bar: a git dependency is not supported by kbuild; use :mvn/version or :local/root"
+            "deps.edn:2:9: foo/bar: :git/sha \"abc\" must be a full 40-digit commit SHA (a prefix of 7 or more only with :git/tag)"
+        );
+        assert_eq!(
+            deps_err("{:deps {foo/bar {:git/sha \"0123456789012345678901234567890123456789\"}}}", &[]),
+            "deps.edn:1:17: foo/bar: a git dependency needs :git/url (it cannot be inferred from this lib name)"
+        );
+        assert_eq!(
+            deps_err(
+                "{:deps {foo/bar {:git/url \"https://x\" :git/tag \"v1\"}}}",
+                &[]
+            ),
+            "deps.edn:1:17: foo/bar: a git dependency needs :git/sha"
         );
         assert_eq!(
             deps_err("{:deps {foo/bar {:mvn/version 1}}}", &[]),
@@ -3254,7 +3350,7 @@ mod tests {
         );
         assert_eq!(
             deps_err("{:deps {foo/bar {}}}", &[]),
-            "deps.edn:1:17: foo/bar: expected :mvn/version or :local/root"
+            "deps.edn:1:17: foo/bar: expected :mvn/version, :local/root or :git/sha"
         );
         assert_eq!(
             deps_err("{:deps {\"foo/bar\" {:mvn/version \"1\"}}}", &[]),

@@ -4,6 +4,7 @@ mod cli;
 mod clojure_project;
 mod edn;
 mod engine;
+mod gitlibs;
 mod launch;
 mod printer;
 mod rules;

@@ -258,6 +258,37 @@ pub struct Project {
 pub const PROJECT_CLJ: &str = "project.clj";
 pub const DEPS_EDN: &str = "deps.edn";
 
+/// A library directory with its own deps.edn (a `:local/root`, a git dependency's tree): its
+/// paths relative to the project root, and its dependencies, each with the directory its
+/// own `:local/root`s are relative to.
+#[allow(clippy::type_complexity)]
+fn local_library(
+    root: &Path,
+    dir: &str,
+) -> Result<(Vec<String>, Vec<(String, clojure_project::Dep)>), String> {
+    let lib_file = root.join(dir).join(DEPS_EDN);
+    let text = std::fs::read_to_string(&lib_file)
+        .map_err(|e| format!("cannot read {}: {e}", lib_file.display()))?;
+    let lib = clojure_project::read_deps_edn(&text, &[]).map_err(|e| e.to_string())?;
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let paths = lib
+        .source_paths
+        .iter()
+        .chain(&lib.resource_paths)
+        .map(|p| normalize(&format!("{prefix}{p}")))
+        .collect();
+    let deps = lib
+        .dependencies
+        .into_iter()
+        .map(|x| (prefix.clone(), x))
+        .collect();
+    Ok((paths, deps))
+}
+
 /// The dependencies the `META-INF/maven/*/*/pom.xml` inside a jar declares (none without one).
 fn jar_pom_dependencies(jar: &Path) -> Result<Vec<clojure_project::Dep>, String> {
     let file =
@@ -305,6 +336,7 @@ fn jar_pom_dependencies(jar: &Path) -> Result<Vec<clojure_project::Dep>, String>
                 .map(|x| (x.group, x.artifact))
                 .collect(),
             local_root: None,
+            git: None,
         })
         .collect())
 }
@@ -319,6 +351,8 @@ pub struct Selection {
     pub profiles: Vec<String>,
     /// `-A` aliases for deps.edn.
     pub aliases: Vec<String>,
+    /// Fetch nothing (deps.edn git dependencies must be in the cache already).
+    pub offline: bool,
 }
 
 impl Selection {
@@ -424,7 +458,7 @@ impl Project {
             }
         }
         .map_err(|e| SettingsError::Clojure(e.to_string()))?;
-        Project::from_clojure(d, file, cp, &selection.task)
+        Project::from_clojure(d, file, cp, selection)
     }
 
     /// The targets an existing Clojure project implies: `deps` (its Maven dependencies),
@@ -433,8 +467,9 @@ impl Project {
         root: &Path,
         file: &str,
         cp: ClojureProject,
-        task: &str,
+        selection: &Selection,
     ) -> Result<Project, SettingsError> {
+        let task = selection.task.as_str();
         let bad = |m: String| SettingsError::File {
             file: file.into(),
             message: m,
@@ -471,6 +506,29 @@ impl Project {
         let mut seen_roots: Vec<String> = Vec::new();
         while !pending.is_empty() {
             let (base, d) = pending.remove(0);
+            if let Some(git) = &d.git {
+                let dir =
+                    crate::gitlibs::checkout(root, &d.group, &d.artifact, git, selection.offline)
+                        .map_err(|e| {
+                        bad(format!(
+                            "{}/{} {{:git/url {:?}}}: {e}",
+                            d.group, d.artifact, git.url
+                        ))
+                    })?;
+                if seen_roots.contains(&dir) {
+                    continue;
+                }
+                seen_roots.push(dir.clone());
+                let (paths, deps) = local_library(root, &dir).map_err(|e| {
+                    bad(format!(
+                        "{}/{} {{:git/url {:?}}}: {e}",
+                        d.group, d.artifact, git.url
+                    ))
+                })?;
+                locals.push((format!("local-{}", d.artifact), paths));
+                pending.extend(deps);
+                continue;
+            }
             let Some(local) = &d.local_root else {
                 if !maven.iter().any(|m| {
                     m.group == d.group && m.artifact == d.artifact && m.classifier == d.classifier
@@ -497,34 +555,14 @@ impl Project {
                 pending.extend(declared.into_iter().map(|x| (String::new(), x)));
                 continue;
             }
-            let lib_file = root.join(&dir).join(DEPS_EDN);
-            let text = std::fs::read_to_string(&lib_file).map_err(|e| {
-                bad(format!(
-                    "{}/{} {{:local/root {local:?}}}: cannot read {}: {e}",
-                    d.group,
-                    d.artifact,
-                    lib_file.display()
-                ))
-            })?;
-            let lib = clojure_project::read_deps_edn(&text, &[]).map_err(|e| {
+            let (paths, deps) = local_library(root, &dir).map_err(|e| {
                 bad(format!(
                     "{}/{} {{:local/root {local:?}}}: {e}",
                     d.group, d.artifact
                 ))
             })?;
-            let prefix = if dir.is_empty() {
-                String::new()
-            } else {
-                format!("{dir}/")
-            };
-            let paths = lib
-                .source_paths
-                .iter()
-                .chain(&lib.resource_paths)
-                .map(|p| normalize(&format!("{prefix}{p}")))
-                .collect();
             locals.push((format!("local-{}", d.artifact), paths));
-            pending.extend(lib.dependencies.into_iter().map(|x| (prefix.clone(), x)));
+            pending.extend(deps);
         }
         let coords = maven.iter().map(dep).collect::<Result<Vec<_>, _>>()?;
         let managed = cp

@@ -519,3 +519,167 @@ fn test_selectors_and_the_project_jvm_settings_work_as_under_lein_test() {
         b.stderr
     );
 }
+
+/// Runs git in `dir` with a fixed identity, returning its trimmed stdout.
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "kbuild")
+        .env("GIT_AUTHOR_EMAIL", "kbuild@example.com")
+        .env("GIT_COMMITTER_NAME", "kbuild")
+        .env("GIT_COMMITTER_EMAIL", "kbuild@example.com")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// deps.edn git dependencies: fetched from a real git repository (file://), by full SHA or by
+/// tag and SHA prefix, with `:deps/root`, their own deps.edn dependencies, and offline use of
+/// what was fetched.
+#[test]
+fn deps_edn_git_dependencies() {
+    let m2 = debian_m2();
+    let upstream = tempfile::tempdir().unwrap();
+    let repo = upstream.path();
+    git(repo, &["init", "--quiet", "--initial-branch=main"]);
+    let write = |rel: &str, text: &str| {
+        let p = repo.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "deps.edn",
+        "{:paths [\"src\"] :deps {commons-io/commons-io {:mvn/version \"2.11.0\"}}}\n",
+    );
+    write(
+        "src/shout/core.clj",
+        "(ns shout.core (:import (org.apache.commons.io FilenameUtils)))\n\
+         (defn shout [f] (str (FilenameUtils/getBaseName f) \"!\"))\n",
+    );
+    write("extra/deps.edn", "{:paths [\"src\"]}\n");
+    write(
+        "extra/src/shout/extra.clj",
+        "(ns shout.extra)\n(def volume 11)\n",
+    );
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "--quiet", "-m", "one"]);
+    let one = git(repo, &["rev-parse", "HEAD"]);
+    write(
+        "src/shout/core.clj",
+        "(ns shout.core (:import (org.apache.commons.io FilenameUtils)))\n\
+         (defn shout [f] (str (FilenameUtils/getBaseName f) \"!!\"))\n",
+    );
+    git(repo, &["commit", "--quiet", "-am", "two"]);
+    git(repo, &["tag", "v2"]);
+    let two = git(repo, &["rev-parse", "HEAD"]);
+    let url = format!("file://{}", repo.display());
+
+    let gitlibs = tempfile::tempdir().unwrap();
+    let p = Project::new("deps-alias");
+    let project = |coord: &str, expected: &str| {
+        p.write(
+            "deps.edn",
+            &format!(
+                "{{:paths [\"src\" \"resources\"]\n :deps {{org.clojure/clojure {{:mvn/version \"1.11.1\"}}\n        my/shout {coord}\n        my/extra {{:git/url \"{url}\" :git/sha \"{one}\" :deps/root \"extra\"}}}}\n :aliases {{:test {{:extra-paths [\"test\"]}}}}}}\n"
+            ),
+        );
+        p.write(
+            "test/app/shout_test.clj",
+            &format!(
+                "(ns app.shout-test (:require [clojure.test :refer [deftest is]] [shout.core :refer [shout]] [shout.extra :refer [volume]]))\n\
+                 (deftest shouts (is (= \"{expected}\" (shout \"/a/notes.txt\"))) (is (= 11 volume)))\n"
+            ),
+        );
+    };
+    let run = |args: &[&str]| {
+        let mut all = vec!["--local-repo", m2.to_str().unwrap()];
+        all.extend_from_slice(args);
+        common::Build::from(
+            p.command(&all)
+                .env("GITLIBS", gitlibs.path())
+                .output()
+                .unwrap(),
+        )
+    };
+
+    project(
+        &format!("{{:git/url \"{url}\" :git/sha \"{one}\"}}"),
+        "notes!",
+    );
+    let b = run(&["--offline", "-A:test", "test"]);
+    assert_eq!(b.code, Some(2), "nothing fetched yet: {}", b.stderr);
+    assert!(b.stderr.contains("has never been fetched"), "{}", b.stderr);
+    let b = run(&["-A:test", "test"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(b.stderr.contains("0 failures, 0 errors."), "{}", b.stderr);
+    let b = run(&["classpath"]);
+    let cp = b.stdout.trim().to_string();
+    let root = p.dir.path().display().to_string();
+    assert!(
+        cp.contains(&format!("{root}/.kbuild/gitlibs/my/shout/{one}/src")),
+        "{cp}"
+    );
+    assert!(
+        cp.contains(&format!("{root}/.kbuild/gitlibs/my/extra/{one}/extra/src")),
+        "{cp}"
+    );
+    assert!(
+        cp.contains("commons-io-2.11.0.jar"),
+        "the library's own deps: {cp}"
+    );
+
+    // By tag and SHA prefix, offline only once fetched.
+    project(
+        &format!(
+            "{{:git/url \"{url}\" :git/tag \"v2\" :git/sha \"{}\"}}",
+            &two[..7]
+        ),
+        "notes!!",
+    );
+    let b = run(&["-A:test", "--json", "test"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(b.executed().contains("test"), "{:?}", b.executed());
+    // What was fetched is used without the cache or the network.
+    std::fs::remove_dir_all(gitlibs.path()).unwrap();
+    let b = run(&["--offline", "-A:test", "--json", "test"]);
+    assert!(
+        b.ok() && b.executed().is_empty(),
+        "{} {:?}",
+        b.stderr,
+        b.executed()
+    );
+
+    // A tag that is not the given commit, and a commit that does not exist.
+    project(
+        &format!(
+            "{{:git/url \"{url}\" :git/tag \"v2\" :git/sha \"{}\"}}",
+            &one[..7]
+        ),
+        "",
+    );
+    let b = run(&["classpath"]);
+    assert_eq!(b.code, Some(2), "{}", b.stderr);
+    assert!(
+        b.stderr
+            .contains(&format!("tag v2 of {url} is commit {two}")),
+        "{}",
+        b.stderr
+    );
+    project(
+        &format!("{{:git/url \"{url}\" :git/sha \"{}\"}}", "0".repeat(40)),
+        "",
+    );
+    let b = run(&["classpath"]);
+    assert_eq!(b.code, Some(2), "{}", b.stderr);
+    assert!(
+        b.stderr.contains(&format!("is not in {url}")),
+        "{}",
+        b.stderr
+    );
+}
