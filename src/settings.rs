@@ -82,6 +82,10 @@ pub enum Rule {
         paths: Vec<String>,
         /// Namespaces compiled ahead of time; `*all*` for every namespace under `paths`.
         aot: Vec<String>,
+        /// The JVM that compiles them (`:global-vars` such as `*unchecked-math*` change
+        /// the classes).
+        #[serde(skip_serializing_if = "Jvm::is_empty")]
+        jvm: Jvm,
     },
     Test {
         paths: Vec<String>,
@@ -667,12 +671,19 @@ impl Project {
                 Rule::ClojureLibrary {
                     paths: paths.clone(),
                     aot: Vec::new(),
+                    jvm: Jvm::default(),
                 },
                 vec!["deps".into()],
             );
             main_deps.push(name.clone());
         }
-        add("main", Rule::ClojureLibrary { paths, aot }, main_deps);
+        // Only a compiling library runs project code.
+        let jvm = if aot.is_empty() {
+            Jvm::default()
+        } else {
+            Jvm::of(&cp)
+        };
+        add("main", Rule::ClojureLibrary { paths, aot, jvm }, main_deps);
         if !cp.test_paths.is_empty() {
             let paths = cp
                 .test_paths
@@ -1212,7 +1223,11 @@ impl Reader {
                                 .collect::<Result<_, _>>()?
                         }
                     };
-                    Rule::ClojureLibrary { paths, aot }
+                    Rule::ClojureLibrary {
+                        paths,
+                        aot,
+                        jvm: Jvm::default(),
+                    }
                 }
             }
             "maven" => {

@@ -465,7 +465,7 @@ fn test_selectors_and_the_project_jvm_settings_work_as_under_lein_test() {
         "  :test-selectors {:default (complement :slow)\n\
          \x20                  :slow :slow\n\
          \x20                  :extra-ns [#(= 'mixed.extra-test %) (constantly true)]}\n\
-         \x20 :global-vars {*print-length* 3}\n\
+         \x20 :global-vars {*print-length* 3 *warn-on-reflection* true}\n\
          \x20 :injections [(System/setProperty \"kbuild.injected\" \"yes\")]\n\
          \x20 :jvm-opts [\"-Dkbuild.jvm-opt=on\"]\n\
          \x20 :main mixed.core",
@@ -478,6 +478,11 @@ fn test_selectors_and_the_project_jvm_settings_work_as_under_lein_test() {
          \x20 (is (= \"on\" (System/getProperty \"kbuild.jvm-opt\")))\n\
          \x20 (is (= \"yes\" (System/getProperty \"kbuild.injected\")))\n\
          \x20 (is (= \"(0 1 2 ...)\" (pr-str (range 10)))))\n",
+    );
+    // A reflective call in the AOT-compiled namespace: the compile sees :global-vars too.
+    p.write(
+        "src/mixed/core.clj",
+        &(p.read("src/mixed/core.clj") + "\n(defn len [s] (.length s))\n"),
     );
     let mut seen = Vec::new();
     for args in [
@@ -505,6 +510,13 @@ fn test_selectors_and_the_project_jvm_settings_work_as_under_lein_test() {
             "kbuild {ours_args:?}:\n{}",
             b.stderr
         );
+        if seen.is_empty() {
+            assert!(
+                b.stderr.contains("Reflection warning, mixed/core.clj"),
+                "{}",
+                b.stderr
+            );
+        }
         seen.push(theirs);
     }
     // The selections really differ (the default leaves out the slow test).

@@ -140,6 +140,7 @@ pub async fn library(
     ctx: &Ctx,
     paths: &[String],
     aot: &[String],
+    jvm: &Jvm,
     stage: &Path,
 ) -> Result<(), BuildError> {
     let (files, deps, computed) = inputs(ctx, paths).await?;
@@ -167,11 +168,12 @@ pub async fn library(
     }
     let cp = java_classpath(ctx, paths, &deps, &computed, &[stage]);
     let script = format!(
-        "(binding [*compile-path* {:?}] (doseq [n {}] (compile n)))",
+        "{} (binding [*compile-path* {:?}] (doseq [n {}] (compile n)))",
+        jvm.prelude_form(),
         stage.to_string_lossy(),
         quoted(&chosen)
     );
-    let out = clojure_main(ctx, &[], &cp, &script).await?;
+    let out = clojure_main(ctx, &jvm.opts, &cp, &script).await?;
     if !out.status.success() {
         return Err(ctx.fail(format!(
             "AOT compilation of {} failed ({})",

@@ -60,7 +60,9 @@ pub async fn run(ctx: &Ctx, target: &Target, stage: &Path) -> Result<(), BuildEr
             )
             .await
         }
-        Rule::ClojureLibrary { paths, aot } => clojure::library(ctx, paths, aot, stage).await,
+        Rule::ClojureLibrary { paths, aot, jvm } => {
+            clojure::library(ctx, paths, aot, jvm, stage).await
+        }
         Rule::Test {
             paths,
             select,
@@ -128,7 +130,7 @@ pub fn classpath_entries(engine: &Engine, name: &str, computed: &Computed) -> Ve
                     .collect()
             })
             .unwrap_or_default(),
-        Some(Rule::ClojureLibrary { paths, aot }) => {
+        Some(Rule::ClojureLibrary { paths, aot, .. }) => {
             let mut out: Vec<PathBuf> = paths.iter().map(|p| engine.project.root.join(p)).collect();
             if !aot.is_empty() {
                 out.push(dir);
