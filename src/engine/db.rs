@@ -19,6 +19,9 @@ const SYNTAX: u8 = b'y';
 const TRACES: u8 = b't';
 const NOTES: u8 = b'n';
 
+/// Write-ahead logs tolerated at open before this session flushes to retire them.
+const MAX_LOGS: usize = 4;
+
 /// How many traces are kept per key, most recent first: enough to come back from a branch
 /// switch or a revert without rebuilding.
 pub const MAX_TRACES: usize = 8;
@@ -182,12 +185,26 @@ impl Db {
                 memory.insert(k.into_vec(), v.into_vec());
             }
         }
-        Ok(Db {
+        // Each open starts a write-ahead log, which only a flush retires; no-op builds
+        // write nothing, so their empty logs pile up (and every open reads them all). Past a
+        // few, a one-key write makes this close flush, which removes them.
+        let logs = std::fs::read_dir(path)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+                    .count()
+            })
+            .unwrap_or(0);
+        let db = Db {
             db,
             path: shown,
             memory: Mutex::new(memory),
             dirty: AtomicBool::new(false),
-        })
+        };
+        if logs > MAX_LOGS {
+            db.put(NOTES, b"\0logs", &(logs as u64).to_le_bytes())?;
+        }
+        Ok(db)
     }
 
     fn cached_get(&self, table: u8, key: &[u8]) -> Option<Vec<u8>> {
@@ -343,6 +360,26 @@ fn syntax_key(raw: &[u8], hasher: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn opens_that_write_nothing_do_not_pile_up_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        db.put_note("t", b"v").unwrap();
+        drop(db);
+        let logs = || {
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().path().extension() == Some("log".as_ref()))
+                .count()
+        };
+        for _ in 0..20 {
+            drop(Db::open(dir.path()).unwrap());
+            assert!(logs() <= MAX_LOGS + 1, "{} logs", logs());
+        }
+        let db = Db::open(dir.path()).unwrap();
+        assert_eq!(db.note("t").unwrap().as_deref(), Some(&b"v"[..]));
+    }
 
     #[test]
     fn traces_roundtrip_bounded_most_recent_first() {
