@@ -559,3 +559,64 @@ fn a_trace_naming_a_target_since_removed_does_not_match_and_the_build_goes_on() 
     assert_eq!(b.executed(), set(&["b", "c"]));
     assert!(p.build(&[]).executed().is_empty());
 }
+
+/// A command's program is one of its inputs: a script in the project by its content, a
+/// program found on PATH by its file's.
+#[test]
+fn a_commands_program_is_an_input() {
+    let p = Project::new("mixed");
+    p.write(
+        "tools/gen.sh",
+        "#!/bin/sh\necho one > \"$OUT/generated.txt\"\n",
+    );
+    let bin = tempfile::tempdir().unwrap();
+    let kbgen = bin.path().join("kbgen");
+    let tool = |text: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(
+            &kbgen,
+            format!("#!/bin/sh\necho {text} > \"$OUT/tool.txt\"\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&kbgen, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    tool("v1");
+    std::fs::set_permissions(
+        p.path("tools/gen.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    p.edit(
+        "kbuild.edn",
+        "dist {:rule :jar",
+        "script {:rule :command :outs [\"generated.txt\"] :cmd [\"./tools/gen.sh\"]}\n\
+         \x20          tool {:rule :command :outs [\"tool.txt\"] :cmd [\"kbgen\"]}\n\
+         \x20          dist {:rule :jar",
+    );
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let build = || {
+        let b = common::Build::from(
+            p.command(&["--json", "build", "script", "tool"])
+                .env("PATH", &path)
+                .output()
+                .unwrap(),
+        );
+        assert!(b.ok(), "{}", b.stderr);
+        b
+    };
+    assert_eq!(build().executed(), set(&["script", "tool"]));
+    assert_eq!(build().executed(), set(&[]));
+
+    p.edit("tools/gen.sh", "echo one", "echo two");
+    assert_eq!(build().executed(), set(&["script"]));
+    assert_eq!(p.read("target/kbuild/script/generated.txt"), "two\n");
+
+    // Let the stat cache see a different file (a size change is enough for certain).
+    tool("version-2");
+    assert_eq!(build().executed(), set(&["tool"]));
+    assert_eq!(p.read("target/kbuild/tool/tool.txt"), "version-2\n");
+}

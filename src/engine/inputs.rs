@@ -143,6 +143,31 @@ pub fn remember_output(db: &Db, abs: &Path, rel: &str, digest: Hash) -> Result<(
     Ok(())
 }
 
+/// What identifies a program found on `PATH`: the sha512 of the file it resolves to (the
+/// stat cache spares re-reading it). A program that is not there is named as missing; running
+/// it will fail with the real error.
+pub fn program_identity(db: &Db, name: &str, warn: &dyn Fn(String)) -> Result<String, BuildError> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
+    });
+    let Some(file) = found.and_then(|f| fs::canonicalize(f).ok()) else {
+        return Ok(format!("{name}: not on PATH"));
+    };
+    let sha512 = kbuild_hashers::by_name("sha512").expect("sha512 is built in");
+    let tag = super::hasher_tag(sha512);
+    let digest = file_digest(
+        Path::new("/"),
+        db,
+        &file.to_string_lossy(),
+        sha512,
+        &tag,
+        warn,
+    )?;
+    Ok(format!("{name}: sha512 {}", hex::encode(digest)))
+}
+
 /// Directories never searched by globs: kbuild's own state and outputs, and VCS metadata.
 fn skipped(rel: &str) -> bool {
     matches!(rel, ".kbuild" | ".git" | "target/kbuild") || rel.ends_with("/.git")

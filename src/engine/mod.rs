@@ -290,7 +290,19 @@ impl Engine {
                     .unwrap_or_default(),
             ),
             Key::Tool(name) if name == "javac" => Value::Text(self.jdk().await?.identity.clone()),
-            Key::Tool(name) => Value::Text(format!("unknown tool {name}")),
+            // Any other program named on PATH: its file's digest, so a new version reruns
+            // what it made.
+            Key::Tool(name) => {
+                let me = self.clone();
+                let name = name.clone();
+                let identity = tokio::task::spawn_blocking(move || {
+                    let warn = |m: String| me.printer.warn(&m);
+                    inputs::program_identity(&me.db, &name, &warn)
+                })
+                .await
+                .map_err(|e| BuildError::Input(format!("internal error: {e}")))??;
+                Value::Text(identity)
+            }
             Key::Target(_) => unreachable!("targets are not inputs"),
         };
         Ok(Computed::new(value))

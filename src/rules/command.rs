@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use super::{exit_text, fetch_sources, fetch_targets, run_tool};
-use crate::engine::{BuildError, Ctx};
+use crate::engine::{BuildError, Ctx, Key};
 
 pub async fn run(
     ctx: &Ctx,
@@ -17,6 +17,16 @@ pub async fn run(
     let deps = ctx.project().targets[&ctx.target].deps.clone();
     fetch_targets(ctx, &deps).await?;
     fetch_sources(ctx, srcs, true).await?;
+    // The program is an input too: a script in the project by its content, a program
+    // found on PATH by its file's.
+    if cmd[0].contains('/') {
+        let script = cmd[0].trim_start_matches("./");
+        if Path::new(script).is_relative() {
+            fetch_sources(ctx, &[script.to_string()], true).await?;
+        }
+    } else {
+        ctx.fetch(Key::Tool(cmd[0].clone())).await?;
+    }
     let out = run_tool(ctx, Path::new(&cmd[0]), &cmd[1..], &[("OUT", stage)]).await?;
     if !out.status.success() {
         return Err(ctx.fail(format!("{} failed ({})", cmd[0], exit_text(out.status))));
