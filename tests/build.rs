@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{set, Project};
+use common::{git, set, Project};
 
 fn java_jar(p: &Project) -> String {
     let out = Command::new("java")
@@ -450,47 +450,26 @@ fn java_lines_recompiles_when_lines_move_but_not_for_same_line_edits() {
     assert_eq!(b.executed(), set(&["util", "app", "dist"]));
 }
 
-fn git(p: &Project, args: &[&str]) {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(p.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn switching_git_branches_and_back_rebuilds_nothing() {
     let p = Project::new("mixed");
     p.write(".gitignore", ".kbuild/\ntarget/\n");
-    git(&p, &["init", "-q"]);
-    git(&p, &["add", "-A"]);
-    git(&p, &["commit", "-qm", "main"]);
+    git(p.dir.path(), &["init", "-q"]);
+    git(p.dir.path(), &["add", "-A"]);
+    git(p.dir.path(), &["commit", "-qm", "main"]);
     p.build(&[]);
     let main_jar = p.bytes("target/kbuild/dist/dist.jar");
-    git(&p, &["checkout", "-qb", "feature"]);
+    git(p.dir.path(), &["checkout", "-qb", "feature"]);
     p.edit("src/util/u/Util.java", "\"Hello, \"", "\"Hi, \"");
     p.edit("resources/greeting.txt", "travel", "fly");
-    git(&p, &["commit", "-qam", "feature"]);
+    git(p.dir.path(), &["commit", "-qam", "feature"]);
     assert_eq!(
         p.build(&[]).executed(),
         set(&["util", "app", "res", "dist"])
     );
     let feature_jar = p.bytes("target/kbuild/dist/dist.jar");
 
-    git(&p, &["checkout", "-q", "main"]);
+    git(p.dir.path(), &["checkout", "-q", "main"]);
     let b = p.build(&[]);
     assert!(
         b.executed().is_empty(),
@@ -498,7 +477,7 @@ fn switching_git_branches_and_back_rebuilds_nothing() {
         b.executed()
     );
     assert_eq!(p.bytes("target/kbuild/dist/dist.jar"), main_jar);
-    git(&p, &["checkout", "-q", "feature"]);
+    git(p.dir.path(), &["checkout", "-q", "feature"]);
     let b = p.build(&[]);
     assert!(
         b.executed().is_empty(),

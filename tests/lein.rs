@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 
 use common::lein::{debian_m2, kbuild, lein, totals};
-use common::Project;
+use common::{git, Project};
 
 #[test]
 fn kbuild_classpath_equals_lein_classpath_with_compiled_products_for_target_classes() {
@@ -532,25 +532,6 @@ fn test_selectors_and_the_project_jvm_settings_work_as_under_lein_test() {
     );
 }
 
-/// Runs git in `dir` with a fixed identity, returning its trimmed stdout.
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "kbuild")
-        .env("GIT_AUTHOR_EMAIL", "kbuild@example.com")
-        .env("GIT_COMMITTER_NAME", "kbuild")
-        .env("GIT_COMMITTER_EMAIL", "kbuild@example.com")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// deps.edn git dependencies: fetched from a real git repository (file://), by full SHA or by
 /// tag and SHA prefix, with `:deps/root`, their own deps.edn dependencies, and offline use of
 /// what was fetched.
@@ -559,7 +540,7 @@ fn deps_edn_git_dependencies() {
     let m2 = debian_m2();
     let upstream = tempfile::tempdir().unwrap();
     let repo = upstream.path();
-    git(repo, &["init", "--quiet", "--initial-branch=main"]);
+    git(repo, &["init", "--quiet"]);
     let write = |rel: &str, text: &str| {
         let p = repo.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();

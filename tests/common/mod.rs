@@ -216,3 +216,27 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// `git ARGS` in `dir` with a fixed identity and branch name; fails the test on an error and
+/// returns the trimmed stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=kbuild",
+            "-c",
+            "user.email=kbuild@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
