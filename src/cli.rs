@@ -49,6 +49,9 @@ struct Cli {
     /// Aliases for a deps.edn, like the Clojure CLI's `-A:dev:test`.
     #[arg(short = 'A', global = true, value_name = "ALIASES")]
     aliases: Option<String>,
+    /// Aliases whose `:main-opts` `kbuild run` uses, like the Clojure CLI's `-M:test`.
+    #[arg(short = 'M', global = true, value_name = "ALIASES")]
+    main_aliases: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -99,10 +102,11 @@ enum Command {
         #[arg(long)]
         headless: bool,
     },
-    /// Build, then run a namespace's -main on the project's classpath.
+    /// Build, then run a namespace's -main on the project's classpath: NS, else the
+    /// aliases' `:main-opts` (deps.edn), else `:main` (project.clj).
     Run {
         #[arg(short = 'm', long = "main", value_name = "NS")]
-        main: String,
+        main: Option<String>,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -212,11 +216,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let selection = Selection {
         task: task.to_string(),
         profiles: cli.profiles.clone(),
-        aliases: cli
-            .aliases
-            .as_deref()
-            .unwrap_or("")
-            .split(':')
+        aliases: [cli.aliases.as_deref(), cli.main_aliases.as_deref()]
+            .into_iter()
+            .flatten()
+            .flat_map(|a| a.split(':'))
             .filter(|a| !a.is_empty())
             .map(str::to_string)
             .collect(),
@@ -345,8 +348,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Run { main, args } => {
             let project = Arc::new(discover(&dir)?);
+            if main.is_none() && !launch::has_main(&project) {
+                return Err(Failure::Usage(
+                    "nothing to run: give -m NS, an alias with :main-opts (-M:alias), or :main in project.clj".into(),
+                ));
+            }
             let (java, cp) = prep_jvm(&project, cli.json, &options)?;
-            launch::run(&project, &java, &cp, &main, &args).map_err(Failure::Env)
+            launch::run(&project, &java, &cp, main.as_deref(), &args).map_err(Failure::Env)
         }
         Command::Jar | Command::Uberjar => {
             let uber = matches!(cli.command, Command::Uberjar);

@@ -127,12 +127,22 @@ pub fn repl(
     ))
 }
 
-/// Runs `main`'s -main; the program's exit code becomes kbuild's.
+/// Whether `kbuild run` without `-m` has something to run.
+pub fn has_main(project: &Project) -> bool {
+    project
+        .clojure
+        .as_ref()
+        .is_some_and(|c| !c.main_opts.is_empty() || c.main.is_some())
+}
+
+/// Runs `main`'s -main, or else what the project names: a deps.edn's `:main-opts` (as
+/// `clojure -M:alias` does) or a project.clj's `:main` (as `lein run`); the program's exit
+/// code becomes kbuild's.
 pub fn run(
     project: &Project,
     java_bin: &Path,
     cp: &[String],
-    main: &str,
+    main: Option<&str>,
     args: &[String],
 ) -> Result<(), String> {
     let mut all = vec!["clojure.main".to_string()];
@@ -140,7 +150,15 @@ pub fn run(
     if !prelude.is_empty() {
         all.extend(["-e".to_string(), prelude]);
     }
-    all.extend(["-m".to_string(), main.to_string()]);
+    let clojure = project.clojure.as_ref();
+    match (main, clojure) {
+        (Some(ns), _) => all.extend(["-m".to_string(), ns.to_string()]),
+        (None, Some(c)) if !c.main_opts.is_empty() => all.extend(c.main_opts.iter().cloned()),
+        (None, Some(c)) if c.main.is_some() => {
+            all.extend(["-m".to_string(), c.main.clone().expect("checked")])
+        }
+        (None, _) => unreachable!("checked by has_main"),
+    }
     all.extend_from_slice(args);
     Err(exec_java(project, java_bin, cp, &all))
 }

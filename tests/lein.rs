@@ -133,6 +133,38 @@ fn a_deps_edn_project_with_an_alias() {
     let b = kbuild(&p, &m2, &["-A:nope", "classpath"]);
     assert_eq!(b.code, Some(2));
     assert!(b.stderr.contains("nope"), "{}", b.stderr);
+
+    // `-M:test run` is `clojure -M:test`: the alias's :main-opts, its exit code.
+    let b = kbuild(&p, &m2, &["-M:test", "run"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(
+        b.stdout.contains("Ran 2 tests containing 2 assertions."),
+        "{}",
+        b.stdout
+    );
+    p.edit("src/greet/core.clj", "\", \" name", "\"; \" name");
+    let b = kbuild(&p, &m2, &["-M:test", "run"]);
+    assert_eq!(b.code, Some(1), "{}", b.stdout);
+    let b = kbuild(&p, &m2, &["run"]);
+    assert_eq!(b.code, Some(2));
+    assert!(b.stderr.contains("nothing to run"), "{}", b.stderr);
+}
+
+/// `kbuild run` without `-m` runs a project.clj's `:main`, as `lein run` does.
+#[test]
+fn kbuild_run_runs_the_project_clj_main() {
+    let m2 = debian_m2();
+    let p = Project::new("lein-mixed");
+    let out = lein(&p, &m2, &["run", "kbuild"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let b = kbuild(&p, &m2, &["run", "kbuild"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(b.stdout, String::from_utf8_lossy(&out.stdout));
+    assert_eq!(b.stdout, "Hello, kbuild!\n");
 }
 
 #[test]
