@@ -158,7 +158,10 @@ enum Failure {
 
 impl From<SettingsError> for Failure {
     fn from(e: SettingsError) -> Failure {
-        Failure::Usage(e.to_string())
+        match e {
+            SettingsError::Fetch { .. } => Failure::Resolve(e.to_string()),
+            _ => Failure::Usage(e.to_string()),
+        }
     }
 }
 

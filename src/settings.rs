@@ -28,6 +28,9 @@ pub enum SettingsError {
     NotFound(String),
     #[error("{0}")]
     Clojure(String),
+    /// A dependency could not be fetched (a deps.edn git dependency).
+    #[error("{file}: {message}")]
+    Fetch { file: String, message: String },
 }
 
 /// A rule kind with its arguments. Serialized (canonically) into the target's definition,
@@ -513,11 +516,12 @@ impl Project {
             if let Some(git) = &d.git {
                 let dir =
                     crate::gitlibs::checkout(root, &d.group, &d.artifact, git, selection.offline)
-                        .map_err(|e| {
-                        bad(format!(
+                        .map_err(|e| SettingsError::Fetch {
+                        file: file.into(),
+                        message: format!(
                             "{}/{} {{:git/url {:?}}}: {e}",
                             d.group, d.artifact, git.url
-                        ))
+                        ),
                     })?;
                 if seen_roots.contains(&dir) {
                     continue;

@@ -638,7 +638,7 @@ fn deps_edn_git_dependencies() {
         "notes!",
     );
     let b = run(&["--offline", "-A:test", "test"]);
-    assert_eq!(b.code, Some(2), "nothing fetched yet: {}", b.stderr);
+    assert_eq!(b.code, Some(4), "nothing fetched yet: {}", b.stderr);
     assert!(b.stderr.contains("has never been fetched"), "{}", b.stderr);
     let b = run(&["-A:test", "test"]);
     assert!(b.ok(), "{}", b.stderr);
@@ -689,7 +689,7 @@ fn deps_edn_git_dependencies() {
         "",
     );
     let b = run(&["classpath"]);
-    assert_eq!(b.code, Some(2), "{}", b.stderr);
+    assert_eq!(b.code, Some(4), "{}", b.stderr);
     assert!(
         b.stderr
             .contains(&format!("tag v2 of {url} is commit {two}")),
@@ -701,7 +701,7 @@ fn deps_edn_git_dependencies() {
         "",
     );
     let b = run(&["classpath"]);
-    assert_eq!(b.code, Some(2), "{}", b.stderr);
+    assert_eq!(b.code, Some(4), "{}", b.stderr);
     assert!(
         b.stderr.contains(&format!("is not in {url}")),
         "{}",
