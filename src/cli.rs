@@ -363,8 +363,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let uber = matches!(cli.command, Command::Uberjar);
             let project = Arc::new(discover(&dir)?);
             let names = project.targets_where(|r| match r {
-                Rule::Jar { .. } => !uber,
-                Rule::Uberjar { .. } => uber,
+                Rule::Jar(_) => !uber,
+                Rule::Uberjar(_) => uber,
                 _ => false,
             });
             if names.is_empty() {
@@ -537,7 +537,7 @@ fn prep(
 ) -> Result<(Arc<Engine>, Vec<String>), Failure> {
     // Jars are not part of a classpath: by default, everything else.
     let names = if names.is_empty() {
-        project.targets_where(|r| !matches!(r, Rule::Jar { .. } | Rule::Uberjar { .. }))
+        project.targets_where(|r| !matches!(r, Rule::Jar(_) | Rule::Uberjar(_)))
     } else {
         names
     };
@@ -623,7 +623,7 @@ fn build(
     let targets = if targets.is_empty() {
         project.targets_where(|r| match r {
             Rule::Test { .. } => false,
-            Rule::Jar { .. } | Rule::Uberjar { .. } => project.clojure.is_none(),
+            Rule::Jar(_) | Rule::Uberjar(_) => project.clojure.is_none(),
             _ => true,
         })
     } else {
@@ -701,7 +701,7 @@ fn graph(project: &Project) -> String {
     for name in &project.order {
         let t = &project.targets[name];
         let kind = t.rule.kind();
-        let shape = if matches!(t.rule, Rule::Jar { .. } | Rule::Uberjar { .. }) {
+        let shape = if matches!(t.rule, Rule::Jar(_) | Rule::Uberjar(_)) {
             ", shape=box3d"
         } else {
             ""

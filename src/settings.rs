@@ -51,20 +51,8 @@ pub enum Rule {
         outs: Vec<String>,
         cmd: Vec<String>,
     },
-    Jar {
-        main_class: Option<String>,
-        manifest: BTreeMap<String, String>,
-        /// Generated entries (path → text), e.g. the pom.xml of a Leiningen project.
-        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-        files: BTreeMap<String, String>,
-    },
-    Uberjar {
-        main_class: Option<String>,
-        manifest: BTreeMap<String, String>,
-        /// Generated entries (path → text), e.g. the pom.xml of a Leiningen project.
-        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-        files: BTreeMap<String, String>,
-    },
+    Jar(Package),
+    Uberjar(Package),
     Maven {
         coords: Vec<MavenDep>,
         /// dependencyManagement (Leiningen's :managed-dependencies).
@@ -101,6 +89,19 @@ pub enum Rule {
         #[serde(skip_serializing_if = "Jvm::is_empty")]
         jvm: Jvm,
     },
+}
+
+/// What a `jar` or `uberjar` puts in besides its dependencies' products.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Package {
+    pub main_class: Option<String>,
+    pub manifest: BTreeMap<String, String>,
+    /// Generated entries (path → text), e.g. the pom.xml of a Leiningen project.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
+    /// Directories packaged byte for byte, e.g. a Leiningen project's `:java-source-paths`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
 }
 
 /// How a JVM that runs project code starts (Leiningen's `:jvm-opts`, `:global-vars`,
@@ -163,8 +164,8 @@ impl Rule {
             Rule::JavaLibrary { .. } => "java-library",
             Rule::Resources { .. } => "resources",
             Rule::Command { .. } => "command",
-            Rule::Jar { .. } => "jar",
-            Rule::Uberjar { .. } => "uberjar",
+            Rule::Jar(_) => "jar",
+            Rule::Uberjar(_) => "uberjar",
             Rule::Maven { .. } => "maven",
             Rule::ClojureLibrary { .. } => "clojure-library",
             Rule::Test { .. } => "test",
@@ -706,28 +707,24 @@ impl Project {
             );
         }
         if cp.tool == Tool::Lein {
-            let files = maven_metadata(&cp);
-            let main_class = cp.main.as_ref().map(|m| m.replace('-', "_"));
+            let mut files = maven_metadata(&cp);
+            files.extend(leiningen_metadata(root, &cp));
+            let package = Package {
+                main_class: cp.main.as_ref().map(|m| m.replace('-', "_")),
+                manifest: BTreeMap::new(),
+                files,
+                sources: cp
+                    .java_source_paths
+                    .iter()
+                    .map(|p| p.trim_end_matches('/').to_string())
+                    .collect(),
+            };
             let mut jar_deps: Vec<String> = vec!["main".into()];
             if !cp.java_source_paths.is_empty() {
                 jar_deps.insert(0, "java".into());
             }
-            let manifest = BTreeMap::new();
-            let jar = Rule::Jar {
-                main_class: main_class.clone(),
-                manifest: manifest.clone(),
-                files: files.clone(),
-            };
-            add("jar", jar, jar_deps);
-            add(
-                "uberjar",
-                Rule::Uberjar {
-                    main_class,
-                    manifest,
-                    files,
-                },
-                vec!["main".into()],
-            );
+            add("jar", Rule::Jar(package.clone()), jar_deps);
+            add("uberjar", Rule::Uberjar(package), vec!["main".into()]);
         }
         Ok(Project {
             root: root.to_path_buf(),
@@ -1168,20 +1165,15 @@ impl Reader {
                         manifest.insert(k.to_string(), v.to_string());
                     }
                 }
-                let main_class = string("main-class")?;
-                let files = BTreeMap::new();
+                let package = Package {
+                    main_class: string("main-class")?,
+                    manifest,
+                    ..Package::default()
+                };
                 if kind == "jar" {
-                    Rule::Jar {
-                        main_class,
-                        manifest,
-                        files,
-                    }
+                    Rule::Jar(package)
                 } else {
-                    Rule::Uberjar {
-                        main_class,
-                        manifest,
-                        files,
-                    }
+                    Rule::Uberjar(package)
                 }
             }
             "clojure-library" | "test" => {
@@ -1310,6 +1302,34 @@ impl Reader {
 
 /// `META-INF/maven/<group>/<name>/pom.xml` and `pom.properties`, as `lein jar` writes them
 /// (without the timestamp, so jars stay reproducible).
+/// What `lein jar` adds under `META-INF/leiningen/<group>/<name>/`: the project.clj, and the
+/// README and LICENSE files at the root (matched case-insensitively by their start).
+fn leiningen_metadata(root: &Path, cp: &ClojureProject) -> BTreeMap<String, String> {
+    let mut names: Vec<String> = std::fs::read_dir(root)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| {
+                    let lower = n.to_lowercase();
+                    lower.starts_with("readme") || lower.starts_with("license")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.push(PROJECT_CLJ.to_string());
+    names
+        .into_iter()
+        .filter_map(|n| {
+            let text = std::fs::read(root.join(&n)).ok()?;
+            Some((
+                format!("META-INF/leiningen/{}/{}/{n}", cp.group, cp.name),
+                String::from_utf8_lossy(&text).into_owned(),
+            ))
+        })
+        .collect()
+}
+
 fn maven_metadata(cp: &ClojureProject) -> BTreeMap<String, String> {
     fn esc(s: &str) -> String {
         s.replace('&', "&amp;")

@@ -111,12 +111,54 @@ fn nrepl_incomplete() {
 
 #[test]
 fn clj_yaml_with_its_java_sources() {
-    let (_, b) = same_counts_as_lein("clj-yaml-clojure_0.7.2.orig.tar.xz");
+    let tarball = "clj-yaml-clojure_0.7.2.orig.tar.xz";
+    let (p, b) = same_counts_as_lein(tarball);
     assert!(
         b.executed().contains("java"),
         "javac ran: {:?}",
         b.executed()
     );
+    same_jar_as_lein(tarball, &p, "target/clj-yaml-0.7.2.jar");
+}
+
+/// `kbuild jar` holds the files `lein jar` does (the sources, Java ones included; the
+/// project.clj, README and LICENSE under META-INF/leiningen; the Maven metadata), with the
+/// same bytes where no tool generated them.
+fn same_jar_as_lein(tarball: &str, p: &Project, jar: &str) {
+    let m2 = m2();
+    let with_lein = Project::unpack(&format!("upstream/{tarball}"));
+    let out = lein(&with_lein, &m2, &["jar"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let b = kbuild(p, &m2, &["jar"]);
+    assert!(b.ok(), "{}", b.stderr);
+    let files = |path: PathBuf| {
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+        let mut out = std::collections::BTreeMap::new();
+        for i in 0..zip.len() {
+            let mut e = zip.by_index(i).unwrap();
+            if e.is_dir() {
+                continue;
+            }
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut bytes).unwrap();
+            out.insert(e.name().to_string(), bytes);
+        }
+        out
+    };
+    let (theirs, ours) = (files(with_lein.path(jar)), files(p.path(jar)));
+    assert_eq!(
+        theirs.keys().collect::<Vec<_>>(),
+        ours.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &theirs {
+        let generated =
+            name.ends_with(".class") || name.ends_with("pom.xml") || name.ends_with("MANIFEST.MF");
+        assert!(generated || ours[name] == *bytes, "{name} differs");
+    }
 }
 
 #[test]

@@ -13,8 +13,8 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use super::{fetch_files, fetch_targets};
-use crate::engine::{BuildError, Ctx, Key};
-use crate::settings::Rule;
+use crate::engine::{BuildError, Computed, Ctx, Key};
+use crate::settings::{Package, Project, Rule};
 
 const MANIFEST: &str = "META-INF/MANIFEST.MF";
 
@@ -92,14 +92,7 @@ fn merge_readers(a: &[u8], b: &[u8]) -> Option<Vec<u8>> {
     Some(format!("{{{}}}\n", body.join("\n ")).into_bytes())
 }
 
-pub async fn run(
-    ctx: &Ctx,
-    main_class: Option<&str>,
-    extra: &BTreeMap<String, String>,
-    files: &BTreeMap<String, String>,
-    uber: bool,
-    stage: &Path,
-) -> Result<(), BuildError> {
+pub async fn run(ctx: &Ctx, package: &Package, uber: bool, stage: &Path) -> Result<(), BuildError> {
     let project = ctx.project();
     let deps = if uber {
         project.transitive_deps(&ctx.target)
@@ -107,12 +100,7 @@ pub async fn run(
         project.targets[&ctx.target].deps.clone()
     };
     for d in &deps {
-        if !uber
-            && matches!(
-                project.targets[d].rule,
-                Rule::Jar { .. } | Rule::Uberjar { .. }
-            )
-        {
+        if !uber && matches!(project.targets[d].rule, Rule::Jar(_) | Rule::Uberjar(_)) {
             return Err(ctx.fail(format!(
                 "{d} is a jar; a jar packages library, resources and command targets"
             )));
@@ -127,6 +115,9 @@ pub async fn run(
             roots.extend(paths.iter().map(|p| (d.clone(), p.clone())));
         }
     }
+    // The package's own source directories come last: on a classpath, products win.
+    let own = ctx.target.clone();
+    roots.extend(package.sources.iter().map(|p| (own.clone(), p.clone())));
     let globs: Vec<Key> = roots
         .iter()
         .map(|(_, p)| Key::Glob(vec![format!("{p}/**")]))
@@ -136,7 +127,7 @@ pub async fn run(
     fetch_files(ctx, &all, true).await?;
 
     let mut entries = Entries::default();
-    for (path, text) in files {
+    for (path, text) in &package.files {
         entries.add(path, text.clone().into_bytes(), false, &ctx.target);
     }
     for (dep, computed) in deps.iter().zip(&products) {
@@ -146,17 +137,7 @@ pub async fn run(
         match &project.targets[dep].rule {
             Rule::Test { .. } => continue,
             Rule::ClojureLibrary { .. } => {
-                for ((owner, root), files) in roots.iter().zip(&listed) {
-                    if owner != dep {
-                        continue;
-                    }
-                    for f in files.files() {
-                        let bytes = std::fs::read(project.root.join(f))
-                            .map_err(|e| BuildError::io(f, e))?;
-                        let rel = f.strip_prefix(&format!("{root}/")).unwrap_or(f);
-                        entries.add(rel, bytes, false, dep);
-                    }
-                }
+                add_roots(project, dep, &roots, &listed, &mut entries)?;
             }
             Rule::Maven { .. } if uber => {
                 for a in product
@@ -175,7 +156,7 @@ pub async fn run(
                 }
                 continue;
             }
-            Rule::Jar { .. } | Rule::Uberjar { .. } => {
+            Rule::Jar(_) | Rule::Uberjar(_) => {
                 let jar = ctx.engine.out_dir(dep).join(format!("{dep}.jar"));
                 read_jar(&jar, dep, &mut entries)
                     .map_err(|e| ctx.fail(format!("reading {}: {e}", jar.display())))?;
@@ -192,7 +173,8 @@ pub async fn run(
             .printer
             .warn(&format!("target {}: {w}", ctx.target));
     }
-    let manifest = manifest(main_class, extra);
+    add_roots(project, &own, &roots, &listed, &mut entries)?;
+    let manifest = manifest(package.main_class.as_deref(), &package.manifest);
     let dest = stage.join(format!("{}.jar", ctx.target));
     let _slot = ctx.engine.job_slot().await;
     ctx.engine.printer.running(&ctx.target);
@@ -218,6 +200,27 @@ fn read_jar(path: &Path, from: &str, entries: &mut Entries) -> zip::result::ZipR
 
 /// A manifest in the JAR format: `Name: value` lines of at most 72 bytes, continued with a
 /// leading space, CRLF line ends.
+/// Every file under the roots `owner` packages, at its path inside its root.
+fn add_roots(
+    project: &Project,
+    owner: &str,
+    roots: &[(String, String)],
+    listed: &[Computed],
+    entries: &mut Entries,
+) -> Result<(), BuildError> {
+    for ((who, root), files) in roots.iter().zip(listed) {
+        if who != owner {
+            continue;
+        }
+        for f in files.files() {
+            let bytes = std::fs::read(project.root.join(f)).map_err(|e| BuildError::io(f, e))?;
+            let rel = f.strip_prefix(&format!("{root}/")).unwrap_or(f);
+            entries.add(rel, bytes, false, owner);
+        }
+    }
+    Ok(())
+}
+
 pub fn manifest(main_class: Option<&str>, extra: &BTreeMap<String, String>) -> String {
     let mut attrs = vec![
         ("Manifest-Version".to_string(), "1.0".to_string()),

@@ -21,16 +21,8 @@ pub async fn run(ctx: &Ctx, target: &Target, stage: &Path) -> Result<(), BuildEr
         Rule::JavaLibrary { srcs, javac_opts } => java::run(ctx, srcs, javac_opts, stage).await,
         Rule::Resources { root, srcs } => resources::run(ctx, root, srcs, stage).await,
         Rule::Command { srcs, outs, cmd } => command::run(ctx, srcs, outs, cmd, stage).await,
-        Rule::Jar {
-            main_class,
-            manifest,
-            files,
-        } => jar::run(ctx, main_class.as_deref(), manifest, files, false, stage).await,
-        Rule::Uberjar {
-            main_class,
-            manifest,
-            files,
-        } => jar::run(ctx, main_class.as_deref(), manifest, files, true, stage).await,
+        Rule::Jar(package) => jar::run(ctx, package, false, stage).await,
+        Rule::Uberjar(package) => jar::run(ctx, package, true, stage).await,
         Rule::Maven {
             coords,
             managed,
@@ -119,7 +111,7 @@ fn check_literals(ctx: &Ctx, globs: &[String], files: &[String]) -> Result<(), B
 pub fn classpath_entries(engine: &Engine, name: &str, computed: &Computed) -> Vec<PathBuf> {
     let dir = engine.out_dir(name);
     match engine.project.targets.get(name).map(|t| &t.rule) {
-        Some(Rule::Jar { .. } | Rule::Uberjar { .. }) => vec![dir.join(format!("{name}.jar"))],
+        Some(Rule::Jar(_) | Rule::Uberjar(_)) => vec![dir.join(format!("{name}.jar"))],
         Some(Rule::Maven { .. }) => computed
             .product()
             .map(|p| {
