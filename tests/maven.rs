@@ -88,6 +88,34 @@ fn a_java_library_compiles_against_resolved_jars_and_rebuilds_nothing_after() {
     );
 }
 
+/// Another local repository resolves again, into it: the product names artifacts there.
+#[test]
+fn another_local_repository_resolves_again() {
+    let s = setup();
+    assert!(s.build(&[]).ok());
+    let other = tempfile::tempdir().unwrap();
+    let with_other = |rest: &[&str]| {
+        let mut a = vec!["--local-repo", other.path().to_str().unwrap()];
+        a.extend_from_slice(rest);
+        common::Build::from(s.p.run(&a))
+    };
+    let b = with_other(&["--json", "build"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(b.executed().contains("greeter"), "{:?}", b.executed());
+    let b = with_other(&["classpath", "greeter"]);
+    assert!(b.ok(), "{}", b.stderr);
+    let jar = other.path().join("org/example/greeter/1.0/greeter-1.0.jar");
+    assert!(jar.is_file());
+    assert!(b.stdout.contains(jar.to_str().unwrap()), "{}", b.stdout);
+    // And back: the first repository's resolution is still a matching trace.
+    let b = s.build(&[]);
+    assert!(
+        b.ok() && !b.executed().contains("greeter"),
+        "{:?}",
+        b.executed()
+    );
+}
+
 #[test]
 fn offline_builds_use_the_local_repository_and_say_what_is_missing() {
     let s = setup();

@@ -505,6 +505,28 @@ fn sha256_file(path: &Path) -> Result<String, ResolveError> {
     Ok(hex::encode(h.finalize()))
 }
 
+fn settings(config: &ResolverConfig) -> Result<Settings, ResolveError> {
+    let path = config
+        .settings_xml
+        .clone()
+        .unwrap_or_else(|| home_dir().join(".m2/settings.xml"));
+    Ok(Settings::load(&path)?)
+}
+
+fn local_root(config: &ResolverConfig, settings: &Settings) -> PathBuf {
+    config
+        .local_repo
+        .clone()
+        .or_else(|| settings.local_repository.as_ref().map(PathBuf::from))
+        .unwrap_or_else(|| home_dir().join(".m2/repository"))
+}
+
+/// The local repository `resolve` uses with this configuration: the configured one, else
+/// settings.xml's `<localRepository>`, else `~/.m2/repository`.
+pub fn local_repository(config: &ResolverConfig) -> Result<PathBuf, ResolveError> {
+    Ok(local_root(config, &settings(config)?))
+}
+
 /// Resolves `roots` (the direct dependencies of an otherwise empty project whose
 /// dependencyManagement is `managed`, BOM imports included) and downloads every artifact.
 pub async fn resolve(
@@ -512,16 +534,8 @@ pub async fn resolve(
     roots: &[Dependency],
     managed: &[Dependency],
 ) -> Result<Resolution, ResolveError> {
-    let settings_path = config
-        .settings_xml
-        .clone()
-        .unwrap_or_else(|| home_dir().join(".m2/settings.xml"));
-    let settings = Settings::load(&settings_path)?;
-    let local_root = config
-        .local_repo
-        .clone()
-        .or_else(|| settings.local_repository.as_ref().map(PathBuf::from))
-        .unwrap_or_else(|| home_dir().join(".m2/repository"));
+    let settings = settings(config)?;
+    let local_root = local_root(config, &settings);
     let transport = HttpTransport::new(
         config.timeout,
         config.parallel_downloads,

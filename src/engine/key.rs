@@ -13,6 +13,9 @@ pub enum Key {
     Def(String),
     /// A tool's identity (e.g. the JDK that provides javac).
     Tool(String),
+    /// A setting of this machine that decides where a result lives (the Maven local
+    /// repository: resolved artifacts are named by their path in it).
+    Setting(String),
     /// A target's product.
     Target(String),
 }
@@ -31,6 +34,7 @@ impl Key {
             "glob" => Key::Glob(rest.split('\n').map(str::to_string).collect()),
             "def" => Key::Def(rest.to_string()),
             "tool" => Key::Tool(rest.to_string()),
+            "setting" => Key::Setting(rest.to_string()),
             "target" => Key::Target(rest.to_string()),
             _ => return None,
         })
@@ -43,6 +47,7 @@ impl Key {
             Key::Glob(p) => format!("the set of files matching {}", p.join(", ")),
             Key::Def(t) => format!("the definition of {t} in the build file"),
             Key::Tool(t) => format!("the tool {t}"),
+            Key::Setting(s) => format!("the setting {s}"),
             Key::Target(t) => format!("dependency {t}"),
         }
     }
@@ -55,6 +60,7 @@ impl fmt::Display for Key {
             Key::Glob(p) => write!(f, "glob:{}", p.join("\n")),
             Key::Def(t) => write!(f, "def:{t}"),
             Key::Tool(t) => write!(f, "tool:{t}"),
+            Key::Setting(s) => write!(f, "setting:{s}"),
             Key::Target(t) => write!(f, "target:{t}"),
         }
     }
@@ -74,6 +80,7 @@ mod tests {
             Key::Glob(vec!["src/**/*.java".into(), "gen/x.txt".into()]),
             Key::Def("app".into()),
             Key::Tool("javac".into()),
+            Key::Setting("maven-local-repo".into()),
             Key::Target("app".into()),
         ] {
             assert_eq!(Key::parse(&k.to_string()), Some(k));

@@ -303,6 +303,13 @@ impl Engine {
                 .map_err(|e| BuildError::Input(format!("internal error: {e}")))??;
                 Value::Text(identity)
             }
+            Key::Setting(name) if name == MAVEN_LOCAL_REPO => {
+                let config = crate::rules::maven::config(&[], false, &self.options);
+                let repo = kbuild_resolvers::local_repository(&config)
+                    .map_err(|e| BuildError::Input(e.to_string()))?;
+                Value::Text(repo.to_string_lossy().into_owned())
+            }
+            Key::Setting(name) => Value::Text(format!("unknown setting {name}")),
             Key::Target(_) => unreachable!("targets are not inputs"),
         };
         Ok(Computed::new(value))
@@ -700,6 +707,9 @@ impl Engine {
 }
 
 /// `id@version` as it appears in keys.
+/// The [`Key::Setting`] naming the Maven local repository.
+pub const MAVEN_LOCAL_REPO: &str = "maven-local-repo";
+
 pub fn hasher_tag(h: &dyn kbuild_hashers::Hasher) -> String {
     format!("{}@{}", h.id(), h.version())
 }

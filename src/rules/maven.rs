@@ -6,7 +6,7 @@ use kbuild_resolvers::{
     Coord, Dependency, Exclusion, Mediation, RemoteRepository, ResolverConfig, Scope,
 };
 
-use crate::engine::{hasher_tag, Artifact, BuildError, Ctx, Hash, Key, Options};
+use crate::engine::{hasher_tag, Artifact, BuildError, Ctx, Hash, Key, Options, MAVEN_LOCAL_REPO};
 use crate::settings::MavenDep;
 
 pub const LOCK_FILE: &str = "kbuild.lock";
@@ -51,6 +51,9 @@ pub async fn run(
             sha256,
         });
     }
+    // Artifacts are named by their place in the local repository: another one resolves
+    // again (into it).
+    ctx.fetch(Key::Setting(MAVEN_LOCAL_REPO.into())).await?;
     // The lock is an input: editing it re-checks every resolution against it.
     let sha512 = kbuild_hashers::by_name("sha512").expect("sha512 is built in");
     ctx.fetch(Key::File {
