@@ -41,7 +41,9 @@ fn kbuild(dir: &Path, m2: &Path, args: &[&str]) -> Command {
     c.args(["--offline", "--local-repo", m2.to_str().unwrap()])
         .args(args)
         .current_dir(dir)
-        .env("CI", "1");
+        .env("CI", "1")
+        // A first run is a first run: not restored from the machine-wide cache.
+        .env("KBUILD_CACHE", "off");
     c
 }
 

@@ -139,7 +139,13 @@ fn two_clean_builds_in_two_directories_give_identical_jars() {
     let jar = a.bytes("target/kbuild/dist/dist.jar");
     assert!(a.run(&["clean"]).status.success());
     assert!(!a.path(".kbuild").exists() && !a.path("target/kbuild").exists());
-    assert_eq!(a.build(&[]).executed(), set(ALL));
+    // Built again for real: not restored from the machine-wide cache.
+    let out = a
+        .command(&["--json", "build"])
+        .env("KBUILD_CACHE", "off")
+        .output()
+        .unwrap();
+    assert_eq!(common::Build::from(out).executed(), set(ALL));
     assert_eq!(a.bytes("target/kbuild/dist/dist.jar"), jar);
 }
 
@@ -405,6 +411,7 @@ fn build_file_errors_name_the_file_line_column_and_target() {
     let out = Command::new(env!("CARGO_BIN_EXE_kbuild"))
         .arg("build")
         .current_dir(empty.path())
+        .env("KBUILD_CACHE", "off")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -493,7 +500,8 @@ fn a_corrupted_store_is_detected_and_the_task_runs_again() {
     p.build(&[]);
     let jar = p.bytes("target/kbuild/dist/dist.jar");
     let mut corrupted = 0;
-    for shard in std::fs::read_dir(p.path(".kbuild/cas")).unwrap() {
+    // The store is the machine-wide one (this test's own, see common::Project).
+    for shard in std::fs::read_dir(p.cache.path().join("cas")).unwrap() {
         let shard = shard.unwrap().path();
         if shard.ends_with("tmp") {
             continue;
@@ -598,4 +606,44 @@ fn a_commands_program_is_an_input() {
     tool("version-2");
     assert_eq!(build().executed(), set(&["tool"]));
     assert_eq!(p.read("target/kbuild/tool/tool.txt"), "version-2\n");
+}
+
+/// A second checkout of the same project (elsewhere on the machine) restores every target
+/// from the machine-wide cache instead of building it, byte for byte; what one checkout
+/// builds after an edit, the other restores after the same edit; `KBUILD_CACHE=off` keeps a
+/// checkout to itself.
+#[test]
+fn a_second_checkout_restores_what_the_first_built() {
+    let p = Project::new("mixed");
+    let all = p.build(&[]).executed();
+    assert!(all.contains("dist") && all.len() >= 4, "{all:?}");
+
+    let q = p.second_checkout();
+    let b = q.build(&[]);
+    assert!(b.executed().is_empty(), "ran {:?}", b.executed());
+    assert_eq!(b.cached(), all);
+    let jar = "target/kbuild/dist/dist.jar";
+    assert_eq!(p.bytes(jar), q.bytes(jar));
+    assert!(java_jar(&q).contains("generated: MADE BY A COMMAND"));
+    let explain = q.run(&["explain", "dist"]);
+    assert!(
+        String::from_utf8_lossy(&explain.stdout).contains("elsewhere on this machine"),
+        "{}",
+        String::from_utf8_lossy(&explain.stdout)
+    );
+
+    q.edit("resources/greeting.txt", "travel", "ride");
+    assert_eq!(q.build(&[]).executed(), set(&["res", "dist"]));
+    p.edit("resources/greeting.txt", "travel", "ride");
+    let b = p.build(&[]);
+    assert!(b.executed().is_empty(), "ran {:?}", b.executed());
+    assert_eq!(p.bytes(jar), q.bytes(jar));
+
+    let r = p.second_checkout();
+    let out = r
+        .command(&["--json", "build"])
+        .env("KBUILD_CACHE", "off")
+        .output()
+        .unwrap();
+    assert_eq!(common::Build::from(out).executed(), all);
 }

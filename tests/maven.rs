@@ -129,8 +129,10 @@ fn offline_builds_use_the_local_repository_and_say_what_is_missing() {
     );
     assert!(b.stderr.contains("offline"), "{}", b.stderr);
     assert!(s.build(&[]).ok());
-    // With everything local, an offline build from scratch works.
+    // With everything local, an offline build from scratch works (scratch: without the
+    // machine-wide cache either).
     std::fs::remove_dir_all(s.p.path(".kbuild")).unwrap();
+    std::fs::remove_dir_all(s.p.cache.path().join("traces")).unwrap();
     let b = s.build(&["--offline"]);
     assert!(b.ok(), "{}", b.stderr);
     assert_eq!(b.executed(), set(&["greeter", "app"]));

@@ -97,6 +97,19 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// The trace as bytes, as the database and the shared cache keep it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode(&mut out);
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<Trace> {
+        let mut r = Reader(bytes);
+        let t = Trace::decode(&mut r)?;
+        r.0.is_empty().then_some(t)
+    }
+
     fn encode(&self, out: &mut Vec<u8>) {
         put_u32(out, self.batches.len() as u32);
         for batch in &self.batches {

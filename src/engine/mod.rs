@@ -10,6 +10,7 @@
 pub mod db;
 mod inputs;
 pub mod key;
+mod shared;
 pub mod store;
 pub mod value;
 
@@ -31,6 +32,7 @@ use db::{Db, DbError, Trace};
 pub use inputs::java_version;
 use inputs::Jdk;
 pub use key::Key;
+use shared::Shared;
 pub use store::Hash;
 use store::{Cas, StoreError};
 pub use value::{Artifact, Entry, Product, Value};
@@ -151,6 +153,8 @@ pub struct Engine {
     pub printer: Arc<Printer>,
     db: Db,
     cas: Cas,
+    /// The machine's shared traces (and the store is then the shared one too).
+    shared: Option<Shared>,
     jobs: Semaphore,
     memo: Mutex<HashMap<Key, Slot>>,
     statuses: Mutex<HashMap<String, Status>>,
@@ -169,7 +173,21 @@ impl Engine {
         let state = project.root.join(".kbuild");
         fs::create_dir_all(&state).map_err(|e| BuildError::io(state.display(), e))?;
         let db = Db::open(&state.join("db"))?;
-        let cas = Cas::open(&state.join("cas"))?;
+        let shared = Shared::locate().and_then(|dir| match Shared::open(&dir) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                printer.warn(&format!(
+                    "the shared cache {} is not usable ({e}); using this checkout's own",
+                    dir.display()
+                ));
+                None
+            }
+        });
+        let cas_dir = match &shared {
+            Some(s) => s.cas_dir(),
+            None => state.join("cas"),
+        };
+        let cas = Cas::open(&cas_dir)?;
         // Only one kbuild holds the database, so whatever is in the scratch area is stale.
         let tmp = project.out_root().join(".tmp");
         let _ = fs::remove_dir_all(&tmp);
@@ -179,6 +197,7 @@ impl Engine {
             printer,
             db,
             cas,
+            shared,
             jobs: Semaphore::new(options.jobs.max(1)),
             options,
             memo: Mutex::new(HashMap::new()),
@@ -380,11 +399,8 @@ impl Engine {
         let mut reason = String::from("it had never been built");
         let forced =
             self.options.force && matches!(target.rule, crate::settings::Rule::Test { .. });
-        let traces = if target.rule.always_runs() || forced {
-            Vec::new()
-        } else {
-            traces
-        };
+        let replay = !(target.rule.always_runs() || forced);
+        let traces = if replay { traces } else { Vec::new() };
         if forced {
             reason = "--force was given".into();
         } else if target.rule.always_runs() {
@@ -420,6 +436,31 @@ impl Engine {
                 },
             }
         }
+        if let (true, Some(shared)) = (replay, &self.shared) {
+            // Built the same way elsewhere on this machine?
+            let definition = self.fetch(Key::Def(name.clone()), stack).await?.hash;
+            for trace in shared.traces(key, definition) {
+                if traces.contains(&trace) || self.verify(&trace, name, stack).await?.is_some() {
+                    continue;
+                }
+                match self.restore(name, trace.result) {
+                    Ok((product, _)) => {
+                        self.db
+                            .add_trace(key, trace)
+                            .map_err(|e| Arc::new(e.into()))?;
+                        let why = "it was built with the same inputs elsewhere on this machine; restored from the shared cache";
+                        return Ok((
+                            Computed::new(Value::Product(product)),
+                            Status::Restored,
+                            why.to_string(),
+                        ));
+                    }
+                    Err(e) => self.printer.warn(&format!(
+                        "target {name}: cannot restore from the shared cache ({e}); running it"
+                    )),
+                }
+            }
+        }
         let ctx = Ctx {
             engine: self.clone(),
             stack: stack.clone(),
@@ -451,14 +492,26 @@ impl Engine {
             .map_err(Arc::new)?;
         let computed = Computed::new(Value::Product(product));
         let batches = ctx.batches.into_inner().expect("trace lock");
+        let trace = Trace {
+            batches,
+            result: computed.hash,
+        };
+        if let Some(shared) = &self.shared {
+            let definition = trace
+                .batches
+                .iter()
+                .flatten()
+                .find_map(|(k, h)| matches!(k, Key::Def(d) if d == name).then_some(*h));
+            if let Some(definition) = definition {
+                if let Err(e) = shared.add_trace(key, definition, &trace) {
+                    self.printer.warn(&format!(
+                        "target {name}: not recorded in the shared cache ({e})"
+                    ));
+                }
+            }
+        }
         self.db
-            .add_trace(
-                key,
-                Trace {
-                    batches,
-                    result: computed.hash,
-                },
-            )
+            .add_trace(key, trace)
             .map_err(|e| Arc::new(e.into()))?;
         Ok((computed, Status::Executed, reason))
     }

@@ -30,16 +30,18 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A fresh copy of a fixture project in its own temporary directory.
+/// A fresh copy of a fixture project in its own temporary directory, with a machine-wide
+/// cache of its own (`KBUILD_CACHE`), so that tests never restore each other's results.
 pub struct Project {
     pub dir: tempfile::TempDir,
+    pub cache: std::sync::Arc<tempfile::TempDir>,
 }
 
 impl Project {
     pub fn new(name: &str) -> Project {
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&fixture(name), dir.path());
-        Project { dir }
+        Project::at(dir)
     }
 
     /// A release tarball from fixtures/, unpacked as its author packed it (top directory stripped).
@@ -53,7 +55,28 @@ impl Project {
             .status()
             .unwrap();
         assert!(ok.success(), "tar xf {tarball}");
-        Project { dir }
+        Project::at(dir)
+    }
+
+    fn at(dir: tempfile::TempDir) -> Project {
+        Project {
+            dir,
+            cache: std::sync::Arc::new(tempfile::tempdir().unwrap()),
+        }
+    }
+
+    /// Another checkout of the same project (a copy of its files as they are now, without
+    /// kbuild's state) that shares this one's machine-wide cache.
+    pub fn second_checkout(&self) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(self.dir.path(), dir.path());
+        for state in [".kbuild", "target"] {
+            let _ = fs::remove_dir_all(dir.path().join(state));
+        }
+        Project {
+            dir,
+            cache: self.cache.clone(),
+        }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -81,6 +104,7 @@ impl Project {
         let mut c = Command::new(env!("CARGO_BIN_EXE_kbuild"));
         c.args(args)
             .current_dir(self.dir.path())
+            .env("KBUILD_CACHE", self.cache.path())
             .env_remove("NO_COLOR")
             .env("CI", "1");
         c
