@@ -60,20 +60,10 @@ impl Shared {
     /// The traces recorded for `key` under this definition, most recent first. Unreadable
     /// ones are skipped: the cache only ever offers candidates.
     pub fn traces(&self, key: &Key, definition: Hash) -> Vec<Trace> {
-        let Ok(entries) = fs::read_dir(self.dir(key, definition)) else {
-            return Vec::new();
-        };
-        let mut found: Vec<(std::time::SystemTime, Trace)> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".trace"))
-            .filter_map(|e| {
-                let modified = e.metadata().ok()?.modified().ok()?;
-                let trace = Trace::from_bytes(&fs::read(e.path()).ok()?)?;
-                Some((modified, trace))
-            })
-            .collect();
-        found.sort_by_key(|e| std::cmp::Reverse(e.0));
-        found.into_iter().map(|(_, t)| t).collect()
+        newest_first(&self.dir(key, definition))
+            .iter()
+            .filter_map(|path| Trace::from_bytes(&fs::read(path).ok()?))
+            .collect()
     }
 
     /// Files `trace` (again, if it is there already: it becomes the most recent) and drops
@@ -86,17 +76,25 @@ impl Shared {
         let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
         io::Write::write_all(&mut tmp, &bytes)?;
         tmp.persist(dir.join(name)).map_err(|e| e.error)?;
-        let mut all: Vec<(std::time::SystemTime, PathBuf)> = fs::read_dir(&dir)?
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".trace"))
-            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-            .collect();
-        all.sort_by_key(|e| std::cmp::Reverse(e.0));
-        for (_, old) in all.into_iter().skip(MAX_SHARED_TRACES) {
+        for old in newest_first(&dir).into_iter().skip(MAX_SHARED_TRACES) {
             let _ = fs::remove_file(old);
         }
         Ok(())
     }
+}
+
+/// The trace files in `dir`, most recently written first.
+fn newest_first(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".trace"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    found.sort_by_key(|e| std::cmp::Reverse(e.0));
+    found.into_iter().map(|(_, p)| p).collect()
 }
 
 #[cfg(test)]
