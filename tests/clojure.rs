@@ -131,7 +131,21 @@ fn failing_tests_fail_with_file_and_line_and_are_never_cached() {
             b.stderr
         );
         assert!(b.failed().contains("unit"));
+        assert!(
+            b.stderr.contains("kbuild test :only app.broken-test/wrong"),
+            "{}",
+            b.stderr
+        );
     }
+    // Which reruns just that test.
+    let b = s.run(&["test", ":only", "app.broken-test/wrong"]);
+    assert_eq!(b.code, Some(1));
+    assert!(
+        b.stderr
+            .contains("Ran 1 tests containing 1 assertions.\n1 failures, 0 errors."),
+        "{}",
+        b.stderr
+    );
     // Selecting only passing namespaces passes.
     let b = s.run(&["test", "app.core-test", "app\\.more.*"]);
     assert!(b.ok(), "{}", b.stderr);

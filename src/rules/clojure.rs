@@ -326,7 +326,8 @@ fn selector_forms(
 
 /// The clojure.test run, as `lein test` does it: selectors first narrow namespaces (a
 /// vector selector's first function), then vars (a function of the var's metadata merged
-/// over its namespace's); unselected tests lose their `:test` while the suite runs.
+/// over its namespace's); unselected tests lose their `:test` while the suite runs. Each
+/// failure or error is followed by the command that reruns just that test.
 fn clojure_test_script(prelude: &str, nses: &[String], selectors: &[String]) -> String {
     format!(
         "{prelude} (require 'clojure.test) \
@@ -345,7 +346,15 @@ fn clojure_test_script(prelude: &str, nses: &[String], selectors: &[String]) -> 
                         nses) \
                skipped (when (seq selectors) (remove selected? (mapcat (comp vals ns-interns) chosen)))] \
            (doseq [v skipped] (alter-meta! v #(-> % (assoc :leiningen/skipped-test (:test %)) (dissoc :test)))) \
-           (let [s (apply clojure.test/run-tests chosen)] \
+           (let [report clojure.test/report \
+                 s (binding [clojure.test/report \
+                             (fn [m] \
+                               (when-let [v (and (#{{:fail :error}} (:type m)) (first clojure.test/*testing-vars*))] \
+                                 (clojure.test/with-test-out \
+                                   (println) \
+                                   (println \"kbuild test :only\" (str (ns-name (:ns (meta v))) \"/\" (:name (meta v)))))) \
+                               (report m))] \
+                     (apply clojure.test/run-tests chosen))] \
              (shutdown-agents) \
              (System/exit (if (zero? (+ (:fail s 0) (:error s 0))) 0 1))))",
         selectors = selectors.join(" "),
