@@ -647,3 +647,64 @@ fn a_second_checkout_restores_what_the_first_built() {
         .unwrap();
     assert_eq!(common::Build::from(out).executed(), all);
 }
+
+/// The remote cache (Bazel's HTTP cache protocol, served here by a real HTTP server): a
+/// checkout on "another machine" (its own machine-wide cache) restores what the first
+/// uploaded; corrupted blobs on the server are caught; a server that is down is a warning.
+#[test]
+fn a_remote_cache_serves_another_machine() {
+    let served = tempfile::tempdir().unwrap();
+    let server = common::Server::cache(served.path());
+    let build = |p: &Project, remote: &str| {
+        let out = p
+            .command(&["--json", "build"])
+            .env("KBUILD_REMOTE_CACHE", remote)
+            .output()
+            .unwrap();
+        common::Build::from(out)
+    };
+    let p = Project::new("mixed");
+    let b = build(&p, &server.url);
+    assert!(b.ok(), "{}", b.stderr);
+    let all = b.executed();
+    assert!(served.path().join("ac").read_dir().unwrap().count() >= all.len());
+
+    // Another machine: a copy of the project with a machine-wide cache of its own.
+    let elsewhere = || {
+        let q = Project::new("mixed");
+        assert!(q.cache.path().read_dir().unwrap().next().is_none());
+        q
+    };
+    let q = elsewhere();
+    let b = build(&q, &server.url);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(b.executed().is_empty(), "ran {:?}", b.executed());
+    let jar = "target/kbuild/dist/dist.jar";
+    assert_eq!(p.bytes(jar), q.bytes(jar));
+    let explain = q.run(&["explain", "dist"]);
+    assert!(String::from_utf8_lossy(&explain.stdout).contains("remote cache"));
+
+    // Every blob on the server corrupted: detected, and built instead.
+    for blob in served.path().join("cas").read_dir().unwrap() {
+        std::fs::write(blob.unwrap().path(), "garbage").unwrap();
+    }
+    let r = elsewhere();
+    let b = build(&r, &server.url);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(b.stderr.contains("corrupted on the server"), "{}", b.stderr);
+    assert_eq!(b.executed(), all);
+    assert_eq!(p.bytes(jar), r.bytes(jar));
+
+    // A server that is not there: one warning, and a normal build.
+    drop(server);
+    let r = elsewhere();
+    let b = build(&r, "http://127.0.0.1:9/");
+    assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(b.executed(), all);
+    assert_eq!(
+        b.stderr.matches("remote cache http://127.0.0.1:9").count(),
+        1,
+        "{}",
+        b.stderr
+    );
+}

@@ -97,6 +97,18 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// The digest of the definition the trace recorded for target `key`: where shared and
+    /// remote caches file it.
+    pub fn definition(&self, key: &Key) -> Option<Hash> {
+        let Key::Target(name) = key else {
+            return None;
+        };
+        self.batches
+            .iter()
+            .flatten()
+            .find_map(|(k, h)| matches!(k, Key::Def(d) if d == name).then_some(*h))
+    }
+
     /// The trace as bytes, as the database and the shared cache keep it.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();

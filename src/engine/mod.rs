@@ -10,6 +10,7 @@
 pub mod db;
 mod inputs;
 pub mod key;
+mod remote;
 mod shared;
 pub mod store;
 pub mod value;
@@ -32,6 +33,7 @@ use db::{Db, DbError, Trace};
 pub use inputs::java_version;
 use inputs::Jdk;
 pub use key::Key;
+use remote::Remote;
 use shared::Shared;
 pub use store::Hash;
 use store::{Cas, StoreError};
@@ -155,6 +157,8 @@ pub struct Engine {
     cas: Cas,
     /// The machine's shared traces (and the store is then the shared one too).
     shared: Option<Shared>,
+    /// A remote cache over HTTP, when configured.
+    remote: Option<Remote>,
     jobs: Semaphore,
     memo: Mutex<HashMap<Key, Slot>>,
     statuses: Mutex<HashMap<String, Status>>,
@@ -188,6 +192,13 @@ impl Engine {
             None => state.join("cas"),
         };
         let cas = Cas::open(&cas_dir)?;
+        let remote = match Remote::locate() {
+            Some(url) => Some(
+                Remote::new(&url)
+                    .map_err(|e| BuildError::Input(format!("KBUILD_REMOTE_CACHE {url}: {e}")))?,
+            ),
+            None => None,
+        };
         // Only one kbuild holds the database, so whatever is in the scratch area is stale.
         let tmp = project.out_root().join(".tmp");
         let _ = fs::remove_dir_all(&tmp);
@@ -198,6 +209,7 @@ impl Engine {
             db,
             cas,
             shared,
+            remote,
             jobs: Semaphore::new(options.jobs.max(1)),
             options,
             memo: Mutex::new(HashMap::new()),
@@ -436,9 +448,13 @@ impl Engine {
                 },
             }
         }
-        if let (true, Some(shared)) = (replay, &self.shared) {
+        let definition = if replay && (self.shared.is_some() || self.remote.is_some()) {
+            Some(self.fetch(Key::Def(name.clone()), stack).await?.hash)
+        } else {
+            None
+        };
+        if let (Some(definition), Some(shared)) = (definition, &self.shared) {
             // Built the same way elsewhere on this machine?
-            let definition = self.fetch(Key::Def(name.clone()), stack).await?.hash;
             for trace in shared.traces(key, definition) {
                 if traces.contains(&trace) || self.verify(&trace, name, stack).await?.is_some() {
                     continue;
@@ -459,6 +475,14 @@ impl Engine {
                         "target {name}: cannot restore from the shared cache ({e}); running it"
                     )),
                 }
+            }
+        }
+        if let (Some(definition), Some(remote)) = (definition, &self.remote) {
+            if let Some(found) = self
+                .from_remote(remote, key, definition, &traces, stack)
+                .await?
+            {
+                return Ok(found);
             }
         }
         let ctx = Ctx {
@@ -497,12 +521,7 @@ impl Engine {
             result: computed.hash,
         };
         if let Some(shared) = &self.shared {
-            let definition = trace
-                .batches
-                .iter()
-                .flatten()
-                .find_map(|(k, h)| matches!(k, Key::Def(d) if d == name).then_some(*h));
-            if let Some(definition) = definition {
+            if let Some(definition) = trace.definition(key) {
                 if let Err(e) = shared.add_trace(key, definition, &trace) {
                     self.printer.warn(&format!(
                         "target {name}: not recorded in the shared cache ({e})"
@@ -510,10 +529,126 @@ impl Engine {
                 }
             }
         }
+        if let Some(remote) = &self.remote {
+            self.to_remote(remote, key, &trace, &computed).await;
+        }
         self.db
             .add_trace(key, trace)
             .map_err(|e| Arc::new(e.into()))?;
         Ok((computed, Status::Executed, reason))
+    }
+
+    /// A remote failure is a warning, once; the remote is not asked again this run.
+    fn remote_failed(&self, remote: &Remote, e: &str) {
+        if remote.fail() {
+            self.printer.warn(&format!(
+                "remote cache {}: {e}; building without it",
+                remote.url()
+            ));
+        }
+    }
+
+    /// Replays the remote's traces for the target; on a match, downloads the product's
+    /// blobs into the store and restores it.
+    async fn from_remote(
+        self: &Arc<Self>,
+        remote: &Remote,
+        key: &Key,
+        definition: Hash,
+        tried: &[Trace],
+        stack: &Stack,
+    ) -> Result<Option<(Computed, Status, String)>, Failure> {
+        let Key::Target(name) = key else {
+            return Ok(None);
+        };
+        if !remote.usable() {
+            return Ok(None);
+        }
+        let traces = match remote.traces(key, definition).await {
+            Ok(t) => t,
+            Err(e) => {
+                self.remote_failed(remote, &e);
+                return Ok(None);
+            }
+        };
+        for trace in traces {
+            if tried.contains(&trace) || self.verify(&trace, name, stack).await?.is_some() {
+                continue;
+            }
+            if let Err(e) = self.download(remote, trace.result).await {
+                self.remote_failed(remote, &e);
+                return Ok(None);
+            }
+            match self.restore(name, trace.result) {
+                Ok((product, _)) => {
+                    self.db
+                        .add_trace(key, trace)
+                        .map_err(|e| Arc::new(e.into()))?;
+                    let why = "it was built with the same inputs elsewhere; restored from the remote cache";
+                    return Ok(Some((
+                        Computed::new(Value::Product(product)),
+                        Status::Restored,
+                        why.to_string(),
+                    )));
+                }
+                Err(e) => self.printer.warn(&format!(
+                    "target {name}: cannot restore from the remote cache ({e}); running it"
+                )),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Brings a product and its files' blobs from the remote into the store.
+    async fn download(&self, remote: &Remote, product: Hash) -> Result<(), String> {
+        let json = match self.cas.get(product) {
+            Ok(json) => json,
+            Err(_) => {
+                let json = remote
+                    .blob(product)
+                    .await?
+                    .ok_or_else(|| format!("product {} is not on the server", product.short()))?;
+                self.cas.put_bytes(&json).map_err(|e| e.to_string())?;
+                json
+            }
+        };
+        let product: Product = serde_json::from_slice(&json)
+            .map_err(|e| format!("product {}: {e}", product.short()))?;
+        for entry in product.files.values() {
+            if self.cas.contains(entry.digest) {
+                continue;
+            }
+            let blob = remote
+                .blob(entry.digest)
+                .await?
+                .ok_or_else(|| format!("blob {} is not on the server", entry.digest.short()))?;
+            self.cas.put_bytes(&blob).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Uploads what the server lacks of the product, then the trace.
+    async fn to_remote(&self, remote: &Remote, key: &Key, trace: &Trace, computed: &Computed) {
+        let (Some(product), Some(definition)) = (computed.product(), trace.definition(key)) else {
+            return;
+        };
+        if !remote.usable() {
+            return;
+        }
+        let blobs = std::iter::once(computed.hash).chain(product.files.values().map(|e| e.digest));
+        let upload = async {
+            for h in blobs {
+                if remote.has("cas", h).await? {
+                    continue;
+                }
+                let bytes = self.cas.get(h).map_err(|e| e.to_string())?;
+                remote.put("cas", h, bytes).await?;
+            }
+            remote.add_trace(key, definition, trace).await
+        };
+        if let Err(e) = upload.await {
+            self.remote_failed(remote, &e);
+        }
     }
 
     /// Replays one trace: None when every dependency still has its recorded digest, else

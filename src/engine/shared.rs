@@ -53,8 +53,9 @@ impl Shared {
     }
 
     fn dir(&self, key: &Key, definition: Hash) -> PathBuf {
-        let id = Hash::of(format!("{key}\n{definition}").as_bytes());
-        self.root.join("traces").join(id.to_hex())
+        self.root
+            .join("traces")
+            .join(trace_id(key, definition).to_hex())
     }
 
     /// The traces recorded for `key` under this definition, most recent first. Unreadable
@@ -81,6 +82,11 @@ impl Shared {
         }
         Ok(())
     }
+}
+
+/// Where traces of `key` under this definition are filed, here and on a remote cache.
+pub fn trace_id(key: &Key, definition: Hash) -> Hash {
+    Hash::of(format!("{key}\n{definition}").as_bytes())
 }
 
 /// The trace files in `dir`, most recently written first.

@@ -149,6 +149,10 @@ impl Cas {
     }
 
     /// Reads a blob, verifying it. A corrupted blob is deleted so the next put repairs it.
+    pub fn contains(&self, h: Hash) -> bool {
+        self.path(h).is_file()
+    }
+
     pub fn get(&self, h: Hash) -> Result<Vec<u8>, StoreError> {
         let p = self.path(h);
         let bytes = match fs::read(&p) {

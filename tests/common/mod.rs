@@ -201,18 +201,32 @@ pub struct Server {
 
 impl Server {
     pub fn serve(dir: &Path) -> Server {
+        let mut c = Command::new("python3");
+        c.args([
+            "-u",
+            "-m",
+            "http.server",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(dir);
+        Server::start(c)
+    }
+
+    /// A cache server (GET, HEAD and PUT of /ac/ and /cas/ blobs) keeping them in `dir`.
+    pub fn cache(dir: &Path) -> Server {
+        let mut c = Command::new("python3");
+        c.arg("-u")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/cache_server.py"))
+            .arg(dir);
+        Server::start(c)
+    }
+
+    fn start(mut command: Command) -> Server {
         use std::io::BufRead;
-        let mut child = Command::new("python3")
-            .args([
-                "-u",
-                "-m",
-                "http.server",
-                "0",
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-            ])
-            .arg(dir)
+        let mut child = command
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
