@@ -459,21 +459,9 @@ impl Engine {
                 if traces.contains(&trace) || self.verify(&trace, name, stack).await?.is_some() {
                     continue;
                 }
-                match self.restore(name, trace.result) {
-                    Ok((product, _)) => {
-                        self.db
-                            .add_trace(key, trace)
-                            .map_err(|e| Arc::new(e.into()))?;
-                        let why = "it was built with the same inputs elsewhere on this machine; restored from the shared cache";
-                        return Ok((
-                            Computed::new(Value::Product(product)),
-                            Status::Restored,
-                            why.to_string(),
-                        ));
-                    }
-                    Err(e) => self.printer.warn(&format!(
-                        "target {name}: cannot restore from the shared cache ({e}); running it"
-                    )),
+                let from = "elsewhere on this machine; restored from the shared cache";
+                if let Some(found) = self.adopt(key, trace, from)? {
+                    return Ok(found);
                 }
             }
         }
@@ -538,6 +526,38 @@ impl Engine {
         Ok((computed, Status::Executed, reason))
     }
 
+    /// Restores the product of a matching trace found in a shared or remote cache and keeps
+    /// the trace in the checkout's own; `None` (after a warning) when the product cannot be
+    /// restored, so the rule runs.
+    fn adopt(
+        &self,
+        key: &Key,
+        trace: Trace,
+        from: &str,
+    ) -> Result<Option<(Computed, Status, String)>, Failure> {
+        let Key::Target(name) = key else {
+            return Ok(None);
+        };
+        match self.restore(name, trace.result) {
+            Ok((product, _)) => {
+                self.db
+                    .add_trace(key, trace)
+                    .map_err(|e| Arc::new(e.into()))?;
+                let why = format!("it was built with the same inputs {from}");
+                Ok(Some((
+                    Computed::new(Value::Product(product)),
+                    Status::Restored,
+                    why,
+                )))
+            }
+            Err(e) => {
+                self.printer
+                    .warn(&format!("target {name}: cannot restore ({e}); running it"));
+                Ok(None)
+            }
+        }
+    }
+
     /// A remote failure is a warning, once; the remote is not asked again this run.
     fn remote_failed(&self, remote: &Remote, e: &str) {
         if remote.fail() {
@@ -579,21 +599,9 @@ impl Engine {
                 self.remote_failed(remote, &e);
                 return Ok(None);
             }
-            match self.restore(name, trace.result) {
-                Ok((product, _)) => {
-                    self.db
-                        .add_trace(key, trace)
-                        .map_err(|e| Arc::new(e.into()))?;
-                    let why = "it was built with the same inputs elsewhere; restored from the remote cache";
-                    return Ok(Some((
-                        Computed::new(Value::Product(product)),
-                        Status::Restored,
-                        why.to_string(),
-                    )));
-                }
-                Err(e) => self.printer.warn(&format!(
-                    "target {name}: cannot restore from the remote cache ({e}); running it"
-                )),
+            let from = "elsewhere; restored from the remote cache";
+            if let Some(found) = self.adopt(key, trace, from)? {
+                return Ok(Some(found));
             }
         }
         Ok(None)
