@@ -289,3 +289,53 @@ fn kbuild_lock_pins_versions_and_sha256_and_builds_verify_them() {
     assert!(s.build(&[]).ok());
     assert!(!s.p.read("kbuild.lock").contains("words"));
 }
+
+/// Products name resolved artifacts relative to the local repository, so a machine with
+/// another one (sharing a remote cache) resolves into its own and restores the rest.
+#[test]
+fn another_machines_local_repository_still_shares_what_depends_on_it() {
+    let s = setup();
+    let served = tempfile::tempdir().unwrap();
+    let cache = Server::cache(served.path());
+    let build = |p: &Project, local: &std::path::Path| {
+        let out = p
+            .command(&["--local-repo", local.to_str().unwrap(), "--json", "build"])
+            .env("KBUILD_REMOTE_CACHE", &cache.url)
+            .output()
+            .unwrap();
+        common::Build::from(out)
+    };
+    let b = build(&s.p, s.local.path());
+    assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(b.executed(), set(&["greeter", "app"]));
+
+    // Another machine: its own checkout, machine-wide cache and local repository.
+    let q = Project::new("maven-app");
+    std::fs::write(q.path("kbuild.edn"), s.p.read("kbuild.edn")).unwrap();
+    let local = tempfile::tempdir().unwrap();
+    let b = build(&q, local.path());
+    assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(
+        b.executed(),
+        set(&["greeter"]),
+        "javac's classes come from the cache"
+    );
+    assert!(local
+        .path()
+        .join("org/example/greeter/1.0/greeter-1.0.jar")
+        .is_file());
+    let out = q
+        .command(&[
+            "--local-repo",
+            local.path().to_str().unwrap(),
+            "classpath",
+            "app",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(local.path().to_str().unwrap()),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -159,6 +159,8 @@ pub struct Engine {
     shared: Option<Shared>,
     /// A remote cache over HTTP, when configured.
     remote: Option<Remote>,
+    /// The Maven local repository, found on first use.
+    local_repo: std::sync::OnceLock<Result<PathBuf, String>>,
     jobs: Semaphore,
     memo: Mutex<HashMap<Key, Slot>>,
     statuses: Mutex<HashMap<String, Status>>,
@@ -210,6 +212,7 @@ impl Engine {
             cas,
             shared,
             remote,
+            local_repo: std::sync::OnceLock::new(),
             jobs: Semaphore::new(options.jobs.max(1)),
             options,
             memo: Mutex::new(HashMap::new()),
@@ -335,10 +338,7 @@ impl Engine {
                 Value::Text(identity)
             }
             Key::Setting(name) if name == MAVEN_LOCAL_REPO => {
-                let config = crate::rules::maven::config(&[], false, &self.options);
-                let repo = kbuild_resolvers::local_repository(&config)
-                    .map_err(|e| BuildError::Input(e.to_string()))?;
-                Value::Text(repo.to_string_lossy().into_owned())
+                Value::Text(self.local_repo()?.to_string_lossy().into_owned())
             }
             Key::Setting(name) => Value::Text(format!("unknown setting {name}")),
             Key::Target(_) => unreachable!("targets are not inputs"),
@@ -679,6 +679,23 @@ impl Engine {
         Ok(None)
     }
 
+    /// The Maven local repository this build uses (`--local-repo`, settings.xml, ~/.m2).
+    pub fn local_repo(&self) -> Result<&Path, BuildError> {
+        self.local_repo
+            .get_or_init(|| {
+                let config = crate::rules::maven::config(&[], false, &self.options);
+                kbuild_resolvers::local_repository(&config).map_err(|e| e.to_string())
+            })
+            .as_deref()
+            .map_err(|e| BuildError::Input(e.clone()))
+    }
+
+    /// Where a resolved artifact is: products name them relative to the local repository,
+    /// so that they are the same on every machine.
+    pub fn artifact_path(&self, a: &Artifact) -> Result<PathBuf, BuildError> {
+        Ok(self.local_repo()?.join(&a.file))
+    }
+
     pub fn out_dir(&self, name: &str) -> PathBuf {
         self.project.out_root().join(name)
     }
@@ -698,13 +715,14 @@ impl Engine {
         // Artifacts are not restored from the store: a missing or changed one means the
         // rule must fetch it again.
         for a in &product.artifacts {
-            let path = Path::new(&a.file);
-            match inputs::output_digest(&self.db, path, &a.file)? {
+            let path = self.artifact_path(a)?;
+            let shown = path.to_string_lossy();
+            match inputs::output_digest(&self.db, &path, &shown)? {
                 Some((h, _)) if h == a.sha256 => {}
                 _ => {
                     return Err(BuildError::Input(format!(
-                        "{} ({}) is missing or changed",
-                        a.id, a.file
+                        "{} ({shown}) is missing or changed",
+                        a.id
                     )))
                 }
             }

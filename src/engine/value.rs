@@ -65,6 +65,8 @@ pub struct Product {
 pub struct Artifact {
     /// `group:artifact:type[:classifier]:version:scope`, as `mvn dependency:list` prints it.
     pub id: String,
+    /// Relative to the Maven local repository (absolute for a file outside it), so the
+    /// product is the same on every machine.
     pub file: String,
     pub sha256: Hash,
 }

@@ -151,8 +151,9 @@ pub async fn run(ctx: &Ctx, package: &Package, uber: bool, stage: &Path) -> Resu
                     {
                         continue;
                     }
-                    read_jar(Path::new(&a.file), &a.id, &mut entries)
-                        .map_err(|e| ctx.fail(format!("reading {}: {e}", a.file)))?;
+                    let path = ctx.engine.artifact_path(a)?;
+                    read_jar(&path, &a.id, &mut entries)
+                        .map_err(|e| ctx.fail(format!("reading {}: {e}", path.display())))?;
                 }
                 continue;
             }

@@ -40,6 +40,9 @@ pub async fn run(
         Order::Resolution => (0..resolution.artifacts.len()).collect(),
         Order::Leiningen => kbuild_resolvers::leiningen_order(&resolution.artifacts),
     };
+    // Named relative to the local repository, so the product is the same on every machine
+    // (a system-scoped file outside it keeps its path).
+    let repo = ctx.engine.local_repo()?.to_path_buf();
     let mut artifacts = Vec::new();
     for i in listed {
         let (a, id) = (&resolution.artifacts[i], lines[i].clone());
@@ -47,7 +50,12 @@ pub async fn run(
             Hash::from_hex(&a.sha256).ok_or_else(|| ctx.fail(format!("bad sha256 for {id}")))?;
         artifacts.push(Artifact {
             id,
-            file: a.file.to_string_lossy().into_owned(),
+            file: a
+                .file
+                .strip_prefix(&repo)
+                .unwrap_or(&a.file)
+                .to_string_lossy()
+                .into_owned(),
             sha256,
         });
     }

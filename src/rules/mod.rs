@@ -118,7 +118,7 @@ pub fn classpath_entries(engine: &Engine, name: &str, computed: &Computed) -> Ve
                 p.artifacts
                     .iter()
                     .filter(|a| a.file.ends_with(".jar"))
-                    .map(|a| PathBuf::from(&a.file))
+                    .filter_map(|a| engine.artifact_path(a).ok())
                     .collect()
             })
             .unwrap_or_default(),
