@@ -351,13 +351,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Run { main, args } => {
             let project = Arc::new(discover(&dir)?);
-            if main.is_none() && !launch::has_main(&project) {
+            let Some(main_opts) = launch::main_opts(&project, main.as_deref()) else {
                 return Err(Failure::Usage(
                     "nothing to run: give -m NS, an alias with :main-opts (-M:alias), or :main in project.clj".into(),
                 ));
-            }
+            };
             let (java, cp) = prep_jvm(&project, cli.json, &options)?;
-            launch::run(&project, &java, &cp, main.as_deref(), &args).map_err(Failure::Env)
+            launch::run(&project, &java, &cp, main_opts, &args).map_err(Failure::Env)
         }
         Command::Jar | Command::Uberjar => {
             let uber = matches!(cli.command, Command::Uberjar);

@@ -1959,20 +1959,8 @@ fn d_dep(lib: &Form, coord: &Form) -> R<Dep> {
             return Err(d_expected(k, "a keyword"));
         };
         match key {
-            "mvn/version" => {
-                version = Some(
-                    v.as_str()
-                        .ok_or_else(|| d_expected(v, "a version string"))?
-                        .to_string(),
-                )
-            }
-            "local/root" => {
-                local_root = Some(
-                    v.as_str()
-                        .ok_or_else(|| d_expected(v, "a path string"))?
-                        .to_string(),
-                )
-            }
+            "mvn/version" => version = Some(string(v, "a version string")?),
+            "local/root" => local_root = Some(string(v, "a path string")?),
             "exclusions" => {
                 for e in v
                     .as_seq()

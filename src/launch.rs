@@ -127,22 +127,29 @@ pub fn repl(
     ))
 }
 
-/// Whether `kbuild run` without `-m` has something to run.
-pub fn has_main(project: &Project) -> bool {
-    project
-        .clojure
-        .as_ref()
-        .is_some_and(|c| !c.main_opts.is_empty() || c.main.is_some())
+/// What `clojure.main` runs: `-m NS` when given, or else what the project names: a deps.edn's
+/// `:main-opts` (as `clojure -M:alias` does) or a project.clj's `:main` (as `lein run`).
+/// `None` when there is nothing to run.
+pub fn main_opts(project: &Project, main: Option<&str>) -> Option<Vec<String>> {
+    let by_name = |ns: &str| vec!["-m".to_string(), ns.to_string()];
+    if let Some(ns) = main {
+        return Some(by_name(ns));
+    }
+    let c = project.clojure.as_ref()?;
+    if c.main_opts.is_empty() {
+        c.main.as_deref().map(by_name)
+    } else {
+        Some(c.main_opts.clone())
+    }
 }
 
-/// Runs `main`'s -main, or else what the project names: a deps.edn's `:main-opts` (as
-/// `clojure -M:alias` does) or a project.clj's `:main` (as `lein run`); the program's exit
+/// Runs `clojure.main` with `main_opts` (from [`main_opts`]) and `args`; the program's exit
 /// code becomes kbuild's.
 pub fn run(
     project: &Project,
     java_bin: &Path,
     cp: &[String],
-    main: Option<&str>,
+    main_opts: Vec<String>,
     args: &[String],
 ) -> Result<(), String> {
     let mut all = vec!["clojure.main".to_string()];
@@ -150,15 +157,7 @@ pub fn run(
     if !prelude.is_empty() {
         all.extend(["-e".to_string(), prelude]);
     }
-    let clojure = project.clojure.as_ref();
-    match (main, clojure) {
-        (Some(ns), _) => all.extend(["-m".to_string(), ns.to_string()]),
-        (None, Some(c)) if !c.main_opts.is_empty() => all.extend(c.main_opts.iter().cloned()),
-        (None, Some(c)) if c.main.is_some() => {
-            all.extend(["-m".to_string(), c.main.clone().expect("checked")])
-        }
-        (None, _) => unreachable!("checked by has_main"),
-    }
+    all.extend(main_opts);
     all.extend_from_slice(args);
     Err(exec_java(project, java_bin, cp, &all))
 }

@@ -514,31 +514,21 @@ impl Project {
         let mut seen_roots: Vec<String> = Vec::new();
         while !pending.is_empty() {
             let (base, d) = pending.remove(0);
-            if let Some(git) = &d.git {
+            // A git dependency's tree or a :local/root is a library target of its own;
+            // anything else is a Maven dependency.
+            let (dir, coord) = if let Some(git) = &d.git {
+                let coord = format!("{}/{} {{:git/url {:?}}}", d.group, d.artifact, git.url);
                 let dir =
                     crate::gitlibs::checkout(root, &d.group, &d.artifact, git, selection.offline)
                         .map_err(|e| SettingsError::Fetch {
                         file: file.into(),
-                        message: format!(
-                            "{}/{} {{:git/url {:?}}}: {e}",
-                            d.group, d.artifact, git.url
-                        ),
+                        message: format!("{coord}: {e}"),
                     })?;
-                if seen_roots.contains(&dir) {
-                    continue;
-                }
-                seen_roots.push(dir.clone());
-                let (paths, deps) = local_library(root, &dir).map_err(|e| {
-                    bad(format!(
-                        "{}/{} {{:git/url {:?}}}: {e}",
-                        d.group, d.artifact, git.url
-                    ))
-                })?;
-                locals.push((format!("local-{}", d.artifact), paths));
-                pending.extend(deps);
-                continue;
-            }
-            let Some(local) = &d.local_root else {
+                (dir, coord)
+            } else if let Some(local) = &d.local_root {
+                let coord = format!("{}/{} {{:local/root {local:?}}}", d.group, d.artifact);
+                (normalize(&format!("{base}{local}")), coord)
+            } else {
                 if !maven.iter().any(|m| {
                     m.group == d.group && m.artifact == d.artifact && m.classifier == d.classifier
                 }) {
@@ -546,32 +536,24 @@ impl Project {
                 }
                 continue;
             };
-            let dir = normalize(&format!("{base}{local}"));
             if seen_roots.contains(&dir) {
                 continue;
             }
             seen_roots.push(dir.clone());
+            let name = format!("local-{}", d.artifact);
             if dir.ends_with(".jar") {
                 // A jar goes on the classpath as it is; the pom.xml inside it, if any, names
                 // its dependencies (as tools.deps reads it).
-                let declared = jar_pom_dependencies(&root.join(&dir)).map_err(|e| {
-                    bad(format!(
-                        "{}/{} {{:local/root {local:?}}}: {e}",
-                        d.group, d.artifact
-                    ))
-                })?;
-                locals.push((format!("local-{}", d.artifact), vec![dir]));
+                let declared = jar_pom_dependencies(&root.join(&dir))
+                    .map_err(|e| bad(format!("{coord}: {e}")))?;
+                locals.push((name, vec![dir]));
                 pending.extend(declared.into_iter().map(|x| (String::new(), x)));
-                continue;
+            } else {
+                let (paths, deps) =
+                    local_library(root, &dir).map_err(|e| bad(format!("{coord}: {e}")))?;
+                locals.push((name, paths));
+                pending.extend(deps);
             }
-            let (paths, deps) = local_library(root, &dir).map_err(|e| {
-                bad(format!(
-                    "{}/{} {{:local/root {local:?}}}: {e}",
-                    d.group, d.artifact
-                ))
-            })?;
-            locals.push((format!("local-{}", d.artifact), paths));
-            pending.extend(deps);
         }
         let coords = maven.iter().map(dep).collect::<Result<Vec<_>, _>>()?;
         let managed = cp
@@ -1300,8 +1282,6 @@ impl Reader {
     }
 }
 
-/// `META-INF/maven/<group>/<name>/pom.xml` and `pom.properties`, as `lein jar` writes them
-/// (without the timestamp, so jars stay reproducible).
 /// What `lein jar` adds under `META-INF/leiningen/<group>/<name>/`: the project.clj, and the
 /// README and LICENSE files at the root (matched case-insensitively by their start).
 fn leiningen_metadata(root: &Path, cp: &ClojureProject) -> BTreeMap<String, String> {
@@ -1330,6 +1310,8 @@ fn leiningen_metadata(root: &Path, cp: &ClojureProject) -> BTreeMap<String, Stri
         .collect()
 }
 
+/// `META-INF/maven/<group>/<name>/pom.xml` and `pom.properties`, as `lein jar` writes them
+/// (without the timestamp, so jars stay reproducible).
 fn maven_metadata(cp: &ClojureProject) -> BTreeMap<String, String> {
     fn esc(s: &str) -> String {
         s.replace('&', "&amp;")

@@ -127,15 +127,15 @@ mod murmur3 {
 
     pub fn hash_unencoded_chars(s: &str) -> i32 {
         let units: Vec<u16> = s.encode_utf16().collect();
+        let pairs = units.chunks_exact(2);
+        let odd = pairs.remainder();
         let mut h1 = 0;
-        for pair in units.chunks_exact(2) {
+        for pair in pairs {
             let k1 = pair[0] as i32 | ((pair[1] as i32) << 16);
             h1 = mix_h1(h1, mix_k1(k1));
         }
-        if let [.., last] = units[..] {
-            if units.len() % 2 == 1 {
-                h1 ^= mix_k1(last as i32);
-            }
+        if let [last] = odd {
+            h1 ^= mix_k1(*last as i32);
         }
         fmix(h1, 2 * units.len() as i32)
     }

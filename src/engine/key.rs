@@ -13,8 +13,8 @@ pub enum Key {
     Def(String),
     /// A tool's identity (e.g. the JDK that provides javac).
     Tool(String),
-    /// A setting of this machine that decides where a result lives (the Maven local
-    /// repository: resolved artifacts are named by their path in it).
+    /// A setting of this machine that a result depends on (the Maven local repository,
+    /// where resolved artifacts are).
     Setting(String),
     /// A target's product.
     Target(String),

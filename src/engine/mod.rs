@@ -920,10 +920,10 @@ impl Engine {
     }
 }
 
-/// `id@version` as it appears in keys.
 /// The [`Key::Setting`] naming the Maven local repository.
 pub const MAVEN_LOCAL_REPO: &str = "maven-local-repo";
 
+/// `id@version` as it appears in keys.
 pub fn hasher_tag(h: &dyn kbuild_hashers::Hasher) -> String {
     format!("{}@{}", h.id(), h.version())
 }

@@ -59,8 +59,7 @@ pub async fn run(
             sha256,
         });
     }
-    // Artifacts are named by their place in the local repository: another one resolves
-    // again (into it).
+    // The artifacts are in this local repository: with another one, resolve again (into it).
     ctx.fetch(Key::Setting(MAVEN_LOCAL_REPO.into())).await?;
     // The lock is an input: editing it re-checks every resolution against it.
     let sha512 = kbuild_hashers::by_name("sha512").expect("sha512 is built in");
