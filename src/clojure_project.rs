@@ -1995,6 +1995,23 @@ fn d_dep(lib: &Form, coord: &Form) -> R<Dep> {
                 format!("{canonical}: a git dependency needs :git/sha"),
             )
         })?;
+        // The lib name and :deps/root become paths in the project: no `..`, not absolute.
+        if let Some(problem) = crate::gitlibs::unsafe_lib_name(&group, &artifact) {
+            return Err(invalid(
+                DEPS_EDN,
+                lib.pos,
+                format!("{canonical}: {problem}"),
+            ));
+        }
+        if let Some(sub) = &deps_root {
+            crate::gitlibs::check_relative(sub.trim_matches('/')).map_err(|problem| {
+                invalid(
+                    DEPS_EDN,
+                    coord.pos,
+                    format!("{canonical}: :deps/root {sub:?} {problem}"),
+                )
+            })?;
+        }
         let hex = sha.len() >= 7 && sha.chars().all(|c| c.is_ascii_hexdigit());
         if !hex || (tag.is_none() && sha.len() != 40) {
             return Err(invalid(

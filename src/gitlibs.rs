@@ -13,6 +13,43 @@ use crate::clojure_project::GitCoord;
 /// Where exports live, relative to the project root.
 const EXPORTS: &str = ".kbuild/gitlibs";
 
+/// Checks a relative path made from untrusted input (a lib name, a `:deps/root`) before it
+/// is joined to a directory: it must stay inside that directory, so it is not empty, not
+/// absolute, in normal form (no empty or `.` components) and without `..` (nor backslashes
+/// or control characters, which other systems read as separators or terminators). The
+/// error says what is wrong with it.
+pub fn check_relative(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err("is empty".into());
+    }
+    if path.starts_with('/') {
+        return Err("is an absolute path".into());
+    }
+    if path.contains('\\') || path.chars().any(char::is_control) {
+        return Err("contains a backslash or a control character".into());
+    }
+    for part in path.split('/') {
+        match part {
+            ".." => return Err("has a `..` component".into()),
+            "" | "." => return Err("is not in normal form (an empty or `.` component)".into()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Why a git lib's name cannot be its export directory, or `None` if it can.
+pub fn unsafe_lib_name(group: &str, artifact: &str) -> Option<String> {
+    check_relative(&format!("{group}/{artifact}"))
+        .err()
+        .map(|problem| {
+            format!(
+                "the lib name of a git dependency names the directory it is exported to \
+                 (under {EXPORTS}/), and this one {problem}"
+            )
+        })
+}
+
 /// Makes the library's tree available in the project; returns its directory relative to
 /// `root` (the `:deps/root` inside the export, if given).
 pub fn checkout(
@@ -22,6 +59,19 @@ pub fn checkout(
     coord: &GitCoord,
     offline: bool,
 ) -> Result<String, String> {
+    // Nothing is written before every path made from the coordinate is known to stay inside
+    // the project.
+    if let Some(problem) = unsafe_lib_name(group, artifact) {
+        return Err(format!("{group}/{artifact}: {problem}"));
+    }
+    let sub = match &coord.deps_root {
+        None => None,
+        Some(sub) => {
+            let sub = sub.trim_matches('/');
+            check_relative(sub).map_err(|e| format!(":deps/root {sub:?} {e}"))?;
+            Some(sub)
+        }
+    };
     let lib_dir = format!("{EXPORTS}/{group}/{artifact}");
     let lib_path = root.join(&lib_dir);
     let sha = match exported(&lib_path, coord) {
@@ -39,11 +89,7 @@ pub fn checkout(
         }
     };
     let mut dir = format!("{lib_dir}/{sha}");
-    if let Some(sub) = &coord.deps_root {
-        let sub = sub.trim_matches('/');
-        if sub.split('/').any(|p| p == "..") {
-            return Err(format!(":deps/root {sub:?} leaves the repository"));
-        }
+    if let Some(sub) = sub {
         dir = format!("{dir}/{sub}");
     }
     Ok(dir)
@@ -247,6 +293,75 @@ fn export(repo: &Path, sha: &str, dest: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_normal_relative_paths_pass() {
+        for good in [
+            "my/lib",
+            "io.github.someone/lib",
+            "a",
+            "a/b/c",
+            "a..b/c",
+            ".hidden/x",
+        ] {
+            assert_eq!(check_relative(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("", "empty"),
+            ("/etc/x", "absolute"),
+            ("x/../../y", "`..`"),
+            ("..", "`..`"),
+            ("a//b", "normal form"),
+            ("a/./b", "normal form"),
+            ("a/", "normal form"),
+            ("a\\..\\b", "backslash"),
+            ("a/b\0", "control"),
+        ] {
+            let err = check_relative(bad).unwrap_err();
+            assert!(err.contains(why), "{bad:?}: {err}");
+        }
+        assert!(unsafe_lib_name("my", "lib").is_none());
+        let err = unsafe_lib_name("x", "../../../escaped").unwrap();
+        assert!(
+            err.contains(".kbuild/gitlibs/") && err.contains("`..`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn checkout_writes_nothing_for_an_escaping_lib_name_or_deps_root() {
+        let root = tempfile::tempdir().unwrap();
+        let project = root.path().join("project");
+        std::fs::create_dir(&project).unwrap();
+        let coord = |deps_root: Option<&str>| GitCoord {
+            url: "file:///nonexistent/repo.git".into(),
+            sha: "0".repeat(40),
+            tag: None,
+            deps_root: deps_root.map(str::to_string),
+        };
+        let err = checkout(&project, "x", "../../../escaped", &coord(None), true).unwrap_err();
+        assert!(
+            err.starts_with("x/../../../escaped: ") && err.contains("`..`"),
+            "{err}"
+        );
+        let err = checkout(&project, "/tmp/x", "/tmp/x", &coord(None), true).unwrap_err();
+        assert!(err.contains("absolute"), "{err}");
+        let err = checkout(&project, "my", "lib", &coord(Some("../..")), true).unwrap_err();
+        assert!(err.contains(":deps/root") && err.contains("`..`"), "{err}");
+        let left: Vec<_> = walk(root.path());
+        assert_eq!(left, vec![project], "nothing but the project itself");
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            out.push(e.path());
+            if e.path().is_dir() {
+                out.extend(walk(&e.path()));
+            }
+        }
+        out
+    }
 
     #[test]
     fn mirror_names_are_paths_without_schemes_or_odd_characters() {

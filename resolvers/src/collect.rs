@@ -126,11 +126,38 @@ fn snapshot_file_version(
     Ok(None)
 }
 
+/// Why a downloaded file is not fit to keep.
+enum Invalid {
+    Pom(PomError),
+    Other(String),
+}
+
+/// Checks a downloaded file before it goes into the local repository, where it would be
+/// taken as good from then on: a POM must parse, and a zip-based archive that no published
+/// checksum vouches for must be complete (end with its central directory).
+fn check_content(c: &Coord, file: &repository::Verified, url: &str) -> Result<(), Invalid> {
+    match c.extension.as_str() {
+        "pom" => RawPom::parse(&file.bytes, url)
+            .map(drop)
+            .map_err(Invalid::Pom),
+        "jar" | "war" | "ear" | "aar" | "zip"
+            if file.checksum.is_none() && !repository::is_complete_zip(&file.bytes) =>
+        {
+            Err(Invalid::Other(format!(
+                "not a valid zip archive ({} bytes without an end-of-central-directory record: \
+                 a truncated download?), and the repository publishes no checksum for it",
+                file.bytes.len()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Session {
     pub fn repo_names(repos: &[Arc<dyn Repository>]) -> Vec<String> {
         repos
             .iter()
-            .map(|r| format!("{} ({})", r.id(), r.url()))
+            .map(|r| format!("{} ({})", r.id(), repository::redact_url(r.url())))
             .collect()
     }
 
@@ -173,7 +200,7 @@ impl Session {
         }
         let found = match repository::fetch_verified(repo, &meta_path).await {
             Ok(Some(bytes)) => {
-                let file = format!("{}{}", repo.url(), meta_path);
+                let file = repository::redact_url(&format!("{}{}", repo.url(), meta_path));
                 snapshot_file_version(&bytes, &file, &c.version, &c.extension, &c.classifier)
                     .map_err(|source| ResolveError::Pom {
                         path: vec![],
@@ -256,13 +283,23 @@ impl Session {
                     })?
                 }
                 Some(p) => return Ok(Some(p)),
-                None => match repository::fetch_verified(repo.as_ref(), &rel)
+                None => match repository::fetch_checked(repo.as_ref(), &rel)
                     .await
                     .map_err(fetch_err)?
                 {
-                    Some(b) => {
+                    Some(v) => {
                         downloaded = true;
-                        b
+                        let url = repository::redact_url(&format!("{}{}", repo.url(), rel));
+                        check_content(c, &v, &url).map_err(|e| match e {
+                            Invalid::Pom(source) => ResolveError::Pom {
+                                path: vec![],
+                                source,
+                            },
+                            Invalid::Other(message) => {
+                                fetch_err(RepoError::Corrupt { url, message })
+                            }
+                        })?;
+                        v.bytes
                     }
                     None => continue,
                 },
@@ -513,7 +550,8 @@ impl Session {
                     source: Box::new(source),
                 })?;
                 if let Some(bytes) = bytes {
-                    all.extend(parse(&bytes, &format!("{}{}", repo.url(), rel))?);
+                    let file = repository::redact_url(&format!("{}{}", repo.url(), rel));
+                    all.extend(parse(&bytes, &file)?);
                     // Cached like Maven does, so offline range resolution works later.
                     let _ = self
                         .local

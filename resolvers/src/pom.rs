@@ -21,6 +21,12 @@ pub enum PomError {
     },
     #[error("invalid POM {file}: {message}")]
     Invalid { file: String, message: String },
+    #[error("invalid POM {file}: interpolating ${{{property}}} expands past the limit of {limit} (properties nested too deeply to expand)")]
+    TooLarge {
+        file: String,
+        property: String,
+        limit: String,
+    },
 }
 
 /// A minimal XML element tree; POMs are small, so a tree is the simplest thing to query.
@@ -593,36 +599,55 @@ impl Model {
                 vars.insert(format!("{prefix}.parent.version"), v.clone());
             }
         }
-        let i = |s: &str| interpolate(s, &vars);
-        let io = |s: &Option<String>| s.as_deref().map(i);
-        let idep = |d: &PomDep| PomDep {
-            group_id: i(&d.group_id),
-            artifact_id: i(&d.artifact_id),
-            version: io(&d.version),
-            type_: io(&d.type_),
-            classifier: io(&d.classifier),
-            scope: io(&d.scope),
-            optional: io(&d.optional),
-            exclusions: d.exclusions.iter().map(|(g, a)| (i(g), i(a))).collect(),
-            system_path: io(&d.system_path),
+        let budget = std::cell::Cell::new(MAX_EXPANDED_POM);
+        let i = |s: &str| -> Result<String, PomError> {
+            let mut left = budget.get();
+            let r = interpolate(s, &vars, &mut left);
+            budget.set(left);
+            r.map_err(|e| e.into_error(file))
+        };
+        let io = |s: &Option<String>| s.as_deref().map(i).transpose();
+        let idep = |d: &PomDep| -> Result<PomDep, PomError> {
+            Ok(PomDep {
+                group_id: i(&d.group_id)?,
+                artifact_id: i(&d.artifact_id)?,
+                version: io(&d.version)?,
+                type_: io(&d.type_)?,
+                classifier: io(&d.classifier)?,
+                scope: io(&d.scope)?,
+                optional: io(&d.optional)?,
+                exclusions: d
+                    .exclusions
+                    .iter()
+                    .map(|(g, a)| Ok((i(g)?, i(a)?)))
+                    .collect::<Result<_, PomError>>()?,
+                system_path: io(&d.system_path)?,
+            })
         };
         Ok(Model {
-            group_id: i(&group_id),
-            artifact_id: i(&artifact_id),
-            version: i(&version),
-            packaging: i(&packaging),
-            dependencies: content.dependencies.iter().map(idep).collect(),
-            managed: content.managed.iter().map(idep).collect(),
+            group_id: i(&group_id)?,
+            artifact_id: i(&artifact_id)?,
+            version: i(&version)?,
+            packaging: i(&packaging)?,
+            dependencies: content
+                .dependencies
+                .iter()
+                .map(idep)
+                .collect::<Result<_, _>>()?,
+            managed: content.managed.iter().map(idep).collect::<Result<_, _>>()?,
             repositories: content
                 .repositories
                 .iter()
-                .map(|(id, url)| (i(id), i(url)))
-                .collect(),
-            relocation: first.relocation.as_ref().map(|r| Relocation {
-                group_id: io(&r.group_id),
-                artifact_id: io(&r.artifact_id),
-                version: io(&r.version),
-            }),
+                .map(|(id, url)| Ok((i(id)?, i(url)?)))
+                .collect::<Result<_, PomError>>()?,
+            relocation: match &first.relocation {
+                None => None,
+                Some(r) => Some(Relocation {
+                    group_id: io(&r.group_id)?,
+                    artifact_id: io(&r.artifact_id)?,
+                    version: io(&r.version)?,
+                }),
+            },
         })
     }
 
@@ -677,23 +702,102 @@ impl Model {
     }
 }
 
+/// The most text interpolation may expand into one value, and into all the values of one
+/// POM. Real POMs stay far below both; a POM whose properties nest exponentially (each ten
+/// references to the one below: a "billion laughs") reaches them after a few KiB of work
+/// instead of gigabytes.
+pub(crate) const MAX_EXPANDED_VALUE: usize = 64 * 1024;
+pub(crate) const MAX_EXPANDED_POM: usize = 8 * 1024 * 1024;
+
+/// Interpolation went past a limit: `property` is the reference (in the value being
+/// interpolated) whose expansion did, `limit` the limit's size in bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TooLarge {
+    pub property: String,
+    pub limit: usize,
+    pub per_pom: bool,
+}
+
+impl TooLarge {
+    fn into_error(self, file: &str) -> PomError {
+        PomError::TooLarge {
+            file: file.to_string(),
+            property: self.property,
+            limit: format!(
+                "{} KiB {}",
+                self.limit / 1024,
+                if self.per_pom { "per POM" } else { "per value" }
+            ),
+        }
+    }
+}
+
 /// Replaces `${name}` with its value, recursively; unknown names stay as written, as in Maven.
-pub(crate) fn interpolate(s: &str, vars: &BTreeMap<String, String>) -> String {
-    fn go(s: &str, vars: &BTreeMap<String, String>, depth: usize) -> String {
+///
+/// Every byte copied from a property's value and every reference followed inside one counts
+/// against [`MAX_EXPANDED_VALUE`] and against `pom_budget` (what is left of
+/// [`MAX_EXPANDED_POM`]), so the result and the work both stay bounded: an exponentially
+/// nested property fails fast, naming the reference it was expanding.
+pub(crate) fn interpolate(
+    s: &str,
+    vars: &BTreeMap<String, String>,
+    pom_budget: &mut usize,
+) -> Result<String, TooLarge> {
+    struct Budget<'a> {
+        value: usize,
+        pom: &'a mut usize,
+    }
+    impl Budget<'_> {
+        /// Spends `n` bytes at `depth`; `Err(per_pom)` when a limit is passed. The value's
+        /// own text (depth 0) is free: the POM's size bounds it.
+        fn spend(&mut self, depth: usize, n: usize) -> Result<(), bool> {
+            if depth == 0 {
+                return Ok(());
+            }
+            if n > self.value {
+                return Err(false);
+            }
+            if n > *self.pom {
+                return Err(true);
+            }
+            self.value -= n;
+            *self.pom -= n;
+            Ok(())
+        }
+    }
+    /// `Err(per_pom)` when a limit is passed; the caller names the property.
+    fn go(
+        s: &str,
+        vars: &BTreeMap<String, String>,
+        depth: usize,
+        budget: &mut Budget,
+        top: &mut Option<String>,
+    ) -> Result<String, bool> {
         if depth > 32 || !s.contains("${") {
-            return s.to_string();
+            budget.spend(depth, s.len())?;
+            return Ok(s.to_string());
         }
         let mut out = String::new();
         let mut rest = s;
         while let Some(start) = rest.find("${") {
+            budget.spend(depth, start)?;
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
             match after.find('}') {
                 Some(end) => {
                     let name = &after[..end];
+                    if depth == 0 {
+                        *top = Some(name.to_string());
+                    }
                     match vars.get(name) {
-                        Some(v) => out.push_str(&go(v, vars, depth + 1)),
+                        Some(v) => {
+                            // Following a reference costs what it took to write it, so even
+                            // references to empty values cannot multiply without bound.
+                            budget.spend(depth, name.len() + 3)?;
+                            out.push_str(&go(v, vars, depth + 1, budget, top)?);
+                        }
                         None => {
+                            budget.spend(depth, name.len() + 3)?;
                             out.push_str("${");
                             out.push_str(name);
                             out.push('}');
@@ -702,15 +806,30 @@ pub(crate) fn interpolate(s: &str, vars: &BTreeMap<String, String>) -> String {
                     rest = &after[end + 1..];
                 }
                 None => {
+                    budget.spend(depth, rest.len() - start)?;
                     out.push_str(&rest[start..]);
                     rest = "";
                 }
             }
         }
+        budget.spend(depth, rest.len())?;
         out.push_str(rest);
-        out
+        Ok(out)
     }
-    go(s, vars, 0)
+    let mut budget = Budget {
+        value: MAX_EXPANDED_VALUE,
+        pom: pom_budget,
+    };
+    let mut top = None;
+    go(s, vars, 0, &mut budget, &mut top).map_err(|per_pom| TooLarge {
+        property: top.unwrap_or_default(),
+        limit: if per_pom {
+            MAX_EXPANDED_POM
+        } else {
+            MAX_EXPANDED_VALUE
+        },
+        per_pom,
+    })
 }
 
 #[cfg(test)]
@@ -801,6 +920,72 @@ mod tests {
             ]
         );
         assert_eq!(m.dependencies[1].group_id, "org.p");
+    }
+
+    #[test]
+    fn interpolation_is_bounded_in_size_and_work() {
+        let vars = |pairs: &[(&str, String)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        };
+        let mut budget = MAX_EXPANDED_POM;
+        let plain = vars(&[("a", "x${b}".into()), ("b", "y".into())]);
+        assert_eq!(
+            interpolate("1-${a}-${none}", &plain, &mut budget).as_deref(),
+            Ok("1-xy-${none}")
+        );
+        // ${l9} is 10^9 copies of "lol"; ${e30} is 2^30 references to an empty value.
+        let mut laughs = vec![("l0", "lol".to_string())];
+        let mut empties = vec![("e0", String::new())];
+        let names: Vec<(String, String)> = (1..=30)
+            .map(|n| (format!("l{n}"), format!("e{n}")))
+            .collect();
+        for (n, (l, e)) in names.iter().enumerate() {
+            laughs.push((l, format!("${{l{n}}}").repeat(10)));
+            empties.push((e, format!("${{e{n}}}${{e{n}}}")));
+        }
+        let started = std::time::Instant::now();
+        for (value, vars, property) in [
+            ("v${l9}", vars(&laughs), "l9"),
+            ("${e30}", vars(&empties), "e30"),
+        ] {
+            let mut budget = MAX_EXPANDED_POM;
+            let err = interpolate(value, &vars, &mut budget).unwrap_err();
+            assert_eq!(
+                err,
+                TooLarge {
+                    property: property.into(),
+                    limit: MAX_EXPANDED_VALUE,
+                    per_pom: false
+                }
+            );
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // Many values just under the per-value limit exhaust the POM's budget.
+        let big = vars(&[("big", "x".repeat(MAX_EXPANDED_VALUE - 16))]);
+        let mut budget = MAX_EXPANDED_POM;
+        let results: Vec<_> = (0..200)
+            .map(|_| interpolate("${big}", &big, &mut budget))
+            .collect();
+        assert!(results[0].is_ok());
+        assert_eq!(
+            results.last().unwrap().as_ref().unwrap_err(),
+            &TooLarge {
+                property: "big".into(),
+                limit: MAX_EXPANDED_POM,
+                per_pom: true
+            }
+        );
+        let err = TooLarge {
+            property: "l9".into(),
+            limit: MAX_EXPANDED_VALUE,
+            per_pom: false,
+        }
+        .into_error("x/bomb.pom")
+        .to_string();
+        assert_eq!(err, "invalid POM x/bomb.pom: interpolating ${l9} expands past the limit of 64 KiB per value (properties nested too deeply to expand)");
     }
 
     #[test]

@@ -29,11 +29,70 @@ pub enum RepoError {
     InsecureHttp { id: String, url: String },
     #[error("unsupported repository URL `{url}` for `{id}`")]
     UnsupportedUrl { id: String, url: String },
+    #[error("{url}: {message}")]
+    Corrupt { url: String, message: String },
     #[error("I/O error on {path}: {source}")]
     Io {
         path: String,
         source: std::io::Error,
     },
+}
+
+/// `text` with the password of every URL in it (`scheme://user:password@host`) replaced by
+/// `***`; the user name stays. Every message that shows a repository URL goes through this,
+/// so a password written into a repository's URL is never printed.
+pub fn redact_url(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.split_once(':') {
+                    Some((user, _password)) => {
+                        out.push_str(user);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `bytes` end with a zip archive's end-of-central-directory record (a jar cut short
+/// in transfer does not).
+pub fn is_complete_zip(bytes: &[u8]) -> bool {
+    const EOCD: usize = 22;
+    if bytes.len() < EOCD {
+        return false;
+    }
+    let last = bytes.len() - EOCD;
+    // The record ends the file, after a comment of at most 64 KiB.
+    let first = last.saturating_sub(0xFFFF);
+    (first..=last).rev().any(|i| {
+        let field = |at: usize, n: usize| {
+            bytes[i + at..i + at + n]
+                .iter()
+                .rev()
+                .fold(0u64, |v, b| (v << 8) | u64::from(*b))
+        };
+        bytes[i..i + 4] == *b"PK\x05\x06"
+            && i + EOCD + field(20, 2) as usize == bytes.len()
+            // The central directory lies before the record (zip64 archives say 0xFFFFFFFF).
+            && (field(16, 4) == 0xFFFF_FFFF || field(16, 4) + field(12, 4) <= i as u64)
+    })
 }
 
 pub type Fetch<'a> = BoxFuture<'a, Result<Option<Vec<u8>>, RepoError>>;
@@ -46,6 +105,15 @@ pub trait Repository: Send + Sync {
     fn get<'a>(&'a self, path: &'a str) -> Fetch<'a>;
 }
 
+/// The longest one file's download may take by default, all its attempts included. Stalls
+/// and trickles end much sooner (the read timeout, [`DEFAULT_MIN_RATE`]); this bounds a
+/// transfer that keeps just above the minimum rate, yet leaves a large jar on a slow link
+/// time to arrive.
+pub const DEFAULT_DOWNLOAD_DEADLINE: Duration = Duration::from_secs(300);
+/// The slowest transfer accepted by default, in bytes per second (averaged over each
+/// read-timeout period of a transfer).
+pub const DEFAULT_MIN_RATE: u64 = 1024;
+
 /// Transport settings shared by all HTTP repositories of one resolution.
 #[derive(Clone)]
 pub struct HttpTransport {
@@ -53,11 +121,26 @@ pub struct HttpTransport {
     limit: Arc<Semaphore>,
     retries: u32,
     backoff: Duration,
+    deadline: Duration,
+    min_rate: u64,
+    rate_window: Duration,
+}
+
+/// Why one attempt at a download failed.
+enum Attempt {
+    /// Worth another try (a reset, a timeout, a 5xx, too slow).
+    Retry(String),
+    /// Not worth one (a 4xx other than 404/410/429).
+    Fatal(RepoError),
 }
 
 impl HttpTransport {
-    /// `timeout` bounds connecting and each read; `parallel` bounds concurrent requests. Like
-    /// Maven, only the settings.xml proxy is used, never the `HTTP_PROXY` environment.
+    /// `timeout` bounds connecting and each read; `parallel` bounds concurrent requests;
+    /// `retries` bounds the attempts after the first. Each file's download ends within
+    /// [`DEFAULT_DOWNLOAD_DEADLINE`], and one slower than [`DEFAULT_MIN_RATE`] over a
+    /// `timeout` period is abandoned (see [`with_deadline`](Self::with_deadline) and
+    /// [`with_min_rate`](Self::with_min_rate)). Like Maven, only the settings.xml proxy is
+    /// used, never the `HTTP_PROXY` environment.
     pub fn new(
         timeout: Duration,
         parallel: usize,
@@ -66,7 +149,7 @@ impl HttpTransport {
     ) -> Result<HttpTransport, RepoError> {
         let setup = |e: reqwest::Error| RepoError::Transport {
             url: String::new(),
-            message: e.to_string(),
+            message: redact_url(&e.to_string()),
         };
         let mut builder = reqwest::Client::builder().no_proxy();
         if let Some(p) = proxy {
@@ -89,7 +172,25 @@ impl HttpTransport {
             limit: Arc::new(Semaphore::new(parallel.max(1))),
             retries,
             backoff: Duration::from_millis(200),
+            deadline: DEFAULT_DOWNLOAD_DEADLINE,
+            min_rate: DEFAULT_MIN_RATE,
+            rate_window: timeout,
         })
+    }
+
+    /// Bounds each file's download, from its first request to its last byte, retries and
+    /// their back-off included: past `deadline`, it fails.
+    pub fn with_deadline(mut self, deadline: Duration) -> HttpTransport {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Abandons (and retries, within the deadline) a transfer that receives fewer than
+    /// `bytes_per_second` on average over a `window`; 0 accepts any rate.
+    pub fn with_min_rate(mut self, bytes_per_second: u64, window: Duration) -> HttpTransport {
+        self.min_rate = bytes_per_second;
+        self.rate_window = window;
+        self
     }
 }
 
@@ -104,7 +205,7 @@ impl std::fmt::Debug for HttpRepository {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpRepository")
             .field("id", &self.id)
-            .field("url", &self.url)
+            .field("url", &redact_url(&self.url))
             .finish()
     }
 }
@@ -127,52 +228,97 @@ fn describe(e: &reqwest::Error) -> String {
     msg
 }
 
+fn plural(n: u32, what: &str) -> String {
+    if n == 1 {
+        format!("{n} {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 impl HttpRepository {
     async fn fetch(&self, path: &str) -> Result<Option<Vec<u8>>, RepoError> {
         let url = format!("{}{}", self.url, path);
-        let _permit = self
-            .transport
+        let transport = |message: String| RepoError::Transport {
+            url: redact_url(&url),
+            message: redact_url(&message),
+        };
+        let t = &self.transport;
+        let _permit = t
             .limit
             .acquire()
             .await
-            .map_err(|e| RepoError::Transport {
-                url: url.clone(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| transport(e.to_string()))?;
+        // The deadline starts once this download may run, not while it waits for a turn.
+        let deadline = tokio::time::Instant::now() + t.deadline;
         let mut attempt = 0u32;
         loop {
-            let mut req = self.transport.client.get(&url);
-            if let Some(c) = &self.credentials {
-                req = req.basic_auth(&c.username, Some(&c.password));
-            }
-            let failure = match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    if status == 404 || status == 410 {
-                        return Ok(None);
-                    }
-                    if resp.status().is_success() {
-                        match resp.bytes().await {
-                            Ok(b) => return Ok(Some(b.to_vec())),
-                            Err(e) => describe(&e),
-                        }
-                    } else if resp.status().is_server_error() || status == 429 {
-                        format!("HTTP status {status}")
-                    } else {
-                        return Err(RepoError::Status { url, status });
-                    }
-                }
-                Err(e) => describe(&e),
-            };
             attempt += 1;
-            if attempt > self.transport.retries {
-                return Err(RepoError::Transport {
-                    url,
-                    message: format!("{failure} (gave up after {attempt} attempts)"),
-                });
+            let failure = match tokio::time::timeout_at(deadline, self.attempt(&url)).await {
+                Ok(Ok(found)) => return Ok(found),
+                Ok(Err(Attempt::Fatal(e))) => return Err(e),
+                Ok(Err(Attempt::Retry(failure))) => failure,
+                Err(_) => format!(
+                    "timed out: not downloaded within {:?}, the deadline for one file",
+                    t.deadline
+                ),
+            };
+            let wait = t.backoff * 2u32.saturating_pow(attempt - 1);
+            if attempt > t.retries || tokio::time::Instant::now() + wait >= deadline {
+                return Err(transport(format!(
+                    "{failure} (gave up after {})",
+                    plural(attempt, "attempt")
+                )));
             }
-            tokio::time::sleep(self.transport.backoff * 2u32.pow(attempt - 1)).await;
+            tokio::time::sleep(wait).await;
         }
+    }
+
+    /// One request, its body read to the end unless it arrives slower than the minimum rate.
+    async fn attempt(&self, url: &str) -> Result<Option<Vec<u8>>, Attempt> {
+        let t = &self.transport;
+        let mut req = t.client.get(url);
+        if let Some(c) = &self.credentials {
+            req = req.basic_auth(&c.username, Some(&c.password));
+        }
+        let mut resp = req.send().await.map_err(|e| Attempt::Retry(describe(&e)))?;
+        let status = resp.status().as_u16();
+        if status == 404 || status == 410 {
+            return Ok(None);
+        }
+        if resp.status().is_server_error() || status == 429 {
+            return Err(Attempt::Retry(format!("HTTP status {status}")));
+        }
+        if !resp.status().is_success() {
+            return Err(Attempt::Fatal(RepoError::Status {
+                url: redact_url(url),
+                status,
+            }));
+        }
+        let expected = resp.content_length().unwrap_or(0).min(64 << 20);
+        let mut body = Vec::with_capacity(expected as usize);
+        let mut window_start = tokio::time::Instant::now();
+        let mut window_bytes = 0u64;
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| Attempt::Retry(describe(&e)))?
+        {
+            body.extend_from_slice(&chunk);
+            window_bytes += chunk.len() as u64;
+            let elapsed = window_start.elapsed();
+            if elapsed >= t.rate_window {
+                if (window_bytes as f64) < t.min_rate as f64 * elapsed.as_secs_f64() {
+                    return Err(Attempt::Retry(format!(
+                        "transfer too slow: {window_bytes} bytes in {elapsed:.1?}, below the minimum of {} bytes/s",
+                        t.min_rate
+                    )));
+                }
+                window_start = tokio::time::Instant::now();
+                window_bytes = 0;
+            }
+        }
+        Ok(Some(body))
     }
 }
 
@@ -244,13 +390,13 @@ pub fn open(
     if base.starts_with("http://") && !allow_http {
         return Err(RepoError::InsecureHttp {
             id: id.into(),
-            url: base,
+            url: redact_url(&base),
         });
     }
     if !base.starts_with("https://") && !base.starts_with("http://") {
         return Err(RepoError::UnsupportedUrl {
             id: id.into(),
-            url: base,
+            url: redact_url(&base),
         });
     }
     Ok(Arc::new(HttpRepository {
@@ -283,6 +429,22 @@ pub async fn fetch_verified(
     repo: &dyn Repository,
     path: &str,
 ) -> Result<Option<Vec<u8>>, RepoError> {
+    Ok(fetch_checked(repo, path).await?.map(|v| v.bytes))
+}
+
+/// A downloaded file and the checksum that vouched for it, if the repository published one.
+#[derive(Debug)]
+pub struct Verified {
+    pub bytes: Vec<u8>,
+    /// `SHA-512`, `SHA-256`, `SHA-1` or `MD5`; `None` when there was no checksum file.
+    pub checksum: Option<&'static str>,
+}
+
+/// [`fetch_verified`], also telling which checksum (if any) verified the file.
+pub async fn fetch_checked(
+    repo: &dyn Repository,
+    path: &str,
+) -> Result<Option<Verified>, RepoError> {
     // The file and its checksum files are requested together: one round trip, not five.
     let sum_paths: Vec<String> = CHECKSUMS
         .iter()
@@ -306,16 +468,22 @@ pub async fn fetch_verified(
             let actual = digest(ext, &bytes);
             if expected != actual {
                 return Err(RepoError::Checksum {
-                    url: format!("{}{}", repo.url(), path),
+                    url: redact_url(&format!("{}{}", repo.url(), path)),
                     algorithm,
                     expected,
                     actual,
                 });
             }
-            break;
+            return Ok(Some(Verified {
+                bytes,
+                checksum: Some(algorithm),
+            }));
         }
     }
-    Ok(Some(bytes))
+    Ok(Some(Verified {
+        bytes,
+        checksum: None,
+    }))
 }
 
 /// A local repository in Maven's layout (shared with mvn and lein).
@@ -455,6 +623,34 @@ mod tests {
             digest("sha256", b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn passwords_in_urls_are_redacted_anywhere_in_a_message() {
+        assert_eq!(
+            redact_url("r (https://u:p@ss@host:8/p?q) and http://h/x"),
+            "r (https://u:***@host:8/p?q) and http://h/x"
+        );
+        assert_eq!(redact_url("https://token@host/"), "https://token@host/");
+        assert_eq!(redact_url("https://u:pw@host"), "https://u:***@host");
+        assert_eq!(redact_url("no url: a@b"), "no url: a@b");
+    }
+
+    #[test]
+    fn complete_zips_end_with_their_directory() {
+        let empty = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+        assert!(is_complete_zip(empty));
+        let mut commented = empty.to_vec();
+        commented[20] = 3;
+        assert!(!is_complete_zip(&commented), "the comment is missing");
+        commented.extend_from_slice(b"abc");
+        assert!(is_complete_zip(&commented));
+        assert!(!is_complete_zip(&commented[..commented.len() - 1]));
+        assert!(!is_complete_zip(b"<html>not found</html>"));
+        // A directory said to lie beyond the record.
+        let mut beyond = empty.to_vec();
+        beyond[16] = 1;
+        assert!(!is_complete_zip(&beyond));
     }
 
     #[test]

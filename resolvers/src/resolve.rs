@@ -213,10 +213,21 @@ impl Dependency {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RemoteRepository {
     pub id: String,
+    /// May hold a user and password (`https://user:password@host/`); `Debug` and every
+    /// error show it without the password.
     pub url: String,
+}
+
+impl fmt::Debug for RemoteRepository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteRepository")
+            .field("id", &self.id)
+            .field("url", &repository::redact_url(&self.url))
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -232,9 +243,15 @@ pub struct ResolverConfig {
     pub settings_xml: Option<PathBuf>,
     /// Java system properties seen by profile activation and interpolation (`java.version`...).
     pub system_properties: BTreeMap<String, String>,
-    /// Connect/read timeout of each HTTP request.
+    /// Connect/read timeout of each HTTP request, and the period over which `min_rate` is
+    /// measured.
     pub timeout: Duration,
-    /// Retries after a 5xx, reset or timeout.
+    /// The longest one file's download may take, its retries included (default 5 minutes).
+    pub download_deadline: Duration,
+    /// A transfer slower than this many bytes per second (averaged over each `timeout`
+    /// period) is abandoned and retried; 0 accepts any rate (default 1 KiB/s).
+    pub min_rate: u64,
+    /// Retries after a 5xx, reset, timeout or a too slow transfer (within the deadline).
     pub retries: u32,
     pub parallel_downloads: usize,
     /// Told about every file downloaded into the local repository (for progress displays).
@@ -286,6 +303,8 @@ impl Default for ResolverConfig {
             settings_xml: None,
             system_properties: BTreeMap::new(),
             timeout: Duration::from_secs(30),
+            download_deadline: repository::DEFAULT_DOWNLOAD_DEADLINE,
+            min_rate: repository::DEFAULT_MIN_RATE,
             retries: 3,
             parallel_downloads: 8,
             progress: None,
@@ -542,7 +561,9 @@ pub async fn resolve(
         config.retries,
         settings.active_proxy(),
     )
-    .map_err(|e| ResolveError::Setup(Box::new(e)))?;
+    .map_err(|e| ResolveError::Setup(Box::new(e)))?
+    .with_deadline(config.download_deadline)
+    .with_min_rate(config.min_rate, config.timeout);
     let mut session = Session {
         local: LocalRepository::new(local_root),
         offline: config.offline || settings.offline,

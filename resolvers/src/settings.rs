@@ -6,11 +6,22 @@ use std::path::Path;
 
 use crate::pom::{parse_document, PomError};
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Mirror {
     pub id: String,
+    /// `Debug` shows it without a password written into it.
     pub url: String,
     pub mirror_of: String,
+}
+
+impl fmt::Debug for Mirror {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mirror")
+            .field("id", &self.id)
+            .field("url", &crate::repository::redact_url(&self.url))
+            .field("mirror_of", &self.mirror_of)
+            .finish()
+    }
 }
 
 /// Credentials for a repository or mirror id. `Debug` never shows the password.

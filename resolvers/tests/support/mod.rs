@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
@@ -26,6 +26,9 @@ pub struct Faults {
     pub requests: AtomicUsize,
     /// Requests that arrived in proxy form (`GET http://host/path`).
     pub proxied: AtomicUsize,
+    /// Send every response body one byte at a time, this many milliseconds apart (0: off),
+    /// like a repository behind a dying link.
+    pub trickle_ms: AtomicU64,
 }
 
 pub struct Server {
@@ -165,11 +168,20 @@ fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
             if close { "Connection: close\r\n" } else { "" }
         );
         let mut response = head.into_bytes();
-        if method != "HEAD" {
+        let trickle = faults.trickle_ms.load(Ordering::SeqCst);
+        if method != "HEAD" && trickle == 0 {
             response.extend_from_slice(&body);
         }
         if out.write_all(&response).is_err() {
             return;
+        }
+        if method != "HEAD" && trickle > 0 {
+            for byte in &body {
+                thread::sleep(Duration::from_millis(trickle));
+                if stop.load(Ordering::SeqCst) || out.write_all(&[*byte]).is_err() {
+                    return;
+                }
+            }
         }
         if close {
             return;
@@ -277,6 +289,8 @@ pub fn config(urls: &[&str], local: &Path) -> ResolverConfig {
         settings_xml: Some(local.join("no-settings.xml")),
         system_properties: props,
         timeout: Duration::from_secs(10),
+        download_deadline: Duration::from_secs(60),
+        min_rate: 1024,
         retries: 2,
         parallel_downloads: 8,
         progress: None,
