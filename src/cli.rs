@@ -8,10 +8,13 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
-use crate::engine::{BuildError, Engine, Options};
+use kbuild_engine::BuildError;
+
+use crate::env::Options;
 use crate::launch;
 use crate::printer::Printer;
 use crate::rules::maven;
+use crate::session::Session;
 use crate::settings::{Project, Rule, Selection, SettingsError};
 
 #[derive(Parser)]
@@ -237,9 +240,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Outputs { target } => {
             let project = Arc::new(discover(&dir)?);
-            let engine = build(&project, std::slice::from_ref(&target), cli.json, &options)?;
-            let out = engine.out_dir(&target);
-            for path in engine
+            let session = build(&project, std::slice::from_ref(&target), cli.json, &options)?;
+            let out = session.engine.out_dir(&target);
+            for path in session
                 .product(&target)
                 .map(|p| p.files)
                 .unwrap_or_default()
@@ -252,8 +255,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Explain { target } => {
             let project = Arc::new(discover(&dir)?);
             known_targets(&project, std::slice::from_ref(&target))?;
-            let engine = Engine::open(project, Arc::new(Printer::new(cli.json)), options)?;
-            match engine.note(&target)? {
+            let session = Session::open(project, Arc::new(Printer::new(cli.json)), options)?;
+            match session.engine.note(&target)? {
                 None => println!("{target} has not been built yet"),
                 Some(n) => println!(
                     "{target} ({}): {}\n  because {}",
@@ -325,12 +328,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             let project = Arc::new(project);
             let result = build(&project, &names, cli.json, &options);
-            if let Ok(engine) = &result {
+            if let Ok(session) = &result {
                 for n in &names {
-                    if engine.status(n) == Some(crate::printer::Status::Executed) {
+                    if session.engine.status(n) == Some(crate::printer::Status::Executed) {
                         continue;
                     }
-                    let report = engine.out_dir(n).join(crate::rules::TEST_REPORT);
+                    let report = session.engine.out_dir(n).join(crate::rules::TEST_REPORT);
                     let text = std::fs::read_to_string(&report).unwrap_or_default();
                     eprintln!("{n}: nothing the tests depend on changed; the last run's outcome:");
                     eprint!("{text}");
@@ -374,9 +377,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     project.file
                 )));
             }
-            let engine = build(&project, &names, cli.json, &options)?;
+            let session = build(&project, &names, cli.json, &options)?;
             for n in &names {
-                let built = engine.out_dir(n).join(format!("{n}.jar"));
+                let built = session.engine.out_dir(n).join(format!("{n}.jar"));
                 // A Leiningen project's jar goes where `lein jar` puts it.
                 let path = match &project.clojure {
                     Some(cp) => {
@@ -414,12 +417,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .filter(|n| project.targets.contains_key(**n))
                 .map(|n| n.to_string())
                 .collect();
-            let engine = build(&project, &names, cli.json, &options)?;
+            let session = build(&project, &names, cli.json, &options)?;
             let dest = project.root.join(&cp.compile_path);
             let mut written = 0;
             for n in &names {
-                let from = engine.out_dir(n);
-                for path in engine
+                let from = session.engine.out_dir(n);
+                for path in session
                     .product(n)
                     .map(|p| p.files)
                     .unwrap_or_default()
@@ -453,13 +456,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     project.file
                 )));
             }
-            let engine = build(&project, &names, cli.json, &options)?;
-            let pins: Vec<(String, Vec<crate::engine::Artifact>)> = names
+            let session = build(&project, &names, cli.json, &options)?;
+            let pins: Vec<(String, Vec<crate::rules::info::Artifact>)> = names
                 .iter()
                 .map(|n| {
                     (
                         n.clone(),
-                        engine.product(n).map(|p| p.artifacts).unwrap_or_default(),
+                        session.info(n).map(|i| i.artifacts).unwrap_or_default(),
                     )
                 })
                 .collect();
@@ -534,7 +537,7 @@ fn prep(
     names: Vec<String>,
     json: bool,
     options: &Options,
-) -> Result<(Arc<Engine>, Vec<String>), Failure> {
+) -> Result<(Session, Vec<String>), Failure> {
     // Jars are not part of a classpath: by default, everything else.
     let names = if names.is_empty() {
         project.targets_where(|r| !matches!(r, Rule::Jar(_) | Rule::Uberjar(_)))
@@ -550,9 +553,9 @@ fn prep(
         }
     }
     to_build.dedup();
-    let engine = build(project, &to_build, json, options)?;
-    let cp = engine.classpath(&names);
-    Ok((engine, cp))
+    let session = build(project, &to_build, json, options)?;
+    let cp = session.classpath(&names);
+    Ok((session, cp))
 }
 
 /// Builds everything a JVM on the project's classpath needs; returns `java` and the classpath.
@@ -561,10 +564,8 @@ fn prep_jvm(
     json: bool,
     options: &Options,
 ) -> Result<(PathBuf, Vec<String>), Failure> {
-    let (engine, cp) = prep(project, Vec::new(), json, options)?;
-    let jdk = runtime(1)?
-        .block_on(engine.jdk())
-        .map_err(|e| Failure::Env(e.to_string()))?;
+    let (session, cp) = prep(project, Vec::new(), json, options)?;
+    let jdk = session.env.jdk().map_err(|e| Failure::Env(e.to_string()))?;
     Ok((jdk.java.clone(), cp))
 }
 
@@ -616,7 +617,7 @@ fn build(
     targets: &[String],
     json: bool,
     options: &Options,
-) -> Result<Arc<Engine>, Failure> {
+) -> Result<Session, Failure> {
     let started = Instant::now();
     // Tests run with `kbuild test`, not as part of a plain build, and a project.clj's
     // jars with `kbuild jar` / `kbuild uberjar`.
@@ -631,9 +632,9 @@ fn build(
     };
     known_targets(project, &targets)?;
     let printer = Arc::new(Printer::new(json));
-    let engine = Engine::open(project.clone(), printer.clone(), options.clone())?;
+    let session = Session::open(project.clone(), printer.clone(), options.clone())?;
     let rt = runtime(options.jobs)?;
-    let results = rt.block_on(engine.build(&targets));
+    let results = rt.block_on(session.build(&targets));
     printer.summary(started.elapsed().as_millis() as u64);
     let failed: Vec<&str> = results
         .iter()
@@ -641,7 +642,7 @@ fn build(
         .map(|(t, _)| t.as_str())
         .collect();
     if failed.is_empty() {
-        Ok(engine)
+        Ok(session)
     } else {
         let c = printer.counts();
         Err(Failure::Build(format!(

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::engine::Options;
+use crate::env::Options;
 use crate::rules::maven;
 use crate::settings::{Jvm, Project, Rule};
 

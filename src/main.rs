@@ -3,11 +3,13 @@
 mod cli;
 mod clojure_project;
 mod edn;
-mod engine;
+mod env;
 mod gitlibs;
+mod inputs;
 mod launch;
 mod printer;
 mod rules;
+mod session;
 mod settings;
 
 fn main() -> std::process::ExitCode {

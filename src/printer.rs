@@ -10,30 +10,31 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Status {
-    Executed,
-    UpToDate,
-    Restored,
-    Failed,
+pub use kbuild_engine::Status;
+
+fn status_json(status: Status) -> &'static str {
+    match status {
+        Status::Executed => "executed",
+        Status::UpToDate | Status::Restored => "cached",
+        Status::Failed => "failed",
+    }
 }
 
-impl Status {
-    pub fn word(self) -> &'static str {
-        match self {
-            Status::Executed => "executed",
-            Status::UpToDate => "up to date",
-            Status::Restored => "restored",
-            Status::Failed => "failed",
-        }
+impl kbuild_engine::Reporter for Printer {
+    fn task(&self, target: &str, rule: &str, status: Status, ms: u64) {
+        Printer::task(self, target, rule, status, ms)
     }
-
-    fn json(self) -> &'static str {
-        match self {
-            Status::Executed => "executed",
-            Status::UpToDate | Status::Restored => "cached",
-            Status::Failed => "failed",
-        }
+    fn running(&self, target: &str) {
+        Printer::running(self, target)
+    }
+    fn tool_output(&self, target: &str, text: &str) {
+        Printer::tool_output(self, target, text)
+    }
+    fn warn(&self, message: &str) {
+        Printer::warn(self, message)
+    }
+    fn error(&self, message: &str) {
+        Printer::error(self, message)
     }
 }
 
@@ -157,7 +158,7 @@ impl Printer {
         }
         if self.json {
             self.json_line(
-                json!({"event": "task", "target": target, "rule": rule, "status": status.json(),
+                json!({"event": "task", "target": target, "rule": rule, "status": status_json(status),
                                   "restored": status == Status::Restored, "ms": ms}),
             );
             return;

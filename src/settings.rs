@@ -178,11 +178,6 @@ impl Rule {
         matches!(self, Rule::Maven { coords, .. } if coords.iter().any(MavenDep::is_dynamic))
     }
 
-    /// Bumped when a rule's implementation changes what it produces, so old traces stop matching.
-    pub fn version(&self) -> u32 {
-        1
-    }
-
     fn keys(kind: &str) -> Option<&'static [&'static str]> {
         Some(match kind {
             "java-library" => &["rule", "deps", "srcs", "javac-opts", "doc"],
@@ -199,7 +194,6 @@ impl Rule {
 
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub name: String,
     pub rule: Rule,
     pub deps: Vec<String>,
     /// Canonical text of everything that defines this target's task: the value of its
@@ -232,9 +226,9 @@ impl Target {
 }
 
 fn definition(rule: &Rule, deps: &[String], hashers: &str) -> String {
+    // The rule's version is the engine's to add: it is each rule kind's own.
     #[derive(Serialize)]
     struct Definition<'a> {
-        version: u32,
         #[serde(flatten)]
         rule: &'a Rule,
         deps: &'a [String],
@@ -242,7 +236,6 @@ fn definition(rule: &Rule, deps: &[String], hashers: &str) -> String {
         hashers: &'a str,
     }
     serde_json::to_string(&Definition {
-        version: rule.version(),
         rule,
         deps,
         hashers,
@@ -597,7 +590,6 @@ impl Project {
             targets.insert(
                 name.to_string(),
                 Target {
-                    name: name.to_string(),
                     rule,
                     deps,
                     definition,
@@ -1272,7 +1264,6 @@ impl Reader {
         };
         let definition = definition(&rule, &deps, &hashers);
         Ok(Target {
-            name: name.to_string(),
             rule,
             deps,
             definition,

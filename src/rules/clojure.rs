@@ -4,12 +4,52 @@
 
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
 
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use kbuild_engine::{BuildError, Computed, Ctx, Hash, Rule};
 use regex_lite::Regex;
 
-use super::{classpath, exit_text, fetch_files, run_tool};
-use crate::engine::{BuildError, Computed, Ctx, Key};
-use crate::settings::Jvm;
+use super::info::{closure_classpath, Deps, Info};
+use super::{exit_text, fetch_files, run_tool};
+use crate::env::Env;
+use crate::inputs::{glob_key, tool_key};
+use crate::settings::{self, Target};
+
+pub struct ClojureLibrary(pub Arc<Env>);
+
+impl Rule for ClojureLibrary {
+    fn name(&self) -> &'static str {
+        "clojure-library"
+    }
+
+    /// 2: products carry providers.
+    fn version(&self) -> u32 {
+        2
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>> {
+        library(&self.0, ctx).boxed()
+    }
+}
+
+pub struct Test(pub Arc<Env>);
+
+impl Rule for Test {
+    fn name(&self) -> &'static str {
+        "test"
+    }
+
+    /// 2: products carry providers.
+    fn version(&self) -> u32 {
+        2
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>> {
+        test(&self.0, ctx).boxed()
+    }
+}
 
 /// The namespace a Clojure source file declares: the symbol after its first `(ns`. Read
 /// with the EDN reader (so metadata and comments are no trouble), without evaluating
@@ -61,29 +101,41 @@ fn is_clojure(path: &str) -> bool {
     path.ends_with(".clj") || path.ends_with(".cljc")
 }
 
-/// Fetches the JDK, the sources under `paths` and every transitive dependency; returns the
-/// Clojure source files and the dependencies' products.
-async fn inputs(
-    ctx: &Ctx,
-    paths: &[String],
-) -> Result<(Vec<String>, Vec<String>, Vec<Computed>), BuildError> {
-    let deps = ctx.project().transitive_deps(&ctx.target);
-    let mut keys = vec![Key::Tool("javac".into()), Key::Glob(source_globs(paths))];
-    keys.extend(deps.iter().map(|d| Key::Target(d.clone())));
-    let mut got = ctx.fetch_all(keys).await?;
-    let files = got[1].files().to_vec();
-    let values = fetch_files(ctx, &files, false).await?;
-    // Used from source, the library is its sources: its users must see them change.
-    ctx.set_sources(&[vec![got[1].clone()], values].concat());
-    let computed = got.split_off(2);
-    Ok((files, deps, computed))
+/// What a Clojure rule read: its source files, their digest as one, its direct dependencies,
+/// and every target below it with its value.
+struct Sources {
+    files: Vec<String>,
+    digest: Hash,
+    deps: Deps,
+    closure: Vec<(String, Computed)>,
 }
 
-fn namespaces(ctx: &Ctx, files: &[String]) -> Result<Vec<String>, BuildError> {
+/// Fetches the JDK, the sources under `paths`, the direct dependencies and everything below.
+async fn inputs(env: &Env, ctx: &Ctx, paths: &[String]) -> Result<Sources, BuildError> {
+    let got = ctx
+        .fetch_all(vec![tool_key("javac"), glob_key(&source_globs(paths))])
+        .await?;
+    let deps = Deps::fetch(ctx).await?;
+    let closure = deps.fetch_closure(ctx).await?;
+    let files = got[1].files().to_vec();
+    let values = fetch_files(env, ctx, &files, false).await?;
+    // Used from source, the library is its sources: its users must see them change.
+    let mut bytes = got[1].hash.0.to_vec();
+    for v in &values {
+        bytes.extend_from_slice(&v.hash.0);
+    }
+    Ok(Sources {
+        files,
+        digest: Hash::of(&bytes),
+        deps,
+        closure,
+    })
+}
+
+fn namespaces(env: &Env, files: &[String]) -> Result<Vec<String>, BuildError> {
     let mut out = Vec::new();
     for f in files.iter().filter(|f| is_clojure(f)) {
-        let text =
-            fs::read_to_string(ctx.project().root.join(f)).map_err(|e| BuildError::io(f, e))?;
+        let text = fs::read_to_string(env.root().join(f)).map_err(|e| BuildError::io(f, e))?;
         if let Some(ns) = namespace_of(&text) {
             if !out.contains(&ns) {
                 out.push(ns);
@@ -94,13 +146,11 @@ fn namespaces(ctx: &Ctx, files: &[String]) -> Result<Vec<String>, BuildError> {
 }
 
 fn java_classpath(
-    ctx: &Ctx,
+    env: &Env,
     roots: &[String],
-    deps: &[String],
-    computed: &[Computed],
+    closure: &[(String, Computed)],
     extra: &[&Path],
 ) -> String {
-    let root = &ctx.project().root;
     let mut cp: Vec<String> = extra
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
@@ -108,19 +158,24 @@ fn java_classpath(
     cp.extend(
         roots
             .iter()
-            .map(|r| root.join(r).to_string_lossy().into_owned()),
+            .map(|r| env.root().join(r).to_string_lossy().into_owned()),
     );
-    cp.extend(classpath(&ctx.engine, deps, computed));
+    for entry in closure_classpath(env, closure) {
+        if !cp.contains(&entry) {
+            cp.push(entry);
+        }
+    }
     cp.join(":")
 }
 
 async fn clojure_main(
+    env: &Env,
     ctx: &Ctx,
     jvm_opts: &[String],
     cp: &str,
     script: &str,
 ) -> Result<std::process::Output, BuildError> {
-    let java = ctx.engine.jdk().await?.java.clone();
+    let java = env.jdk()?.java.clone();
     let mut args = jvm_opts.to_vec();
     args.extend([
         "-cp".to_string(),
@@ -136,18 +191,21 @@ fn quoted(namespaces: &[String]) -> String {
     format!("'[{}]", namespaces.join(" "))
 }
 
-pub async fn library(
-    ctx: &Ctx,
-    paths: &[String],
-    aot: &[String],
-    jvm: &Jvm,
-    stage: &Path,
-) -> Result<(), BuildError> {
-    let (files, deps, computed) = inputs(ctx, paths).await?;
+async fn library(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
+    let target = ctx.spec::<Target>();
+    let settings::Rule::ClojureLibrary { paths, aot, jvm } = &target.rule else {
+        return Err(ctx.fail("not a clojure-library"));
+    };
+    let stage = ctx.stage();
+    let sources = inputs(env, ctx, paths).await?;
+    let info = Info {
+        sources: Some(sources.digest),
+        ..sources.deps.info(ctx.target(), target)
+    };
     if aot.is_empty() {
-        return Ok(());
+        return Ok(info.to_value());
     }
-    let all = namespaces(ctx, &files)?;
+    let all = namespaces(env, &sources.files)?;
     // `*all*`, namespace names, or Leiningen's `#"regex"` entries (matched unanchored).
     let mut chosen: Vec<String> = Vec::new();
     for entry in aot {
@@ -166,14 +224,14 @@ pub async fn library(
             }
         }
     }
-    let cp = java_classpath(ctx, paths, &deps, &computed, &[stage]);
+    let cp = java_classpath(env, paths, &sources.closure, &[stage]);
     let script = format!(
         "{} (binding [*compile-path* {:?}] (doseq [n {}] (compile n)))",
         jvm.prelude_form(),
         stage.to_string_lossy(),
         quoted(&chosen)
     );
-    let out = clojure_main(ctx, &jvm.opts, &cp, &script).await?;
+    let out = clojure_main(env, ctx, &jvm.opts, &cp, &script).await?;
     if !out.status.success() {
         return Err(ctx.fail(format!(
             "AOT compilation of {} failed ({})",
@@ -181,7 +239,7 @@ pub async fn library(
             exit_text(out.status)
         )));
     }
-    Ok(())
+    Ok(info.to_value())
 }
 
 /// Which namespaces a selector picks: an exact name, else a regex over names.
@@ -362,30 +420,29 @@ fn clojure_test_script(prelude: &str, nses: &[String], selectors: &[String]) -> 
     )
 }
 
-pub async fn test(
-    ctx: &Ctx,
-    paths: &[String],
-    select: &[String],
-    defined: &[(String, String)],
-    jvm: &Jvm,
-    stage: &Path,
-) -> Result<(), BuildError> {
-    let (files, deps, computed) = inputs(ctx, paths).await?;
-    let mut nses = namespaces(ctx, &files)?;
+async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
+    let target = ctx.spec::<Target>();
+    let settings::Rule::Test {
+        paths,
+        select,
+        selectors: defined,
+        jvm,
+    } = &target.rule
+    else {
+        return Err(ctx.fail("not a test target"));
+    };
+    let stage = ctx.stage();
+    let sources = inputs(env, ctx, paths).await?;
+    let info = sources.deps.info(ctx.target(), target).to_value();
+    let mut nses = namespaces(env, &sources.files)?;
     // `lein test` runs them in name order.
     nses.sort();
     let (select, given) = split_selectors(select);
     let selectors = selector_forms(defined, &given).map_err(|e| ctx.fail(e))?;
     // JUnit classes come from the java-library targets the test target names directly.
-    let direct = &ctx.project().targets[&ctx.target].deps;
     let mut classes = Vec::new();
-    for (d, c) in deps.iter().zip(&computed) {
-        if direct.contains(d)
-            && matches!(
-                ctx.project().targets[d].rule,
-                crate::settings::Rule::JavaLibrary { .. }
-            )
-        {
+    for (c, i) in sources.deps.values.iter().zip(&sources.deps.infos) {
+        if i.node.kind == "java-library" {
             if let Some(p) = c.product() {
                 classes.extend(p.files.keys().filter_map(|f| is_test_class(f)));
             }
@@ -398,20 +455,21 @@ pub async fn test(
              Ran 0 tests containing 0 assertions.\n0 failures, 0 errors.\n",
             if paths.is_empty() { "(no :paths)".to_string() } else { paths.join(", ") }
         );
-        ctx.engine.printer.tool_output(&ctx.target, &report);
-        return fs::write(stage.join(REPORT), report).map_err(|e| BuildError::io(REPORT, e));
+        ctx.reporter().tool_output(ctx.target(), &report);
+        fs::write(stage.join(REPORT), report).map_err(|e| BuildError::io(REPORT, e))?;
+        return Ok(info);
     }
     let (nses, mut classes) = select_both(&nses, &classes, select).map_err(|e| ctx.fail(e))?;
     if !given.is_empty() {
         // Keyword selectors pick clojure.test vars; JUnit classes have no such metadata.
         classes.clear();
     }
-    let cp = java_classpath(ctx, paths, &deps, &computed, &[]);
+    let cp = java_classpath(env, paths, &sources.closure, &[]);
     let mut report = String::new();
     let mut failed = Vec::new();
     if !nses.is_empty() {
         let script = clojure_test_script(&jvm.prelude_form(), &nses, &selectors);
-        let out = clojure_main(ctx, &jvm.opts, &cp, &script).await?;
+        let out = clojure_main(env, ctx, &jvm.opts, &cp, &script).await?;
         let text = output_text(&out);
         if !out.status.success() {
             failed.push(
@@ -426,7 +484,7 @@ pub async fn test(
         report.push_str(&text);
     }
     if !classes.is_empty() {
-        let java = ctx.engine.jdk().await?.java.clone();
+        let java = env.jdk()?.java.clone();
         let mut args = jvm.opts.clone();
         args.extend(["-cp".to_string(), cp.clone()]);
         if cp.contains("junit-platform-console-standalone") {
@@ -472,7 +530,7 @@ pub async fn test(
         return Err(ctx.fail(format!("tests failed: {}", failed.join("; "))));
     }
     fs::write(stage.join(REPORT), report).map_err(|e| BuildError::io(REPORT, e))?;
-    Ok(())
+    Ok(info)
 }
 
 fn output_text(out: &std::process::Output) -> String {

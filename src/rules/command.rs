@@ -3,29 +3,52 @@
 
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
 
-use super::{exit_text, fetch_sources, fetch_targets, run_tool};
-use crate::engine::{BuildError, Ctx, Key};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use kbuild_engine::{BuildError, Ctx, Rule};
 
-pub async fn run(
-    ctx: &Ctx,
-    srcs: &[String],
-    outs: &[String],
-    cmd: &[String],
-    stage: &Path,
-) -> Result<(), BuildError> {
-    let deps = ctx.project().targets[&ctx.target].deps.clone();
-    fetch_targets(ctx, &deps).await?;
-    fetch_sources(ctx, srcs, true).await?;
+use super::info::Deps;
+use super::{exit_text, fetch_sources, run_tool};
+use crate::env::Env;
+use crate::inputs::tool_key;
+use crate::settings::{self, Target};
+
+pub struct Command(pub Arc<Env>);
+
+impl Rule for Command {
+    fn name(&self) -> &'static str {
+        "command"
+    }
+
+    /// 2: products carry providers.
+    fn version(&self) -> u32 {
+        2
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>> {
+        run(&self.0, ctx).boxed()
+    }
+}
+
+async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
+    let target = ctx.spec::<Target>();
+    let settings::Rule::Command { srcs, outs, cmd } = &target.rule else {
+        return Err(ctx.fail("not a command target"));
+    };
+    let stage = ctx.stage();
+    let deps = Deps::fetch(ctx).await?;
+    fetch_sources(env, ctx, srcs, true).await?;
     // The program is an input too: a script in the project by its content, a program
     // found on PATH by its file's.
     if cmd[0].contains('/') {
         let script = cmd[0].trim_start_matches("./");
         if Path::new(script).is_relative() {
-            fetch_sources(ctx, &[script.to_string()], true).await?;
+            fetch_sources(env, ctx, &[script.to_string()], true).await?;
         }
     } else {
-        ctx.fetch(Key::Tool(cmd[0].clone())).await?;
+        ctx.fetch(tool_key(&cmd[0])).await?;
     }
     let out = run_tool(ctx, Path::new(&cmd[0]), &cmd[1..], &[("OUT", stage)]).await?;
     if !out.status.success() {
@@ -55,5 +78,5 @@ pub async fn run(
             fs::remove_file(entry.path()).map_err(|e| BuildError::io(entry.path().display(), e))?;
         }
     }
-    Ok(())
+    Ok(deps.info(ctx.target(), target).to_value())
 }

@@ -8,13 +8,55 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::Arc;
 
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use kbuild_engine::{BuildError, Computed, Ctx, Rule};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-use super::{fetch_files, fetch_targets};
-use crate::engine::{BuildError, Computed, Ctx, Key};
-use crate::settings::{Package, Project, Rule};
+use super::fetch_files;
+use super::info::{Deps, Info};
+use crate::env::Env;
+use crate::inputs::glob_key;
+use crate::settings::{self, Target};
+
+/// `jar` (the direct dependencies' products) or `uberjar` (everything below, Maven jars
+/// included).
+pub struct Jar {
+    env: Arc<Env>,
+    uber: bool,
+}
+
+impl Jar {
+    pub fn plain(env: Arc<Env>) -> Jar {
+        Jar { env, uber: false }
+    }
+
+    pub fn uber(env: Arc<Env>) -> Jar {
+        Jar { env, uber: true }
+    }
+}
+
+impl Rule for Jar {
+    fn name(&self) -> &'static str {
+        if self.uber {
+            "uberjar"
+        } else {
+            "jar"
+        }
+    }
+
+    /// 2: products carry providers.
+    fn version(&self) -> u32 {
+        2
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>> {
+        run(&self.env, ctx, self.uber).boxed()
+    }
+}
 
 const MANIFEST: &str = "META-INF/MANIFEST.MF";
 
@@ -92,73 +134,77 @@ fn merge_readers(a: &[u8], b: &[u8]) -> Option<Vec<u8>> {
     Some(format!("{{{}}}\n", body.join("\n ")).into_bytes())
 }
 
-pub async fn run(ctx: &Ctx, package: &Package, uber: bool, stage: &Path) -> Result<(), BuildError> {
-    let project = ctx.project();
-    let deps = if uber {
-        project.transitive_deps(&ctx.target)
-    } else {
-        project.targets[&ctx.target].deps.clone()
+async fn run(env: &Env, ctx: &Ctx, uber: bool) -> Result<serde_json::Value, BuildError> {
+    let target = ctx.spec::<Target>();
+    let (settings::Rule::Jar(package) | settings::Rule::Uberjar(package)) = &target.rule else {
+        return Err(ctx.fail("not a jar target"));
     };
-    for d in &deps {
-        if !uber && matches!(project.targets[d].rule, Rule::Jar(_) | Rule::Uberjar(_)) {
+    let direct = Deps::fetch(ctx).await?;
+    let info = direct.info(ctx.target(), target).to_value();
+    let deps: Vec<(String, Computed)> = if uber {
+        direct.fetch_closure(ctx).await?
+    } else {
+        direct
+            .names
+            .iter()
+            .cloned()
+            .zip(direct.values.iter().cloned())
+            .collect()
+    };
+    let infos: Vec<Info> = deps.iter().map(|(_, c)| Info::of(c)).collect();
+    for ((d, _), i) in deps.iter().zip(&infos) {
+        if !uber && matches!(i.node.kind.as_str(), "jar" | "uberjar") {
             return Err(ctx.fail(format!(
                 "{d} is a jar; a jar packages library, resources and command targets"
             )));
         }
     }
-    let products = fetch_targets(ctx, &deps).await?;
     // Clojure libraries are packaged from their roots, byte for byte: raw digests (design
     // rule 2), so even a comment edit makes a new jar.
     let mut roots: Vec<(String, String)> = Vec::new();
-    for d in &deps {
-        if let Rule::ClojureLibrary { paths, .. } = &project.targets[d].rule {
-            roots.extend(paths.iter().map(|p| (d.clone(), p.clone())));
-        }
+    for ((d, _), i) in deps.iter().zip(&infos) {
+        roots.extend(i.node.roots.iter().map(|p| (d.clone(), p.clone())));
     }
     // The package's own source directories come last: on a classpath, products win.
-    let own = ctx.target.clone();
+    let own = ctx.target().to_string();
     roots.extend(package.sources.iter().map(|p| (own.clone(), p.clone())));
-    let globs: Vec<Key> = roots
+    let globs = roots
         .iter()
-        .map(|(_, p)| Key::Glob(vec![format!("{p}/**")]))
+        .map(|(_, p)| glob_key(&[format!("{p}/**")]))
         .collect();
     let listed = ctx.fetch_all(globs).await?;
     let all: Vec<String> = listed.iter().flat_map(|c| c.files().to_vec()).collect();
-    fetch_files(ctx, &all, true).await?;
+    fetch_files(env, ctx, &all, true).await?;
 
     let mut entries = Entries::default();
     for (path, text) in &package.files {
-        entries.add(path, text.clone().into_bytes(), false, &ctx.target);
+        entries.add(path, text.clone().into_bytes(), false, &own);
     }
-    for (dep, computed) in deps.iter().zip(&products) {
+    for ((dep, computed), i) in deps.iter().zip(&infos) {
         let Some(product) = computed.product() else {
             continue;
         };
-        match &project.targets[dep].rule {
-            Rule::Test { .. } => continue,
-            Rule::ClojureLibrary { .. } => {
-                add_roots(project, dep, &roots, &listed, &mut entries)?;
+        match i.node.kind.as_str() {
+            "test" => continue,
+            "clojure-library" => {
+                add_roots(env, dep, &roots, &listed, &mut entries)?;
             }
-            Rule::Maven { .. } if uber => {
-                for a in product
-                    .artifacts
-                    .iter()
-                    .filter(|a| a.file.ends_with(".jar"))
-                {
+            "maven" if uber => {
+                for a in i.artifacts.iter().filter(|a| a.file.ends_with(".jar")) {
                     if a.id.ends_with(":test")
                         || a.id.ends_with(":provided")
                         || a.id.ends_with(":system")
                     {
                         continue;
                     }
-                    let path = ctx.engine.artifact_path(a)?;
+                    let path = env.local_repo()?.join(&a.file);
                     read_jar(&path, &a.id, &mut entries)
                         .map_err(|e| ctx.fail(format!("reading {}: {e}", path.display())))?;
                 }
                 continue;
             }
-            Rule::Jar(_) | Rule::Uberjar(_) => {
-                let jar = ctx.engine.out_dir(dep).join(format!("{dep}.jar"));
+            "jar" | "uberjar" => {
+                let jar = ctx.out_dir(dep).join(format!("{dep}.jar"));
                 read_jar(&jar, dep, &mut entries)
                     .map_err(|e| ctx.fail(format!("reading {}: {e}", jar.display())))?;
                 continue;
@@ -166,21 +212,21 @@ pub async fn run(ctx: &Ctx, package: &Package, uber: bool, stage: &Path) -> Resu
             _ => {}
         }
         for (path, e) in &product.files {
-            entries.add(path, ctx.engine.blob(e.digest)?, e.exec, dep);
+            entries.add(path, ctx.blob(e.digest)?, e.exec, dep);
         }
     }
     for w in &entries.warnings {
-        ctx.engine
-            .printer
-            .warn(&format!("target {}: {w}", ctx.target));
+        ctx.reporter()
+            .warn(&format!("target {}: {w}", ctx.target()));
     }
-    add_roots(project, &own, &roots, &listed, &mut entries)?;
+    add_roots(env, &own, &roots, &listed, &mut entries)?;
     let manifest = manifest(package.main_class.as_deref(), &package.manifest);
-    let dest = stage.join(format!("{}.jar", ctx.target));
-    let _slot = ctx.engine.job_slot().await;
-    ctx.engine.printer.running(&ctx.target);
+    let dest = ctx.stage().join(format!("{}.jar", ctx.target()));
+    let _slot = ctx.job_slot().await;
+    ctx.reporter().running(ctx.target());
     write_jar(&dest, &manifest, &entries.files)
-        .map_err(|e| ctx.fail(format!("writing {}: {e}", dest.display())))
+        .map_err(|e| ctx.fail(format!("writing {}: {e}", dest.display())))?;
+    Ok(info)
 }
 
 fn read_jar(path: &Path, from: &str, entries: &mut Entries) -> zip::result::ZipResult<()> {
@@ -203,7 +249,7 @@ fn read_jar(path: &Path, from: &str, entries: &mut Entries) -> zip::result::ZipR
 /// leading space, CRLF line ends.
 /// Every file under the roots `owner` packages, at its path inside its root.
 fn add_roots(
-    project: &Project,
+    env: &Env,
     owner: &str,
     roots: &[(String, String)],
     listed: &[Computed],
@@ -214,7 +260,7 @@ fn add_roots(
             continue;
         }
         for f in files.files() {
-            let bytes = std::fs::read(project.root.join(f)).map_err(|e| BuildError::io(f, e))?;
+            let bytes = std::fs::read(env.root().join(f)).map_err(|e| BuildError::io(f, e))?;
             let rel = f.strip_prefix(&format!("{root}/")).unwrap_or(f);
             entries.add(rel, bytes, false, owner);
         }

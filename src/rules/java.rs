@@ -1,33 +1,57 @@
 //! `java-library`: javac over source globs, with the classes of every dependency (and
 //! theirs) on the classpath.
 
-use std::path::Path;
+use std::sync::Arc;
 
-use super::{exit_text, fetch_files, run_tool};
-use crate::engine::{BuildError, Ctx, Key};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use kbuild_engine::{BuildError, Ctx, Rule};
 
-pub async fn run(
-    ctx: &Ctx,
-    srcs: &[String],
-    javac_opts: &[String],
-    stage: &Path,
-) -> Result<(), BuildError> {
-    // All transitive deps, not only direct ones: javac reads them, so a change in any of
-    // them may change these classes even when the direct deps' classes cut off.
-    let deps = ctx.project().transitive_deps(&ctx.target);
-    let mut keys = vec![Key::Tool("javac".into()), Key::Glob(srcs.to_vec())];
-    keys.extend(deps.iter().map(|d| Key::Target(d.clone())));
-    let got = ctx.fetch_all(keys).await?;
+use super::info::{closure_classpath, Deps};
+use super::{check_literals, exit_text, fetch_files, run_tool};
+use crate::env::Env;
+use crate::inputs::{glob_key, tool_key};
+use crate::settings::{self, Target};
+
+pub struct JavaLibrary(pub Arc<Env>);
+
+impl Rule for JavaLibrary {
+    fn name(&self) -> &'static str {
+        "java-library"
+    }
+
+    /// 2: products carry providers.
+    fn version(&self) -> u32 {
+        2
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>> {
+        run(&self.0, ctx).boxed()
+    }
+}
+
+async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
+    let target = ctx.spec::<Target>();
+    let settings::Rule::JavaLibrary { srcs, javac_opts } = &target.rule else {
+        return Err(ctx.fail("not a java-library"));
+    };
+    let got = ctx
+        .fetch_all(vec![tool_key("javac"), glob_key(srcs)])
+        .await?;
     let files = got[1].files().to_vec();
     if files.is_empty() {
         return Err(ctx.fail(format!("no Java sources match {}", srcs.join(", "))));
     }
-    super::check_literals(ctx, srcs, &files)?;
-    fetch_files(ctx, &files, false).await?;
+    check_literals(ctx, srcs, &files)?;
+    // Every target below, not only the direct ones: javac reads them all, so a change in any
+    // of them may change these classes even when the direct deps' classes cut off.
+    let deps = Deps::fetch(ctx).await?;
+    let closure = deps.fetch_closure(ctx).await?;
+    fetch_files(env, ctx, &files, false).await?;
 
-    let engine = &ctx.engine;
-    let jdk = engine.jdk().await?;
-    let classpath = super::classpath(engine, &deps, &got[2..]);
+    let jdk = env.jdk()?;
+    let classpath = closure_classpath(env, &closure);
+    let stage = ctx.stage();
     // Sources go through an argument file: a large library overflows a command line.
     let argfile = tempfile::NamedTempFile::new_in(stage.parent().unwrap_or(stage))
         .map_err(|e| BuildError::io("javac argument file", e))?;
@@ -54,5 +78,5 @@ pub async fn run(
     if !out.status.success() {
         return Err(ctx.fail(format!("javac failed ({})", exit_text(out.status))));
     }
-    Ok(())
+    Ok(deps.info(ctx.target(), target).to_value())
 }

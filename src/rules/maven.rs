@@ -6,8 +6,16 @@ use kbuild_resolvers::{
     Coord, Dependency, Exclusion, Mediation, RemoteRepository, ResolverConfig, Scope,
 };
 
-use crate::engine::{hasher_tag, Artifact, BuildError, Ctx, Hash, Key, Options, MAVEN_LOCAL_REPO};
-use crate::settings::MavenDep;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use kbuild_engine::{output_digest, BuildError, Ctx, Db, Hash, Product, Rule};
+
+use super::info::{artifact_entries, Artifact, Info, Node};
+use crate::env::{Env, Options};
+use crate::inputs::{file_key, maven_local_repo_key};
+use crate::settings::{self, MavenDep, Target};
 
 pub const LOCK_FILE: &str = "kbuild.lock";
 
@@ -19,19 +27,69 @@ pub enum Order {
     Leiningen,
 }
 
-pub async fn run(
-    ctx: &Ctx,
-    coords: &[MavenDep],
-    managed: &[MavenDep],
-    repositories: &[(String, String)],
-    allow_http: bool,
-    mediation: Mediation,
-    order: Order,
-) -> Result<(), BuildError> {
-    let mut config = config(repositories, allow_http, &ctx.engine.options);
-    config.mediation = mediation;
-    config.progress = Some(progress(&ctx.engine.printer));
-    ctx.engine.printer.running(&ctx.target);
+pub struct Maven(pub Arc<Env>);
+
+impl Rule for Maven {
+    fn name(&self) -> &'static str {
+        "maven"
+    }
+
+    /// 2: products carry providers.
+    fn version(&self) -> u32 {
+        2
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>> {
+        run(&self.0, ctx).boxed()
+    }
+
+    /// The artifacts are not in the product but in the local repository: a missing or
+    /// changed one means resolving again.
+    fn check_restore(&self, product: &Product, db: &Db) -> Result<(), String> {
+        let info: Info = serde_json::from_value(product.info.clone()).unwrap_or_default();
+        let repo = self.0.local_repo().map_err(|e| e.to_string())?;
+        for a in &info.artifacts {
+            let path = repo.join(&a.file);
+            let shown = path.to_string_lossy();
+            let found = output_digest(db, &path, &shown).map_err(|e| e.to_string())?;
+            if !matches!(found, Some((h, _)) if h == a.sha256) {
+                return Err(format!(
+                    "{} ({}) is missing or changed",
+                    a.id,
+                    path.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
+    let target = ctx.spec::<Target>();
+    let settings::Rule::Maven {
+        coords,
+        managed,
+        repositories,
+        allow_http,
+        newest,
+        lein_order,
+    } = &target.rule
+    else {
+        return Err(ctx.fail("not a maven target"));
+    };
+    let order = if *lein_order {
+        Order::Leiningen
+    } else {
+        Order::Resolution
+    };
+    let mut config = config(repositories, *allow_http, &env.options);
+    config.mediation = if *newest {
+        Mediation::Newest
+    } else {
+        Mediation::Nearest
+    };
+    config.progress = Some(progress(&env.printer));
+    ctx.reporter().running(ctx.target());
     let resolution = kbuild_resolvers::resolve(&config, &roots(coords), &roots(managed))
         .await
         .map_err(|e| ctx.fail(e.to_string()))?;
@@ -42,7 +100,7 @@ pub async fn run(
     };
     // Named relative to the local repository, so the product is the same on every machine
     // (a system-scoped file outside it keeps its path).
-    let repo = ctx.engine.local_repo()?.to_path_buf();
+    let repo = env.local_repo()?.to_path_buf();
     let mut artifacts = Vec::new();
     for i in listed {
         let (a, id) = (&resolution.artifacts[i], lines[i].clone());
@@ -60,29 +118,33 @@ pub async fn run(
         });
     }
     // The artifacts are in this local repository: with another one, resolve again (into it).
-    ctx.fetch(Key::Setting(MAVEN_LOCAL_REPO.into())).await?;
+    ctx.fetch(maven_local_repo_key()).await?;
     // The lock is an input: editing it re-checks every resolution against it.
     let sha512 = kbuild_hashers::by_name("sha512").expect("sha512 is built in");
-    ctx.fetch(Key::File {
-        path: LOCK_FILE.into(),
-        hasher: hasher_tag(sha512),
-    })
-    .await?;
-    if !ctx.engine.options.relock {
-        check_lock(ctx, &artifacts)?;
+    ctx.fetch(file_key(LOCK_FILE, sha512)).await?;
+    if !env.options.relock {
+        check_lock(env, ctx, &artifacts)?;
     }
-    ctx.set_artifacts(artifacts);
-    Ok(())
+    let info = Info {
+        node: Node {
+            kind: target.rule.kind().to_string(),
+            entries: artifact_entries(&artifacts),
+            ..Node::default()
+        },
+        artifacts,
+        ..Info::default()
+    };
+    Ok(info.to_value())
 }
 
 /// Fails when the lock pins this target to other artifacts than it resolved.
-fn check_lock(ctx: &Ctx, artifacts: &[Artifact]) -> Result<(), BuildError> {
-    let path = ctx.project().root.join(LOCK_FILE);
+fn check_lock(env: &Env, ctx: &Ctx, artifacts: &[Artifact]) -> Result<(), BuildError> {
+    let path = env.root().join(LOCK_FILE);
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(());
     };
     let pins = read_lock(&text).map_err(|e| ctx.fail(format!("{LOCK_FILE}: {e}")))?;
-    let Some(pinned) = pins.get(&ctx.target) else {
+    let Some(pinned) = pins.get(ctx.target()) else {
         return Ok(());
     };
     for a in artifacts {
@@ -196,7 +258,7 @@ pub fn config(
     config.offline = options.offline;
     config.local_repo = options.local_repo.clone();
     // POM profiles activate on the JDK's version, as Maven's would on the one it runs on.
-    if let Some(v) = crate::engine::java_version() {
+    if let Some(v) = crate::inputs::java_version() {
         config.system_properties.insert("java.version".into(), v);
     }
     config

@@ -1,93 +1,66 @@
-//! The built-in rule kinds. A rule fetches what it needs through its `Ctx` (which records
-//! the trace), then writes its outputs into a fresh stage directory; the engine takes the
-//! stage into the content store and moves it into place.
+//! The built-in rule kinds, one file each, registered in [`registry`]. A rule fetches what it
+//! needs through its `Ctx` (which records the trace), writes its outputs into the stage
+//! directory, and returns its providers ([`info::Info`]); the engine takes the stage into the
+//! content store and moves it into place.
 
 mod clojure;
 pub use clojure::REPORT as TEST_REPORT;
 mod command;
+pub mod info;
 mod jar;
 mod java;
 pub mod maven;
 mod resources;
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Stdio;
+use std::sync::Arc;
 
-use crate::engine::{hasher_tag, BuildError, Computed, Ctx, Engine, Key};
-use crate::settings::{Rule, Target};
+use kbuild_engine::{BuildError, Computed, Ctx, Rule};
 
-pub async fn run(ctx: &Ctx, target: &Target, stage: &Path) -> Result<(), BuildError> {
-    match &target.rule {
-        Rule::JavaLibrary { srcs, javac_opts } => java::run(ctx, srcs, javac_opts, stage).await,
-        Rule::Resources { root, srcs } => resources::run(ctx, root, srcs, stage).await,
-        Rule::Command { srcs, outs, cmd } => command::run(ctx, srcs, outs, cmd, stage).await,
-        Rule::Jar(package) => jar::run(ctx, package, false, stage).await,
-        Rule::Uberjar(package) => jar::run(ctx, package, true, stage).await,
-        Rule::Maven {
-            coords,
-            managed,
-            repositories,
-            allow_http,
-            newest,
-            lein_order,
-        } => {
-            let order = if *lein_order {
-                maven::Order::Leiningen
-            } else {
-                maven::Order::Resolution
-            };
-            let mediation = if *newest {
-                kbuild_resolvers::Mediation::Newest
-            } else {
-                kbuild_resolvers::Mediation::Nearest
-            };
-            maven::run(
-                ctx,
-                coords,
-                managed,
-                repositories,
-                *allow_http,
-                mediation,
-                order,
-            )
-            .await
-        }
-        Rule::ClojureLibrary { paths, aot, jvm } => {
-            clojure::library(ctx, paths, aot, jvm, stage).await
-        }
-        Rule::Test {
-            paths,
-            select,
-            selectors,
-            jvm,
-        } => clojure::test(ctx, paths, select, selectors, jvm, stage).await,
-    }
+use crate::env::Env;
+use crate::inputs::{file_key, glob_key};
+
+/// Every rule kind, by the name build files use.
+pub fn registry(env: &Arc<Env>) -> BTreeMap<&'static str, Arc<dyn Rule>> {
+    let all: Vec<Arc<dyn Rule>> = vec![
+        Arc::new(java::JavaLibrary(env.clone())),
+        Arc::new(resources::Resources(env.clone())),
+        Arc::new(command::Command(env.clone())),
+        Arc::new(jar::Jar::plain(env.clone())),
+        Arc::new(jar::Jar::uber(env.clone())),
+        Arc::new(maven::Maven(env.clone())),
+        Arc::new(clojure::ClojureLibrary(env.clone())),
+        Arc::new(clojure::Test(env.clone())),
+    ];
+    all.into_iter().map(|r| (r.name(), r)).collect()
 }
 
 /// Fetches the files matching `globs` as one batch, then their contents as another: with
 /// the build file's hashers, or raw for rules that copy bytes (design rule 2).
-async fn fetch_sources(ctx: &Ctx, globs: &[String], raw: bool) -> Result<Vec<String>, BuildError> {
-    let files = ctx.fetch(Key::Glob(globs.to_vec())).await?.files().to_vec();
+async fn fetch_sources(
+    env: &Env,
+    ctx: &Ctx,
+    globs: &[String],
+    raw: bool,
+) -> Result<Vec<String>, BuildError> {
+    let files = ctx.fetch(glob_key(globs)).await?.files().to_vec();
     check_literals(ctx, globs, &files)?;
-    fetch_files(ctx, &files, raw).await?;
+    fetch_files(env, ctx, &files, raw).await?;
     Ok(files)
 }
 
-async fn fetch_files(ctx: &Ctx, files: &[String], raw: bool) -> Result<Vec<Computed>, BuildError> {
+async fn fetch_files(
+    env: &Env,
+    ctx: &Ctx,
+    files: &[String],
+    raw: bool,
+) -> Result<Vec<Computed>, BuildError> {
     let sha512 = kbuild_hashers::by_name("sha512").expect("sha512 is built in");
     let keys = files
         .iter()
-        .map(|f| {
-            let h = if raw {
-                sha512
-            } else {
-                ctx.project().hasher_for(f)
-            };
-            Key::File {
-                path: f.clone(),
-                hasher: hasher_tag(h),
-            }
-        })
+        .map(|f| file_key(f, if raw { sha512 } else { env.hasher_for(f) }))
         .collect();
     Ok(ctx.fetch_all(keys).await?)
 }
@@ -106,50 +79,6 @@ fn check_literals(ctx: &Ctx, globs: &[String], files: &[String]) -> Result<(), B
     Ok(())
 }
 
-/// Where a target's product sits on a classpath: its output directory, its jar, or the
-/// jars a Maven resolution found.
-pub fn classpath_entries(engine: &Engine, name: &str, computed: &Computed) -> Vec<PathBuf> {
-    let dir = engine.out_dir(name);
-    match engine.project.targets.get(name).map(|t| &t.rule) {
-        Some(Rule::Jar(_) | Rule::Uberjar(_)) => vec![dir.join(format!("{name}.jar"))],
-        Some(Rule::Maven { .. }) => computed
-            .product()
-            .map(|p| {
-                p.artifacts
-                    .iter()
-                    .filter(|a| a.file.ends_with(".jar"))
-                    .filter_map(|a| engine.artifact_path(a).ok())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        Some(Rule::ClojureLibrary { paths, aot, .. }) => {
-            let mut out: Vec<PathBuf> = paths.iter().map(|p| engine.project.root.join(p)).collect();
-            if !aot.is_empty() {
-                out.push(dir);
-            }
-            out
-        }
-        Some(Rule::Test { paths, .. }) => {
-            paths.iter().map(|p| engine.project.root.join(p)).collect()
-        }
-        _ => vec![dir],
-    }
-}
-
-/// The classpath that targets' products make, in order, each entry once.
-pub fn classpath(engine: &Engine, names: &[String], computed: &[Computed]) -> Vec<String> {
-    let mut cp: Vec<String> = Vec::new();
-    for (name, c) in names.iter().zip(computed) {
-        for entry in classpath_entries(engine, name, c) {
-            let entry = entry.to_string_lossy().into_owned();
-            if !cp.contains(&entry) {
-                cp.push(entry);
-            }
-        }
-    }
-    cp
-}
-
 /// Runs an external tool within the `-j` limit, in the project root, and shows its output.
 async fn run_tool(
     ctx: &Ctx,
@@ -157,11 +86,11 @@ async fn run_tool(
     args: &[String],
     env: &[(&str, &Path)],
 ) -> Result<std::process::Output, BuildError> {
-    let _slot = ctx.engine.job_slot().await;
-    ctx.engine.printer.running(&ctx.target);
+    let _slot = ctx.job_slot().await;
+    ctx.reporter().running(ctx.target());
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
-        .current_dir(&ctx.project().root)
+        .current_dir(ctx.root())
         .stdin(Stdio::null())
         .kill_on_drop(true);
     for (k, v) in env {
@@ -173,7 +102,7 @@ async fn run_tool(
         .map_err(|e| ctx.fail(format!("cannot run {}: {e}", program.display())))?;
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
-    ctx.engine.printer.tool_output(&ctx.target, &text);
+    ctx.reporter().tool_output(ctx.target(), &text);
     Ok(out)
 }
 
@@ -181,28 +110,5 @@ fn exit_text(status: std::process::ExitStatus) -> String {
     match status.code() {
         Some(c) => format!("exit status {c}"),
         None => "killed by a signal".to_string(),
-    }
-}
-
-/// The products of dependency targets, fetched as one batch.
-async fn fetch_targets(ctx: &Ctx, names: &[String]) -> Result<Vec<Computed>, BuildError> {
-    Ok(ctx
-        .fetch_all(names.iter().map(|n| Key::Target(n.clone())).collect())
-        .await?)
-}
-
-impl From<std::sync::Arc<BuildError>> for BuildError {
-    fn from(e: std::sync::Arc<BuildError>) -> BuildError {
-        match std::sync::Arc::try_unwrap(e) {
-            Ok(e) => e,
-            Err(shared) => match &*shared {
-                BuildError::DepFailed { target, dep } => BuildError::DepFailed {
-                    target: target.clone(),
-                    dep: dep.clone(),
-                },
-                BuildError::Cycle(p) => BuildError::Cycle(p.clone()),
-                other => BuildError::Input(other.to_string()),
-            },
-        }
     }
 }

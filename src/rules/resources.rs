@@ -1,13 +1,41 @@
 //! `resources`: files under `:root`, copied byte for byte to paths relative to that root.
 
 use std::fs;
-use std::path::Path;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use kbuild_engine::{BuildError, Ctx, Rule};
 
 use super::fetch_sources;
-use crate::engine::{BuildError, Ctx};
+use super::info::Deps;
+use crate::env::Env;
+use crate::settings::{self, Target};
 
-pub async fn run(ctx: &Ctx, root: &str, srcs: &[String], stage: &Path) -> Result<(), BuildError> {
-    let files = fetch_sources(ctx, srcs, true).await?;
+pub struct Resources(pub Arc<Env>);
+
+impl Rule for Resources {
+    fn name(&self) -> &'static str {
+        "resources"
+    }
+
+    /// 2: products carry providers.
+    fn version(&self) -> u32 {
+        2
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>> {
+        run(&self.0, ctx).boxed()
+    }
+}
+
+async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
+    let target = ctx.spec::<Target>();
+    let settings::Rule::Resources { root, srcs } = &target.rule else {
+        return Err(ctx.fail("not a resources target"));
+    };
+    let deps = Deps::fetch(ctx).await?;
+    let files = fetch_sources(env, ctx, srcs, true).await?;
     let prefix = if root.is_empty() {
         String::new()
     } else {
@@ -17,11 +45,11 @@ pub async fn run(ctx: &Ctx, root: &str, srcs: &[String], stage: &Path) -> Result
         let Some(rel) = f.strip_prefix(&prefix) else {
             return Err(ctx.fail(format!("{f} matches :srcs but is not under :root {root:?}")));
         };
-        let dest = stage.join(rel);
+        let dest = ctx.stage().join(rel);
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent).map_err(|e| BuildError::io(parent.display(), e))?;
         }
-        fs::copy(ctx.project().root.join(f), &dest).map_err(|e| BuildError::io(f, e))?;
+        fs::copy(env.root().join(f), &dest).map_err(|e| BuildError::io(f, e))?;
     }
-    Ok(())
+    Ok(deps.info(ctx.target(), target).to_value())
 }

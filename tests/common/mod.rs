@@ -278,3 +278,71 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// Debian's nginx on 127.0.0.1 as a Bazel HTTP cache (WebDAV `PUT`, files under `dir`), in
+/// one foreground process, stopped on drop.
+pub struct Nginx {
+    child: std::process::Child,
+    pub url: String,
+    _conf: tempfile::TempDir,
+}
+
+impl Nginx {
+    pub fn webdav(dir: &Path) -> Nginx {
+        let conf = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let c = conf.path().display();
+        let text = format!(
+            "daemon off; master_process off; worker_processes 1;\n\
+             pid {c}/nginx.pid; error_log {c}/error.log;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n\
+               access_log off;\n\
+               client_body_temp_path {c}/body; proxy_temp_path {c}/proxy;\n\
+               fastcgi_temp_path {c}/fastcgi; uwsgi_temp_path {c}/uwsgi; scgi_temp_path {c}/scgi;\n\
+               server {{\n\
+                 listen 127.0.0.1:{port};\n\
+                 root {root};\n\
+                 client_max_body_size 0;\n\
+                 location / {{ dav_methods PUT; create_full_put_path on; }}\n\
+               }}\n\
+             }}\n",
+            root = dir.display()
+        );
+        fs::write(conf.path().join("nginx.conf"), text).unwrap();
+        let child = Command::new("nginx")
+            .arg("-p")
+            .arg(conf.path())
+            .arg("-c")
+            .arg(conf.path().join("nginx.conf"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx runs (.ci/run installs nginx-core)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nginx did not listen on {port}: {}",
+                fs::read_to_string(conf.path().join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Nginx {
+            child,
+            url: format!("http://127.0.0.1:{port}/"),
+            _conf: conf,
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

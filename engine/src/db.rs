@@ -137,11 +137,13 @@ impl Trace {
     }
 
     fn decode(r: &mut Reader) -> Option<Trace> {
+        // Counts come from disk or a server: never size an allocation by one beyond what the
+        // remaining bytes could hold.
         let nb = r.u32()?;
-        let mut batches = Vec::with_capacity(nb as usize);
+        let mut batches = Vec::with_capacity((nb as usize).min(r.0.len() / 4));
         for _ in 0..nb {
             let n = r.u32()?;
-            let mut batch = Vec::with_capacity(n as usize);
+            let mut batch = Vec::with_capacity((n as usize).min(r.0.len() / 36));
             for _ in 0..n {
                 let len = r.u32()? as usize;
                 let key = Key::parse(std::str::from_utf8(r.take(len)?).ok()?)?;
@@ -188,7 +190,10 @@ impl Db {
         opts.set_max_log_file_size(1 << 20);
         let db = DB::open(&opts, path).map_err(|e| {
             let message = e.into_string();
-            if message.contains("lock") {
+            // RocksDB's words when another process holds the LOCK file.
+            if message.contains("While lock file")
+                || message.contains("lock hold by current process")
+            {
                 DbError::Locked(shown.clone())
             } else {
                 DbError::Rocks {
@@ -414,13 +419,7 @@ mod tests {
         let t = |i: u8| Trace {
             batches: vec![
                 vec![(Key::Def("app".into()), Hash([i; 32]))],
-                vec![(
-                    Key::File {
-                        path: "src/A.java".into(),
-                        hasher: "java@1".into(),
-                    },
-                    Hash([1; 32]),
-                )],
+                vec![(Key::input("file", "java@1:src/A.java"), Hash([1; 32]))],
             ],
             result: Hash([i; 32]),
         };
@@ -433,6 +432,21 @@ mod tests {
         db.promote_trace(&key, 3).unwrap();
         assert_eq!(db.traces(&key).unwrap()[0], t(6));
         assert_eq!(db.traces(&key).unwrap().len(), MAX_TRACES);
+    }
+
+    #[test]
+    fn a_trace_whose_counts_lie_is_rejected_without_allocating_them() {
+        let mut bytes = u32::MAX.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(Trace::from_bytes(&bytes), None);
+        let t = Trace {
+            batches: vec![vec![(Key::Def("a".into()), Hash([3; 32]))]],
+            result: Hash([4; 32]),
+        };
+        let mut cut = t.to_bytes();
+        assert_eq!(Trace::from_bytes(&cut), Some(t));
+        cut.pop();
+        assert_eq!(Trace::from_bytes(&cut), None);
     }
 
     #[test]

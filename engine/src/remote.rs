@@ -8,13 +8,12 @@
 //! failure the remote is left alone for the rest of the run. Every downloaded blob is
 //! re-hashed before use.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::db::Trace;
-use super::key::Key;
-use super::shared::trace_id;
-use super::store::Hash;
+use crate::db::Trace;
+use crate::key::Key;
+use crate::shared::trace_id;
+use crate::store::Hash;
 
 /// Traces kept per (target, definition) on the server.
 const MAX_REMOTE_TRACES: usize = 8;
@@ -22,18 +21,14 @@ const MAX_REMOTE_TRACES: usize = 8;
 pub struct Remote {
     client: reqwest::Client,
     base: String,
-    broken: AtomicBool,
+    /// The base URL as messages show it: without a password.
+    shown: String,
+    /// False for a read-only client (one that only takes what trusted builders wrote).
+    upload: bool,
 }
 
 impl Remote {
-    /// `KBUILD_REMOTE_CACHE`: the server's base URL.
-    pub fn locate() -> Option<String> {
-        std::env::var("KBUILD_REMOTE_CACHE")
-            .ok()
-            .filter(|u| !u.is_empty())
-    }
-
-    pub fn new(base: &str) -> Result<Remote, String> {
+    pub fn new(base: &str, upload: bool) -> Result<Remote, String> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5))
@@ -42,77 +37,77 @@ impl Remote {
         Ok(Remote {
             client,
             base: base.trim_end_matches('/').to_string(),
-            broken: AtomicBool::new(false),
+            shown: redact(base.trim_end_matches('/')),
+            upload,
         })
     }
 
     pub fn url(&self) -> &str {
-        &self.base
+        &self.shown
     }
 
-    /// Whether the remote is still in use; `fail` turns it off and says whether this was
-    /// the first failure (the one to warn about).
-    pub fn usable(&self) -> bool {
-        !self.broken.load(Ordering::Relaxed)
-    }
-
-    pub fn fail(&self) -> bool {
-        !self.broken.swap(true, Ordering::Relaxed)
+    pub fn uploads(&self) -> bool {
+        self.upload
     }
 
     fn url_of(&self, kind: &str, h: Hash) -> String {
         format!("{}/{kind}/{}", self.base, h.to_hex())
     }
 
+    /// `url_of` as messages show it.
+    fn shown_of(&self, kind: &str, h: Hash) -> String {
+        format!("{}/{kind}/{}", self.shown, h.to_hex())
+    }
+
     /// A blob or entry; `None` when the server does not have it.
     pub async fn get(&self, kind: &str, h: Hash) -> Result<Option<Vec<u8>>, String> {
-        let url = self.url_of(kind, h);
+        let (url, shown) = (self.url_of(kind, h), self.shown_of(kind, h));
         let resp = self
             .client
             .get(&url)
             .send()
             .await
-            .map_err(|e| format!("GET {url}: {e}"))?;
+            .map_err(|e| format!("GET {shown}: {}", redact(&e.to_string())))?;
         match resp.status() {
             s if s.is_success() => Ok(Some(
                 resp.bytes()
                     .await
-                    .map_err(|e| format!("GET {url}: {e}"))?
+                    .map_err(|e| format!("GET {shown}: {}", redact(&e.to_string())))?
                     .to_vec(),
             )),
             reqwest::StatusCode::NOT_FOUND => Ok(None),
-            s => Err(format!("GET {url}: HTTP {s}")),
+            s => Err(format!("GET {shown}: HTTP {s}")),
         }
     }
 
     pub async fn has(&self, kind: &str, h: Hash) -> Result<bool, String> {
-        let url = self.url_of(kind, h);
+        let (url, shown) = (self.url_of(kind, h), self.shown_of(kind, h));
         let resp = self
             .client
             .head(&url)
             .send()
             .await
-            .map_err(|e| format!("HEAD {url}: {e}"))?;
+            .map_err(|e| format!("HEAD {shown}: {}", redact(&e.to_string())))?;
         match resp.status() {
             s if s.is_success() => Ok(true),
             reqwest::StatusCode::NOT_FOUND => Ok(false),
-            s => Err(format!("HEAD {url}: HTTP {s}")),
+            s => Err(format!("HEAD {shown}: HTTP {s}")),
         }
     }
 
     pub async fn put(&self, kind: &str, h: Hash, bytes: Vec<u8>) -> Result<(), String> {
-        let url = self.url_of(kind, h);
+        let (url, shown) = (self.url_of(kind, h), self.shown_of(kind, h));
         let resp = self
             .client
             .put(&url)
             .body(bytes)
             .send()
             .await
-            .map_err(|e| format!("PUT {url}: {e}"))?;
+            .map_err(|e| format!("PUT {shown}: {}", redact(&e.to_string())))?;
         if resp.status().is_success() {
             Ok(())
         } else {
-            Err(format!("PUT {url}: HTTP {}", resp.status()))
+            Err(format!("PUT {shown}: HTTP {}", resp.status()))
         }
     }
 
@@ -122,7 +117,7 @@ impl Remote {
             Some(bytes) if Hash::of(&bytes) == h => Ok(Some(bytes)),
             Some(_) => Err(format!(
                 "{} is corrupted on the server",
-                self.url_of("cas", h)
+                self.shown_of("cas", h)
             )),
             None => Ok(None),
         }
@@ -132,8 +127,9 @@ impl Remote {
     pub async fn traces(&self, key: &Key, definition: Hash) -> Result<Vec<Trace>, String> {
         let id = trace_id(key, definition);
         Ok(match self.get("ac", id).await? {
-            Some(bytes) => decode_bundle(&bytes)
-                .ok_or_else(|| format!("{} is not a kbuild trace bundle", self.url_of("ac", id)))?,
+            Some(bytes) => decode_bundle(&bytes).ok_or_else(|| {
+                format!("{} is not a kbuild trace bundle", self.shown_of("ac", id))
+            })?,
             None => Vec::new(),
         })
     }
@@ -153,6 +149,34 @@ impl Remote {
         self.put("ac", trace_id(key, definition), encode_bundle(&all))
             .await
     }
+}
+
+/// A URL (or a message holding URLs) with the password of any `user:password@` replaced.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c == '/' || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => match authority[..at].split_once(':') {
+                Some((user, _)) => {
+                    out.push_str(user);
+                    out.push_str(":***");
+                    out.push_str(&authority[at..]);
+                }
+                None => out.push_str(authority),
+            },
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn encode_bundle(traces: &[Trace]) -> Vec<u8> {
@@ -181,6 +205,16 @@ fn decode_bundle(bytes: &[u8]) -> Option<Vec<Trace>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_redacted() {
+        assert_eq!(
+            redact("GET https://ci:s3cret@cache.example/ac/1: error"),
+            "GET https://ci:***@cache.example/ac/1: error"
+        );
+        assert_eq!(redact("http://host:8080/x"), "http://host:8080/x");
+        assert_eq!(redact("plain text"), "plain text");
+    }
 
     #[test]
     fn bundles_roundtrip_and_reject_other_bytes() {

@@ -1,5 +1,6 @@
-//! Computing input keys: source files through the two-step hash cache, globs by walking
-//! only the directories a pattern can match, and tool identities.
+//! The input kinds, as the engine's [`Inputs`]: source files through the two-step hash cache
+//! (`file`), globs by walking only the directories a pattern can match (`glob`), tool
+//! identities (`tool`) and settings of this machine (`setting`).
 
 use std::fs;
 use std::io;
@@ -10,9 +11,119 @@ use globset::{GlobBuilder, GlobSetBuilder};
 use kbuild_hashers::Hasher;
 use sha2::{Digest as _, Sha512};
 
-use super::db::{Db, Stat};
-use super::store::{hash_reader, Hash};
-use super::BuildError;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use kbuild_engine::{BuildError, Db, InputEnv, Inputs, Key, Stat, Value};
+
+use crate::env::Env;
+
+/// The [`Key`] of a source file's content under a hasher.
+pub fn file_key(path: &str, hasher: &dyn Hasher) -> Key {
+    Key::input("file", format!("{}:{path}", hasher_tag(hasher)))
+}
+
+/// The [`Key`] of the sorted list of files these globs match.
+pub fn glob_key(patterns: &[String]) -> Key {
+    Key::input("glob", patterns.join("\n"))
+}
+
+/// The [`Key`] of a tool's identity: `javac` (the JDK), or a program on `PATH`.
+pub fn tool_key(name: &str) -> Key {
+    Key::input("tool", name)
+}
+
+/// The [`Key`] naming the Maven local repository, where resolved artifacts are.
+pub fn maven_local_repo_key() -> Key {
+    Key::input("setting", MAVEN_LOCAL_REPO)
+}
+
+const MAVEN_LOCAL_REPO: &str = "maven-local-repo";
+
+/// `id@version` as it appears in keys.
+pub fn hasher_tag(h: &dyn Hasher) -> String {
+    format!("{}@{}", h.id(), h.version())
+}
+
+fn hasher_by_tag(tag: &str) -> Option<&'static dyn Hasher> {
+    let (id, version) = tag.split_once('@')?;
+    kbuild_hashers::by_name(id).filter(|h| h.version().to_string() == version)
+}
+
+pub struct ProjectInputs(pub Arc<Env>);
+
+impl Inputs for ProjectInputs {
+    fn compute(
+        &self,
+        kind: &str,
+        arg: &str,
+        env: InputEnv,
+    ) -> BoxFuture<'static, Result<Value, BuildError>> {
+        let me = self.0.clone();
+        let (kind, arg) = (kind.to_string(), arg.to_string());
+        async move {
+            match kind.as_str() {
+                "file" => {
+                    let Some((tag, path)) = arg.split_once(':') else {
+                        return Ok(Value::Text(format!("malformed file key {arg}")));
+                    };
+                    let Some(h) = hasher_by_tag(tag) else {
+                        // A hasher this kbuild does not have: never equal to a recorded digest.
+                        return Ok(Value::Text(format!("unknown hasher {tag}")));
+                    };
+                    if let Some(d) = cached_digest(me.root(), &env.db, path, h, tag)? {
+                        return Ok(Value::Digest(d));
+                    }
+                    // Reading and parsing may take a while: off the scheduler's threads.
+                    let (path, tag) = (path.to_string(), tag.to_string());
+                    let digest = tokio::task::spawn_blocking(move || {
+                        let warn = |m: String| env.reporter.warn(&m);
+                        file_digest(me.root(), &env.db, &path, h, &tag, &warn)
+                    })
+                    .await
+                    .map_err(|e| BuildError::Input(format!("internal error: {e}")))??;
+                    Ok(Value::Digest(digest))
+                }
+                // Inline: a directory walk is quick, and a blocking-pool thread per glob is not.
+                "glob" => {
+                    let patterns: Vec<String> = arg.split('\n').map(str::to_string).collect();
+                    Ok(Value::Files(expand_globs(me.root(), &patterns)?))
+                }
+                "tool" if arg == "javac" => Ok(Value::Text(me.jdk()?.identity.clone())),
+                // Any other program named on PATH: its file's digest, so a new version reruns
+                // what it made.
+                "tool" => {
+                    let identity = tokio::task::spawn_blocking(move || {
+                        let warn = |m: String| env.reporter.warn(&m);
+                        program_identity(&env.db, &arg, &warn)
+                    })
+                    .await
+                    .map_err(|e| BuildError::Input(format!("internal error: {e}")))??;
+                    Ok(Value::Text(identity))
+                }
+                "setting" if arg == MAVEN_LOCAL_REPO => {
+                    Ok(Value::Text(me.local_repo()?.to_string_lossy().into_owned()))
+                }
+                _ => Ok(Value::Text(format!("unknown input {kind}:{arg}"))),
+            }
+        }
+        .boxed()
+    }
+
+    fn describe(&self, kind: &str, arg: &str) -> String {
+        match (kind, arg.split_once(':')) {
+            ("file", Some((hasher, path))) => format!("source {path} (hasher {hasher})"),
+            ("glob", _) => format!(
+                "the set of files matching {}",
+                arg.split('\n').collect::<Vec<_>>().join(", ")
+            ),
+            ("tool", _) => format!("the tool {arg}"),
+            ("setting", _) => format!("the setting {arg}"),
+            _ => format!("{kind} {arg}"),
+        }
+    }
+}
 
 /// A stat taken less than this long after the file was written is not cached: a second
 /// write within the filesystem's timestamp granularity could leave size and mtime equal.
@@ -114,35 +225,6 @@ pub fn file_digest(
     Ok(digest.0.to_vec())
 }
 
-/// The sha256 of an output file (the content store's digest), through the stat cache.
-pub fn output_digest(db: &Db, abs: &Path, rel: &str) -> Result<Option<(Hash, bool)>, BuildError> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = match fs::symlink_metadata(abs) {
-        Ok(m) if m.is_file() => m,
-        Ok(_) => return Ok(None),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err(rel, e)),
-    };
-    let exec = meta.permissions().mode() & 0o111 != 0;
-    let stat = Stat::of(&meta);
-    if let Some(d) = db.stat_digest("sha256", rel, &stat)? {
-        if let Ok(arr) = <[u8; 32]>::try_from(d.as_slice()) {
-            return Ok(Some((Hash(arr), exec)));
-        }
-    }
-    let f = fs::File::open(abs).map_err(|e| io_err(rel, e))?;
-    let (h, _) = hash_reader(f, None).map_err(|e| io_err(rel, e))?;
-    db.put_stat_digest("sha256", rel, &stat, &h.0)?;
-    Ok(Some((h, exec)))
-}
-
-/// Records the digest of an output kbuild just wrote, so the next build checks it by stat.
-pub fn remember_output(db: &Db, abs: &Path, rel: &str, digest: Hash) -> Result<(), BuildError> {
-    let meta = fs::metadata(abs).map_err(|e| io_err(rel, e))?;
-    db.put_stat_digest("sha256", rel, &Stat::of(&meta), &digest.0)?;
-    Ok(())
-}
-
 /// What identifies a program found on `PATH`: the sha512 of the file it resolves to (the
 /// stat cache spares re-reading it). A program that is not there is named as missing; running
 /// it will fail with the real error.
@@ -156,7 +238,7 @@ pub fn program_identity(db: &Db, name: &str, warn: &dyn Fn(String)) -> Result<St
         return Ok(format!("{name}: not on PATH"));
     };
     let sha512 = kbuild_hashers::by_name("sha512").expect("sha512 is built in");
-    let tag = super::hasher_tag(sha512);
+    let tag = hasher_tag(sha512);
     let digest = file_digest(
         Path::new("/"),
         db,

@@ -45,30 +45,14 @@ impl Value {
 }
 
 /// A tree of files, path (relative to the target's output directory, `/`-separated)
-/// → content digest. Its digest is the digest of its canonical JSON, which is also how it is
-/// kept in the content store.
+/// → content digest, and what the rule says of it for its dependents (`info`: the providers,
+/// opaque to the engine). Its digest is the digest of its canonical JSON, which is also how
+/// it is kept in the content store.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
     pub files: BTreeMap<String, Entry>,
-    /// Files the product refers to where they are (resolved Maven artifacts in the local
-    /// repository), in classpath order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub artifacts: Vec<Artifact>,
-    /// What else the product stands for, when its files do not show it: a Clojure library
-    /// used from source is its sources' digests, so its users see them change.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sources: Option<Hash>,
-}
-
-/// A file outside the output directory that a product names, with the digest it had.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Artifact {
-    /// `group:artifact:type[:classifier]:version:scope`, as `mvn dependency:list` prints it.
-    pub id: String,
-    /// Relative to the Maven local repository (absolute for a file outside it), so the
-    /// product is the same on every machine.
-    pub file: String,
-    pub sha256: Hash,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub info: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,9 +14,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::db::Trace;
-use super::key::Key;
-use super::store::Hash;
+use crate::db::Trace;
+use crate::key::Key;
+use crate::store::Hash;
 
 /// Traces kept per (target, definition).
 const MAX_SHARED_TRACES: usize = 8;
@@ -26,25 +26,15 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// `KBUILD_CACHE` (a directory; `off` for none), else `$XDG_CACHE_HOME/kbuild`, else
-    /// `~/.cache/kbuild`.
-    pub fn locate() -> Option<PathBuf> {
-        match std::env::var_os("KBUILD_CACHE") {
-            Some(v) if v == "off" => None,
-            Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
-            _ => std::env::var_os("XDG_CACHE_HOME")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-                .map(|c| c.join("kbuild")),
-        }
-    }
-
     pub fn open(root: &Path) -> io::Result<Shared> {
         fs::create_dir_all(root.join("traces"))?;
         Ok(Shared {
             root: root.to_path_buf(),
         })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Where the content store lives.

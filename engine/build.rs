@@ -1,4 +1,4 @@
-//! Links the libraries that Debian's static librocksdb.a needs (see .cargo/config.toml: kbuild
+//! Links the libraries that Debian's static librocksdb.a needs (see the workspace .cargo/config.toml: kbuild
 //! links RocksDB statically, which saves the dynamic loader's symbol resolution of a large C++
 //! library at every start — a no-op build is mostly start-up).
 fn main() {

@@ -1,0 +1,62 @@
+//! Task identities. A key names what to compute, never where: paths are relative to the
+//! project root, so traces stay valid when the checkout moves.
+
+use std::fmt;
+
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub enum Key {
+    /// An input of a kind the application registered (a source file under a hasher, a glob,
+    /// a tool, a setting), computed by its [`crate::Inputs`]; `arg` is canonical text.
+    Input { kind: String, arg: String },
+    /// A target's definition: its rule's name and version and its arguments.
+    Def(String),
+    /// A target's product.
+    Target(String),
+}
+
+impl Key {
+    pub fn input(kind: &str, arg: impl Into<String>) -> Key {
+        Key::Input {
+            kind: kind.to_string(),
+            arg: arg.into(),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Key> {
+        let (kind, rest) = s.split_once(':')?;
+        Some(match kind {
+            "def" => Key::Def(rest.to_string()),
+            "target" => Key::Target(rest.to_string()),
+            _ => Key::input(kind, rest),
+        })
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::Input { kind, arg } => write!(f, "{kind}:{arg}"),
+            Key::Def(t) => write!(f, "def:{t}"),
+            Key::Target(t) => write!(f, "target:{t}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_roundtrip_through_their_text() {
+        for k in [
+            Key::input("file", "java@1:src/a:b/C.java"),
+            Key::input("glob", "src/**/*.java\ngen/x.txt"),
+            Key::Def("app".into()),
+            Key::input("tool", "javac"),
+            Key::Target("app".into()),
+        ] {
+            assert_eq!(Key::parse(&k.to_string()), Some(k));
+        }
+        assert_eq!(Key::parse("no-colon"), None);
+    }
+}

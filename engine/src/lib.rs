@@ -1,0 +1,1113 @@
+//! kbuild's build engine: a suspending, parallel scheduler over keys, with a
+//! constructive-traces rebuilder ("Build Systems à la Carte", the Cloud Shake point).
+//!
+//! A task runs until it fetches; [`Ctx::fetch_all`] awaits the dependencies concurrently and
+//! records them, in order, as one batch of the task's trace. Each key is computed at most
+//! once per invocation (the memo). To bring a target up to date, its stored traces are
+//! replayed batch by batch; the first fully matching trace yields its value from the content
+//! store, and only when none matches does the rule run. The inputs a rule read are checked
+//! again after it ran: a result made while one changed is never recorded.
+//!
+//! The engine knows no rule, build file or terminal. The application gives it:
+//! - its targets, each with a [`Rule`] (name, version, `run`) and its arguments;
+//! - an [`Inputs`], which computes the input keys (source files, globs, tools, settings);
+//! - a [`Reporter`], which shows what happens.
+
+pub mod db;
+pub mod key;
+mod levels;
+mod outputs;
+mod remote;
+mod shared;
+pub mod store;
+pub mod value;
+
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::future::{join_all, BoxFuture};
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OnceCell, Semaphore};
+
+pub use db::{Db, DbError, Stat, Trace};
+pub use key::Key;
+use levels::Level;
+pub use outputs::{is_contained, output_digest};
+pub use remote::redact;
+use remote::Remote;
+use shared::Shared;
+use store::Cas;
+pub use store::{Hash, StoreError};
+pub use value::{Entry, Product, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("target {target}: {message}")]
+    TaskFailed { target: String, message: String },
+    #[error("target {target} was not built because {dep} failed")]
+    DepFailed { target: String, dep: String },
+    #[error("dependency cycle: {}", .0.join(" -> "))]
+    Cycle(Vec<String>),
+    #[error("{what}: {source}")]
+    Io { what: String, source: io::Error },
+    #[error("{0}")]
+    Input(String),
+    #[error("{0}")]
+    Tool(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl BuildError {
+    pub fn io(what: impl std::fmt::Display, source: io::Error) -> BuildError {
+        BuildError::Io {
+            what: what.to_string(),
+            source,
+        }
+    }
+}
+
+/// A failure as the scheduler shares it between every task that fetched the key.
+pub type Failure = Arc<BuildError>;
+
+impl From<Failure> for BuildError {
+    fn from(e: Failure) -> BuildError {
+        match Arc::try_unwrap(e) {
+            Ok(e) => e,
+            Err(shared) => match &*shared {
+                BuildError::DepFailed { target, dep } => BuildError::DepFailed {
+                    target: target.clone(),
+                    dep: dep.clone(),
+                },
+                BuildError::Cycle(p) => BuildError::Cycle(p.clone()),
+                other => BuildError::Input(other.to_string()),
+            },
+        }
+    }
+}
+
+/// How a target fared in one invocation.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Status {
+    Executed,
+    UpToDate,
+    Restored,
+    Failed,
+}
+
+impl Status {
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Executed => "executed",
+            Status::UpToDate => "up to date",
+            Status::Restored => "restored",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// Where the engine says what happens.
+pub trait Reporter: Send + Sync {
+    /// A target is done, `ms` after it was first fetched.
+    fn task(&self, target: &str, rule: &str, status: Status, ms: u64);
+    /// A rule started its tool.
+    fn running(&self, target: &str);
+    /// A tool's own output.
+    fn tool_output(&self, target: &str, text: &str);
+    fn warn(&self, message: &str);
+    fn error(&self, message: &str);
+}
+
+/// A rule kind. Registered once by the application; each target names one.
+pub trait Rule: Send + Sync {
+    /// As build files and messages name it (`java-library`).
+    fn name(&self) -> &'static str;
+    /// Part of every key of this kind: bumped when the rule's output for the same inputs
+    /// changes, so that only its old traces stop matching.
+    fn version(&self) -> u32;
+    /// Fetches what it needs through `ctx`, writes its outputs into `ctx.stage()`, and returns
+    /// what its dependents need to know of the product (its providers), stored with it.
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>>;
+    /// Checks, before a product is restored from a trace, what it refers to outside itself
+    /// (files that the product names but does not hold); an error means the rule runs again.
+    /// `db`'s stat cache checks files by [`output_digest`] without reading them.
+    fn check_restore(&self, _product: &Product, _db: &Db) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Computes the application's input keys ([`Key::Input`]).
+pub trait Inputs: Send + Sync {
+    /// The current value of an input. The engine calls it once per key per invocation, and
+    /// once more after a rule that fetched the key ran, to see that it did not change.
+    fn compute(
+        &self,
+        kind: &str,
+        arg: &str,
+        env: InputEnv,
+    ) -> BoxFuture<'static, Result<Value, BuildError>>;
+    /// How `kbuild explain` names it.
+    fn describe(&self, kind: &str, arg: &str) -> String;
+}
+
+/// What an input's computation may use: the database's stat and digest caches, and the reporter.
+#[derive(Clone)]
+pub struct InputEnv {
+    pub db: Arc<Db>,
+    pub reporter: Arc<dyn Reporter>,
+}
+
+/// One target as the engine sees it.
+#[derive(Clone)]
+pub struct Target {
+    pub rule: Arc<dyn Rule>,
+    /// Canonical text of the target's arguments: with the rule's name and version, the value
+    /// of its [`Key::Def`].
+    pub definition: String,
+    /// Why the rule runs whatever its traces say (inputs outside the build's view, such as
+    /// version ranges, or a flag), if it does.
+    pub always_runs: Option<String>,
+    /// The arguments themselves, for the rule ([`Ctx::spec`]).
+    pub spec: Arc<dyn Any + Send + Sync>,
+}
+
+/// Where the engine keeps its state, and how much it may run at once.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// The project root: keys name files relative to it.
+    pub root: PathBuf,
+    /// The checkout's database (and content store when there is no shared cache).
+    pub state: PathBuf,
+    /// Where target `t`'s product is put: `out_root/t`.
+    pub out_root: PathBuf,
+    pub jobs: usize,
+    /// The machine-wide cache directory, if any.
+    pub shared: Option<PathBuf>,
+    /// A remote cache (Bazel's HTTP protocol), if any.
+    pub remote: Option<RemoteConfig>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RemoteConfig {
+    pub url: String,
+    /// False for a read-only client.
+    pub upload: bool,
+}
+
+/// A computed key: its value and the value's digest.
+#[derive(Clone, Debug)]
+pub struct Computed {
+    pub hash: Hash,
+    pub value: Arc<Value>,
+}
+
+impl Computed {
+    pub fn new(value: Value) -> Computed {
+        Computed {
+            hash: value.hash(),
+            value: Arc::new(value),
+        }
+    }
+
+    pub fn files(&self) -> &[String] {
+        match &*self.value {
+            Value::Files(f) => f,
+            _ => &[],
+        }
+    }
+
+    pub fn product(&self) -> Option<&Product> {
+        match &*self.value {
+            Value::Product(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// Why a target was last built the way it was, for `kbuild explain`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Note {
+    pub rule: String,
+    pub status: String,
+    pub reason: String,
+}
+
+type Slot = Arc<OnceCell<Result<Computed, Failure>>>;
+
+/// The chain of targets that led to a fetch, to report cycles with their path.
+#[derive(Clone, Default)]
+struct Stack(Option<Arc<(String, Stack)>>);
+
+impl Stack {
+    fn top(&self) -> Option<&str> {
+        self.0.as_ref().map(|n| n.0.as_str())
+    }
+
+    fn push(&self, name: &str) -> Stack {
+        Stack(Some(Arc::new((name.to_string(), self.clone()))))
+    }
+
+    fn path_to(&self, name: &str) -> Option<Vec<String>> {
+        let mut path = Vec::new();
+        let mut cur = self;
+        while let Some(node) = &cur.0 {
+            path.push(node.0.clone());
+            if node.0 == name {
+                path.reverse();
+                path.push(name.to_string());
+                return Some(path);
+            }
+            cur = &node.1;
+        }
+        None
+    }
+}
+
+/// A cache level in use; after its first failure it is left alone for the rest of the run.
+struct InUse {
+    level: Box<dyn Level>,
+    broken: AtomicBool,
+}
+
+/// What bringing a target up to date gave: the value, how, and why.
+type Outcome = (Computed, Status, String);
+
+pub struct Engine {
+    config: Config,
+    targets: BTreeMap<String, Target>,
+    inputs: Arc<dyn Inputs>,
+    reporter: Arc<dyn Reporter>,
+    db: Arc<Db>,
+    cas: Cas,
+    /// Nearest first: the machine-wide cache, then the remote one.
+    levels: Vec<InUse>,
+    jobs: Semaphore,
+    memo: Mutex<HashMap<Key, Slot>>,
+    /// Which targets each running target is waiting for: a cycle that two fetch chains close
+    /// between them (each waiting for the other's key) is found here, not by either stack.
+    waits: Mutex<HashMap<String, Vec<String>>>,
+    statuses: Mutex<HashMap<String, Status>>,
+    tmp: PathBuf,
+}
+
+impl Engine {
+    /// Opens the checkout's database and store and clears what a killed build may have left
+    /// half-done.
+    pub fn open(
+        config: Config,
+        targets: BTreeMap<String, Target>,
+        inputs: Arc<dyn Inputs>,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<Arc<Engine>, BuildError> {
+        let state = &config.state;
+        fs::create_dir_all(state).map_err(|e| BuildError::io(state.display(), e))?;
+        let db = Arc::new(Db::open(&state.join("db"))?);
+        let mut levels: Vec<InUse> = Vec::new();
+        let mut cas_dir = state.join("cas");
+        if let Some(dir) = &config.shared {
+            match Shared::open(dir) {
+                Ok(s) => {
+                    cas_dir = s.cas_dir();
+                    levels.push(InUse {
+                        level: Box::new(s),
+                        broken: AtomicBool::new(false),
+                    });
+                }
+                Err(e) => reporter.warn(&format!(
+                    "the shared cache {} is not usable ({e}); using this checkout's own",
+                    dir.display()
+                )),
+            }
+        }
+        let cas = Cas::open(&cas_dir)?;
+        if let Some(r) = &config.remote {
+            let remote = Remote::new(&r.url, r.upload).map_err(|e| {
+                BuildError::Input(format!("KBUILD_REMOTE_CACHE {}: {e}", redact(&r.url)))
+            })?;
+            levels.push(InUse {
+                level: Box::new(remote),
+                broken: AtomicBool::new(false),
+            });
+        }
+        // Only one kbuild holds the database, so whatever is in the scratch area is stale.
+        let tmp = config.out_root.join(".tmp");
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(&tmp).map_err(|e| BuildError::io(tmp.display(), e))?;
+        Ok(Arc::new(Engine {
+            jobs: Semaphore::new(config.jobs.max(1)),
+            config,
+            targets,
+            inputs,
+            reporter,
+            db,
+            cas,
+            levels,
+            memo: Mutex::new(HashMap::new()),
+            waits: Mutex::new(HashMap::new()),
+            statuses: Mutex::new(HashMap::new()),
+            tmp,
+        }))
+    }
+
+    /// Brings the named targets up to date, concurrently.
+    pub async fn build(
+        self: &Arc<Self>,
+        targets: &[String],
+    ) -> Vec<(String, Result<Computed, Failure>)> {
+        let root = Stack::default();
+        let results = join_all(
+            targets
+                .iter()
+                .map(|t| self.fetch(Key::Target(t.clone()), &root)),
+        )
+        .await;
+        targets.iter().cloned().zip(results).collect()
+    }
+
+    pub fn note(&self, target: &str) -> Result<Option<Note>, BuildError> {
+        Ok(self
+            .db
+            .note(&format!("explain:{target}"))?
+            .and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    /// How a target fared in this invocation.
+    pub fn status(&self, name: &str) -> Option<Status> {
+        self.statuses
+            .lock()
+            .expect("status lock")
+            .get(name)
+            .copied()
+    }
+
+    /// A target's value from this invocation, if it was built.
+    pub fn value(&self, name: &str) -> Option<Computed> {
+        let slot = self
+            .memo
+            .lock()
+            .expect("memo lock")
+            .get(&Key::Target(name.to_string()))
+            .cloned()?;
+        slot.get()?.as_ref().ok().cloned()
+    }
+
+    /// Where a target's product is on disk.
+    pub fn out_dir(&self, name: &str) -> PathBuf {
+        self.config.out_root.join(name)
+    }
+
+    /// A blob from the content store, verified.
+    pub fn blob(&self, h: Hash) -> Result<Vec<u8>, BuildError> {
+        Ok(self.cas.get(h)?)
+    }
+
+    fn describe(&self, key: &Key) -> String {
+        match key {
+            Key::Input { kind, arg } => self.inputs.describe(kind, arg),
+            Key::Def(t) => format!("the definition of {t} in the build file"),
+            Key::Target(t) => format!("dependency {t}"),
+        }
+    }
+
+    fn input_env(&self) -> InputEnv {
+        InputEnv {
+            db: self.db.clone(),
+            reporter: self.reporter.clone(),
+        }
+    }
+
+    /// Boxed because the recursion (fetch → build_target → fetch) needs a nameable `Send` type.
+    fn fetch<'a>(
+        self: &'a Arc<Self>,
+        key: Key,
+        stack: &'a Stack,
+    ) -> BoxFuture<'a, Result<Computed, Failure>> {
+        async move {
+            let waiter = match (&key, stack.top()) {
+                (Key::Target(name), Some(me)) => {
+                    if let Some(path) = stack.path_to(name) {
+                        return Err(Arc::new(BuildError::Cycle(path)));
+                    }
+                    self.start_waiting(me, name)
+                        .map_err(|path| Arc::new(BuildError::Cycle(path)))?;
+                    Some((me.to_string(), name.clone()))
+                }
+                _ => None,
+            };
+            let result = self.compute(key, stack).await;
+            if let Some((me, name)) = waiter {
+                self.stop_waiting(&me, &name);
+            }
+            result
+        }
+        .boxed()
+    }
+
+    /// Records that `me` waits for `name`, unless `name` (through what it waits for) already
+    /// waits for `me`: then the path of that cycle.
+    fn start_waiting(&self, me: &str, name: &str) -> Result<(), Vec<String>> {
+        let mut waits = self.waits.lock().expect("waits lock");
+        let mut path = vec![name.to_string()];
+        let mut seen = std::collections::HashSet::new();
+        if reaches(&waits, &mut path, me, &mut seen) {
+            path.insert(0, me.to_string());
+            return Err(path);
+        }
+        waits
+            .entry(me.to_string())
+            .or_default()
+            .push(name.to_string());
+        Ok(())
+    }
+
+    fn stop_waiting(&self, me: &str, name: &str) {
+        let mut waits = self.waits.lock().expect("waits lock");
+        if let Some(list) = waits.get_mut(me) {
+            if let Some(i) = list.iter().position(|n| n == name) {
+                list.remove(i);
+            }
+        }
+    }
+
+    async fn compute(self: &Arc<Self>, key: Key, stack: &Stack) -> Result<Computed, Failure> {
+        let slot = self
+            .memo
+            .lock()
+            .expect("memo lock")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        slot.get_or_init(|| async {
+            match key {
+                // A target that an old trace names but the build file no longer has: a
+                // value no recorded digest equals, so the trace simply does not match.
+                Key::Target(name) if !self.targets.contains_key(&name) => {
+                    Ok(Computed::new(Value::Text(format!("no target {name}"))))
+                }
+                Key::Target(name) => {
+                    let me = self.clone();
+                    let stack = stack.push(&name);
+                    let job = tokio::spawn(async move { me.build_target(&name, &stack).await });
+                    job.await.unwrap_or_else(|e| {
+                        Err(Arc::new(BuildError::Input(format!("internal error: {e}"))))
+                    })
+                }
+                Key::Def(name) => Ok(Computed::new(Value::Text(
+                    self.targets
+                        .get(&name)
+                        .map(|t| {
+                            format!("{}@{}\n{}", t.rule.name(), t.rule.version(), t.definition)
+                        })
+                        .unwrap_or_default(),
+                ))),
+                Key::Input { kind, arg } => self
+                    .inputs
+                    .compute(&kind, &arg, self.input_env())
+                    .await
+                    .map(Computed::new)
+                    .map_err(Arc::new),
+            }
+        })
+        .await
+        .clone()
+    }
+
+    /// The rebuilder: replay traces, else run the rule.
+    async fn build_target(
+        self: &Arc<Self>,
+        name: &str,
+        stack: &Stack,
+    ) -> Result<Computed, Failure> {
+        let started = Instant::now();
+        let target = self.targets[name].clone();
+        let rule = target.rule.name();
+        let result = self.bring_up_to_date(name, &target, stack).await;
+        let ms = started.elapsed().as_millis() as u64;
+        let (status, note) = match &result {
+            Ok((_, status, reason)) => (*status, Some(reason.clone())),
+            Err(e) => {
+                if !matches!(**e, BuildError::DepFailed { .. }) {
+                    self.reporter.error(&e.to_string());
+                }
+                (Status::Failed, None)
+            }
+        };
+        self.reporter.task(name, rule, status, ms);
+        self.statuses
+            .lock()
+            .expect("status lock")
+            .insert(name.to_string(), status);
+        if let Some(reason) = note {
+            let note = Note {
+                rule: rule.to_string(),
+                status: status.word().to_string(),
+                reason,
+            };
+            self.db
+                .put_note(
+                    &format!("explain:{name}"),
+                    &serde_json::to_vec(&note).expect("notes serialize"),
+                )
+                .map_err(|e| Arc::new(e.into()))?;
+        }
+        result.map(|(c, _, _)| c)
+    }
+
+    async fn bring_up_to_date(
+        self: &Arc<Self>,
+        name: &str,
+        target: &Target,
+        stack: &Stack,
+    ) -> Result<Outcome, Failure> {
+        let key = Key::Target(name.to_string());
+        let replay = target.always_runs.is_none();
+        let mut reason = target
+            .always_runs
+            .clone()
+            .unwrap_or_else(|| "it had never been built".into());
+        let traces = if replay {
+            self.db.traces(&key).map_err(|e| Arc::new(e.into()))?
+        } else {
+            Vec::new()
+        };
+        for (i, trace) in traces.iter().enumerate() {
+            match self.verify(trace, name, stack).await? {
+                Some((dep, old, new)) => {
+                    if i == 0 {
+                        reason = format!(
+                            "{} changed ({} -> {})",
+                            self.describe(&dep),
+                            old.short(),
+                            new.short()
+                        );
+                    }
+                }
+                None => match self.restore(name, target, trace.result) {
+                    Ok((product, rewrote)) => {
+                        self.db
+                            .promote_trace(&key, i)
+                            .map_err(|e| Arc::new(e.into()))?;
+                        let (status, why) = match (i, rewrote) {
+                            (0, false) => (Status::UpToDate, "nothing it depends on changed".to_string()),
+                            (0, true) => (Status::Restored, "its outputs on disk were missing or modified; restored from the store".to_string()),
+                            _ => (Status::Restored, format!("its inputs matched an earlier build (trace {}); restored from the store", i + 1)),
+                        };
+                        return Ok((Computed::new(Value::Product(product)), status, why));
+                    }
+                    Err(e) => self.reporter.warn(&format!(
+                        "target {name}: cannot restore ({e}); running it again"
+                    )),
+                },
+            }
+        }
+        let definition = if replay && !self.levels.is_empty() {
+            Some(self.fetch(Key::Def(name.to_string()), stack).await?.hash)
+        } else {
+            None
+        };
+        if let Some(definition) = definition {
+            if let Some(found) = self
+                .from_levels(name, target, definition, &traces, stack)
+                .await?
+            {
+                return Ok(found);
+            }
+        }
+        let (computed, trace) = self.run(name, target, stack).await?;
+        if let Some(definition) = trace.definition(&key) {
+            let product = computed.product().expect("targets compute products");
+            self.record(0..self.levels.len(), &key, definition, &trace, product)
+                .await;
+        }
+        self.db
+            .add_trace(&key, trace)
+            .map_err(|e| Arc::new(e.into()))?;
+        Ok((computed, Status::Executed, reason))
+    }
+
+    /// Runs the rule in a fresh stage, checks that nothing it read changed meanwhile, and
+    /// takes the stage into the store: the product and the trace to record.
+    async fn run(
+        self: &Arc<Self>,
+        name: &str,
+        target: &Target,
+        stack: &Stack,
+    ) -> Result<(Computed, Trace), Failure> {
+        let stage = tempfile::Builder::new()
+            .prefix(&format!("{name}-"))
+            .tempdir_in(&self.tmp)
+            .map_err(|e| Arc::new(BuildError::io(self.tmp.display(), e)))?;
+        let ctx = Ctx {
+            engine: self.clone(),
+            stack: stack.clone(),
+            target: name.to_string(),
+            spec: target.spec.clone(),
+            stage: stage.path().to_path_buf(),
+            batches: Mutex::new(Vec::new()),
+        };
+        ctx.fetch(Key::Def(name.to_string())).await?;
+        let as_task_failure = |e: BuildError| match e {
+            BuildError::DepFailed { .. } | BuildError::TaskFailed { .. } | BuildError::Cycle(_) => {
+                Arc::new(e)
+            }
+            other => Arc::new(BuildError::TaskFailed {
+                target: name.to_string(),
+                message: other.to_string(),
+            }),
+        };
+        let info = target.rule.run(&ctx).await.map_err(as_task_failure)?;
+        let batches = ctx.batches.into_inner().expect("trace lock");
+        if let Some(changed) = self.changed_since_fetched(&batches).await? {
+            return Err(Arc::new(BuildError::TaskFailed {
+                target: name.to_string(),
+                message: format!(
+                    "{changed} changed while the rule ran, so its result was not recorded; \
+                     build again"
+                ),
+            }));
+        }
+        let product = self.install(name, stage, info).map_err(Arc::new)?;
+        let computed = Computed::new(Value::Product(product));
+        let trace = Trace {
+            batches,
+            result: computed.hash,
+        };
+        Ok((computed, trace))
+    }
+
+    /// The first input of `batches` whose value is no longer the one fetched (a file saved
+    /// while the rule ran), computed afresh.
+    async fn changed_since_fetched(
+        &self,
+        batches: &[Vec<(Key, Hash)>],
+    ) -> Result<Option<String>, Failure> {
+        let inputs: Vec<(&str, &str, Hash)> = batches
+            .iter()
+            .flatten()
+            .filter_map(|(k, h)| match k {
+                Key::Input { kind, arg } => Some((kind.as_str(), arg.as_str(), *h)),
+                _ => None,
+            })
+            .collect();
+        let now = join_all(
+            inputs
+                .iter()
+                .map(|(kind, arg, _)| self.inputs.compute(kind, arg, self.input_env())),
+        )
+        .await;
+        for ((kind, arg, then), now) in inputs.iter().zip(now) {
+            if now.map_err(Arc::new)?.hash() != *then {
+                return Ok(Some(self.inputs.describe(kind, arg)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Files a trace in the given cache levels; a failure there is a warning.
+    async fn record(
+        &self,
+        levels: std::ops::Range<usize>,
+        key: &Key,
+        definition: Hash,
+        trace: &Trace,
+        product: &Product,
+    ) {
+        for used in &self.levels[levels] {
+            if used.broken.load(Ordering::Relaxed) {
+                continue;
+            }
+            if let Err(e) = used
+                .level
+                .record(key, definition, trace, product, &self.cas)
+                .await
+            {
+                self.level_failed(used, &e);
+            }
+        }
+    }
+
+    /// A level's failure is a miss plus one warning; the level is not asked again this run.
+    fn level_failed(&self, used: &InUse, e: &str) {
+        if !used.broken.swap(true, Ordering::Relaxed) {
+            self.reporter.warn(&format!(
+                "{}: {}; building without it",
+                used.level.name(),
+                redact(e)
+            ));
+        }
+    }
+
+    /// Replays the traces the cache levels hold for the target, nearest level first; on a
+    /// match, brings the product's blobs into the store, restores it, and files the trace in
+    /// the checkout and the levels nearer than the one that had it.
+    async fn from_levels(
+        self: &Arc<Self>,
+        name: &str,
+        target: &Target,
+        definition: Hash,
+        tried: &[Trace],
+        stack: &Stack,
+    ) -> Result<Option<Outcome>, Failure> {
+        let key = Key::Target(name.to_string());
+        for (i, used) in self.levels.iter().enumerate() {
+            if used.broken.load(Ordering::Relaxed) {
+                continue;
+            }
+            let traces = match used.level.traces(&key, definition).await {
+                Ok(t) => t,
+                Err(e) => {
+                    self.level_failed(used, &e);
+                    continue;
+                }
+            };
+            for trace in traces {
+                if tried.contains(&trace) || self.verify(&trace, name, stack).await?.is_some() {
+                    continue;
+                }
+                if let Err(e) = used.level.fetch(trace.result, &self.cas).await {
+                    self.level_failed(used, &e);
+                    break;
+                }
+                match self.restore(name, target, trace.result) {
+                    Ok((product, _)) => {
+                        self.record(0..i, &key, definition, &trace, &product).await;
+                        self.db
+                            .add_trace(&key, trace)
+                            .map_err(|e| Arc::new(e.into()))?;
+                        let why =
+                            format!("it was built with the same inputs {}", used.level.whence());
+                        let computed = Computed::new(Value::Product(product));
+                        return Ok(Some((computed, Status::Restored, why)));
+                    }
+                    Err(e) => {
+                        self.reporter
+                            .warn(&format!("target {name}: cannot restore ({e}); running it"));
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Replays one trace: None when every dependency still has its recorded digest, else
+    /// the first that differs. `stack` already holds this target.
+    async fn verify(
+        self: &Arc<Self>,
+        trace: &Trace,
+        name: &str,
+        stack: &Stack,
+    ) -> Result<Option<(Key, Hash, Hash)>, Failure> {
+        for batch in &trace.batches {
+            let got = join_all(batch.iter().map(|(k, _)| self.fetch(k.clone(), stack))).await;
+            for ((k, want), got) in batch.iter().zip(got) {
+                let got = got.map_err(|e| dep_failure(name, k, e))?;
+                if got.hash != *want {
+                    return Ok(Some((k.clone(), *want, got.hash)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn rel(&self, abs: &Path) -> String {
+        abs.strip_prefix(&self.config.root)
+            .unwrap_or(abs)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// Loads a product from the store and makes the files on disk equal to it. Every path
+    /// in it is checked first: a product can come from another machine.
+    fn restore(
+        &self,
+        name: &str,
+        target: &Target,
+        result: Hash,
+    ) -> Result<(Product, bool), BuildError> {
+        let json = self.cas.get(result)?;
+        let product: Product = serde_json::from_slice(&json)
+            .map_err(|e| BuildError::Input(format!("stored product {}: {e}", result.short())))?;
+        if let Some(bad) = product.files.keys().find(|p| !is_contained(p)) {
+            return Err(BuildError::Input(format!(
+                "stored product {} names the path {bad:?}, which leaves its directory",
+                result.short()
+            )));
+        }
+        target
+            .rule
+            .check_restore(&product, &self.db)
+            .map_err(BuildError::Input)?;
+        let dir = self.out_dir(name);
+        if self.on_disk_matches(&dir, &product)? {
+            return Ok((product, false));
+        }
+        let stage = tempfile::Builder::new()
+            .prefix(&format!("{name}-"))
+            .tempdir_in(&self.tmp)
+            .map_err(|e| BuildError::io(self.tmp.display(), e))?;
+        for (path, entry) in &product.files {
+            let dest = stage.path().join(path);
+            if let Some(parent) = dest.parent() {
+                fs::create_dir_all(parent).map_err(|e| BuildError::io(parent.display(), e))?;
+            }
+            self.cas.copy_to(entry.digest, &dest, entry.exec)?;
+        }
+        self.put_in_place(stage, &dir, &product)?;
+        Ok((product, true))
+    }
+
+    /// True when `dir` holds exactly the product's files with their digests and modes. A blob
+    /// missing from the store is put back from the file on disk, so that readers of the
+    /// store (a jar packaging this product) find it.
+    fn on_disk_matches(&self, dir: &Path, product: &Product) -> Result<bool, BuildError> {
+        let mut seen = 0usize;
+        for entry in walkdir::WalkDir::new(dir) {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(_) => return Ok(false),
+            };
+            if entry.file_type().is_dir() {
+                continue;
+            }
+            let Ok(rel) = entry.path().strip_prefix(dir) else {
+                return Ok(false);
+            };
+            let Some(want) = product.files.get(&*rel.to_string_lossy()) else {
+                return Ok(false);
+            };
+            match outputs::output_digest(&self.db, entry.path(), &self.rel(entry.path()))? {
+                Some((h, exec)) if h == want.digest && exec == want.exec => seen += 1,
+                _ => return Ok(false),
+            }
+            if !self.cas.contains(want.digest) {
+                let (h, _) = self.cas.put_file(entry.path())?;
+                if h != want.digest {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(seen == product.files.len())
+    }
+
+    /// Takes what a rule wrote into its stage directory into the store, and moves it into
+    /// place as the target's output directory.
+    fn install(
+        &self,
+        name: &str,
+        stage: tempfile::TempDir,
+        info: serde_json::Value,
+    ) -> Result<Product, BuildError> {
+        let mut product = Product {
+            info,
+            ..Product::default()
+        };
+        for entry in walkdir::WalkDir::new(stage.path()).sort_by_file_name() {
+            let entry =
+                entry.map_err(|e| BuildError::Input(format!("reading outputs of {name}: {e}")))?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            use std::os::unix::fs::PermissionsExt;
+            let exec = entry
+                .metadata()
+                .map(|m| m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false);
+            store::set_executable(entry.path(), exec)
+                .map_err(|e| BuildError::io(entry.path().display(), e))?;
+            let (digest, size) = self.cas.put_file(entry.path())?;
+            let rel = entry
+                .path()
+                .strip_prefix(stage.path())
+                .expect("inside stage")
+                .to_string_lossy()
+                .into_owned();
+            product.files.insert(rel, Entry { digest, size, exec });
+        }
+        self.cas.put_bytes(&product.to_json())?;
+        self.put_in_place(stage, &self.out_dir(name), &product)?;
+        Ok(product)
+    }
+
+    /// Moves a staged product into place and records its files' stats, so the next build
+    /// checks them without reading them.
+    fn put_in_place(
+        &self,
+        stage: tempfile::TempDir,
+        dir: &Path,
+        product: &Product,
+    ) -> Result<(), BuildError> {
+        self.swap_into_place(stage, dir)?;
+        for (path, entry) in &product.files {
+            let abs = dir.join(path);
+            outputs::remember_output(&self.db, &abs, &self.rel(&abs), entry.digest)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces `dir` by `stage` with two renames; a build killed in between leaves `dir`
+    /// missing, which the next build restores.
+    fn swap_into_place(&self, stage: tempfile::TempDir, dir: &Path) -> Result<(), BuildError> {
+        let stage = stage.keep();
+        if let Some(parent) = dir.parent() {
+            fs::create_dir_all(parent).map_err(|e| BuildError::io(parent.display(), e))?;
+        }
+        if fs::symlink_metadata(dir).is_ok() {
+            let old = tempfile::Builder::new()
+                .prefix("old-")
+                .tempdir_in(&self.tmp)
+                .map_err(|e| BuildError::io(self.tmp.display(), e))?
+                .keep();
+            fs::rename(dir, old.join("x")).map_err(|e| BuildError::io(dir.display(), e))?;
+            let _ = fs::remove_dir_all(&old);
+        }
+        fs::rename(&stage, dir).map_err(|e| BuildError::io(dir.display(), e))?;
+        Ok(())
+    }
+}
+
+/// Whether the last name of `path` reaches `goal` through `waits`, extending `path` to it.
+fn reaches(
+    waits: &HashMap<String, Vec<String>>,
+    path: &mut Vec<String>,
+    goal: &str,
+    seen: &mut std::collections::HashSet<String>,
+) -> bool {
+    let last = path.last().expect("a path has a start").clone();
+    if last == goal {
+        return true;
+    }
+    if !seen.insert(last.clone()) {
+        return false;
+    }
+    for next in waits.get(&last).into_iter().flatten() {
+        path.push(next.clone());
+        if reaches(waits, path, goal, seen) {
+            return true;
+        }
+        path.pop();
+    }
+    false
+}
+
+fn dep_failure(target: &str, key: &Key, e: Failure) -> Failure {
+    match (&*e, key) {
+        (BuildError::Cycle(_), _) => e,
+        (_, Key::Target(dep)) => Arc::new(BuildError::DepFailed {
+            target: target.to_string(),
+            dep: dep.clone(),
+        }),
+        _ => e,
+    }
+}
+
+/// What a rule sees: its target's name and arguments, its stage directory, and `fetch`, the
+/// only way to read another key's value.
+pub struct Ctx {
+    engine: Arc<Engine>,
+    target: String,
+    spec: Arc<dyn Any + Send + Sync>,
+    stage: PathBuf,
+    stack: Stack,
+    batches: Mutex<Vec<Vec<(Key, Hash)>>>,
+}
+
+impl Ctx {
+    pub async fn fetch(&self, key: Key) -> Result<Computed, Failure> {
+        Ok(self.fetch_all(vec![key]).await?.remove(0))
+    }
+
+    /// Fetches keys concurrently and records them, in the given order, as one batch.
+    pub async fn fetch_all(&self, keys: Vec<Key>) -> Result<Vec<Computed>, Failure> {
+        let results = join_all(
+            keys.iter()
+                .map(|k| self.engine.fetch(k.clone(), &self.stack)),
+        )
+        .await;
+        let mut batch = Vec::with_capacity(keys.len());
+        let mut values = Vec::with_capacity(keys.len());
+        for (k, r) in keys.into_iter().zip(results) {
+            let c = r.map_err(|e| dep_failure(&self.target, &k, e))?;
+            batch.push((k, c.hash));
+            values.push(c);
+        }
+        self.batches.lock().expect("trace lock").push(batch);
+        Ok(values)
+    }
+
+    /// The target this rule runs for.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The target's arguments, as the application gave them in [`Target::spec`].
+    pub fn spec<T: Any>(&self) -> &T {
+        self.spec
+            .downcast_ref()
+            .expect("a rule receives the arguments its application registered it with")
+    }
+
+    /// The empty directory the rule writes its outputs into.
+    pub fn stage(&self) -> &Path {
+        &self.stage
+    }
+
+    /// The project root, where the rule's tools run.
+    pub fn root(&self) -> &Path {
+        &self.engine.config.root
+    }
+
+    /// Where a fetched target's product is on disk.
+    pub fn out_dir(&self, name: &str) -> PathBuf {
+        self.engine.out_dir(name)
+    }
+
+    /// A blob of a fetched product, from the content store.
+    pub fn blob(&self, h: Hash) -> Result<Vec<u8>, BuildError> {
+        self.engine.blob(h)
+    }
+
+    pub fn reporter(&self) -> &dyn Reporter {
+        &*self.engine.reporter
+    }
+
+    /// A slot in the `-j` limit, held while an external tool runs.
+    pub async fn job_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.engine
+            .jobs
+            .acquire()
+            .await
+            .expect("semaphore is never closed")
+    }
+
+    pub fn fail(&self, message: impl Into<String>) -> BuildError {
+        BuildError::TaskFailed {
+            target: self.target.clone(),
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_reports_the_cycle_path() {
+        let s = Stack::default().push("a").push("b").push("c");
+        assert_eq!(
+            s.path_to("b"),
+            Some(vec!["b".into(), "c".into(), "b".into()])
+        );
+        assert_eq!(s.path_to("z"), None);
+    }
+}
