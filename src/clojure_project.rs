@@ -2004,7 +2004,7 @@ fn d_dep(lib: &Form, coord: &Form) -> R<Dep> {
             ));
         }
         if let Some(sub) = &deps_root {
-            crate::gitlibs::check_relative(sub.trim_matches('/')).map_err(|problem| {
+            kbuild_engine::check_contained(sub.trim_matches('/')).map_err(|problem| {
                 invalid(
                     DEPS_EDN,
                     coord.pos,

@@ -144,5 +144,9 @@ fn remote_cache() -> Option<RemoteConfig> {
         std::env::var("KBUILD_REMOTE_CACHE_UPLOAD").as_deref(),
         Ok("false" | "0" | "no" | "off")
     );
-    Some(RemoteConfig { url, upload })
+    Some(RemoteConfig {
+        url,
+        upload,
+        redact: kbuild_resolvers::redact_url,
+    })
 }

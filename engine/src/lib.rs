@@ -39,8 +39,7 @@ use tokio::sync::{OnceCell, Semaphore};
 pub use db::{Db, DbError, Stat, Trace};
 pub use key::Key;
 use levels::Level;
-pub use outputs::{is_contained, output_digest};
-pub use remote::redact;
+pub use outputs::{check_contained, is_contained, output_digest};
 use remote::Remote;
 use shared::Shared;
 use store::Cas;
@@ -201,6 +200,8 @@ pub struct RemoteConfig {
     pub url: String,
     /// False for a read-only client.
     pub upload: bool,
+    /// Hides the password of any URL in a text: no message shows the one in `url`.
+    pub redact: fn(&str) -> String,
 }
 
 /// A computed key: its value and the value's digest.
@@ -330,8 +331,12 @@ impl Engine {
         }
         let cas = Cas::open(&cas_dir)?;
         if let Some(r) = &config.remote {
-            let remote = Remote::new(&r.url, r.upload).map_err(|e| {
-                BuildError::Input(format!("KBUILD_REMOTE_CACHE {}: {e}", redact(&r.url)))
+            let remote = Remote::new(&r.url, r.upload, r.redact).map_err(|e| {
+                BuildError::Input(format!(
+                    "KBUILD_REMOTE_CACHE {}: {}",
+                    (r.redact)(&r.url),
+                    (r.redact)(&e)
+                ))
             })?;
             levels.push(InUse {
                 level: Box::new(remote),
@@ -738,11 +743,8 @@ impl Engine {
     /// A level's failure is a miss plus one warning; the level is not asked again this run.
     fn level_failed(&self, used: &InUse, e: &str) {
         if !used.broken.swap(true, Ordering::Relaxed) {
-            self.reporter.warn(&format!(
-                "{}: {}; building without it",
-                used.level.name(),
-                redact(e)
-            ));
+            self.reporter
+                .warn(&format!("{}: {e}; building without it", used.level.name()));
         }
     }
 

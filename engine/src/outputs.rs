@@ -39,14 +39,32 @@ pub fn remember_output(db: &Db, abs: &Path, rel: &str, digest: Hash) -> Result<(
     Ok(())
 }
 
-/// Whether a path that came from outside (a cached product, a library name) stays inside the
-/// directory it is joined to: relative, non-empty, and made of plain names only (no `..`,
-/// no `.`, no root, no empty component).
+/// Whether a path that came from outside (a cached product, a library name, a jar entry)
+/// stays inside the directory it is joined to: relative, not empty, in normal form (no empty
+/// or `.` components), without `..` (nor backslashes or control characters, which other
+/// systems read as separators or terminators). The error says what is wrong with it.
+pub fn check_contained(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err("is empty".into());
+    }
+    if path.starts_with('/') {
+        return Err("is an absolute path".into());
+    }
+    if path.contains('\\') || path.chars().any(char::is_control) {
+        return Err("contains a backslash or a control character".into());
+    }
+    for part in path.split('/') {
+        match part {
+            ".." => return Err("has a `..` component".into()),
+            "" | "." => return Err("is not in normal form (an empty or `.` component)".into()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 pub fn is_contained(path: &str) -> bool {
-    !path.contains('\0')
-        && path
-            .split('/')
-            .all(|c| !c.is_empty() && c != "." && c != "..")
+    check_contained(path).is_ok()
 }
 
 #[cfg(test)]
@@ -54,23 +72,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_plain_relative_paths_are_contained() {
-        for ok in ["a", "a/b.class", "META-INF/MANIFEST.MF", "x..y/z"] {
-            assert!(is_contained(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "/etc/passwd",
-            "../x",
-            "a/../../x",
-            "a/./b",
-            "./a",
-            "a//b",
-            "a/",
-            "..",
-            "a\0b",
+    fn only_normal_relative_paths_are_contained() {
+        for good in [
+            "my/lib",
+            "io.github.someone/lib",
+            "a",
+            "a/b.class",
+            "META-INF/MANIFEST.MF",
+            "a..b/c",
+            ".hidden/x",
         ] {
-            assert!(!is_contained(bad), "{bad}");
+            assert_eq!(check_contained(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("", "empty"),
+            ("/etc/x", "absolute"),
+            ("x/../../y", "`..`"),
+            ("..", "`..`"),
+            ("./a", "normal form"),
+            ("a//b", "normal form"),
+            ("a/./b", "normal form"),
+            ("a/", "normal form"),
+            ("a\\..\\b", "backslash"),
+            ("a/b\0", "control"),
+        ] {
+            let err = check_contained(bad).unwrap_err();
+            assert!(err.contains(why), "{bad:?}: {err}");
+            assert!(!is_contained(bad));
         }
     }
 }

@@ -4,11 +4,8 @@
 
 use std::fs;
 use std::path::Path;
-use std::sync::Arc;
 
-use futures::future::BoxFuture;
-use futures::FutureExt;
-use kbuild_engine::{BuildError, Computed, Ctx, Hash, Rule};
+use kbuild_engine::{BuildError, Computed, Ctx, Hash};
 use regex_lite::Regex;
 
 use super::info::{closure_classpath, Deps, Info};
@@ -16,40 +13,6 @@ use super::{exit_text, fetch_files, run_tool};
 use crate::env::Env;
 use crate::inputs::{glob_key, tool_key};
 use crate::settings::{self, Target};
-
-pub struct ClojureLibrary(pub Arc<Env>);
-
-impl Rule for ClojureLibrary {
-    fn name(&self) -> &'static str {
-        "clojure-library"
-    }
-
-    /// 2: products carry providers.
-    fn version(&self) -> u32 {
-        2
-    }
-
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>> {
-        library(&self.0, ctx).boxed()
-    }
-}
-
-pub struct Test(pub Arc<Env>);
-
-impl Rule for Test {
-    fn name(&self) -> &'static str {
-        "test"
-    }
-
-    /// 2: products carry providers.
-    fn version(&self) -> u32 {
-        2
-    }
-
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>> {
-        test(&self.0, ctx).boxed()
-    }
-}
 
 /// The namespace a Clojure source file declares: the symbol after its first `(ns`. Read
 /// with the EDN reader (so metadata and comments are no trouble), without evaluating
@@ -191,7 +154,7 @@ fn quoted(namespaces: &[String]) -> String {
     format!("'[{}]", namespaces.join(" "))
 }
 
-async fn library(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
+pub async fn library(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
     let settings::Rule::ClojureLibrary { paths, aot, jvm } = &target.rule else {
         return Err(ctx.fail("not a clojure-library"));
@@ -420,7 +383,7 @@ fn clojure_test_script(prelude: &str, nses: &[String], selectors: &[String]) -> 
     )
 }
 
-async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
+pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
     let settings::Rule::Test {
         paths,

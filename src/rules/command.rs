@@ -3,11 +3,8 @@
 
 use std::fs;
 use std::path::Path;
-use std::sync::Arc;
 
-use futures::future::BoxFuture;
-use futures::FutureExt;
-use kbuild_engine::{BuildError, Ctx, Rule};
+use kbuild_engine::{BuildError, Ctx};
 
 use super::info::Deps;
 use super::{exit_text, fetch_sources, run_tool};
@@ -15,24 +12,7 @@ use crate::env::Env;
 use crate::inputs::tool_key;
 use crate::settings::{self, Target};
 
-pub struct Command(pub Arc<Env>);
-
-impl Rule for Command {
-    fn name(&self) -> &'static str {
-        "command"
-    }
-
-    /// 2: products carry providers.
-    fn version(&self) -> u32 {
-        2
-    }
-
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>> {
-        run(&self.0, ctx).boxed()
-    }
-}
-
-async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
+pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
     let settings::Rule::Command { srcs, outs, cmd } = &target.rule else {
         return Err(ctx.fail("not a command target"));

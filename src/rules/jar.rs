@@ -8,11 +8,8 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::sync::Arc;
 
-use futures::future::BoxFuture;
-use futures::FutureExt;
-use kbuild_engine::{BuildError, Computed, Ctx, Rule};
+use kbuild_engine::{BuildError, Computed, Ctx};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
@@ -21,42 +18,6 @@ use super::info::{Deps, Info};
 use crate::env::Env;
 use crate::inputs::glob_key;
 use crate::settings::{self, Target};
-
-/// `jar` (the direct dependencies' products) or `uberjar` (everything below, Maven jars
-/// included).
-pub struct Jar {
-    env: Arc<Env>,
-    uber: bool,
-}
-
-impl Jar {
-    pub fn plain(env: Arc<Env>) -> Jar {
-        Jar { env, uber: false }
-    }
-
-    pub fn uber(env: Arc<Env>) -> Jar {
-        Jar { env, uber: true }
-    }
-}
-
-impl Rule for Jar {
-    fn name(&self) -> &'static str {
-        if self.uber {
-            "uberjar"
-        } else {
-            "jar"
-        }
-    }
-
-    /// 2: products carry providers.
-    fn version(&self) -> u32 {
-        2
-    }
-
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>> {
-        run(&self.env, ctx, self.uber).boxed()
-    }
-}
 
 const MANIFEST: &str = "META-INF/MANIFEST.MF";
 
@@ -134,7 +95,7 @@ fn merge_readers(a: &[u8], b: &[u8]) -> Option<Vec<u8>> {
     Some(format!("{{{}}}\n", body.join("\n ")).into_bytes())
 }
 
-async fn run(env: &Env, ctx: &Ctx, uber: bool) -> Result<serde_json::Value, BuildError> {
+pub async fn run(env: &Env, ctx: &Ctx, uber: bool) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
     let (settings::Rule::Jar(package) | settings::Rule::Uberjar(package)) = &target.rule else {
         return Err(ctx.fail("not a jar target"));

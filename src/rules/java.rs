@@ -1,11 +1,7 @@
 //! `java-library`: javac over source globs, with the classes of every dependency (and
 //! theirs) on the classpath.
 
-use std::sync::Arc;
-
-use futures::future::BoxFuture;
-use futures::FutureExt;
-use kbuild_engine::{BuildError, Ctx, Rule};
+use kbuild_engine::{BuildError, Ctx};
 
 use super::info::{closure_classpath, Deps};
 use super::{check_literals, exit_text, fetch_files, run_tool};
@@ -13,24 +9,7 @@ use crate::env::Env;
 use crate::inputs::{glob_key, tool_key};
 use crate::settings::{self, Target};
 
-pub struct JavaLibrary(pub Arc<Env>);
-
-impl Rule for JavaLibrary {
-    fn name(&self) -> &'static str {
-        "java-library"
-    }
-
-    /// 2: products carry providers.
-    fn version(&self) -> u32 {
-        2
-    }
-
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>> {
-        run(&self.0, ctx).boxed()
-    }
-}
-
-async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
+pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
     let settings::Rule::JavaLibrary { srcs, javac_opts } = &target.rule else {
         return Err(ctx.fail("not a java-library"));

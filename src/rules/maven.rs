@@ -6,11 +6,7 @@ use kbuild_resolvers::{
     Coord, Dependency, Exclusion, Mediation, RemoteRepository, ResolverConfig, Scope,
 };
 
-use std::sync::Arc;
-
-use futures::future::BoxFuture;
-use futures::FutureExt;
-use kbuild_engine::{output_digest, BuildError, Ctx, Db, Hash, Product, Rule};
+use kbuild_engine::{output_digest, BuildError, Ctx, Db, Hash, Product};
 
 use super::info::{artifact_entries, Artifact, Info, Node};
 use crate::env::{Env, Options};
@@ -27,44 +23,7 @@ pub enum Order {
     Leiningen,
 }
 
-pub struct Maven(pub Arc<Env>);
-
-impl Rule for Maven {
-    fn name(&self) -> &'static str {
-        "maven"
-    }
-
-    /// 2: products carry providers.
-    fn version(&self) -> u32 {
-        2
-    }
-
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>> {
-        run(&self.0, ctx).boxed()
-    }
-
-    /// The artifacts are not in the product but in the local repository: a missing or
-    /// changed one means resolving again.
-    fn check_restore(&self, product: &Product, db: &Db) -> Result<(), String> {
-        let info: Info = serde_json::from_value(product.info.clone()).unwrap_or_default();
-        let repo = self.0.local_repo().map_err(|e| e.to_string())?;
-        for a in &info.artifacts {
-            let path = repo.join(&a.file);
-            let shown = path.to_string_lossy();
-            let found = output_digest(db, &path, &shown).map_err(|e| e.to_string())?;
-            if !matches!(found, Some((h, _)) if h == a.sha256) {
-                return Err(format!(
-                    "{} ({}) is missing or changed",
-                    a.id,
-                    path.display()
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
+pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
     let settings::Rule::Maven {
         coords,
@@ -135,6 +94,26 @@ async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
         ..Info::default()
     };
     Ok(info.to_value())
+}
+
+/// The artifacts are not in the product but in the local repository: a missing or changed
+/// one means resolving again.
+pub fn check_restore(env: &Env, product: &Product, db: &Db) -> Result<(), String> {
+    let info: Info = serde_json::from_value(product.info.clone()).unwrap_or_default();
+    let repo = env.local_repo().map_err(|e| e.to_string())?;
+    for a in &info.artifacts {
+        let path = repo.join(&a.file);
+        let shown = path.to_string_lossy();
+        let found = output_digest(db, &path, &shown).map_err(|e| e.to_string())?;
+        if !matches!(found, Some((h, _)) if h == a.sha256) {
+            return Err(format!(
+                "{} ({}) is missing or changed",
+                a.id,
+                path.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Fails when the lock pins this target to other artifacts than it resolved.

@@ -17,24 +17,87 @@ use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 
-use kbuild_engine::{BuildError, Computed, Ctx, Rule};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use kbuild_engine::{BuildError, Computed, Ctx, Db, Product, Rule};
 
 use crate::env::Env;
 use crate::inputs::{file_key, glob_key};
 
-/// Every rule kind, by the name build files use.
+/// Every rule kind, by the name build files use, with its version: bumped when the rule's
+/// output for the same inputs changes, which invalidates that kind's traces only.
+/// (2: products carry providers.)
 pub fn registry(env: &Arc<Env>) -> BTreeMap<&'static str, Arc<dyn Rule>> {
-    let all: Vec<Arc<dyn Rule>> = vec![
-        Arc::new(java::JavaLibrary(env.clone())),
-        Arc::new(resources::Resources(env.clone())),
-        Arc::new(command::Command(env.clone())),
-        Arc::new(jar::Jar::plain(env.clone())),
-        Arc::new(jar::Jar::uber(env.clone())),
-        Arc::new(maven::Maven(env.clone())),
-        Arc::new(clojure::ClojureLibrary(env.clone())),
-        Arc::new(clojure::Test(env.clone())),
+    let all = [
+        Kind::new("java-library", 2, |e, c| java::run(e, c).boxed()),
+        Kind::new("resources", 2, |e, c| resources::run(e, c).boxed()),
+        Kind::new("command", 2, |e, c| command::run(e, c).boxed()),
+        Kind::new("jar", 2, |e, c| jar::run(e, c, false).boxed()),
+        Kind::new("uberjar", 2, |e, c| jar::run(e, c, true).boxed()),
+        Kind::new("maven", 2, |e, c| maven::run(e, c).boxed()).checking(maven::check_restore),
+        Kind::new("clojure-library", 2, |e, c| clojure::library(e, c).boxed()),
+        Kind::new("test", 2, |e, c| clojure::test(e, c).boxed()),
     ];
-    all.into_iter().map(|r| (r.name(), r)).collect()
+    all.into_iter()
+        .map(|k| {
+            let rule: Arc<dyn Rule> = Arc::new(Bound(k, env.clone()));
+            (k.name, rule)
+        })
+        .collect()
+}
+
+type RunFn = for<'a> fn(&'a Env, &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>>;
+type CheckFn = fn(&Env, &Product, &Db) -> Result<(), String>;
+
+/// A rule kind: its name, version, and the functions that run it.
+#[derive(Clone, Copy)]
+struct Kind {
+    name: &'static str,
+    version: u32,
+    run: RunFn,
+    check_restore: Option<CheckFn>,
+}
+
+impl Kind {
+    fn new(name: &'static str, version: u32, run: RunFn) -> Kind {
+        Kind {
+            name,
+            version,
+            run,
+            check_restore: None,
+        }
+    }
+
+    fn checking(self, check: CheckFn) -> Kind {
+        Kind {
+            check_restore: Some(check),
+            ..self
+        }
+    }
+}
+
+/// A kind with the invocation's shared state, as the engine takes it.
+struct Bound(Kind, Arc<Env>);
+
+impl Rule for Bound {
+    fn name(&self) -> &'static str {
+        self.0.name
+    }
+
+    fn version(&self) -> u32 {
+        self.0.version
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>> {
+        (self.0.run)(&self.1, ctx)
+    }
+
+    fn check_restore(&self, product: &Product, db: &Db) -> Result<(), String> {
+        match self.0.check_restore {
+            Some(check) => check(&self.1, product, db),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Fetches the files matching `globs` as one batch, then their contents as another: with

@@ -1,35 +1,15 @@
 //! `resources`: files under `:root`, copied byte for byte to paths relative to that root.
 
 use std::fs;
-use std::sync::Arc;
 
-use futures::future::BoxFuture;
-use futures::FutureExt;
-use kbuild_engine::{BuildError, Ctx, Rule};
+use kbuild_engine::{BuildError, Ctx};
 
 use super::fetch_sources;
 use super::info::Deps;
 use crate::env::Env;
 use crate::settings::{self, Target};
 
-pub struct Resources(pub Arc<Env>);
-
-impl Rule for Resources {
-    fn name(&self) -> &'static str {
-        "resources"
-    }
-
-    /// 2: products carry providers.
-    fn version(&self) -> u32 {
-        2
-    }
-
-    fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>> {
-        run(&self.0, ctx).boxed()
-    }
-}
-
-async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
+pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
     let settings::Rule::Resources { root, srcs } = &target.rule else {
         return Err(ctx.fail("not a resources target"));
