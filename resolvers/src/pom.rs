@@ -512,16 +512,8 @@ fn with_profiles(raw: &RawPom, env: &Env) -> Content {
 /// The effective model of one POM (with its parents folded in).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Model {
-    // The coordinates and packaging do not influence resolution (the dependency declaration
-    // decides the type); they are kept for diagnostics and tests.
-    #[allow(dead_code)]
-    pub group_id: String,
-    #[allow(dead_code)]
-    pub artifact_id: String,
-    #[allow(dead_code)]
-    pub version: String,
-    #[allow(dead_code)]
-    pub packaging: String,
+    // The POM's own coordinates and packaging do not influence resolution (the dependency
+    // declaration decides the type): they only feed `${project.*}` interpolation.
     pub dependencies: Vec<PomDep>,
     pub managed: Vec<PomDep>,
     pub repositories: Vec<(String, String)>,
@@ -625,10 +617,6 @@ impl Model {
             })
         };
         Ok(Model {
-            group_id: i(&group_id)?,
-            artifact_id: i(&artifact_id)?,
-            version: i(&version)?,
-            packaging: i(&packaging)?,
             dependencies: content
                 .dependencies
                 .iter()
@@ -887,14 +875,7 @@ mod tests {
         );
         let mut m = Model::assemble(&[child, parent], &env("17.0.2", &[])).unwrap();
         m.finish();
-        assert_eq!(
-            (
-                m.group_id.as_str(),
-                m.version.as_str(),
-                m.packaging.as_str()
-            ),
-            ("org.p", "2.0", "jar")
-        );
+        // The inherited groupId and version show through `${project.*}` in `sib`.
         let deps: Vec<(String, String, String)> = m
             .dependencies
             .iter()
@@ -1046,7 +1027,6 @@ mod tests {
                 version: None
             })
         );
-        assert_eq!(m.packaging, "pom");
         let imports = m.take_imports();
         assert_eq!(imports.len(), 1);
         let bom = vec![
