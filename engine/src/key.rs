@@ -12,6 +12,10 @@ pub enum Key {
     Def(String),
     /// A target's product.
     Target(String),
+    /// One field of a target's providers (`Product::info[name]`): a dependent that needs only
+    /// that view of the target (its ABI, say) records this instead of the whole product, and
+    /// is cut off when the view did not change although the product did.
+    Facet { target: String, name: String },
 }
 
 impl Key {
@@ -27,6 +31,13 @@ impl Key {
         Some(match kind {
             "def" => Key::Def(rest.to_string()),
             "target" => Key::Target(rest.to_string()),
+            "facet" => {
+                let (name, target) = rest.split_once(':')?;
+                Key::Facet {
+                    target: target.to_string(),
+                    name: name.to_string(),
+                }
+            }
             _ => Key::input(kind, rest),
         })
     }
@@ -38,6 +49,7 @@ impl fmt::Display for Key {
             Key::Input { kind, arg } => write!(f, "{kind}:{arg}"),
             Key::Def(t) => write!(f, "def:{t}"),
             Key::Target(t) => write!(f, "target:{t}"),
+            Key::Facet { target, name } => write!(f, "facet:{name}:{target}"),
         }
     }
 }
@@ -54,6 +66,10 @@ mod tests {
             Key::Def("app".into()),
             Key::input("tool", "javac"),
             Key::Target("app".into()),
+            Key::Facet {
+                target: "lib:x".into(),
+                name: "abi".into(),
+            },
         ] {
             assert_eq!(Key::parse(&k.to_string()), Some(k));
         }

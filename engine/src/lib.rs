@@ -420,6 +420,7 @@ impl Engine {
             Key::Input { kind, arg } => self.inputs.describe(kind, arg),
             Key::Def(t) => format!("the definition of {t} in the build file"),
             Key::Target(t) => format!("dependency {t}"),
+            Key::Facet { target, name } => format!("the {name} of dependency {target}"),
         }
     }
 
@@ -520,6 +521,15 @@ impl Engine {
                     .await
                     .map(Computed::new)
                     .map_err(Arc::new),
+                Key::Facet { target, name } => {
+                    let whole = self.fetch(Key::Target(target), stack).await?;
+                    let field = whole
+                        .product()
+                        .and_then(|p| p.info.get(&name))
+                        .cloned()
+                        .unwrap_or(serde_json::Value::Null);
+                    Ok(Computed::new(Value::Text(field.to_string())))
+                }
             }
         })
         .await
@@ -1004,7 +1014,7 @@ fn reaches(
 fn dep_failure(target: &str, key: &Key, e: Failure) -> Failure {
     match (&*e, key) {
         (BuildError::Cycle(_), _) => e,
-        (_, Key::Target(dep)) => Arc::new(BuildError::DepFailed {
+        (_, Key::Target(dep) | Key::Facet { target: dep, .. }) => Arc::new(BuildError::DepFailed {
             target: target.to_string(),
             dep: dep.clone(),
         }),
