@@ -1,6 +1,7 @@
 //! The engine's promises, checked on generated cases with toy rules (no JVM): random DAGs of
-//! tasks that read input cells, fetch their dependencies, and sometimes choose a dependency
-//! from a value they fetched (a dynamic dependency); random edits of the cells, of the graph
+//! tasks that read input cells, fetch their dependencies (whole, or through a coarser facet of
+//! their providers), and sometimes choose a dependency from a value they fetched (a dynamic
+//! dependency); random edits of the cells, of the graph
 //! (edges added and removed, targets renamed), reverts, and failing runs. After every build:
 //! - every product equals what a model computes from scratch (incremental equals clean);
 //! - a task ran only if something it reads differs from its last successful build (cutoff);
