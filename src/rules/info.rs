@@ -50,10 +50,10 @@ pub struct Node {
     pub roots: Vec<String>,
 }
 
-/// A product's `info`.
+/// A product's `info`. Each field is a facet a dependent can fetch alone
+/// ([`kbuild_engine::Key::Facet`]): javac consumers take `node`, `below` and `abi` only.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Info {
-    #[serde(flatten)]
     pub node: Node,
     /// Every target below this one.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -65,6 +65,9 @@ pub struct Info {
     /// used from source is its sources' digests, so its users see them change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sources: Option<Hash>,
+    /// A `java-library`'s classes as a compiler that uses them sees them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abi: Option<Hash>,
 }
 
 impl Info {
@@ -126,6 +129,70 @@ impl Deps {
             values,
             infos,
         })
+    }
+
+    /// The direct dependencies as a compiler sees them: their place in the graph (the `node`
+    /// and `below` facets), not their content, which [`Deps::fetch_compiled`] takes as ABI.
+    pub async fn fetch_shapes(ctx: &Ctx) -> Result<Deps, BuildError> {
+        let names = ctx.spec::<Target>().deps.clone();
+        let facet = |n: &String, name: &str| Key::Facet {
+            target: n.clone(),
+            name: name.to_string(),
+        };
+        let keys = names
+            .iter()
+            .flat_map(|n| [facet(n, "node"), facet(n, "below")])
+            .collect();
+        let got = ctx.fetch_all(keys).await?;
+        let mut infos = Vec::new();
+        for pair in got.chunks(2) {
+            let field = |c: &Computed| match &*c.value {
+                kbuild_engine::Value::Text(t) => serde_json::from_str(t).unwrap_or_default(),
+                _ => serde_json::Value::Null,
+            };
+            infos.push(Info {
+                node: serde_json::from_value(field(&pair[0])).unwrap_or_default(),
+                below: serde_json::from_value(field(&pair[1])).unwrap_or_default(),
+                ..Info::default()
+            });
+        }
+        Ok(Deps {
+            names,
+            values: Vec::new(),
+            infos,
+        })
+    }
+
+    /// What a compiler reads of everything below: a `java-library`'s ABI (so that a body edit
+    /// there cuts off here), anything else whole. Fetched as one batch.
+    pub async fn fetch_compiled(&self, ctx: &Ctx) -> Result<(), BuildError> {
+        let below = self.below();
+        let keys = self
+            .closure()
+            .into_iter()
+            .map(|n| match below.get(&n).map(|b| b.kind.as_str()) {
+                Some("java-library") => Key::Facet {
+                    target: n,
+                    name: "abi".into(),
+                },
+                _ => Key::Target(n),
+            })
+            .collect();
+        ctx.fetch_all(keys).await?;
+        Ok(())
+    }
+
+    /// The classpath of the closure's own entries, in closure order.
+    pub fn classpath(&self, env: &Env) -> Vec<String> {
+        let below = self.below();
+        let closure = self.closure();
+        classpath(
+            env,
+            closure
+                .iter()
+                .filter_map(|n| below.get(n))
+                .flat_map(|node| &node.entries),
+        )
     }
 
     /// Every target below the running one: the direct dependencies' nodes and theirs.

@@ -1,9 +1,11 @@
 //! `java-library`: javac over source globs, with the classes of every dependency (and
 //! theirs) on the classpath.
 
-use kbuild_engine::{BuildError, Ctx};
+use std::path::Path;
 
-use super::info::{closure_classpath, Deps};
+use kbuild_engine::{BuildError, Ctx, Hash};
+
+use super::info::{Deps, Info};
 use super::{check_literals, exit_text, fetch_files, run_tool};
 use crate::env::Env;
 use crate::inputs::{glob_key, tool_key};
@@ -23,13 +25,14 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     }
     check_literals(ctx, srcs, &files)?;
     // Every target below, not only the direct ones: javac reads them all, so a change in any
-    // of them may change these classes even when the direct deps' classes cut off.
-    let deps = Deps::fetch(ctx).await?;
-    let closure = deps.fetch_closure(ctx).await?;
+    // of them may change these classes even when the direct deps' classes cut off. Java
+    // libraries count by their ABI only: what javac can observe of them.
+    let deps = Deps::fetch_shapes(ctx).await?;
+    deps.fetch_compiled(ctx).await?;
     fetch_files(env, ctx, &files, false).await?;
 
     let jdk = env.jdk()?;
-    let classpath = closure_classpath(env, &closure);
+    let classpath = deps.classpath(env);
     let stage = ctx.stage();
     // Sources go through an argument file: a large library overflows a command line.
     let argfile = tempfile::NamedTempFile::new_in(stage.parent().unwrap_or(stage))
@@ -57,5 +60,27 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     if !out.status.success() {
         return Err(ctx.fail(format!("javac failed ({})", exit_text(out.status))));
     }
-    Ok(deps.info(ctx.target(), target).to_value())
+    let info = Info {
+        abi: Some(abi(ctx.stage())?),
+        ..deps.info(ctx.target(), target)
+    };
+    Ok(info.to_value())
+}
+
+/// The digest of what a compiler that uses these classes can observe. Until class files are
+/// read for their ABI, every output file counts whole: never wrong, only less cut off.
+fn abi(stage: &Path) -> Result<Hash, BuildError> {
+    let mut all = Vec::new();
+    for entry in walkdir::WalkDir::new(stage).sort_by_file_name() {
+        let entry = entry.map_err(|e| BuildError::Input(format!("reading classes: {e}")))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(stage).unwrap_or(entry.path());
+        let bytes = std::fs::read(entry.path()).map_err(|e| BuildError::io(rel.display(), e))?;
+        all.extend_from_slice(rel.to_string_lossy().as_bytes());
+        all.push(0);
+        all.extend_from_slice(&Hash::of(&bytes).0);
+    }
+    Ok(Hash::of(&all))
 }
