@@ -129,27 +129,3 @@ pub fn check_all(name: &str, bytes: &[u8]) {
         .unwrap_or_else(|e| panic!("{name}: referenced_classes: {e}"));
     kbuild_classfile::source_file(bytes).unwrap_or_else(|e| panic!("{name}: source_file: {e}"));
 }
-
-/// The `bin/` of a JDK under /usr/lib/jvm, other than the default, whose javac supports
-/// `--release min`, if this machine has one (the newest).
-pub fn newer_jdk(min: u32) -> Option<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/usr/lib/jvm").ok()? {
-        let bin = entry.ok()?.path().join("bin");
-        let Ok(out) = Command::new(bin.join("javac")).arg("-version").output() else {
-            continue;
-        };
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        let major = text
-            .split_whitespace()
-            .nth(1)
-            .and_then(|v| v.split('.').next())
-            .and_then(|v| v.parse::<u32>().ok());
-        if let Some(major) = major.filter(|&m| m >= min) {
-            found.push((major, bin));
-        }
-    }
-    found.sort();
-    found.pop().map(|(_, bin)| bin)
-}
