@@ -67,9 +67,13 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     Ok(info.to_value())
 }
 
-/// The digest of what a compiler that uses these classes can observe. Until class files are
-/// read for their ABI, every output file counts whole: never wrong, only less cut off.
+/// The digest of what a compiler that uses these classes can observe: each class file's ABI
+/// (`kbuild_classfile::abi_digest`), any other file whole. An annotation processor among them
+/// runs inside its users' javac, so then every file counts whole; so does a class file that
+/// does not parse.
 fn abi(stage: &Path) -> Result<Hash, BuildError> {
+    const PROCESSORS: &str = "META-INF/services/javax.annotation.processing.Processor";
+    let whole = stage.join(PROCESSORS).exists();
     let mut all = Vec::new();
     for entry in walkdir::WalkDir::new(stage).sort_by_file_name() {
         let entry = entry.map_err(|e| BuildError::Input(format!("reading classes: {e}")))?;
@@ -78,9 +82,14 @@ fn abi(stage: &Path) -> Result<Hash, BuildError> {
         }
         let rel = entry.path().strip_prefix(stage).unwrap_or(entry.path());
         let bytes = std::fs::read(entry.path()).map_err(|e| BuildError::io(rel.display(), e))?;
+        let is_class = rel.extension().is_some_and(|e| e == "class");
+        let digest = match kbuild_classfile::abi_digest(&bytes) {
+            Ok(abi) if is_class && !whole => abi,
+            _ => Hash::of(&bytes).0,
+        };
         all.extend_from_slice(rel.to_string_lossy().as_bytes());
         all.push(0);
-        all.extend_from_slice(&Hash::of(&bytes).0);
+        all.extend_from_slice(&digest);
     }
     Ok(Hash::of(&all))
 }
