@@ -13,9 +13,9 @@ use kbuild_engine::BuildError;
 use crate::env::Options;
 use crate::launch;
 use crate::printer::Printer;
+use crate::project::{Project, Rule, Selection, SettingsError};
 use crate::rules::maven;
 use crate::session::Session;
-use crate::settings::{Project, Rule, Selection, SettingsError};
 
 #[derive(Parser)]
 #[command(

@@ -13,7 +13,7 @@ use super::info::Deps;
 use super::{exit_text, fetch_sources, run_tool};
 use crate::env::Env;
 use crate::inputs::tool_key;
-use crate::settings::{self, Target};
+use crate::project::{self, Target};
 
 pub struct Command(pub Arc<Env>);
 
@@ -34,7 +34,7 @@ impl Rule for Command {
 
 async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
-    let settings::Rule::Command { srcs, outs, cmd } = &target.rule else {
+    let project::Rule::Command { srcs, outs, cmd } = &target.rule else {
         return Err(ctx.fail("not a command target"));
     };
     let stage = ctx.stage();

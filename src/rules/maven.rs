@@ -15,7 +15,7 @@ use kbuild_engine::{output_digest, BuildError, Ctx, Db, Hash, Product, Rule};
 use super::info::{artifact_entries, Artifact, Info, Node};
 use crate::env::{Env, Options};
 use crate::inputs::{file_key, maven_local_repo_key};
-use crate::settings::{self, MavenDep, Target};
+use crate::project::{self, MavenDep, Target};
 
 pub const LOCK_FILE: &str = "kbuild.lock";
 
@@ -66,7 +66,7 @@ impl Rule for Maven {
 
 async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
-    let settings::Rule::Maven {
+    let project::Rule::Maven {
         coords,
         managed,
         repositories,

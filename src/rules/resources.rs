@@ -10,7 +10,7 @@ use kbuild_engine::{BuildError, Ctx, Rule};
 use super::fetch_sources;
 use super::info::Deps;
 use crate::env::Env;
-use crate::settings::{self, Target};
+use crate::project::{self, Target};
 
 pub struct Resources(pub Arc<Env>);
 
@@ -31,7 +31,7 @@ impl Rule for Resources {
 
 async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
-    let settings::Rule::Resources { root, srcs } = &target.rule else {
+    let project::Rule::Resources { root, srcs } = &target.rule else {
         return Err(ctx.fail("not a resources target"));
     };
     let deps = Deps::fetch(ctx).await?;
