@@ -511,13 +511,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 if *newest {
                     config.mediation = kbuild_resolvers::Mediation::Newest;
                 }
-                print_resolution(
-                    &config,
-                    &maven::roots(coords),
-                    &maven::roots(managed),
-                    tree,
-                    jobs,
-                )?;
+                print_resolution(&config, coords, managed, tree, jobs)?;
             }
             if !any {
                 return Err(Failure::Usage(format!(

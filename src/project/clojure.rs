@@ -12,6 +12,8 @@
 //! Paths are returned as written (relative to the project root), never absolutized: task
 //! keys must not hold absolute paths.
 
+use kbuild_resolvers::Dependency;
+
 use crate::edn::{self, Pos};
 
 /// Which tool's file the project came from; it decides version mediation (Maven's
@@ -22,29 +24,37 @@ pub(super) enum Tool {
     Cli,
 }
 
-/// One Maven (or local) dependency, with Leiningen's defaults filled in.
+/// One dependency a project.clj or deps.edn declares: a Maven artifact, or a deps.edn
+/// library from a directory or a git repository.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Dep {
-    pub(super) group: String,
-    pub(super) artifact: String,
-    /// `None` for a deps.edn `:local/root`, and for a `:managed-dependencies` entry
-    /// without a version. A versionless project.clj dependency gets its managed version.
-    pub(super) version: Option<String>,
-    /// Empty when there is none.
-    pub(super) classifier: String,
-    /// `"jar"` unless given.
-    pub(super) extension: String,
-    /// `"compile"` unless given; Leiningen gives the deps of `:dev`/`:test` profiles
-    /// `"test"` and those of `:provided` `"provided"` (its `:pom-scope`).
-    pub(super) scope: String,
-    pub(super) optional: bool,
-    /// `(group, artifact)`; `"*"` wildcards pass through. Leiningen's per-exclusion
-    /// `:classifier`/`:extension` are dropped (Maven exclusions ignore them too).
-    pub(super) exclusions: Vec<(String, String)>,
-    /// deps.edn `:local/root`, relative to the project as written.
-    pub(super) local_root: Option<String>,
-    /// A deps.edn git dependency.
-    pub(super) git: Option<GitCoord>,
+    /// The Maven dependency, with the tool's defaults filled in: type `jar`, scope `compile`
+    /// unless given (Leiningen gives the deps of `:dev`/`:test` profiles scope `test` and
+    /// those of `:provided` `provided`: its `:pom-scope`). Exclusions keep `*` wildcards;
+    /// Leiningen's per-exclusion `:classifier`/`:extension` are dropped (Maven exclusions
+    /// ignore them too). For a library only its name and exclusions count, and its
+    /// version is empty.
+    pub(super) maven: Dependency,
+    /// Where a deps.edn library is; `None` for a Maven artifact.
+    pub(super) source: Option<Source>,
+}
+
+impl From<Dependency> for Dep {
+    fn from(maven: Dependency) -> Dep {
+        Dep {
+            maven,
+            source: None,
+        }
+    }
+}
+
+/// Where a deps.edn library that is not a Maven artifact comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Source {
+    /// `:local/root`, relative to the project as written: a directory or a jar.
+    Local(String),
+    /// A git repository's tree at a commit.
+    Git(GitCoord),
 }
 
 /// A deps.edn git coordinate: `:git/url` (inferred from an `io.github.*`-style lib name when
@@ -91,10 +101,12 @@ pub(crate) struct ClojureProject {
     pub version: String,
     /// In declaration order (profiles' additions after the project's own), de-duplicated
     /// the way Leiningen does: same group/artifact/classifier/extension merge into the first.
+    /// A project.clj dependency without a version has its managed one.
     pub(super) dependencies: Vec<Dep>,
     /// `:managed-dependencies` (Maven dependencyManagement), or deps.edn `:override-deps`
     /// (which tools.deps forces everywhere in the graph; already applied to direct deps).
-    pub(super) managed: Vec<Dep>,
+    /// The version is empty for an entry without one (and for a library).
+    pub(super) managed: Vec<Dependency>,
     /// `(id, url)`, the tool's defaults first (central, clojars).
     pub(super) repositories: Vec<(String, String)>,
     /// For deps.edn: the (flattened) `:paths`.
@@ -212,34 +224,43 @@ pub(super) fn read_error(file: &'static str, e: edn::ReadError) -> ClojureError 
 /// Dependencies as tests compare them: `group/artifact version :classifier c ...`.
 #[cfg(test)]
 pub(super) fn coords(deps: &[Dep]) -> Vec<String> {
-    deps.iter()
-        .map(|d| {
-            let mut s = format!("{}/{}", d.group, d.artifact);
-            if let Some(v) = &d.version {
-                s += &format!(" {v}");
-            }
-            if !d.classifier.is_empty() {
-                s += &format!(" :classifier {}", d.classifier);
-            }
-            if d.extension != "jar" {
-                s += &format!(" :extension {}", d.extension);
-            }
-            if d.scope != "compile" {
-                s += &format!(" :scope {}", d.scope);
-            }
-            if d.optional {
-                s += " :optional";
-            }
-            s
-        })
-        .collect()
+    deps.iter().map(|d| coord(&d.maven)).collect()
+}
+
+/// [`coords`] of Maven dependencies.
+#[cfg(test)]
+pub(super) fn maven_coords(deps: &[Dependency]) -> Vec<String> {
+    deps.iter().map(coord).collect()
+}
+
+#[cfg(test)]
+fn coord(d: &Dependency) -> String {
+    let c = &d.coord;
+    let mut s = format!("{}/{}", c.group, c.artifact);
+    if !c.version.is_empty() {
+        s += &format!(" {}", c.version);
+    }
+    if !c.classifier.is_empty() {
+        s += &format!(" :classifier {}", c.classifier);
+    }
+    if d.type_ != "jar" {
+        s += &format!(" :extension {}", d.type_);
+    }
+    if d.scope != kbuild_resolvers::Scope::Compile {
+        s += &format!(" :scope {}", d.scope);
+    }
+    if d.optional {
+        s += " :optional";
+    }
+    s
 }
 
 /// A dependency's exclusions as tests compare them: `group/artifact`.
 #[cfg(test)]
 pub(super) fn excl(d: &Dep) -> Vec<String> {
-    d.exclusions
+    d.maven
+        .exclusions
         .iter()
-        .map(|(g, a)| format!("{g}/{a}"))
+        .map(|e| format!("{}/{}", e.group, e.artifact))
         .collect()
 }

@@ -27,7 +27,7 @@ use kbuild_hashers::Hasher;
 
 use clojure::Tool;
 pub(crate) use clojure::{aot_regex, ClojureProject, GitCoord};
-pub(crate) use target::{Jvm, MavenDep, Package, Rule, Target};
+pub(crate) use target::{Jvm, Package, Rule, Target};
 
 pub(crate) const BUILD_FILE: &str = "kbuild.edn";
 const PROJECT_CLJ: &str = "project.clj";

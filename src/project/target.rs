@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use kbuild_resolvers::Dependency;
 use serde::Serialize;
 
 use super::ClojureProject;
@@ -28,10 +29,11 @@ pub(crate) enum Rule {
     Jar(Package),
     Uberjar(Package),
     Maven {
-        coords: Vec<MavenDep>,
+        /// The direct dependencies, as the resolver takes them.
+        coords: Vec<Dependency>,
         /// dependencyManagement (Leiningen's :managed-dependencies).
         #[serde(skip_serializing_if = "Vec::is_empty")]
-        managed: Vec<MavenDep>,
+        managed: Vec<Dependency>,
         /// (id, url) in the order they are tried; the project's, then the target's own.
         repositories: Vec<(String, String)>,
         allow_http: bool,
@@ -110,28 +112,6 @@ impl Jvm {
     }
 }
 
-/// One `[group/artifact "version" :classifier "c" ...]` of a `:maven` target.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct MavenDep {
-    pub group: String,
-    pub artifact: String,
-    pub version: String,
-    #[serde(rename = "type")]
-    pub type_: String,
-    pub classifier: String,
-    pub scope: String,
-    pub optional: bool,
-    /// `group:artifact`, either may be `*`.
-    pub exclusions: Vec<String>,
-}
-
-impl MavenDep {
-    /// Versions that can resolve differently tomorrow: ranges and snapshots.
-    pub fn is_dynamic(&self) -> bool {
-        self.version.starts_with(['[', '(']) || self.version.ends_with("SNAPSHOT")
-    }
-}
-
 impl Rule {
     pub fn kind(&self) -> &'static str {
         match self {
@@ -149,7 +129,7 @@ impl Rule {
     /// A rule whose result may change with nothing in the build having changed (version
     /// ranges, snapshots) runs every time; early cutoff still spares its dependents.
     pub fn always_runs(&self) -> bool {
-        matches!(self, Rule::Maven { coords, .. } if coords.iter().any(MavenDep::is_dynamic))
+        matches!(self, Rule::Maven { coords, .. } if coords.iter().any(is_dynamic))
     }
 
     /// Whether the rule hashes sources with the project's `:hashers` map, which then enters
@@ -160,6 +140,12 @@ impl Rule {
             Rule::JavaLibrary { .. } | Rule::ClojureLibrary { .. } | Rule::Test { .. }
         )
     }
+}
+
+/// A version that can resolve differently tomorrow: a range or a snapshot.
+fn is_dynamic(dep: &Dependency) -> bool {
+    let version = &dep.coord.version;
+    version.starts_with(['[', '(']) || version.ends_with("SNAPSHOT")
 }
 
 #[derive(Debug, Clone)]

@@ -219,7 +219,7 @@ impl Aliases {
 
 #[cfg(test)]
 mod tests {
-    use crate::project::clojure::coords;
+    use crate::project::clojure::{coords, maven_coords};
     use crate::project::deps_edn::{deps, DEPS};
 
     #[test]
@@ -240,7 +240,7 @@ mod tests {
             ]
         );
         // An alias's extra coordinate replaces the whole coordinate (exclusions too).
-        assert!(p.dependencies[1].exclusions.is_empty());
+        assert!(p.dependencies[1].maven.exclusions.is_empty());
         assert_eq!(p.jvm_opts, ["-Ddev", "-Dtest"]);
         assert_eq!(p.main_opts, ["-m", "cognitect.test-runner"]);
         assert_eq!(p.main.as_deref(), Some("cognitect.test-runner"));
@@ -266,7 +266,7 @@ mod tests {
     fn deps_edn_override_deps_and_path_aliases() {
         let p = deps(DEPS, &["pin"]);
         assert_eq!(coords(&p.dependencies)[0], "org.clojure/clojure 1.10.3");
-        assert_eq!(coords(&p.managed), ["org.clojure/clojure 1.10.3"]);
+        assert_eq!(maven_coords(&p.managed), ["org.clojure/clojure 1.10.3"]);
         let p = deps(DEPS, &["layout"]);
         assert_eq!(p.test_paths, ["src/clj", "src/cljc"]);
         let p = deps(

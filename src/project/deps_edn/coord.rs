@@ -3,7 +3,9 @@
 
 use super::expected;
 use crate::edn::{Form, Value};
-use crate::project::clojure::{invalid, Dep, GitCoord, R};
+use kbuild_resolvers::{Dependency, Exclusion};
+
+use crate::project::clojure::{invalid, Dep, GitCoord, Source, R};
 use crate::project::DEPS_EDN;
 
 /// A lib symbol: `group/artifact`, `artifact` (meaning `artifact/artifact`), with an
@@ -81,8 +83,8 @@ pub(super) fn dep(lib: &Form, coord: &Form) -> R<Dep> {
             "local/root" => local_root = Some(string(v, "a path string")?),
             "exclusions" => {
                 for e in v.as_seq().ok_or_else(|| expected(v, "a vector of libs"))? {
-                    let (g, a, ..) = lib_parts(e)?;
-                    exclusions.push((g, a));
+                    let (group, artifact, ..) = lib_parts(e)?;
+                    exclusions.push(Exclusion { group, artifact });
                 }
             }
             "git/url" => git_url = Some(string(v, "a URL string")?),
@@ -151,22 +153,22 @@ pub(super) fn dep(lib: &Form, coord: &Form) -> R<Dep> {
             format!("{canonical}: expected :mvn/version, :local/root or :git/sha"),
         ));
     }
-    Ok(Dep {
-        group,
-        artifact,
-        version: if local_root.is_some() || git.is_some() {
-            None
-        } else {
-            version
-        },
-        classifier,
-        extension: "jar".into(),
-        scope: "compile".into(),
-        optional: false,
-        exclusions,
-        local_root,
-        git,
-    })
+    let source = match (git, local_root) {
+        (Some(git), _) => Some(Source::Git(git)),
+        (None, Some(dir)) => Some(Source::Local(dir)),
+        (None, None) => None,
+    };
+    // A library's version, if given, is not a Maven one.
+    let version = if source.is_some() { None } else { version };
+    let mut maven = Dependency::new(
+        &group,
+        &artifact,
+        "jar",
+        &classifier,
+        version.as_deref().unwrap_or_default(),
+    );
+    maven.exclusions = exclusions;
+    Ok(Dep { maven, source })
 }
 
 /// tools.deps' `:git/url` for lib names that name their forge: `io.github.user/repo` is
@@ -188,7 +190,7 @@ fn inferred_git_url(group: &str, artifact: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::project::clojure::GitCoord;
+    use crate::project::clojure::{GitCoord, Source};
     use crate::project::deps_edn::{deps, deps_err};
 
     #[test]
@@ -199,16 +201,18 @@ mod tests {
             &[],
         );
         assert_eq!(
-            p.dependencies[0].git,
-            Some(GitCoord {
+            p.dependencies[0].source,
+            Some(Source::Git(GitCoord {
                 url: "https://github.com/someone/lib.git".into(),
                 sha: "abcdef1".into(),
                 tag: Some("v1.2".into()),
                 deps_root: Some("core".into()),
-            })
+            }))
         );
-        assert_eq!(p.dependencies[0].version, None);
-        let thing = p.dependencies[1].git.as_ref().unwrap();
+        assert_eq!(p.dependencies[0].maven.coord.version, "");
+        let Some(Source::Git(thing)) = &p.dependencies[1].source else {
+            panic!("a git dependency")
+        };
         assert_eq!(thing.url, "file:///srv/thing.git");
         assert_eq!(thing.tag, None);
     }

@@ -129,7 +129,7 @@ pub(super) fn read_deps_edn(text: &str, selected: &[&str]) -> R<ClojureProject> 
     let managed = args
         .override_deps
         .iter()
-        .map(|(_, l, c)| dep(l, c))
+        .map(|(_, l, c)| dep(l, c).map(|d| d.maven))
         .collect::<R<Vec<_>>>()?;
 
     let repositories = repositories(get("mvn/repos"))?;
@@ -253,7 +253,7 @@ fn deps_err(text: &str, aliases: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::project::clojure::{coords, excl};
+    use crate::project::clojure::{coords, excl, Source};
 
     #[test]
     fn deps_edn_without_aliases() {
@@ -274,8 +274,11 @@ mod tests {
             excl(&p.dependencies[1]),
             ["com.fasterxml.jackson.core/jackson-core", "tigris/tigris"]
         );
-        assert_eq!(p.dependencies[3].local_root.as_deref(), Some("../local"));
-        assert_eq!(p.dependencies[3].version, None);
+        assert_eq!(
+            p.dependencies[3].source,
+            Some(Source::Local("../local".into()))
+        );
+        assert_eq!(p.dependencies[3].maven.coord.version, "");
         assert_eq!(
             p.repositories,
             [

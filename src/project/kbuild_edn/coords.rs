@@ -1,8 +1,10 @@
 //! A `:maven` target's `:coords` and the `:repositories` a build file or target names.
 
+use kbuild_resolvers::{Dependency, Exclusion, Scope};
+
 use super::{at, boolean};
 use crate::edn::Form;
-use crate::project::{target::MavenDep, SettingsError};
+use crate::project::SettingsError;
 
 /// `{"id" "url"}` in source order.
 pub(super) fn repositories(form: &Form) -> Result<Vec<(String, String)>, SettingsError> {
@@ -27,7 +29,7 @@ pub(super) fn repositories(form: &Form) -> Result<Vec<(String, String)>, Setting
 
 /// `[group/artifact "version" :classifier "c" :extension "zip" :scope "test" :optional true
 /// :exclusions [g/a ...]]`; a bare `artifact` means `artifact/artifact`, as in Leiningen.
-pub(super) fn maven_dep(target: &str, form: &Form) -> Result<MavenDep, SettingsError> {
+pub(super) fn maven_dep(target: &str, form: &Form) -> Result<Dependency, SettingsError> {
     let bad = |f: &Form, m: &str| at(f, format!("target {target}: {m}"));
     let items = match &form.value {
         crate::edn::Value::Vector(v) => v,
@@ -47,16 +49,8 @@ pub(super) fn maven_dep(target: &str, form: &Form) -> Result<MavenDep, SettingsE
         .as_str()
         .ok_or_else(|| bad(version, "the version is a string"))?
         .to_string();
-    let mut dep = MavenDep {
-        group,
-        artifact,
-        version,
-        type_: "jar".into(),
-        classifier: String::new(),
-        scope: "compile".into(),
-        optional: false,
-        exclusions: Vec::new(),
-    };
+    let (mut type_, mut classifier) = ("jar".to_string(), String::new());
+    let (mut scope, mut optional, mut exclusions) = (Scope::Compile, false, Vec::new());
     let rest = &items[2..];
     if rest.len() % 2 != 0 {
         return Err(bad(
@@ -72,16 +66,16 @@ pub(super) fn maven_dep(target: &str, form: &Form) -> Result<MavenDep, SettingsE
                 .ok_or_else(|| bad(v, "expected a string"))
         };
         match k.as_keyword() {
-            Some("classifier") => dep.classifier = text()?,
-            Some("extension") | Some("type") => dep.type_ = text()?,
+            Some("classifier") => classifier = text()?,
+            Some("extension") | Some("type") => type_ = text()?,
             Some("scope") => {
                 let s = text()?;
                 if !["compile", "runtime", "provided", "test", "system"].contains(&s.as_str()) {
                     return Err(bad(v, &format!("unknown scope {s:?}")));
                 }
-                dep.scope = s;
+                scope = Scope::parse(&s);
             }
-            Some("optional") => dep.optional = boolean(v, ":optional")?,
+            Some("optional") => optional = boolean(v, ":optional")?,
             Some("exclusions") => {
                 let seq = v.as_seq().ok_or_else(|| bad(v, ":exclusions is a vector of group/artifact symbols"))?;
                 for e in seq {
@@ -89,13 +83,17 @@ pub(super) fn maven_dep(target: &str, form: &Form) -> Result<MavenDep, SettingsE
                         crate::edn::Value::Vector(inner) => inner.first().unwrap_or(e),
                         _ => e,
                     };
-                    let (g, a) = split_name(e).ok_or_else(|| bad(e, "an exclusion is a symbol like group/artifact"))?;
-                    dep.exclusions.push(format!("{g}:{a}"));
+                    let (group, artifact) = split_name(e).ok_or_else(|| bad(e, "an exclusion is a symbol like group/artifact"))?;
+                    exclusions.push(Exclusion { group, artifact });
                 }
             }
             _ => return Err(bad(k, &format!("unknown coordinate option {k} (expected :classifier, :extension, :scope, :optional or :exclusions)"))),
         }
     }
+    let mut dep = Dependency::new(&group, &artifact, &type_, &classifier, &version);
+    dep.scope = scope;
+    dep.optional = optional;
+    dep.exclusions = exclusions;
     Ok(dep)
 }
 
@@ -105,4 +103,55 @@ fn split_name(form: &Form) -> Option<(String, String)> {
         Some((g, a)) => (g.to_string(), a.to_string()),
         None => (name.to_string(), name.to_string()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use kbuild_resolvers::{Dependency, Exclusion, Scope};
+
+    use crate::project::Rule;
+
+    #[test]
+    fn coordinates_are_dependencies_in_the_definition() {
+        let text = r#"{:targets {deps {:rule :maven
+            :coords [[org.clojure/clojure "1.11.1"]
+                     [a/b "1.0" :classifier "natives" :extension "zip" :scope "runtime"
+                      :optional true :exclusions [x/y [p/q] z]]
+                     [tj "1" :type "test-jar"]]}}}"#;
+        let p = super::super::parse(Path::new("/p"), text, None).unwrap();
+        let Rule::Maven { coords, .. } = &p.targets["deps"].rule else {
+            panic!("a maven target")
+        };
+        let mut b = Dependency::new("a", "b", "zip", "natives", "1.0");
+        b.scope = Scope::Runtime;
+        b.optional = true;
+        b.exclusions = [("x", "y"), ("p", "q"), ("z", "z")]
+            .map(|(group, artifact)| Exclusion {
+                group: group.into(),
+                artifact: artifact.into(),
+            })
+            .to_vec();
+        assert_eq!(
+            coords,
+            &[
+                Dependency::new("org.clojure", "clojure", "jar", "", "1.11.1"),
+                b,
+                Dependency::new("tj", "tj", "test-jar", "", "1"),
+            ]
+        );
+        let definition = &p.targets["deps"].definition;
+        assert!(
+            definition.contains(
+                r#"{"coord":{"group":"tj","artifact":"tj","extension":"jar","classifier":"tests","version":"1"},"type":"test-jar","scope":"compile"}"#
+            ),
+            "{definition}"
+        );
+        let again = super::super::parse(Path::new("/q"), text, None).unwrap();
+        assert_eq!(definition, &again.targets["deps"].definition);
+        let other =
+            super::super::parse(Path::new("/p"), &text.replace("[p/q] ", ""), None).unwrap();
+        assert_ne!(definition, &other.targets["deps"].definition);
+    }
 }

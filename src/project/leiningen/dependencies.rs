@@ -1,9 +1,11 @@
 //! Leiningen's dependency vectors (`[group/name "version" :key value ...]`) as the maps
-//! they are merged in, and those maps back to [`Dep`]s.
+//! they are merged in, and those maps back to [`Dependency`]s.
 
 use super::merge::seq_items;
 use super::value::{expected, Node, V};
-use crate::project::clojure::{invalid, Dep, R};
+use kbuild_resolvers::{Dependency, Exclusion, Scope};
+
+use crate::project::clojure::{invalid, R};
 use crate::project::PROJECT_CLJ;
 
 pub(super) fn sym_parts(file: &'static str, node: &Node, what: &str) -> R<(String, String)> {
@@ -158,8 +160,9 @@ pub(super) fn dep_key(dm: &Node) -> DepKey {
     )
 }
 
-/// A dependency map back to a [`Dep`] (version possibly still `None`).
-pub(super) fn dep_from_map(dm: &Node, extra_exclusions: &[(String, String)]) -> R<Dep> {
+/// A dependency map back to a [`Dependency`] (its version possibly still empty), with
+/// `extra_exclusions` (the project's global ones).
+pub(super) fn dep_from_map(dm: &Node, extra_exclusions: &[Exclusion]) -> R<Dependency> {
     let field = |key: &str, what: &str| -> R<Option<String>> {
         match dm.get(key) {
             None => Ok(None),
@@ -174,38 +177,45 @@ pub(super) fn dep_from_map(dm: &Node, extra_exclusions: &[(String, String)]) -> 
     let mut exclusions = Vec::new();
     if let Some(ex) = dm.get("exclusions") {
         for spec in ex.items().unwrap_or(&[]) {
-            let spec = exclusion_map(spec.clone())?;
-            let pair = (
-                str_field(&spec, "group-id").unwrap_or_default(),
-                str_field(&spec, "artifact-id").unwrap_or_default(),
-            );
-            if !exclusions.contains(&pair) {
-                exclusions.push(pair);
+            let exclusion = exclusion(&exclusion_map(spec.clone())?);
+            if !exclusions.contains(&exclusion) {
+                exclusions.push(exclusion);
             }
         }
     }
     // Leiningen `into`s the global ones onto the (list of) exclusions: in front, reversed.
-    for pair in extra_exclusions {
-        if !exclusions.contains(pair) {
-            exclusions.insert(0, pair.clone());
+    for e in extra_exclusions {
+        if !exclusions.contains(e) {
+            exclusions.insert(0, e.clone());
         }
     }
     let optional = match dm.get("optional").map(|n| &n.v) {
         None | Some(V::Nil) | Some(V::Bool(false)) => false,
         Some(_) => true,
     };
-    Ok(Dep {
-        group: str_field(dm, "group-id").unwrap_or_default(),
-        artifact: str_field(dm, "artifact-id").unwrap_or_default(),
-        version: field("version", "a version string")?,
-        classifier: field("classifier", "a classifier string")?.unwrap_or_default(),
-        extension: field("extension", "an extension string")?.unwrap_or_else(|| "jar".into()),
-        scope: field("scope", "a scope string")?.unwrap_or_else(|| "compile".into()),
-        optional,
-        exclusions,
-        local_root: None,
-        git: None,
-    })
+    let version = field("version", "a version string")?.unwrap_or_default();
+    let classifier = field("classifier", "a classifier string")?.unwrap_or_default();
+    let extension = field("extension", "an extension string")?.unwrap_or_else(|| "jar".into());
+    let scope = field("scope", "a scope string")?;
+    let mut dep = Dependency::new(
+        &str_field(dm, "group-id").unwrap_or_default(),
+        &str_field(dm, "artifact-id").unwrap_or_default(),
+        &extension,
+        &classifier,
+        &version,
+    );
+    dep.scope = Scope::parse(scope.as_deref().unwrap_or("compile"));
+    dep.optional = optional;
+    dep.exclusions = exclusions;
+    Ok(dep)
+}
+
+/// An exclusion map as the resolver takes it.
+pub(super) fn exclusion(spec: &Node) -> Exclusion {
+    Exclusion {
+        group: str_field(spec, "group-id").unwrap_or_default(),
+        artifact: str_field(spec, "artifact-id").unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]

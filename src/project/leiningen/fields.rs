@@ -2,7 +2,9 @@
 //! managed versions and the global exclusions), repositories, paths, `:aot`, `:main`, and
 //! the code Leiningen hands to the project's JVM.
 
-use super::dependencies::{dep_from_map, dep_map, exclusion_map, str_field};
+use kbuild_resolvers::Dependency;
+
+use super::dependencies::{dep_from_map, dep_map, exclusion, exclusion_map};
 use super::merge::{repo_parts, seq_items};
 use super::value::{expected, Node, V};
 use crate::project::clojure::{invalid, Aot, ClojureProject, Dep, Tool, R};
@@ -50,7 +52,7 @@ pub(super) fn read(project: &Node) -> R<ClojureProject> {
 
 /// `:dependencies`, each with the global `:exclusions` and, when it has no version, its
 /// `:managed-dependencies` one; and the `:managed-dependencies`.
-fn dependencies(project: &Node) -> R<(Vec<Dep>, Vec<Dep>)> {
+fn dependencies(project: &Node) -> R<(Vec<Dep>, Vec<Dependency>)> {
     // Global :exclusions apply to every dependency.
     let mut global_exclusions = Vec::new();
     if let Some(ex) = project.get("exclusions") {
@@ -58,11 +60,7 @@ fn dependencies(project: &Node) -> R<(Vec<Dep>, Vec<Dep>)> {
             .items()
             .ok_or_else(|| expected(PROJECT_CLJ, ex, "a vector of exclusions"))?
         {
-            let spec = exclusion_map(spec.clone())?;
-            global_exclusions.push((
-                str_field(&spec, "group-id").unwrap_or_default(),
-                str_field(&spec, "artifact-id").unwrap_or_default(),
-            ));
+            global_exclusions.push(exclusion(&exclusion_map(spec.clone())?));
         }
     }
     let mut managed = Vec::new();
@@ -78,29 +76,28 @@ fn dependencies(project: &Node) -> R<(Vec<Dep>, Vec<Dep>)> {
     for d in deps_items {
         let dm = dep_map(d)?;
         let mut dep = dep_from_map(&dm, &global_exclusions)?;
-        if dep.version.is_none() {
+        if dep.coord.version.is_empty() {
             // pomegranate's `merge-versions-from-managed-coords`
-            dep.version = managed
-                .iter()
-                .find(|m| {
-                    m.group == dep.group
-                        && m.artifact == dep.artifact
-                        && m.extension == dep.extension
-                        && m.classifier == dep.classifier
-                })
-                .and_then(|m| m.version.clone());
-            if dep.version.is_none() {
+            if let Some(m) = managed.iter().find(|m| {
+                m.coord.group == dep.coord.group
+                    && m.coord.artifact == dep.coord.artifact
+                    && m.type_ == dep.type_
+                    && m.coord.classifier == dep.coord.classifier
+            }) {
+                dep.coord.version = m.coord.version.clone();
+            }
+            if dep.coord.version.is_empty() {
                 return Err(invalid(
                     PROJECT_CLJ,
                     dm.pos,
                     format!(
                         "{}/{} has no version and no :managed-dependencies entry gives one",
-                        dep.group, dep.artifact
+                        dep.coord.group, dep.coord.artifact
                     ),
                 ));
             }
         }
-        dependencies.push(dep);
+        dependencies.push(Dep::from(dep));
     }
     Ok((dependencies, managed))
 }
@@ -290,7 +287,7 @@ pub(super) fn clean_path(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::project::clojure::coords;
+    use crate::project::clojure::{coords, maven_coords};
     use crate::project::leiningen::{lein, lein_err};
 
     #[test]
@@ -347,6 +344,6 @@ mod tests {
             &[],
         );
         assert_eq!(coords(&p.dependencies), ["a/b 2 :classifier x"]);
-        assert_eq!(coords(&p.managed), ["a/b 1", "a/b 2 :classifier x"]);
+        assert_eq!(maven_coords(&p.managed), ["a/b 1", "a/b 2 :classifier x"]);
     }
 }

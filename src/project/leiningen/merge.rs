@@ -307,7 +307,7 @@ mod tests {
             coords(&p.dependencies),
             ["nrepl/nrepl 0.9.0", "org.nrepl/incomplete 0.1.0"]
         );
-        assert!(p.dependencies[0].exclusions.is_empty());
+        assert!(p.dependencies[0].maven.exclusions.is_empty());
         // :base's jvm-opts are ^:displace too.
         assert_eq!(p.jvm_opts, ["-Dproj", "-Ddev"]);
     }

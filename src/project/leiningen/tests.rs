@@ -2,7 +2,7 @@
 //! expectation checked against lein 2.10), and errors.
 
 use super::*;
-use crate::project::clojure::{aot_regex, coords, excl, Aot, Tool};
+use crate::project::clojure::{aot_regex, coords, excl, maven_coords, Aot, Tool};
 
 #[test]
 fn minimal_project_gets_leiningen_defaults() {
@@ -192,7 +192,7 @@ fn realistic_project_classpath_profiles() {
         excl(&p.dependencies[6]),
         ["commons-logging/commons-logging", "org.clojure/clojure"]
     );
-    assert_eq!(coords(&p.managed), ["org.clojure/spec.alpha 0.3.218"]);
+    assert_eq!(maven_coords(&p.managed), ["org.clojure/spec.alpha 0.3.218"]);
     assert_eq!(
         p.repositories,
         [

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use kbuild_resolvers::Scope;
+
 use crate::project::{ClojureProject, PROJECT_CLJ};
 
 /// What `lein jar` adds under `META-INF/leiningen/<group>/<name>/`: the project.clj, and the
@@ -43,38 +45,42 @@ pub(super) fn maven_metadata(cp: &ClojureProject) -> BTreeMap<String, String> {
             .replace('>', "&gt;")
     }
     let mut deps = String::new();
-    for d in &cp.dependencies {
+    for d in cp.dependencies.iter().map(|d| &d.maven) {
         deps.push_str("    <dependency>\n");
         deps.push_str(&format!(
             "      <groupId>{}</groupId>\n      <artifactId>{}</artifactId>\n",
-            esc(&d.group),
-            esc(&d.artifact)
+            esc(&d.coord.group),
+            esc(&d.coord.artifact)
         ));
-        if let Some(v) = &d.version {
-            deps.push_str(&format!("      <version>{}</version>\n", esc(v)));
-        }
-        if !d.classifier.is_empty() {
+        if !d.coord.version.is_empty() {
             deps.push_str(&format!(
-                "      <classifier>{}</classifier>\n",
-                esc(&d.classifier)
+                "      <version>{}</version>\n",
+                esc(&d.coord.version)
             ));
         }
-        if d.extension != "jar" {
-            deps.push_str(&format!("      <type>{}</type>\n", esc(&d.extension)));
+        let classifier = d.declared_classifier();
+        if !classifier.is_empty() {
+            deps.push_str(&format!(
+                "      <classifier>{}</classifier>\n",
+                esc(classifier)
+            ));
         }
-        if d.scope != "compile" {
-            deps.push_str(&format!("      <scope>{}</scope>\n", esc(&d.scope)));
+        if d.type_ != "jar" {
+            deps.push_str(&format!("      <type>{}</type>\n", esc(&d.type_)));
+        }
+        if d.scope != Scope::Compile {
+            deps.push_str(&format!("      <scope>{}</scope>\n", d.scope));
         }
         if d.optional {
             deps.push_str("      <optional>true</optional>\n");
         }
         if !d.exclusions.is_empty() {
             deps.push_str("      <exclusions>\n");
-            for (g, a) in &d.exclusions {
+            for e in &d.exclusions {
                 deps.push_str(&format!(
                     "        <exclusion>\n          <groupId>{}</groupId>\n          <artifactId>{}</artifactId>\n        </exclusion>\n",
-                    esc(g),
-                    esc(a)
+                    esc(&e.group),
+                    esc(&e.artifact)
                 ));
             }
             deps.push_str("      </exclusions>\n");

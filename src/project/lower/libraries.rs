@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use crate::project::clojure::Dep;
+use kbuild_resolvers::Dependency;
+
+use crate::project::clojure::{Dep, Source};
 use crate::project::{SettingsError, DEPS_EDN};
 
 /// A library target: its name and its paths, relative to the project root.
@@ -18,47 +20,54 @@ pub(super) fn walk(
     file: &str,
     dependencies: &[Dep],
     offline: bool,
-) -> Result<(Vec<Library>, Vec<Dep>), SettingsError> {
+) -> Result<(Vec<Library>, Vec<Dependency>), SettingsError> {
     let bad = |m: String| SettingsError::File {
         file: file.into(),
         message: m,
     };
     let mut locals: Vec<Library> = Vec::new();
-    let mut maven: Vec<Dep> = Vec::new();
+    let mut maven: Vec<Dependency> = Vec::new();
     let mut pending: Vec<(String, Dep)> = dependencies
         .iter()
         .map(|d| (String::new(), d.clone()))
         .collect();
     let mut seen_roots: Vec<String> = Vec::new();
     while !pending.is_empty() {
-        let (base, d) = pending.remove(0);
+        let (base, Dep { maven: d, source }) = pending.remove(0);
+        let (group, artifact) = (&d.coord.group, &d.coord.artifact);
         // A git dependency's tree or a :local/root is a library target of its own;
         // anything else is a Maven dependency.
-        let (dir, coord) = if let Some(git) = &d.git {
-            let coord = format!("{}/{} {{:git/url {:?}}}", d.group, d.artifact, git.url);
-            let dir = crate::gitlibs::checkout(root, &d.group, &d.artifact, git, offline).map_err(
-                |e| SettingsError::Fetch {
-                    file: file.into(),
-                    message: format!("{coord}: {e}"),
-                },
-            )?;
-            (dir, coord)
-        } else if let Some(local) = &d.local_root {
-            let coord = format!("{}/{} {{:local/root {local:?}}}", d.group, d.artifact);
-            (normalize(&format!("{base}{local}")), coord)
-        } else {
-            if !maven.iter().any(|m| {
-                m.group == d.group && m.artifact == d.artifact && m.classifier == d.classifier
-            }) {
-                maven.push(d);
-            }
-            continue;
-        };
+        let (dir, coord) =
+            match &source {
+                Some(Source::Git(git)) => {
+                    let coord = format!("{group}/{artifact} {{:git/url {:?}}}", git.url);
+                    let dir = crate::gitlibs::checkout(root, group, artifact, git, offline)
+                        .map_err(|e| SettingsError::Fetch {
+                            file: file.into(),
+                            message: format!("{coord}: {e}"),
+                        })?;
+                    (dir, coord)
+                }
+                Some(Source::Local(local)) => {
+                    let coord = format!("{group}/{artifact} {{:local/root {local:?}}}");
+                    (normalize(&format!("{base}{local}")), coord)
+                }
+                None => {
+                    if !maven.iter().any(|m| {
+                        m.coord.group == d.coord.group
+                            && m.coord.artifact == d.coord.artifact
+                            && m.coord.classifier == d.coord.classifier
+                    }) {
+                        maven.push(d);
+                    }
+                    continue;
+                }
+            };
         if seen_roots.contains(&dir) {
             continue;
         }
         seen_roots.push(dir.clone());
-        let name = format!("local-{}", d.artifact);
+        let name = format!("local-{artifact}");
         if dir.ends_with(".jar") {
             // A jar goes on the classpath as it is; the pom.xml inside it, if any, names
             // its dependencies (as tools.deps reads it).
@@ -135,23 +144,17 @@ fn jar_pom_dependencies(jar: &Path) -> Result<Vec<Dep>, String> {
         &format!("{}!/{name}", jar.display()),
     )
     .map_err(|e| e.to_string())?;
+    // Each typed by its extension (a `test-jar` is a `jar` classified `tests`), which is how
+    // the resolution names it and kbuild.lock pins it; a system path never enters a target.
     Ok(declared
         .into_iter()
-        .map(|d| Dep {
-            group: d.coord.group,
-            artifact: d.coord.artifact,
-            version: Some(d.coord.version),
-            classifier: d.coord.classifier,
-            extension: d.coord.extension,
-            scope: d.scope.as_str().to_string(),
-            optional: false,
-            exclusions: d
-                .exclusions
-                .into_iter()
-                .map(|x| (x.group, x.artifact))
-                .collect(),
-            local_root: None,
-            git: None,
+        .map(|d| {
+            Dep::from(Dependency {
+                type_: d.coord.extension.clone(),
+                optional: false,
+                system_path: None,
+                ..d
+            })
         })
         .collect())
 }

@@ -11,8 +11,7 @@ use std::path::Path;
 
 use globset::Glob;
 
-use super::clojure::{self, Aot, ClojureProject, Tool};
-use super::target::MavenDep;
+use super::clojure::{Aot, ClojureProject, Tool};
 use super::{Jvm, Package, Project, Rule, Selection, SettingsError, Target};
 use jar_metadata::{leiningen_metadata, maven_metadata};
 
@@ -24,37 +23,19 @@ pub(super) fn project(
     selection: &Selection,
 ) -> Result<Project, SettingsError> {
     let task = selection.task.as_str();
-    let bad = |m: String| SettingsError::File {
-        file: file.into(),
-        message: m,
-    };
-    let dep = |d: &clojure::Dep| -> Result<MavenDep, SettingsError> {
-        Ok(MavenDep {
-            group: d.group.clone(),
-            artifact: d.artifact.clone(),
-            version: d
-                .version
-                .clone()
-                .ok_or_else(|| bad(format!("{}/{} has no version", d.group, d.artifact)))?,
-            type_: d.extension.clone(),
-            classifier: d.classifier.clone(),
-            scope: d.scope.clone(),
-            optional: d.optional,
-            exclusions: d
-                .exclusions
-                .iter()
-                .map(|(g, a)| format!("{g}:{a}"))
-                .collect(),
-        })
-    };
-    let (locals, maven) = libraries::walk(root, file, &cp.dependencies, selection.offline)?;
-    let coords = maven.iter().map(dep).collect::<Result<Vec<_>, _>>()?;
+    let (locals, coords) = libraries::walk(root, file, &cp.dependencies, selection.offline)?;
+    if let Some(d) = coords.iter().find(|d| d.coord.version.is_empty()) {
+        return Err(SettingsError::File {
+            file: file.into(),
+            message: format!("{}/{} has no version", d.coord.group, d.coord.artifact),
+        });
+    }
     let managed = cp
         .managed
         .iter()
-        .filter(|d| d.version.is_some())
-        .map(dep)
-        .collect::<Result<Vec<_>, _>>()?;
+        .filter(|d| !d.coord.version.is_empty())
+        .cloned()
+        .collect();
     let hashers = vec![
         (
             Glob::new("**/*.java")
