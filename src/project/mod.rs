@@ -33,6 +33,7 @@ pub(crate) const BUILD_FILE: &str = "kbuild.edn";
 const PROJECT_CLJ: &str = "project.clj";
 const DEPS_EDN: &str = "deps.edn";
 
+/// Why a project cannot be read: each names the file, and where it can the line and column.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SettingsError {
     #[error("{file}:{line}:{column}: {message}")]
@@ -53,6 +54,7 @@ pub(crate) enum SettingsError {
     Fetch { file: String, message: String },
 }
 
+/// A project's targets, and what they were read from.
 pub(crate) struct Project {
     pub root: PathBuf,
     pub file: String,
