@@ -13,9 +13,9 @@ use kbuild_engine::BuildError;
 use crate::env::Options;
 use crate::launch;
 use crate::printer::Printer;
+use crate::project::{Project, Rule, Selection, SettingsError};
 use crate::rules::maven;
 use crate::session::Session;
-use crate::settings::{Project, Rule, Selection, SettingsError};
 
 #[derive(Parser)]
 #[command(
@@ -511,13 +511,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 if *newest {
                     config.mediation = kbuild_resolvers::Mediation::Newest;
                 }
-                print_resolution(
-                    &config,
-                    &maven::roots(coords),
-                    &maven::roots(managed),
-                    tree,
-                    jobs,
-                )?;
+                print_resolution(&config, coords, managed, tree, jobs)?;
             }
             if !any {
                 return Err(Failure::Usage(format!(

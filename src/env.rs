@@ -11,7 +11,7 @@ use kbuild_hashers::Hasher;
 
 use crate::inputs::{find_jdk, Jdk};
 use crate::printer::Printer;
-use crate::settings::Project;
+use crate::project::Project;
 
 /// Settings from the command line that change how, not what, things are built.
 #[derive(Clone, Debug, Default)]

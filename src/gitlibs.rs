@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::clojure_project::GitCoord;
+use crate::project::GitCoord;
 
 /// Where exports live, relative to the project root.
 const EXPORTS: &str = ".kbuild/gitlibs";

@@ -4,8 +4,8 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::env::Options;
+use crate::project::{Jvm, Project, Rule};
 use crate::rules::maven;
-use crate::settings::{Jvm, Project, Rule};
 
 /// The nREPL that Leiningen 2.10's base profile puts on a REPL's classpath.
 pub const NREPL: &str = "nrepl:nrepl:1.0.0";

@@ -1,16 +1,15 @@
 //! kbuild: an incremental build companion for JVM and Clojure projects.
 
 mod cli;
-mod clojure_project;
 mod edn;
 mod env;
 mod gitlibs;
 mod inputs;
 mod launch;
 mod printer;
+mod project;
 mod rules;
 mod session;
-mod settings;
 
 fn main() -> std::process::ExitCode {
     cli::main()

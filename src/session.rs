@@ -11,8 +11,8 @@ use kbuild_engine::{BuildError, Computed, Config, Engine, Failure, Product, Remo
 use crate::env::{Env, Options};
 use crate::inputs::ProjectInputs;
 use crate::printer::Printer;
+use crate::project::{Project, Rule};
 use crate::rules::info::{self, CpEntry, Info};
-use crate::settings::{Project, Rule};
 
 pub struct Session {
     pub engine: Arc<Engine>,

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
 use sha2::Digest;
 
 use crate::collect::{self, home_dir, Managed, Session};
@@ -19,7 +20,7 @@ use crate::settings::{Settings, SettingsError};
 use crate::version::RangeError;
 
 /// Maven coordinates of one file: `group:artifact:extension[:classifier]:version`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Coord {
     pub group: String,
     pub artifact: String,
@@ -52,16 +53,25 @@ fn parse_spec(spec: &str) -> Result<(Coord, String), ResolveError> {
     if g.is_empty() || a.is_empty() || t.is_empty() {
         return Err(bad());
     }
-    let (ext, implied) = type_info(t);
-    let classifier = if c.is_empty() { implied } else { c };
-    let coord = Coord {
-        group: g.into(),
-        artifact: a.into(),
-        extension: ext.into(),
-        classifier: classifier.into(),
-        version: v.into(),
-    };
-    Ok((coord, t.to_string()))
+    Ok((typed_coord(g, a, t, c, v), t.to_string()))
+}
+
+/// The coordinates of a dependency of type `type_`: its extension, and its classifier unless
+/// `classifier` is given, are those the type implies.
+fn typed_coord(group: &str, artifact: &str, type_: &str, classifier: &str, version: &str) -> Coord {
+    let (extension, implied) = type_info(type_);
+    Coord {
+        group: group.into(),
+        artifact: artifact.into(),
+        extension: extension.into(),
+        classifier: if classifier.is_empty() {
+            implied
+        } else {
+            classifier
+        }
+        .into(),
+        version: version.into(),
+    }
 }
 
 impl Coord {
@@ -90,7 +100,8 @@ impl fmt::Display for Coord {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Scope {
     Compile,
     Provided,
@@ -131,25 +142,62 @@ impl fmt::Display for Scope {
 }
 
 /// `groupId:artifactId` to exclude; either may be `*`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Exclusion {
     pub group: String,
     pub artifact: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// A declared dependency. It serializes canonically (the same dependency, the same text),
+/// leaving out what is at its default (not optional, no exclusions, no system path).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Dependency {
     pub coord: Coord,
     /// The declared type (`jar`, `test-jar`, `pom`, ...), printed by `to_list_lines`.
+    #[serde(rename = "type")]
     pub type_: String,
     pub scope: Scope,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub optional: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exclusions: Vec<Exclusion>,
     /// Only for `system` scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_path: Option<PathBuf>,
 }
 
 impl Dependency {
+    /// A compile-scoped dependency on `group:artifact` of type `type_` (`jar`, `test-jar`,
+    /// `pom`, ...): its extension, and its classifier unless one is given, are those the
+    /// type implies (`test-jar` is a `jar` classified `tests`). An empty `version` is left
+    /// to dependency management.
+    pub fn new(
+        group: &str,
+        artifact: &str,
+        type_: &str,
+        classifier: &str,
+        version: &str,
+    ) -> Dependency {
+        Dependency {
+            coord: typed_coord(group, artifact, type_, classifier, version),
+            type_: type_.to_string(),
+            scope: Scope::Compile,
+            optional: false,
+            exclusions: Vec::new(),
+            system_path: None,
+        }
+    }
+
+    /// The classifier as a POM declares it: empty when it is the one the type implies.
+    pub fn declared_classifier(&self) -> &str {
+        let (_, implied) = type_info(&self.type_);
+        if self.coord.classifier == implied {
+            ""
+        } else {
+            &self.coord.classifier
+        }
+    }
+
     /// A compile-scoped dependency from `g:a:v` or `g:a:type:classifier:v`.
     pub fn parse(spec: &str) -> Result<Dependency, ResolveError> {
         let (coord, type_) = parse_spec(spec)?;
@@ -840,6 +888,21 @@ mod tests {
         assert_eq!(c.to_string(), "org.a:b:zip:dist:2");
         assert!(Coord::parse("a:b").is_err());
         assert!(Coord::parse("a::1").is_err());
+    }
+
+    #[test]
+    fn a_dependency_from_its_parts_is_the_one_its_spec_says() {
+        for (spec, parts) in [
+            ("g:a:1", ("jar", "")),
+            ("g:a:test-jar:1", ("test-jar", "")),
+            ("g:a:test-jar:other:1", ("test-jar", "other")),
+            ("g:a:zip:dist:1", ("zip", "dist")),
+        ] {
+            let (type_, classifier) = parts;
+            let d = Dependency::new("g", "a", type_, classifier, "1");
+            assert_eq!(d, Dependency::parse(spec).unwrap(), "{spec}");
+            assert_eq!(d.declared_classifier(), classifier, "{spec}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::info::{closure_classpath, Deps, Info};
 use super::{exit_text, fetch_files, run_tool};
 use crate::env::Env;
 use crate::inputs::{glob_key, tool_key};
-use crate::settings::{self, Target};
+use crate::project::{self, Target};
 
 /// The namespace a Clojure source file declares: the symbol after its first `(ns`. Read
 /// with the EDN reader (so metadata and comments are no trouble), without evaluating
@@ -156,7 +156,7 @@ fn quoted(namespaces: &[String]) -> String {
 
 pub async fn library(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
-    let settings::Rule::ClojureLibrary { paths, aot, jvm } = &target.rule else {
+    let project::Rule::ClojureLibrary { paths, aot, jvm } = &target.rule else {
         return Err(ctx.fail("not a clojure-library"));
     };
     let stage = ctx.stage();
@@ -174,7 +174,7 @@ pub async fn library(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildErr
     for entry in aot {
         let picked: Vec<String> = if entry == "*all*" {
             all.clone()
-        } else if let Some(pattern) = crate::clojure_project::aot_regex(entry) {
+        } else if let Some(pattern) = crate::project::aot_regex(entry) {
             let re =
                 Regex::new(pattern).map_err(|e| ctx.fail(format!(":aot pattern {entry}: {e}")))?;
             all.iter().filter(|n| re.is_match(n)).cloned().collect()
@@ -385,7 +385,7 @@ fn clojure_test_script(prelude: &str, nses: &[String], selectors: &[String]) -> 
 
 pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
-    let settings::Rule::Test {
+    let project::Rule::Test {
         paths,
         select,
         selectors: defined,

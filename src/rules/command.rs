@@ -10,11 +10,11 @@ use super::info::Deps;
 use super::{exit_text, fetch_sources, run_tool};
 use crate::env::Env;
 use crate::inputs::tool_key;
-use crate::settings::{self, Target};
+use crate::project::{self, Target};
 
 pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
-    let settings::Rule::Command { srcs, outs, cmd } = &target.rule else {
+    let project::Rule::Command { srcs, outs, cmd } = &target.rule else {
         return Err(ctx.fail("not a command target"));
     };
     let stage = ctx.stage();

@@ -11,7 +11,7 @@ use kbuild_engine::{BuildError, Computed, Ctx, Hash, Key};
 use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
-use crate::settings::{Rule, Target};
+use crate::project::{Rule, Target};
 
 /// One place on a classpath.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,7 +17,7 @@ use super::fetch_files;
 use super::info::{Deps, Info};
 use crate::env::Env;
 use crate::inputs::glob_key;
-use crate::settings::{self, Target};
+use crate::project::{self, Target};
 
 const MANIFEST: &str = "META-INF/MANIFEST.MF";
 
@@ -97,7 +97,7 @@ fn merge_readers(a: &[u8], b: &[u8]) -> Option<Vec<u8>> {
 
 pub async fn run(env: &Env, ctx: &Ctx, uber: bool) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
-    let (settings::Rule::Jar(package) | settings::Rule::Uberjar(package)) = &target.rule else {
+    let (project::Rule::Jar(package) | project::Rule::Uberjar(package)) = &target.rule else {
         return Err(ctx.fail("not a jar target"));
     };
     let direct = Deps::fetch(ctx).await?;

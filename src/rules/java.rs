@@ -9,11 +9,11 @@ use super::info::{Deps, Info};
 use super::{check_literals, exit_text, fetch_files, run_tool};
 use crate::env::Env;
 use crate::inputs::{glob_key, tool_key};
-use crate::settings::{self, Target};
+use crate::project::{self, Target};
 
 pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
-    let settings::Rule::JavaLibrary { srcs, javac_opts } = &target.rule else {
+    let project::Rule::JavaLibrary { srcs, javac_opts } = &target.rule else {
         return Err(ctx.fail("not a java-library"));
     };
     let got = ctx

@@ -2,16 +2,14 @@
 //! local repository. The product names each artifact with its sha256, so a changed artifact
 //! propagates and an unchanged resolution cuts off.
 
-use kbuild_resolvers::{
-    Coord, Dependency, Exclusion, Mediation, RemoteRepository, ResolverConfig, Scope,
-};
+use kbuild_resolvers::{Mediation, RemoteRepository, ResolverConfig};
 
 use kbuild_engine::{output_digest, BuildError, Ctx, Db, Hash, Product};
 
 use super::info::{artifact_entries, Artifact, Info, Node};
 use crate::env::{Env, Options};
 use crate::inputs::{file_key, maven_local_repo_key};
-use crate::settings::{self, MavenDep, Target};
+use crate::project::{self, Target};
 
 pub const LOCK_FILE: &str = "kbuild.lock";
 
@@ -25,7 +23,7 @@ pub enum Order {
 
 pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
-    let settings::Rule::Maven {
+    let project::Rule::Maven {
         coords,
         managed,
         repositories,
@@ -49,7 +47,7 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     };
     config.progress = Some(progress(&env.printer));
     ctx.reporter().running(ctx.target());
-    let resolution = kbuild_resolvers::resolve(&config, &roots(coords), &roots(managed))
+    let resolution = kbuild_resolvers::resolve(&config, coords, managed)
         .await
         .map_err(|e| ctx.fail(e.to_string()))?;
     let lines = kbuild_resolvers::to_list_lines(&resolution);
@@ -241,48 +239,4 @@ pub fn config(
         config.system_properties.insert("java.version".into(), v);
     }
     config
-}
-
-pub fn roots(coords: &[MavenDep]) -> Vec<Dependency> {
-    coords
-        .iter()
-        .map(|d| {
-            let spec = if d.classifier.is_empty() {
-                format!("{}:{}:{}:{}", d.group, d.artifact, d.type_, d.version)
-            } else {
-                format!(
-                    "{}:{}:{}:{}:{}",
-                    d.group, d.artifact, d.type_, d.classifier, d.version
-                )
-            };
-            let mut dep = Dependency::parse(&spec).unwrap_or_else(|_| Dependency {
-                coord: Coord {
-                    group: d.group.clone(),
-                    artifact: d.artifact.clone(),
-                    extension: d.type_.clone(),
-                    classifier: d.classifier.clone(),
-                    version: d.version.clone(),
-                },
-                type_: d.type_.clone(),
-                scope: Scope::Compile,
-                optional: false,
-                exclusions: Vec::new(),
-                system_path: None,
-            });
-            dep.scope = Scope::parse(&d.scope);
-            dep.optional = d.optional;
-            dep.exclusions = d
-                .exclusions
-                .iter()
-                .map(|e| {
-                    let (g, a) = e.split_once(':').unwrap_or((e, "*"));
-                    Exclusion {
-                        group: g.to_string(),
-                        artifact: a.to_string(),
-                    }
-                })
-                .collect();
-            dep
-        })
-        .collect()
 }

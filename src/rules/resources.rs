@@ -7,11 +7,11 @@ use kbuild_engine::{BuildError, Ctx};
 use super::fetch_sources;
 use super::info::Deps;
 use crate::env::Env;
-use crate::settings::{self, Target};
+use crate::project::{self, Target};
 
 pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
     let target = ctx.spec::<Target>();
-    let settings::Rule::Resources { root, srcs } = &target.rule else {
+    let project::Rule::Resources { root, srcs } = &target.rule else {
         return Err(ctx.fail("not a resources target"));
     };
     let deps = Deps::fetch(ctx).await?;

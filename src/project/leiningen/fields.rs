@@ -1,0 +1,349 @@
+//! The merged project map's keys read into a [`ClojureProject`]: dependencies (with their
+//! managed versions and the global exclusions), repositories, paths, `:aot`, `:main`, and
+//! the code Leiningen hands to the project's JVM.
+
+use kbuild_resolvers::Dependency;
+
+use super::dependencies::{dep_from_map, dep_map, exclusion, exclusion_map};
+use super::merge::{repo_parts, seq_items};
+use super::value::{expected, Node, V};
+use crate::project::clojure::{invalid, Aot, ClojureProject, Dep, Tool, R};
+use crate::project::PROJECT_CLJ;
+
+/// The merged project map as a [`ClojureProject`], but for what the caller knows: group,
+/// name and version (from `defproject`), target and compile paths (named after profiles).
+pub(super) fn read(project: &Node) -> R<ClojureProject> {
+    let (dependencies, managed) = dependencies(project)?;
+    let repositories = repositories(project)?;
+    let aot = aot(project)?;
+    let main = main(project)?;
+    if let Some(j) = project.get("javac-options") {
+        if let V::Map(_) = j.v {
+            return Err(invalid(
+                PROJECT_CLJ,
+                j.pos,
+                "Leiningen 1's map form of :javac-options is not supported; use a vector of strings",
+            ));
+        }
+    }
+    Ok(ClojureProject {
+        tool: Tool::Lein,
+        group: String::new(),
+        name: String::new(),
+        version: String::new(),
+        dependencies,
+        managed,
+        repositories,
+        source_paths: strings(project, "source-paths")?,
+        java_source_paths: strings(project, "java-source-paths")?,
+        resource_paths: strings(project, "resource-paths")?,
+        test_paths: strings(project, "test-paths")?,
+        javac_options: strings(project, "javac-options")?,
+        main,
+        aot,
+        compile_path: String::new(),
+        target_path: String::new(),
+        main_opts: Vec::new(),
+        jvm_opts: strings(project, "jvm-opts")?,
+        test_selectors: test_selectors(project)?,
+        prelude: prelude(project)?,
+    })
+}
+
+/// `:dependencies`, each with the global `:exclusions` and, when it has no version, its
+/// `:managed-dependencies` one; and the `:managed-dependencies`.
+fn dependencies(project: &Node) -> R<(Vec<Dep>, Vec<Dependency>)> {
+    // Global :exclusions apply to every dependency.
+    let mut global_exclusions = Vec::new();
+    if let Some(ex) = project.get("exclusions") {
+        for spec in ex
+            .items()
+            .ok_or_else(|| expected(PROJECT_CLJ, ex, "a vector of exclusions"))?
+        {
+            global_exclusions.push(exclusion(&exclusion_map(spec.clone())?));
+        }
+    }
+    let mut managed = Vec::new();
+    if let Some(md) = project.get("managed-dependencies") {
+        let (items, _) = seq_items(PROJECT_CLJ, md.clone(), "a vector of dependencies")?;
+        for d in items {
+            managed.push(dep_from_map(&dep_map(d)?, &[])?);
+        }
+    }
+    let mut dependencies = Vec::new();
+    let deps_node = project.get("dependencies").cloned().expect("set above");
+    let (deps_items, _) = seq_items(PROJECT_CLJ, deps_node, "a vector of dependencies")?;
+    for d in deps_items {
+        let dm = dep_map(d)?;
+        let mut dep = dep_from_map(&dm, &global_exclusions)?;
+        if dep.coord.version.is_empty() {
+            // pomegranate's `merge-versions-from-managed-coords`
+            if let Some(m) = managed.iter().find(|m| {
+                m.coord.group == dep.coord.group
+                    && m.coord.artifact == dep.coord.artifact
+                    && m.type_ == dep.type_
+                    && m.coord.classifier == dep.coord.classifier
+            }) {
+                dep.coord.version = m.coord.version.clone();
+            }
+            if dep.coord.version.is_empty() {
+                return Err(invalid(
+                    PROJECT_CLJ,
+                    dm.pos,
+                    format!(
+                        "{}/{} has no version and no :managed-dependencies entry gives one",
+                        dep.coord.group, dep.coord.artifact
+                    ),
+                ));
+            }
+        }
+        dependencies.push(Dep::from(dep));
+    }
+    Ok((dependencies, managed))
+}
+
+/// `:repositories` as `(id, url)`.
+fn repositories(project: &Node) -> R<Vec<(String, String)>> {
+    let mut repositories = Vec::new();
+    let repos_node = project.get("repositories").cloned().expect("set above");
+    let (repo_items, _) = seq_items(PROJECT_CLJ, repos_node, "a vector of repositories")?;
+    for r in repo_items {
+        let (id, opts) = repo_parts(&r)?;
+        let url = match &opts.v {
+            V::Map(_) => match opts.get("url") {
+                Some(u) => match &u.v {
+                    V::Str(s) => s.clone(),
+                    _ => return Err(expected(PROJECT_CLJ, u, "a repository URL string")),
+                },
+                None => {
+                    return Err(invalid(
+                        PROJECT_CLJ,
+                        opts.pos,
+                        format!("repository {id:?} has no :url"),
+                    ))
+                }
+            },
+            _ => {
+                return Err(expected(
+                    PROJECT_CLJ,
+                    &opts,
+                    "a repository URL or {:url ...}",
+                ))
+            }
+        };
+        repositories.push((id, url));
+    }
+    Ok(repositories)
+}
+
+fn aot(project: &Node) -> R<Aot> {
+    Ok(match project.get("aot") {
+        None => Aot::None,
+        Some(a) => match &a.v {
+            V::Nil => Aot::None,
+            V::Kw(k) if k == "all" => Aot::All,
+            V::Seq(items, _) => {
+                if items.iter().any(|i| matches!(&i.v, V::Kw(k) if k == "all")) {
+                    Aot::All
+                } else {
+                    let mut names = Vec::new();
+                    for i in items {
+                        names.push(match &i.v {
+                            V::Sym(s) | V::Str(s) => s.clone(),
+                            V::Regex(r) => format!("#\"{r}\""),
+                            _ => {
+                                return Err(expected(
+                                    PROJECT_CLJ,
+                                    i,
+                                    "a namespace symbol or a regex",
+                                ))
+                            }
+                        });
+                    }
+                    if names.is_empty() {
+                        Aot::None
+                    } else {
+                        Aot::Namespaces(names)
+                    }
+                }
+            }
+            _ => return Err(expected(PROJECT_CLJ, a, ":all or a vector of namespaces")),
+        },
+    })
+}
+
+fn main(project: &Node) -> R<Option<String>> {
+    Ok(match project.get("main") {
+        None => None,
+        Some(m) => match &m.v {
+            V::Nil => None,
+            V::Sym(s) | V::Str(s) => Some(s.clone()),
+            _ => return Err(expected(PROJECT_CLJ, m, "a namespace symbol")),
+        },
+    })
+}
+
+fn test_selectors(project: &Node) -> R<Vec<(String, String)>> {
+    let Some(n) = project.get("test-selectors").filter(|n| !n.is_nil()) else {
+        return Ok(Vec::new());
+    };
+    let V::Map(entries) = &n.v else {
+        return Err(expected(PROJECT_CLJ, n, "a map of keyword to selector"));
+    };
+    entries
+        .iter()
+        .map(|(k, v)| match &k.v {
+            V::Kw(name) => Ok((name.clone(), code(v)?)),
+            _ => Err(expected(PROJECT_CLJ, k, "a keyword")),
+        })
+        .collect()
+}
+
+fn prelude(project: &Node) -> R<Vec<String>> {
+    let mut forms = Vec::new();
+    if let Some(n) = project.get("global-vars").filter(|n| !n.is_nil()) {
+        let V::Map(entries) = &n.v else {
+            return Err(expected(PROJECT_CLJ, n, "a map of var to value"));
+        };
+        for (k, v) in entries {
+            let V::Sym(var) = &k.v else {
+                return Err(expected(PROJECT_CLJ, k, "a symbol"));
+            };
+            forms.push(format!("(set! {var} {})", code(v)?));
+        }
+    }
+    if let Some(n) = project.get("injections").filter(|n| !n.is_nil()) {
+        let items = n
+            .items()
+            .ok_or_else(|| expected(PROJECT_CLJ, n, "a vector of forms"))?;
+        for item in items {
+            forms.push(code(item)?);
+        }
+    }
+    Ok(forms)
+}
+
+/// A form handed to the project's JVM as source; what lein would have evaluated while
+/// reading project.clj (`~x`, `#=`) cannot be.
+fn code(n: &Node) -> R<String> {
+    fn check(n: &Node) -> R<()> {
+        match &n.v {
+            V::Opaque { eval: true, .. } => Err(expected(PROJECT_CLJ, n, "code")),
+            V::Seq(items, _) | V::Set(items) => items.iter().try_for_each(check),
+            V::Map(entries) => entries.iter().try_for_each(|(k, v)| {
+                check(k)?;
+                check(v)
+            }),
+            _ => Ok(()),
+        }
+    }
+    check(n)?;
+    Ok(n.source())
+}
+
+pub(super) fn opt_string(map: &Node, key: &str) -> R<Option<String>> {
+    match map.get(key) {
+        None => Ok(None),
+        Some(n) => match &n.v {
+            V::Nil => Ok(None),
+            V::Str(s) => Ok(Some(s.clone())),
+            _ => Err(expected(PROJECT_CLJ, n, "a string")),
+        },
+    }
+}
+
+fn strings(map: &Node, key: &str) -> R<Vec<String>> {
+    let Some(n) = map.get(key) else {
+        return Ok(Vec::new());
+    };
+    if n.is_nil() {
+        return Ok(Vec::new());
+    }
+    let items = n
+        .items()
+        .ok_or_else(|| expected(PROJECT_CLJ, n, &format!("a vector of strings for :{key}")))?;
+    items
+        .iter()
+        .map(|i| match &i.v {
+            V::Str(s) => Ok(s.clone()),
+            _ => Err(expected(PROJECT_CLJ, i, "a string")),
+        })
+        .collect()
+}
+
+/// What `java.io.File` does to the paths Leiningen prints: no repeated or trailing `/`.
+pub(super) fn clean_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    if out.len() > 1 && out.ends_with('/') {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::project::clojure::{coords, maven_coords};
+    use crate::project::leiningen::{lein, lein_err};
+
+    #[test]
+    fn selectors_global_vars_and_injections_are_kept_as_code() {
+        let p = lein(
+            r#"(defproject a "1"
+  :test-selectors {:default #(not (:slow %)) :slow :slow}
+  :global-vars {*warn-on-reflection* true}
+  :injections [(require 'clojure.pprint) (println "hi \"there\"")]
+  :profiles {:dev {:test-selectors {:ns [(fn [ns] true) (constantly true)]}}})"#,
+            &["dev"],
+        );
+        assert_eq!(
+            p.test_selectors,
+            [
+                ("default".to_string(), "#(not (:slow %))".to_string()),
+                ("slow".to_string(), ":slow".to_string()),
+                (
+                    "ns".to_string(),
+                    "[(fn [ns] true) (constantly true)]".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            p.prelude,
+            [
+                "(set! *warn-on-reflection* true)",
+                "(require 'clojure.pprint)",
+                "(println \"hi \\\"there\\\"\")",
+            ]
+        );
+        let e = lein_err(
+            "(defproject a \"1\"\n  :test-selectors {:x ~(keyword \"y\")})",
+            &[],
+        );
+        assert!(e.contains("project.clj:2:"), "{e}");
+    }
+
+    #[test]
+    fn versionless_dependency_without_managed_version_is_an_error() {
+        let e = lein_err("(defproject foo \"1\"\n  :dependencies [[a/b]\n                 [c/d]]\n  :managed-dependencies [[a/b \"1\"]])", &[]);
+        assert_eq!(
+            e,
+            "project.clj:3:18: c/d has no version and no :managed-dependencies entry gives one"
+        );
+        // A classifier must match too.
+        let e = lein_err(
+            r#"(defproject foo "1" :dependencies [[a/b :classifier "x"]] :managed-dependencies [[a/b "1"]])"#,
+            &[],
+        );
+        assert!(e.contains("a/b has no version"), "{e}");
+        let p = lein(
+            r#"(defproject foo "1" :dependencies [[a/b :classifier "x"]] :managed-dependencies [[a/b "1"] [a/b "2" :classifier "x"]])"#,
+            &[],
+        );
+        assert_eq!(coords(&p.dependencies), ["a/b 2 :classifier x"]);
+        assert_eq!(maven_coords(&p.managed), ["a/b 1", "a/b 2 :classifier x"]);
+    }
+}
