@@ -356,7 +356,9 @@ fn exit_codes_are_the_readmes_for_every_command() {
     };
     let no_jdk = tempfile::tempdir().unwrap();
     let no_jdk = no_jdk.path().to_str().unwrap();
-    let cases: &[(&[&str], &[(&str, &str)], i32, &str)] = &[
+    // (arguments, environment, exit code, words in the message)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], i32, &'a str);
+    let cases: &[Case] = &[
         // 4: resolution failed, for the target itself and for what depends on it.
         (&["build", "nope"], &[], 4, "org.example:nope:jar:1.0"),
         (&["build", "uses"], &[], 4, "org.example:nope"),

@@ -579,10 +579,13 @@ mod tests {
     }
 
     #[test]
-    fn a_second_open_reports_the_lock() {
-        let dir = tempfile::tempdir().unwrap();
-        let _db = Db::open(dir.path()).unwrap();
-        assert!(matches!(Db::open(dir.path()), Err(DbError::Locked(_))));
+    fn a_second_open_reports_the_lock_and_is_no_damage() {
+        let top = tempfile::tempdir().unwrap();
+        let dir = top.path().join("db");
+        let _db = Db::open(&dir).unwrap();
+        assert!(matches!(Db::open(&dir), Err(DbError::Locked(_))));
+        assert!(matches!(Db::open_or_recover(&dir), Err(DbError::Locked(_))));
+        assert!(!top.path().join("db.corrupt-1").exists());
     }
 
     fn filled(dir: &Path) {
