@@ -283,12 +283,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Clean => {
             let project = discover(&dir)?;
             let state = project.root.join(".kbuild");
-            let remove =
-                |d: &Path| match std::fs::remove_dir_all(d).or_else(|_| std::fs::remove_file(d)) {
+            let remove = |d: &Path| {
+                let removed = match std::fs::symlink_metadata(d) {
+                    Ok(m) if m.is_dir() => std::fs::remove_dir_all(d),
+                    Ok(_) => std::fs::remove_file(d),
+                    Err(e) => Err(e),
+                };
+                match removed {
                     Ok(()) => Ok(()),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
                     Err(e) => Err(Failure::Env(format!("removing {}: {e}", d.display()))),
-                };
+                }
+            };
             // The lock file goes last: a kbuild that starts meanwhile waits on it until there
             // is nothing left to remove.
             remove(&project.out_root())?;

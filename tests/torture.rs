@@ -182,11 +182,11 @@ fn killed_builds_and_damaged_stores_are_followed_by_correct_builds() {
 
     let p = Project::new("mixed");
     let mut rounds = 0;
-    while rounds < 14 && (rounds < 4 || started.elapsed() < budget) {
+    while rounds < 30 && (rounds < 4 || started.elapsed() < budget) {
         rounds += 1;
         let state = rng.below(3);
         set_state(&p, state, &util, &greeting);
-        let delay = Duration::from_millis(rng.below(1500));
+        let delay = Duration::from_millis(rng.below(2500));
         let mut victim = p.command(&["build"]).stderr(Stdio::null()).spawn().unwrap();
         // Sometimes a second build of the same checkout runs beside it (and waits for it).
         let bystander = (rng.below(3) == 0).then(|| {

@@ -364,8 +364,11 @@ impl Engine {
     ) -> Result<Arc<Engine>, BuildError> {
         let state = &config.state;
         fs::create_dir_all(state).map_err(|e| BuildError::io(state.display(), e))?;
+        let same = |a: &Path, b: &Path| {
+            a == b || matches!((fs::canonicalize(a), fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+        };
         let lock = match &config.lock {
-            Some(l) if l.state() == state => l.clone(),
+            Some(l) if same(l.state(), state) => l.clone(),
             Some(l) => {
                 return Err(BuildError::Input(format!(
                     "the lock given is on {}, not on {}",
