@@ -8,12 +8,12 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
-use kbuild_engine::BuildError;
+use kbuild_engine::{BuildError, Cause, StateLock};
 
 use crate::env::Options;
 use crate::launch;
 use crate::printer::Printer;
-use crate::project::{Project, Rule, Selection, SettingsError};
+use crate::project::{Project, Rule, Selection, SettingsError, BUILD_FILE, DEPS_EDN, PROJECT_CLJ};
 use crate::rules::maven;
 use crate::session::Session;
 
@@ -30,6 +30,9 @@ struct Cli {
     /// Print one JSON object per line on stdout instead of human output.
     #[arg(long, global = true)]
     json: bool,
+    /// When another kbuild is using this checkout, fail at once (exit 3) instead of waiting.
+    #[arg(long = "no-wait", global = true)]
+    no_wait: bool,
     /// How many tools (javac, commands) may run at once; default: the number of cores.
     #[arg(short = 'j', long = "jobs", global = true, value_name = "N")]
     jobs: Option<usize>,
@@ -205,12 +208,24 @@ fn run(cli: Cli) -> Result<(), Failure> {
             .map(|n| n.get())
             .unwrap_or(2)
     });
-    let options = Options {
+    // Every command that opens the checkout's state holds its lock from before it reads the
+    // project (which may export git libraries into .kbuild) to its end.
+    let uses_state = !matches!(
+        cli.command,
+        Command::Hash { .. } | Command::Graph | Command::Resolve { .. } | Command::Deps { .. }
+    );
+    let lock = if uses_state {
+        lock_state(&dir, cli.no_wait)?
+    } else {
+        None
+    };
+    let mut options = Options {
         jobs,
         offline: cli.offline,
         local_repo: cli.local_repo.as_ref().map(|d| dir.join(d)),
         relock: matches!(cli.command, Command::Lock),
         force: matches!(cli.command, Command::Test { force: true, .. }),
+        lock,
     };
     let task = match &cli.command {
         Command::Test { .. } => "test",
@@ -267,13 +282,31 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Clean => {
             let project = discover(&dir)?;
-            for d in [project.root.join(".kbuild"), project.out_root()] {
-                match std::fs::remove_dir_all(&d) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(Failure::Env(format!("removing {}: {e}", d.display()))),
+            let state = project.root.join(".kbuild");
+            let remove = |d: &Path| {
+                let removed = match std::fs::symlink_metadata(d) {
+                    Ok(m) if m.is_dir() => std::fs::remove_dir_all(d),
+                    Ok(_) => std::fs::remove_file(d),
+                    Err(e) => Err(e),
+                };
+                match removed {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(Failure::Env(format!("removing {}: {e}", d.display()))),
+                }
+            };
+            // The lock file goes last: a kbuild that starts meanwhile waits on it until there
+            // is nothing left to remove.
+            remove(&project.out_root())?;
+            let lock_file = state.join(kbuild_engine::LOCK_FILE);
+            for entry in std::fs::read_dir(&state).into_iter().flatten().flatten() {
+                if entry.path() != lock_file {
+                    remove(&entry.path())?;
                 }
             }
+            remove(&lock_file)?;
+            // Not empty when another kbuild has taken a new lock meanwhile.
+            let _ = std::fs::remove_dir(&state);
             Ok(())
         }
         Command::Graph => {
@@ -350,6 +383,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Repl { headless } => {
             let project = Arc::new(discover(&dir)?);
             let (java, cp) = prep_jvm(&project, cli.json, &options)?;
+            // The REPL runs as long as its user likes: builds in this checkout go on meanwhile.
+            options.lock = None;
             launch::repl(&project, &java, cp, headless, &options).map_err(Failure::Env)
         }
         Command::Run { main, args } => {
@@ -360,6 +395,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 ));
             };
             let (java, cp) = prep_jvm(&project, cli.json, &options)?;
+            // The program may run for long (a server): builds in this checkout go on meanwhile.
+            options.lock = None;
             launch::run(&project, &java, &cp, main_opts, &args).map_err(Failure::Env)
         }
         Command::Jar | Command::Uberjar => {
@@ -585,6 +622,23 @@ fn print_resolution(
     Ok(())
 }
 
+/// Takes the lock on the state (`.kbuild/lock`) of the project that discovery finds from `dir`
+/// (the nearest directory above it with a build file), waiting for another kbuild unless
+/// `no_wait`. None when there is no project: discovery then says so.
+fn lock_state(dir: &Path, no_wait: bool) -> Result<Option<Arc<StateLock>>, Failure> {
+    let Some(root) = dir.ancestors().find(|d| {
+        [BUILD_FILE, PROJECT_CLJ, DEPS_EDN]
+            .iter()
+            .any(|f| d.join(f).is_file())
+    }) else {
+        return Ok(None);
+    };
+    let lock = StateLock::acquire(&root.join(".kbuild"), !no_wait, &|| {
+        eprintln!("waiting for another kbuild in {}...", root.display())
+    })?;
+    Ok(Some(Arc::new(lock)))
+}
+
 fn known_targets(project: &Project, names: &[String]) -> Result<(), Failure> {
     for n in names {
         if !project.targets.contains_key(n) {
@@ -636,16 +690,28 @@ fn build(
         .map(|(t, _)| t.as_str())
         .collect();
     if failed.is_empty() {
-        Ok(session)
-    } else {
-        let c = printer.counts();
-        Err(Failure::Build(format!(
-            "build failed: {} task(s) failed ({} requested target(s) not built: {})",
-            c.failed,
-            failed.len(),
-            failed.join(", ")
-        )))
+        return Ok(session);
     }
+    let c = printer.counts();
+    let message = format!(
+        "build failed: {} task(s) failed ({} requested target(s) not built: {})",
+        c.failed,
+        failed.len(),
+        failed.join(", ")
+    );
+    // The exit code says what the failures that caused the others were about.
+    let cause = session
+        .engine
+        .failures()
+        .iter()
+        .map(|(_, e)| e.cause())
+        .max()
+        .unwrap_or(Cause::Build);
+    Err(match cause {
+        Cause::Build => Failure::Build(message),
+        Cause::Resolution => Failure::Resolve(message),
+        Cause::Environment => Failure::Env(message),
+    })
 }
 
 fn hash(dir: &Path, hasher: Option<&str>, files: &[PathBuf]) -> Result<(), Failure> {

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use kbuild_engine::BuildError;
+use kbuild_engine::{BuildError, StateLock};
 use kbuild_hashers::Hasher;
 
 use crate::inputs::{find_jdk, Jdk};
@@ -25,6 +25,9 @@ pub struct Options {
     pub relock: bool,
     /// Run tests even when a cached outcome matches.
     pub force: bool,
+    /// The lock on the checkout's state, which the command took before it read anything
+    /// and holds while it uses the state.
+    pub lock: Option<Arc<StateLock>>,
 }
 
 pub struct Env {
@@ -68,7 +71,7 @@ impl Env {
                 kbuild_resolvers::local_repository(&config).map_err(|e| e.to_string())
             })
             .as_deref()
-            .map_err(|e| BuildError::Input(e.clone()))
+            .map_err(|e| BuildError::Tool(e.clone()))
     }
 
     /// The JDK that provides javac and java.

@@ -58,6 +58,7 @@ impl Session {
             jobs: options.jobs,
             shared: shared_cache_dir(),
             remote: remote_cache(),
+            lock: options.lock.clone(),
         };
         let engine = Engine::open(
             config,

@@ -119,9 +119,9 @@ fn another_local_repository_resolves_again() {
 #[test]
 fn offline_builds_use_the_local_repository_and_say_what_is_missing() {
     let s = setup();
-    // Nothing local yet: offline fails and names the coordinate.
+    // Nothing local yet: offline fails (resolution: exit 4) and names the coordinate.
     let b = s.build(&["--offline"]);
-    assert_eq!(b.code, Some(1));
+    assert_eq!(b.code, Some(4), "{}", b.stderr);
     assert!(
         b.stderr.contains("org.example:greeter:jar:1.0"),
         "{}",
@@ -157,7 +157,7 @@ fn changed_coordinates_rebuild_and_missing_artifacts_are_clear_errors() {
 
     s.p.edit("kbuild.edn", "\"1.0\" :exclusions", "\"9.9\" :exclusions");
     let b = s.build(&[]);
-    assert_eq!(b.code, Some(1));
+    assert_eq!(b.code, Some(4), "{}", b.stderr);
     assert!(b.stderr.contains("org.example:greeter"), "{}", b.stderr);
     assert!(b.stderr.contains("9.9"), "{}", b.stderr);
     assert!(b.failed().contains("app"));

@@ -2,40 +2,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{set, Project};
-
-/// Every output file under target/kbuild (scratch space excluded) with its bytes.
-fn outputs(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let base = root.join("target/kbuild");
-    let mut out = BTreeMap::new();
-    let mut stack = vec![base.clone()];
-    while let Some(dir) = stack.pop() {
-        for e in fs::read_dir(&dir).unwrap() {
-            let e = e.unwrap();
-            let rel = e
-                .path()
-                .strip_prefix(&base)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            if rel == ".tmp" {
-                continue;
-            }
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.insert(rel, fs::read(e.path()).unwrap());
-            }
-        }
-    }
-    out
-}
+use common::{outputs, set, Project};
 
 #[test]
 fn builds_killed_at_random_moments_are_followed_by_a_correct_build() {

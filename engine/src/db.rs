@@ -1,9 +1,15 @@
 //! The engine's memory, one RocksDB database per project checkout (`.kbuild/db`):
 //! the stat cache, the syntax-digest cache, constructive traces, and per-target notes.
 //! RocksDB's write-ahead log makes every put survive a killed process.
+//!
+//! Everything in it can be computed again, so a database that RocksDB reports damaged is
+//! moved aside (`db.corrupt-<n>`) and replaced by a fresh one: at open, by
+//! [`Db::open_or_recover`]; when the damage only shows on a later read, reads of it miss,
+//! writes are dropped, and the database is moved aside when it is closed.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::mem::ManuallyDrop;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -28,32 +34,103 @@ pub const MAX_TRACES: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("another kbuild is using {0} (its lock is held); wait for it to finish")]
+    #[error("another kbuild is using {0} (its lock is held)")]
     Locked(String),
+    #[error("database {path} is damaged: {message}")]
+    Corrupt { path: String, message: String },
     #[error("database {path}: {message}")]
     Rocks { path: String, message: String },
+}
+
+impl DbError {
+    /// What RocksDB's error means: another process holds the database, its files are
+    /// damaged, or anything else. Decided by RocksDB's error kind and the start of its
+    /// message, never by words anywhere in it: a path (`clock-app/.kbuild/db`) is no lock.
+    fn classify(path: &Path, e: rocksdb::Error) -> DbError {
+        let kind = e.kind();
+        let message = e.into_string();
+        let shown = path.display().to_string();
+        let detail = message.strip_prefix("IO error: ").unwrap_or(&message);
+        match kind {
+            rocksdb::ErrorKind::IOError
+                if detail.starts_with("While lock file:")
+                    || detail.starts_with("lock hold by current process") =>
+            {
+                DbError::Locked(shown)
+            }
+            rocksdb::ErrorKind::Corruption => DbError::Corrupt {
+                path: shown,
+                message,
+            },
+            // A file the database's manifest names is gone (a deleted MANIFEST or table).
+            rocksdb::ErrorKind::IOError
+                if detail.starts_with("No such file or directory:")
+                    && message.contains(&format!("{shown}/")) =>
+            {
+                DbError::Corrupt {
+                    path: shown,
+                    message,
+                }
+            }
+            _ => DbError::Rocks {
+                path: shown,
+                message,
+            },
+        }
+    }
+}
+
+/// A database that was found damaged and moved aside.
+#[derive(Debug, Clone)]
+pub struct Damage {
+    /// RocksDB's words.
+    pub message: String,
+    /// Where the damaged files went.
+    pub moved_to: PathBuf,
 }
 
 /// Prefixed key → value.
 type Memory = HashMap<Vec<u8>, Vec<u8>>;
 
 pub struct Db {
-    db: DB,
-    path: String,
+    /// Closed in `drop`, before a damaged database is moved aside.
+    db: ManuallyDrop<DB>,
+    dir: PathBuf,
     /// The stat and syntax caches, read whole at open: one sequential scan is far cheaper
     /// than thousands of point lookups in a no-op build.
     memory: Mutex<Memory>,
     /// Whether anything was written: then the memtables are flushed at close, so the next
     /// open has no log to replay and old logs can go.
     dirty: AtomicBool,
+    /// Damage RocksDB reported after the open, if any: from then on reads miss, writes are
+    /// dropped, and the database is moved aside at close.
+    damage: Mutex<Option<Damage>>,
 }
 
 impl Drop for Db {
     fn drop(&mut self) {
-        if self.dirty.load(Ordering::Relaxed) {
+        let damage = self.damage.lock().map(|d| d.clone()).unwrap_or(None);
+        if damage.is_none() && self.dirty.load(Ordering::Relaxed) {
             let _ = self.db.flush();
         }
+        // SAFETY: `db` is not used after this; `drop` runs once.
+        unsafe { ManuallyDrop::drop(&mut self.db) };
+        if let Some(d) = damage {
+            let _ = std::fs::rename(&self.dir, &d.moved_to);
+        }
     }
+}
+
+/// The first `<dir>.corrupt-<n>` that does not exist.
+fn aside(dir: &Path) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "db".into());
+    (1..)
+        .map(|n| dir.with_file_name(format!("{name}.corrupt-{n}")))
+        .find(|p| std::fs::symlink_metadata(p).is_err())
+        .expect("some number is free")
 }
 
 /// What `stat` said about a file when its digest was computed. ctime and inode are in it
@@ -182,33 +259,37 @@ impl<'a> Reader<'a> {
 }
 
 impl Db {
+    /// Opens the database, or, when RocksDB finds it damaged, moves it aside and opens a
+    /// fresh one in its place; the damage is returned for a warning. Only build history is
+    /// lost: every entry is a cache of something kbuild can compute again.
+    pub fn open_or_recover(path: &Path) -> Result<(Db, Option<Damage>), DbError> {
+        match Db::open(path) {
+            Err(DbError::Corrupt { message, .. }) => {
+                let moved_to = aside(path);
+                std::fs::rename(path, &moved_to).map_err(|e| DbError::Rocks {
+                    path: path.display().to_string(),
+                    message: format!(
+                        "it is damaged ({message}), and moving it to {} failed: {e}",
+                        moved_to.display()
+                    ),
+                })?;
+                let db = Db::open(path)?;
+                Ok((db, Some(Damage { message, moved_to })))
+            }
+            other => other.map(|db| (db, None)),
+        }
+    }
+
     pub fn open(path: &Path) -> Result<Db, DbError> {
-        let shown = path.display().to_string();
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.set_keep_log_file_num(2);
         opts.set_max_log_file_size(1 << 20);
-        let db = DB::open(&opts, path).map_err(|e| {
-            let message = e.into_string();
-            // RocksDB's words when another process holds the LOCK file.
-            if message.contains("While lock file")
-                || message.contains("lock hold by current process")
-            {
-                DbError::Locked(shown.clone())
-            } else {
-                DbError::Rocks {
-                    path: shown.clone(),
-                    message,
-                }
-            }
-        })?;
+        let db = DB::open(&opts, path).map_err(|e| DbError::classify(path, e))?;
         let mut memory = HashMap::new();
         for table in [STAT, SYNTAX] {
             for item in db.iterator(IteratorMode::From(&[table], Direction::Forward)) {
-                let (k, v) = item.map_err(|e| DbError::Rocks {
-                    path: shown.clone(),
-                    message: e.into_string(),
-                })?;
+                let (k, v) = item.map_err(|e| DbError::classify(path, e))?;
                 if k.first() != Some(&table) {
                     break;
                 }
@@ -226,10 +307,11 @@ impl Db {
             })
             .unwrap_or(0);
         let db = Db {
-            db,
-            path: shown,
+            db: ManuallyDrop::new(db),
+            dir: path.to_path_buf(),
             memory: Mutex::new(memory),
             dirty: AtomicBool::new(false),
+            damage: Mutex::new(None),
         };
         if logs > MAX_LOGS {
             db.put(NOTES, b"\0logs", &(logs as u64).to_le_bytes())?;
@@ -254,22 +336,46 @@ impl Db {
         Ok(())
     }
 
-    fn err(&self, e: rocksdb::Error) -> DbError {
-        DbError::Rocks {
-            path: self.path.clone(),
-            message: e.into_string(),
+    /// Damage found since the open (the database is moved aside when it closes).
+    pub fn damage(&self) -> Option<Damage> {
+        self.damage.lock().expect("damage lock").clone()
+    }
+
+    fn is_damaged(&self) -> bool {
+        self.damage.lock().expect("damage lock").is_some()
+    }
+
+    /// A RocksDB error after the open: damage is remembered (and `fallback` stands in for
+    /// the result), anything else is an error.
+    fn or_damage<T>(&self, r: Result<T, rocksdb::Error>, fallback: T) -> Result<T, DbError> {
+        match r.map_err(|e| DbError::classify(&self.dir, e)) {
+            Ok(v) => Ok(v),
+            Err(DbError::Corrupt { message, .. }) => {
+                let mut damage = self.damage.lock().expect("damage lock");
+                if damage.is_none() {
+                    *damage = Some(Damage {
+                        message,
+                        moved_to: aside(&self.dir),
+                    });
+                }
+                Ok(fallback)
+            }
+            Err(e) => Err(e),
         }
     }
 
     fn get(&self, table: u8, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
-        self.db.get(prefixed(table, key)).map_err(|e| self.err(e))
+        let r = self.db.get(prefixed(table, key));
+        self.or_damage(r, None)
     }
 
     fn put(&self, table: u8, key: &[u8], value: &[u8]) -> Result<(), DbError> {
+        if self.is_damaged() {
+            return Ok(());
+        }
         self.dirty.store(true, Ordering::Relaxed);
-        self.db
-            .put(prefixed(table, key), value)
-            .map_err(|e| self.err(e))
+        let r = self.db.put(prefixed(table, key), value);
+        self.or_damage(r, ())
     }
 
     /// The digest recorded for `path` under `algo` if the file's stat is unchanged.
@@ -473,9 +579,140 @@ mod tests {
     }
 
     #[test]
-    fn a_second_open_reports_the_lock() {
-        let dir = tempfile::tempdir().unwrap();
-        let _db = Db::open(dir.path()).unwrap();
-        assert!(matches!(Db::open(dir.path()), Err(DbError::Locked(_))));
+    fn a_second_open_reports_the_lock_and_is_no_damage() {
+        let top = tempfile::tempdir().unwrap();
+        let dir = top.path().join("db");
+        let _db = Db::open(&dir).unwrap();
+        assert!(matches!(Db::open(&dir), Err(DbError::Locked(_))));
+        assert!(matches!(Db::open_or_recover(&dir), Err(DbError::Locked(_))));
+        assert!(!top.path().join("db.corrupt-1").exists());
+    }
+
+    fn filled(dir: &Path) {
+        let db = Db::open(dir).unwrap();
+        let s = |i: u64| Stat {
+            size: i,
+            mtime_ns: 1,
+            ctime_ns: 2,
+            ino: 3,
+        };
+        for i in 0..500 {
+            db.put_stat_digest("sha512", &format!("f{i}"), &s(i), &[7; 64])
+                .unwrap();
+        }
+        db.put_note("t", b"v").unwrap();
+        drop(db);
+    }
+
+    fn files(dir: &Path, pred: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| pred(&p.file_name().unwrap().to_string_lossy()))
+            .collect()
+    }
+
+    /// Real RocksDB files damaged on disk, each way: the database is moved aside and a fresh
+    /// one opened; the project directory's name (with "lock" in it) never reads as a lock.
+    #[test]
+    fn a_damaged_database_is_moved_aside_and_replaced() {
+        type Damager = fn(&Path);
+        let cases: &[(&str, Damager)] = &[
+            ("garbled CURRENT", |d| {
+                std::fs::write(d.join("CURRENT"), "garbage\n").unwrap()
+            }),
+            ("CURRENT cut short", |d| {
+                std::fs::write(d.join("CURRENT"), "MANI").unwrap()
+            }),
+            ("garbled MANIFEST", |d| {
+                for p in files(d, |n| n.starts_with("MANIFEST-")) {
+                    let n = std::fs::read(&p).unwrap().len();
+                    std::fs::write(&p, vec![0x5a; n]).unwrap();
+                }
+            }),
+            ("deleted MANIFEST", |d| {
+                for p in files(d, |n| n.starts_with("MANIFEST-")) {
+                    std::fs::remove_file(p).unwrap();
+                }
+            }),
+            ("truncated table", |d| {
+                for p in files(d, |n| n.ends_with(".sst")) {
+                    let b = std::fs::read(&p).unwrap();
+                    std::fs::write(&p, &b[..b.len() / 2]).unwrap();
+                }
+            }),
+            ("garbled table block", |d| {
+                for p in files(d, |n| n.ends_with(".sst")) {
+                    let mut b = std::fs::read(&p).unwrap();
+                    for x in &mut b[100..2000] {
+                        *x ^= 0xff;
+                    }
+                    std::fs::write(&p, &b).unwrap();
+                }
+            }),
+            ("deleted table", |d| {
+                for p in files(d, |n| n.ends_with(".sst")) {
+                    std::fs::remove_file(p).unwrap();
+                }
+            }),
+        ];
+        for (what, damage) in cases {
+            let top = tempfile::tempdir().unwrap();
+            let dir = top.path().join("clock-app While lock file").join("db");
+            filled(&dir);
+            assert!(
+                !files(&dir, |n| n.ends_with(".sst")).is_empty(),
+                "{what}: the flush made a table"
+            );
+            damage(&dir);
+            match Db::open(&dir) {
+                Err(DbError::Corrupt { .. }) => {}
+                Err(e) => panic!("{what}: {e}"),
+                Ok(_) => panic!("{what}: opened"),
+            }
+            let (db, found) = Db::open_or_recover(&dir).unwrap();
+            let found = found.unwrap_or_else(|| panic!("{what}: no damage reported"));
+            assert_eq!(found.moved_to, dir.with_file_name("db.corrupt-1"), "{what}");
+            assert!(found.moved_to.join("CURRENT").exists() || found.moved_to.is_dir());
+            assert_eq!(db.note("t").unwrap(), None, "{what}: a fresh database");
+            db.put_note("t", b"again").unwrap();
+            drop(db);
+            let (db, found) = Db::open_or_recover(&dir).unwrap();
+            assert!(found.is_none(), "{what}");
+            assert_eq!(db.note("t").unwrap().as_deref(), Some(&b"again"[..]));
+        }
+    }
+
+    /// Damage that only a later read meets (a table the open never reads): the read misses,
+    /// nothing fails, and the database is moved aside when it closes.
+    #[test]
+    fn damage_found_after_the_open_moves_the_database_aside_at_close() {
+        let top = tempfile::tempdir().unwrap();
+        let dir = top.path().join("db");
+        let db = Db::open(&dir).unwrap();
+        for i in 0..200 {
+            db.put_note(&format!("note{i}"), &[i as u8; 200]).unwrap();
+        }
+        drop(db);
+        let tables = files(&dir, |n| n.ends_with(".sst"));
+        assert_eq!(tables.len(), 1);
+        let mut b = std::fs::read(&tables[0]).unwrap();
+        for x in &mut b[10..1000] {
+            *x ^= 0xff;
+        }
+        std::fs::write(&tables[0], &b).unwrap();
+        // Notes sort before the tables the open reads: it succeeds.
+        let db = Db::open(&dir).unwrap();
+        assert!(db.damage().is_none());
+        assert_eq!(db.note("note1").unwrap(), None);
+        let damage = db.damage().expect("the read found the damage");
+        assert!(damage.message.contains("Corruption"), "{}", damage.message);
+        db.put_note("x", b"y").unwrap();
+        drop(db);
+        assert!(damage.moved_to.is_dir());
+        assert!(!dir.exists());
+        let (db, found) = Db::open_or_recover(&dir).unwrap();
+        assert!(found.is_none());
+        assert_eq!(db.note("x").unwrap(), None);
     }
 }

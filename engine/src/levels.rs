@@ -104,7 +104,7 @@ impl Level for Remote {
                     json
                 }
             };
-            let product: Product = serde_json::from_slice(&json)
+            let product = Product::from_json(&json)
                 .map_err(|e| format!("product {}: {e}", product.short()))?;
             for entry in product.files.values() {
                 if cas.contains(entry.digest) {

@@ -16,6 +16,7 @@
 pub mod db;
 pub mod key;
 mod levels;
+mod lock;
 mod outputs;
 mod remote;
 mod shared;
@@ -36,20 +37,39 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, Semaphore};
 
-pub use db::{Db, DbError, Stat, Trace};
+pub use db::{Damage, Db, DbError, Stat, Trace};
 pub use key::Key;
 use levels::Level;
+pub use lock::{StateLock, LOCK_FILE};
 pub use outputs::{check_contained, is_contained, output_digest};
 use remote::Remote;
+pub use remote::{decode_bundle, encode_bundle};
 use shared::Shared;
 use store::Cas;
 pub use store::{Hash, StoreError};
 pub use value::{Entry, Product, Value};
 
+/// What a failure is about, for an application's exit codes; ordered from the least to the
+/// most fundamental.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Cause {
+    /// A rule's own work failed: a compile error, a failing command or test.
+    Build,
+    /// External dependencies could not be resolved (a missing artifact, an unreachable
+    /// repository, a resolution that no longer matches a lock).
+    Resolution,
+    /// The machine lacks or fails something: a tool, a readable file, the database.
+    Environment,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error("target {target}: {message}")]
-    TaskFailed { target: String, message: String },
+    TaskFailed {
+        target: String,
+        message: String,
+        cause: Cause,
+    },
     #[error("target {target} was not built because {dep} failed")]
     DepFailed { target: String, dep: String },
     #[error("dependency cycle: {}", .0.join(" -> "))]
@@ -58,6 +78,7 @@ pub enum BuildError {
     Io { what: String, source: io::Error },
     #[error("{0}")]
     Input(String),
+    /// Something the machine lacks or fails (a tool, a file kbuild cannot read or write).
     #[error("{0}")]
     Tool(String),
     #[error(transparent)]
@@ -71,6 +92,21 @@ impl BuildError {
         BuildError::Io {
             what: what.to_string(),
             source,
+        }
+    }
+
+    /// What the failure is about (a dependency's failure is about nothing of its own: see
+    /// [`Engine::failures`] for the failures that caused it).
+    pub fn cause(&self) -> Cause {
+        match self {
+            BuildError::TaskFailed { cause, .. } => *cause,
+            BuildError::Tool(_)
+            | BuildError::Io { .. }
+            | BuildError::Db(_)
+            | BuildError::Store(_) => Cause::Environment,
+            BuildError::DepFailed { .. } | BuildError::Cycle(_) | BuildError::Input(_) => {
+                Cause::Build
+            }
         }
     }
 }
@@ -88,6 +124,17 @@ impl From<Failure> for BuildError {
                     dep: dep.clone(),
                 },
                 BuildError::Cycle(p) => BuildError::Cycle(p.clone()),
+                BuildError::TaskFailed {
+                    target,
+                    message,
+                    cause,
+                } => BuildError::TaskFailed {
+                    target: target.clone(),
+                    message: message.clone(),
+                    cause: *cause,
+                },
+                // The words, in a variant of the same cause.
+                other if other.cause() == Cause::Environment => BuildError::Tool(other.to_string()),
                 other => BuildError::Input(other.to_string()),
             },
         }
@@ -193,6 +240,10 @@ pub struct Config {
     pub shared: Option<PathBuf>,
     /// A remote cache (Bazel's HTTP protocol), if any.
     pub remote: Option<RemoteConfig>,
+    /// The lock on `state` that the caller already holds ([`StateLock::acquire`]), to hold
+    /// it across more than the engine's life; without one, [`Engine::open`] takes it, and
+    /// fails at once when another process holds it.
+    pub lock: Option<Arc<StateLock>>,
 }
 
 #[derive(Clone, Debug)]
@@ -298,6 +349,10 @@ pub struct Engine {
     waits: Mutex<HashMap<String, Vec<String>>>,
     statuses: Mutex<HashMap<String, Status>>,
     tmp: PathBuf,
+    /// Whether damage the database found during the run was reported yet.
+    damage_told: AtomicBool,
+    /// Last, so that it is released after everything else is closed.
+    _lock: Arc<StateLock>,
 }
 
 impl Engine {
@@ -311,7 +366,31 @@ impl Engine {
     ) -> Result<Arc<Engine>, BuildError> {
         let state = &config.state;
         fs::create_dir_all(state).map_err(|e| BuildError::io(state.display(), e))?;
-        let db = Arc::new(Db::open(&state.join("db"))?);
+        let same = |a: &Path, b: &Path| {
+            a == b || matches!((fs::canonicalize(a), fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+        };
+        let lock = match &config.lock {
+            Some(l) if same(l.state(), state) => l.clone(),
+            Some(l) => {
+                return Err(BuildError::Input(format!(
+                    "the lock given is on {}, not on {}",
+                    l.state().display(),
+                    state.display()
+                )))
+            }
+            None => Arc::new(StateLock::acquire(state, false, &|| {})?),
+        };
+        let (db, damage) = Db::open_or_recover(&state.join("db"))?;
+        if let Some(d) = damage {
+            reporter.warn(&format!(
+                "the database {} was damaged ({}); it was moved to {} and a fresh one \
+                 started: only build history is lost",
+                state.join("db").display(),
+                d.message,
+                d.moved_to.display()
+            ));
+        }
+        let db = Arc::new(db);
         let mut levels: Vec<InUse> = Vec::new();
         let mut cas_dir = state.join("cas");
         if let Some(dir) = &config.shared {
@@ -360,6 +439,8 @@ impl Engine {
             waits: Mutex::new(HashMap::new()),
             statuses: Mutex::new(HashMap::new()),
             tmp,
+            damage_told: AtomicBool::new(false),
+            _lock: lock,
         }))
     }
 
@@ -375,7 +456,37 @@ impl Engine {
                 .map(|t| self.fetch(Key::Target(t.clone()), &root)),
         )
         .await;
+        if let Some(d) = self.db.damage() {
+            if !self.damage_told.swap(true, Ordering::Relaxed) {
+                self.reporter.warn(&format!(
+                    "the database {} is damaged ({}); what it lost is built or restored \
+                     again, and it is moved to {} when this kbuild ends",
+                    self.config.state.join("db").display(),
+                    d.message,
+                    d.moved_to.display()
+                ));
+            }
+        }
         targets.iter().cloned().zip(results).collect()
+    }
+
+    /// The failures of this invocation that are not merely a dependency's failure: what
+    /// made the build fail.
+    pub fn failures(&self) -> Vec<(String, Failure)> {
+        let memo = self.memo.lock().expect("memo lock");
+        let mut out: Vec<(String, Failure)> = memo
+            .iter()
+            .filter_map(|(k, slot)| match (k, slot.get()) {
+                (Key::Target(name), Some(Err(e)))
+                    if !matches!(**e, BuildError::DepFailed { .. }) =>
+                {
+                    Some((name.clone(), e.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
     }
 
     pub fn note(&self, target: &str) -> Result<Option<Note>, BuildError> {
@@ -677,6 +788,7 @@ impl Engine {
             other => Arc::new(BuildError::TaskFailed {
                 target: name.to_string(),
                 message: other.to_string(),
+                cause: other.cause(),
             }),
         };
         let info = target.rule.run(&ctx).await.map_err(as_task_failure)?;
@@ -688,6 +800,7 @@ impl Engine {
                     "{changed} changed while the rule ran, so its result was not recorded; \
                      build again"
                 ),
+                cause: Cause::Build,
             }));
         }
         let product = self.install(name, stage, info).map_err(Arc::new)?;
@@ -847,7 +960,7 @@ impl Engine {
         result: Hash,
     ) -> Result<(Product, bool), BuildError> {
         let json = self.cas.get(result)?;
-        let product: Product = serde_json::from_slice(&json)
+        let product = Product::from_json(&json)
             .map_err(|e| BuildError::Input(format!("stored product {}: {e}", result.short())))?;
         if let Some(bad) = product.files.keys().find(|p| !is_contained(p)) {
             return Err(BuildError::Input(format!(
@@ -1083,9 +1196,31 @@ impl Ctx {
         self.engine.out_dir(name)
     }
 
-    /// A blob of a fetched product, from the content store.
-    pub fn blob(&self, h: Hash) -> Result<Vec<u8>, BuildError> {
-        self.engine.blob(h)
+    /// The bytes of file `path` of fetched target `dep`'s product, whose entry is `entry`:
+    /// from the content store, verified. A blob missing or corrupt there is read from the
+    /// dependency's output directory instead (which this invocation brought up to date),
+    /// verified against the same digest, and put back into the store.
+    pub fn dep_file(&self, dep: &str, path: &str, entry: &Entry) -> Result<Vec<u8>, BuildError> {
+        let lost = match self.engine.cas.get(entry.digest) {
+            Ok(bytes) => return Ok(bytes),
+            Err(e @ (StoreError::Missing(_) | StoreError::Corrupt(_))) => e,
+            Err(e) => return Err(e.into()),
+        };
+        let on_disk = is_contained(path)
+            .then(|| fs::read(self.out_dir(dep).join(path)).ok())
+            .flatten()
+            .filter(|bytes| Hash::of(bytes) == entry.digest);
+        match on_disk {
+            Some(bytes) => {
+                // Best effort: the bytes are right whether or not the store takes them.
+                let _ = self.engine.cas.put_bytes(&bytes);
+                Ok(bytes)
+            }
+            None => Err(self.fail(format!(
+                "{path} of {dep}: {lost}, and the file on disk differs; build again, which \
+                 runs {dep} again"
+            ))),
+        }
     }
 
     pub fn reporter(&self) -> &dyn Reporter {
@@ -1102,9 +1237,15 @@ impl Ctx {
     }
 
     pub fn fail(&self, message: impl Into<String>) -> BuildError {
+        self.fail_as(Cause::Build, message)
+    }
+
+    /// A failure of this target about something else than its own work.
+    pub fn fail_as(&self, cause: Cause, message: impl Into<String>) -> BuildError {
         BuildError::TaskFailed {
             target: self.target.clone(),
             message: message.into(),
+            cause,
         }
     }
 }

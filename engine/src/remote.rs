@@ -154,7 +154,8 @@ impl Remote {
     }
 }
 
-fn encode_bundle(traces: &[Trace]) -> Vec<u8> {
+/// The remote cache's action entry: a bundle of traces, most recent first.
+pub fn encode_bundle(traces: &[Trace]) -> Vec<u8> {
     let mut out = b"kbuild-traces\n".to_vec();
     for t in traces {
         let bytes = t.to_bytes();
@@ -164,7 +165,9 @@ fn encode_bundle(traces: &[Trace]) -> Vec<u8> {
     out
 }
 
-fn decode_bundle(bytes: &[u8]) -> Option<Vec<Trace>> {
+/// A bundle as a server returned it: `None` for anything that is not one (the server's bytes
+/// may be anything: never a panic, and nothing allocated beyond what the bytes hold).
+pub fn decode_bundle(bytes: &[u8]) -> Option<Vec<Trace>> {
     let mut rest = bytes.strip_prefix(b"kbuild-traces\n")?;
     let mut out = Vec::new();
     while !rest.is_empty() {

@@ -68,6 +68,13 @@ impl Product {
         serde_json::to_vec(self).expect("products serialize")
     }
 
+    /// A product as the content store or a server holds it. The bytes may be anything (a
+    /// damaged blob, a hostile server): an error, never a panic; serde_json bounds nesting,
+    /// and what it builds is never larger than a small multiple of the input.
+    pub fn from_json(bytes: &[u8]) -> Result<Product, String> {
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    }
+
     pub fn hash(&self) -> Hash {
         Hash::of(&self.to_json())
     }

@@ -302,6 +302,7 @@ impl Checkout {
             jobs: 2,
             shared: None,
             remote: None,
+            lock: None,
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -30,8 +30,8 @@ pub(crate) use clojure::{aot_regex, ClojureProject, GitCoord};
 pub(crate) use target::{Jvm, Package, Rule, Target};
 
 pub(crate) const BUILD_FILE: &str = "kbuild.edn";
-const PROJECT_CLJ: &str = "project.clj";
-const DEPS_EDN: &str = "deps.edn";
+pub(crate) const PROJECT_CLJ: &str = "project.clj";
+pub(crate) const DEPS_EDN: &str = "deps.edn";
 
 /// Why a project cannot be read: each names the file, and where it can the line and column.
 #[derive(Debug, thiserror::Error)]

@@ -1,10 +1,13 @@
 //! `command`: runs a program in the project root with `$OUT` set to an empty directory;
-//! the declared `:outs` in it become the product, anything else it wrote is dropped.
+//! the declared `:outs` in it become the product, anything else it wrote is dropped. Each out
+//! is a plain relative path inside `$OUT` ([`is_contained`]), and what the command wrote
+//! there is files and directories only: a symbolic link (which could point anywhere) is an
+//! error, never a silently empty product.
 
 use std::fs;
 use std::path::Path;
 
-use kbuild_engine::{BuildError, Ctx};
+use kbuild_engine::{is_contained, BuildError, Ctx};
 
 use super::info::Deps;
 use super::{exit_text, fetch_sources, run_tool};
@@ -18,6 +21,12 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
         return Err(ctx.fail("not a command target"));
     };
     let stage = ctx.stage();
+    if let Some(bad) = outs.iter().find(|o| !is_contained(o)) {
+        return Err(ctx.fail(format!(
+            ":outs names {bad:?}, which is not a plain relative path inside $OUT \
+             (no empty, `.` or `..` part, not absolute)"
+        )));
+    }
     let deps = Deps::fetch(ctx).await?;
     fetch_sources(env, ctx, srcs, true).await?;
     // The program is an input too: a script in the project by its content, a program
@@ -35,8 +44,24 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
         return Err(ctx.fail(format!("{} failed ({})", cmd[0], exit_text(out.status))));
     }
     for o in outs {
-        if fs::symlink_metadata(stage.join(o)).is_err() {
-            return Err(ctx.fail(format!("the command did not create {o} in $OUT")));
+        // Each part of the path: `a/b` with `a` a link to elsewhere is no `b` in $OUT.
+        let mut at = stage.to_path_buf();
+        for part in o.split('/') {
+            at.push(part);
+            match fs::symlink_metadata(&at) {
+                Err(_) => return Err(ctx.fail(format!("the command did not create {o} in $OUT"))),
+                Ok(m) if m.file_type().is_symlink() => {
+                    let to = fs::read_link(&at)
+                        .map(|t| format!(" (to {})", t.display()))
+                        .unwrap_or_default();
+                    return Err(ctx.fail(format!(
+                        "{} in $OUT is a symbolic link{to}; :outs must be files or \
+                         directories the command wrote",
+                        at.strip_prefix(stage).unwrap_or(&at).display()
+                    )));
+                }
+                Ok(_) => {}
+            }
         }
     }
     // Keep only what was declared, so the product is exactly what the build file promises.
@@ -48,13 +73,24 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
             .unwrap_or(entry.path())
             .to_string_lossy()
             .into_owned();
-        if rel.is_empty() || entry.file_type().is_dir() {
+        if rel.is_empty() {
             continue;
         }
         let declared = outs
             .iter()
             .any(|o| rel == *o || rel.starts_with(&format!("{o}/")));
-        if !declared {
+        let kind = entry.file_type();
+        if declared && !kind.is_file() && !kind.is_dir() {
+            return Err(ctx.fail(format!(
+                "{rel} in $OUT is {}; :outs must be files or directories the command wrote",
+                if kind.is_symlink() {
+                    "a symbolic link"
+                } else {
+                    "not a regular file"
+                }
+            )));
+        }
+        if !declared && !kind.is_dir() {
             fs::remove_file(entry.path()).map_err(|e| BuildError::io(entry.path().display(), e))?;
         }
     }

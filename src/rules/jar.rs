@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use kbuild_engine::{BuildError, Computed, Ctx};
+use kbuild_engine::{is_contained, BuildError, Computed, Ctx};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
@@ -173,7 +173,7 @@ pub async fn run(env: &Env, ctx: &Ctx, uber: bool) -> Result<serde_json::Value, 
             _ => {}
         }
         for (path, e) in &product.files {
-            entries.add(path, ctx.blob(e.digest)?, e.exec, dep);
+            entries.add(path, ctx.dep_file(dep, path, e)?, e.exec, dep);
         }
     }
     for w in &entries.warnings {
@@ -197,10 +197,19 @@ fn read_jar(path: &Path, from: &str, entries: &mut Entries) -> zip::result::ZipR
         if f.is_dir() {
             continue;
         }
-        let mut bytes = Vec::with_capacity(f.size() as usize);
+        let name = f.name().to_string();
+        // Zip slip: an entry named `../x` or `/x` would be written outside the directory of
+        // whoever unpacks the jar.
+        if !is_contained(&name) {
+            entries.warnings.push(format!(
+                "{from} has an entry named {name:?}, which leaves the jar's root; it was left out"
+            ));
+            continue;
+        }
+        // The size in the header is the jar's word, not a fact: no allocation by it alone.
+        let mut bytes = Vec::with_capacity((f.size() as usize).min(1 << 20));
         f.read_to_end(&mut bytes)?;
         let exec = f.unix_mode().is_some_and(|m| m & 0o111 != 0);
-        let name = f.name().to_string();
         entries.add(&name, bytes, exec, from);
     }
     Ok(())

@@ -4,7 +4,7 @@
 
 use kbuild_resolvers::{Mediation, RemoteRepository, ResolverConfig};
 
-use kbuild_engine::{output_digest, BuildError, Ctx, Db, Hash, Product};
+use kbuild_engine::{output_digest, BuildError, Cause, Ctx, Db, Hash, Product};
 
 use super::info::{artifact_entries, Artifact, Info, Node};
 use crate::env::{Env, Options};
@@ -49,7 +49,7 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     ctx.reporter().running(ctx.target());
     let resolution = kbuild_resolvers::resolve(&config, coords, managed)
         .await
-        .map_err(|e| ctx.fail(e.to_string()))?;
+        .map_err(|e| ctx.fail_as(Cause::Resolution, e.to_string()))?;
     let lines = kbuild_resolvers::to_list_lines(&resolution);
     let listed: Vec<usize> = match order {
         Order::Resolution => (0..resolution.artifacts.len()).collect(),

@@ -26,14 +26,15 @@ use crate::inputs::{file_key, glob_key};
 
 /// Every rule kind, by the name build files use, with its version: bumped when the rule's
 /// output for the same inputs changes, which invalidates that kind's traces only.
-/// (2: products carry providers.)
+/// (2: products carry providers. 3, command: `:outs` that leave `$OUT` or are links are errors,
+/// they made empty products; 3, uberjar: entries whose names leave the jar's root are left out.)
 pub fn registry(env: &Arc<Env>) -> BTreeMap<&'static str, Arc<dyn Rule>> {
     let all = [
         Kind::new("java-library", 2, |e, c| java::run(e, c).boxed()),
         Kind::new("resources", 2, |e, c| resources::run(e, c).boxed()),
-        Kind::new("command", 2, |e, c| command::run(e, c).boxed()),
+        Kind::new("command", 3, |e, c| command::run(e, c).boxed()),
         Kind::new("jar", 2, |e, c| jar::run(e, c, false).boxed()),
-        Kind::new("uberjar", 2, |e, c| jar::run(e, c, true).boxed()),
+        Kind::new("uberjar", 3, |e, c| jar::run(e, c, true).boxed()),
         Kind::new("maven", 2, |e, c| maven::run(e, c).boxed()).checking(maven::check_restore),
         Kind::new("clojure-library", 2, |e, c| clojure::library(e, c).boxed()),
         Kind::new("test", 2, |e, c| clojure::test(e, c).boxed()),

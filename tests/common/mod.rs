@@ -189,6 +189,33 @@ impl Build {
     }
 }
 
+/// Every output file under `root`'s target/kbuild (scratch space excluded) with its bytes.
+pub fn outputs(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let base = root.join("target/kbuild");
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![base.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            let rel = e
+                .path()
+                .strip_prefix(&base)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if rel == ".tmp" {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.insert(rel, fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    out
+}
+
 pub fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
