@@ -107,7 +107,8 @@ fn edit_build_revert_build_runs_nothing_and_gives_the_same_jar() {
     let original = p.read("src/util/u/Util.java");
     p.edit("src/util/u/Util.java", "\"Hello, \"", "\"Howdy, \"");
     let b = p.build(&[]);
-    assert_eq!(b.executed(), set(&["util", "app", "dist"]));
+    // A body edit keeps util's ABI: app is not compiled again, the jar packages the new bytes.
+    assert_eq!(b.executed(), set(&["util", "dist"]));
     assert!(java_jar(&p).starts_with("Howdy, kbuild!"));
     assert_ne!(p.bytes("target/kbuild/dist/dist.jar"), first);
 
@@ -166,11 +167,12 @@ fn changes_rebuild_exactly_the_affected_targets() {
     );
 
     p.edit("src/util/u/Util.java", "\"!\"", "\"!!\"");
-    // app compiles against util, so it runs; its classes are unchanged, but dist packages util.
+    // app compiles against util's ABI, which a body edit keeps, so it does not run; dist
+    // packages util's bytes, so it does.
     assert_eq!(
         p.build(&[]).executed(),
-        set(&["util", "app", "dist"]),
-        "a dependency's sources"
+        set(&["util", "dist"]),
+        "a dependency's method body"
     );
 
     p.edit(
@@ -453,8 +455,9 @@ fn java_lines_recompiles_when_lines_move_but_not_for_same_line_edits() {
         b.executed().contains("util"),
         "a moved line recompiles, so line tables stay exact"
     );
-    // The line table changed, so the classes did, and everything downstream follows.
-    assert_eq!(b.executed(), set(&["util", "app", "dist"]));
+    // The line table changed, so the classes did: the jar follows. Line tables are not part
+    // of util's ABI, so app is not compiled again.
+    assert_eq!(b.executed(), set(&["util", "dist"]));
 }
 
 #[test]
@@ -470,10 +473,7 @@ fn switching_git_branches_and_back_rebuilds_nothing() {
     p.edit("src/util/u/Util.java", "\"Hello, \"", "\"Hi, \"");
     p.edit("resources/greeting.txt", "travel", "fly");
     git(p.dir.path(), &["commit", "-qam", "feature"]);
-    assert_eq!(
-        p.build(&[]).executed(),
-        set(&["util", "app", "res", "dist"])
-    );
+    assert_eq!(p.build(&[]).executed(), set(&["util", "res", "dist"]));
     let feature_jar = p.bytes("target/kbuild/dist/dist.jar");
 
     git(p.dir.path(), &["checkout", "-q", "main"]);

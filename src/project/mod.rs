@@ -163,25 +163,12 @@ impl Project {
 
     /// `name`'s dependencies and theirs, each once, nearest first.
     pub fn transitive_deps(&self, name: &str) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        let mut queue: Vec<String> = self
+        let start = self
             .targets
             .get(name)
-            .map(|t| t.deps.clone())
+            .map(|t| t.deps.as_slice())
             .unwrap_or_default();
-        let mut i = 0;
-        while i < queue.len() {
-            let d = queue[i].clone();
-            i += 1;
-            if out.contains(&d) {
-                continue;
-            }
-            if let Some(t) = self.targets.get(&d) {
-                queue.extend(t.deps.iter().cloned());
-            }
-            out.push(d);
-        }
-        out
+        breadth_first(start, |d| self.targets.get(d).map(|t| t.deps.as_slice()))
     }
 }
 
@@ -224,4 +211,27 @@ fn read_clojure(
     }
     .map_err(|e| SettingsError::Clojure(e.to_string()))?;
     lower::project(d, file, cp, selection)
+}
+
+/// Breadth first from `start` through the graph `deps_of` gives, each name once: the order
+/// in which the build file's graph and the providers' graph both list what is below a target.
+pub fn breadth_first<'a>(
+    start: &[String],
+    deps_of: impl Fn(&str) -> Option<&'a [String]>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut queue: Vec<String> = start.to_vec();
+    let mut i = 0;
+    while i < queue.len() {
+        let d = queue[i].clone();
+        i += 1;
+        if out.contains(&d) {
+            continue;
+        }
+        if let Some(deps) = deps_of(&d) {
+            queue.extend(deps.iter().cloned());
+        }
+        out.push(d);
+    }
+    out
 }

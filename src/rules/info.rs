@@ -250,21 +250,7 @@ impl Deps {
 
 /// Breadth first from `start` through `graph`, each name once.
 pub fn closure(start: &[String], graph: &BTreeMap<String, Node>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut queue: Vec<String> = start.to_vec();
-    let mut i = 0;
-    while i < queue.len() {
-        let d = queue[i].clone();
-        i += 1;
-        if out.contains(&d) {
-            continue;
-        }
-        if let Some(node) = graph.get(&d) {
-            queue.extend(node.deps.iter().cloned());
-        }
-        out.push(d);
-    }
-    out
+    crate::project::breadth_first(start, |d| graph.get(d).map(|n| n.deps.as_slice()))
 }
 
 /// The classpath that entries make, in order, each once.
