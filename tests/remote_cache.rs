@@ -76,3 +76,65 @@ fn nginx_webdav_serves_another_machine_and_a_read_only_client_never_writes() {
     assert!(b.ok(), "{}", b.stderr);
     assert!(files_under(served.path()) > uploaded);
 }
+
+/// A poisoned remote cache: every product on the server rewritten to hold a file whose path
+/// climbs out of the checkout, under a trace that matches. The other machine restores none of
+/// it: nothing is written outside its project, and the targets are built instead.
+#[test]
+fn a_remote_product_whose_paths_leave_the_checkout_writes_nothing_outside_it() {
+    use kbuild_engine::{decode_bundle, encode_bundle, Entry, Hash, Product};
+    let served = tempfile::tempdir().unwrap();
+    let server = common::Server::cache(served.path());
+    let ci = Project::new("mixed");
+    let b = build(&ci, &server.url, true);
+    assert!(b.ok(), "{}", b.stderr);
+
+    let payload = b"escaped\n";
+    let payload_hash = Hash::of(payload);
+    std::fs::write(
+        served.path().join("cas").join(payload_hash.to_hex()),
+        payload,
+    )
+    .unwrap();
+    let escape = "../../../../../../../../escaped-by-kbuild.txt";
+    for ac in walk(&served.path().join("ac")) {
+        let mut traces = decode_bundle(&std::fs::read(&ac).unwrap()).expect("a trace bundle");
+        for t in &mut traces {
+            let blob = served.path().join("cas").join(t.result.to_hex());
+            let mut product = Product::from_json(&std::fs::read(blob).unwrap()).unwrap();
+            product.files.insert(
+                escape.into(),
+                Entry {
+                    digest: payload_hash,
+                    size: payload.len() as u64,
+                    exec: false,
+                },
+            );
+            let json = product.to_json();
+            let h = Hash::of(&json);
+            std::fs::write(served.path().join("cas").join(h.to_hex()), json).unwrap();
+            t.result = h;
+        }
+        std::fs::write(&ac, encode_bundle(&traces)).unwrap();
+    }
+
+    let elsewhere = Project::new("mixed");
+    let b = build(&elsewhere, &server.url, true);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(
+        b.stderr.contains("leaves its directory"),
+        "no warning about the poisoned product:\n{}",
+        b.stderr
+    );
+    assert!(!b.executed().is_empty(), "poisoned products were restored");
+    for dir in elsewhere.dir.path().ancestors() {
+        assert!(
+            !dir.join("escaped-by-kbuild.txt").exists(),
+            "a cached product wrote {}",
+            dir.join("escaped-by-kbuild.txt").display()
+        );
+    }
+    assert!(walk(elsewhere.dir.path())
+        .iter()
+        .all(|p| !p.ends_with("escaped-by-kbuild.txt")));
+}
