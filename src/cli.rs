@@ -13,7 +13,7 @@ use kbuild_engine::{BuildError, Cause, StateLock};
 use crate::env::Options;
 use crate::launch;
 use crate::printer::Printer;
-use crate::project::{Project, Rule, Selection, SettingsError, BUILD_FILE, DEPS_EDN, PROJECT_CLJ};
+use crate::project::{Project, Rule, Selection, SettingsError};
 use crate::rules::maven;
 use crate::session::Session;
 
@@ -626,11 +626,7 @@ fn print_resolution(
 /// (the nearest directory above it with a build file), waiting for another kbuild unless
 /// `no_wait`. None when there is no project: discovery then says so.
 fn lock_state(dir: &Path, no_wait: bool) -> Result<Option<Arc<StateLock>>, Failure> {
-    let Some(root) = dir.ancestors().find(|d| {
-        [BUILD_FILE, PROJECT_CLJ, DEPS_EDN]
-            .iter()
-            .any(|f| d.join(f).is_file())
-    }) else {
+    let Some(root) = crate::project::root_above(dir) else {
         return Ok(None);
     };
     let lock = StateLock::acquire(&root.join(".kbuild"), !no_wait, &|| {

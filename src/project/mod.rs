@@ -29,9 +29,18 @@ use clojure::Tool;
 pub(crate) use clojure::{aot_regex, ClojureProject, GitCoord};
 pub(crate) use target::{Jvm, Package, Rule, Target};
 
-pub(crate) const BUILD_FILE: &str = "kbuild.edn";
-pub(crate) const PROJECT_CLJ: &str = "project.clj";
-pub(crate) const DEPS_EDN: &str = "deps.edn";
+const BUILD_FILE: &str = "kbuild.edn";
+const PROJECT_CLJ: &str = "project.clj";
+const DEPS_EDN: &str = "deps.edn";
+
+/// The project's root: the nearest directory from `start` up that holds a build file.
+pub fn root_above(start: &Path) -> Option<&Path> {
+    start.ancestors().find(|d| {
+        [BUILD_FILE, PROJECT_CLJ, DEPS_EDN]
+            .iter()
+            .any(|f| d.join(f).is_file())
+    })
+}
 
 /// Why a project cannot be read: each names the file, and where it can the line and column.
 #[derive(Debug, thiserror::Error)]
@@ -118,25 +127,20 @@ impl Project {
     /// Finds the nearest `kbuild.edn`, else `project.clj`, else `deps.edn`, in `start` or
     /// above it. The latter two are read as their tools would for `selection`.
     pub fn discover_for(start: &Path, selection: &Selection) -> Result<Project, SettingsError> {
-        let mut dir = Some(start);
-        while let Some(d) = dir {
-            // A project.clj or deps.edn implies targets; a kbuild.edn beside it may add to them.
-            let mut derived = None;
-            for (file, tool) in [(PROJECT_CLJ, Tool::Lein), (DEPS_EDN, Tool::Cli)] {
-                if d.join(file).is_file() {
-                    derived = Some(read_clojure(d, file, tool, selection)?);
-                    break;
-                }
+        let d = root_above(start)
+            .ok_or_else(|| SettingsError::NotFound(start.display().to_string()))?;
+        // A project.clj or deps.edn implies targets; a kbuild.edn beside it may add to them.
+        let mut derived = None;
+        for (file, tool) in [(PROJECT_CLJ, Tool::Lein), (DEPS_EDN, Tool::Cli)] {
+            if d.join(file).is_file() {
+                derived = Some(read_clojure(d, file, tool, selection)?);
+                break;
             }
-            if d.join(BUILD_FILE).is_file() {
-                return kbuild_edn::read(d, derived);
-            }
-            if let Some(p) = derived {
-                return Ok(p);
-            }
-            dir = d.parent();
         }
-        Err(SettingsError::NotFound(start.display().to_string()))
+        match derived {
+            Some(p) if !d.join(BUILD_FILE).is_file() => Ok(p),
+            derived => kbuild_edn::read(d, derived),
+        }
     }
 
     pub fn out_root(&self) -> PathBuf {
