@@ -115,6 +115,8 @@ pub struct Deps {
     pub names: Vec<String>,
     pub values: Vec<Computed>,
     pub infos: Vec<Info>,
+    /// Every target below: the direct dependencies' nodes and theirs.
+    below: BTreeMap<String, Node>,
 }
 
 impl Deps {
@@ -124,11 +126,7 @@ impl Deps {
             .fetch_all(names.iter().map(|n| Key::Target(n.clone())).collect())
             .await?;
         let infos = values.iter().map(Info::of).collect();
-        Ok(Deps {
-            names,
-            values,
-            infos,
-        })
+        Ok(Deps::new(names, values, infos))
     }
 
     /// The direct dependencies as a compiler sees them: their place in the graph (the `node`
@@ -156,17 +154,13 @@ impl Deps {
                 ..Info::default()
             });
         }
-        Ok(Deps {
-            names,
-            values: Vec::new(),
-            infos,
-        })
+        Ok(Deps::new(names, Vec::new(), infos))
     }
 
     /// What a compiler reads of everything below: a `java-library`'s ABI (so that a body edit
     /// there cuts off here), anything else whole. Fetched as one batch.
     pub async fn fetch_compiled(&self, ctx: &Ctx) -> Result<(), BuildError> {
-        let below = self.below();
+        let below = &self.below;
         let keys = self
             .closure()
             .into_iter()
@@ -184,7 +178,7 @@ impl Deps {
 
     /// The classpath of the closure's own entries, in closure order.
     pub fn classpath(&self, env: &Env) -> Vec<String> {
-        let below = self.below();
+        let below = &self.below;
         let closure = self.closure();
         classpath(
             env,
@@ -195,20 +189,25 @@ impl Deps {
         )
     }
 
-    /// Every target below the running one: the direct dependencies' nodes and theirs.
-    pub fn below(&self) -> BTreeMap<String, Node> {
+    /// Merges the direct dependencies' graphs once, for every question asked of them.
+    fn new(names: Vec<String>, values: Vec<Computed>, infos: Vec<Info>) -> Deps {
         let mut below = BTreeMap::new();
-        for (name, info) in self.names.iter().zip(&self.infos) {
+        for (name, info) in names.iter().zip(&infos) {
             below.extend(info.below.clone());
             below.insert(name.clone(), info.node.clone());
         }
-        below
+        Deps {
+            names,
+            values,
+            infos,
+            below,
+        }
     }
 
     /// The direct dependencies and everything below them, each once, nearest first (breadth
     /// first, as the build file's graph orders them).
     pub fn closure(&self) -> Vec<String> {
-        closure(&self.names, &self.below())
+        closure(&self.names, &self.below)
     }
 
     /// Fetches, as one batch, the targets below the direct dependencies; returns the whole
@@ -242,7 +241,7 @@ impl Deps {
                 entries: entries_of(name, target),
                 roots,
             },
-            below: self.below(),
+            below: self.below.clone(),
             ..Info::default()
         }
     }
