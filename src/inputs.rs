@@ -325,7 +325,7 @@ pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, Bui
             let Ok(rel) = entry.path().strip_prefix(root) else {
                 continue;
             };
-            let rel = rel.to_string_lossy().replace('\\', "/");
+            let rel = kbuild_engine::utf8_path(rel)?.replace('\\', "/");
             if set.is_match(&rel) {
                 out.push(rel);
             }

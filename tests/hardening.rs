@@ -448,41 +448,36 @@ fn exit_codes_are_the_readmes_for_every_command() {
 
 #[test]
 fn outs_that_leave_out_or_are_links_are_errors_naming_the_target() {
-    // Each out quoted as the message quotes it: in the build file's error (exit 2) or the
-    // rule's (exit 1).
-    let cases: &[(&str, &str, &str)] = &[
-        ("\"\"", "echo x > \"$OUT/generated.txt\"", "\"\""),
-        ("\".\"", "echo x > \"$OUT/generated.txt\"", "\".\""),
-        ("\"..\"", "echo x > \"$OUT/generated.txt\"", "\"..\""),
-        ("\"/tmp\"", "echo x > \"$OUT/generated.txt\"", "\"/tmp\""),
-        (
-            "\"d/\"",
-            "mkdir \"$OUT/d\"; echo x > \"$OUT/d/x\"",
-            "\"d/\"",
-        ),
-        (
-            "\"d/./x\"",
-            "mkdir \"$OUT/d\"; echo x > \"$OUT/d/x\"",
-            "\"d/./x\"",
-        ),
-        ("\"d/../x\"", "echo x > \"$OUT/x\"", "\"d/../x\""),
+    // A path that is not a plain relative one is the build file's error (exit 2, with its
+    // line); a link that the command made is the rule's (exit 1).
+    let cases: &[(&str, &str, &str, i32)] = &[
+        ("\"\"", "echo x > \"$OUT/generated.txt\"", "\"\"", 2),
+        ("\".\"", "echo x > \"$OUT/generated.txt\"", "\".\"", 2),
+        ("\"..\"", "echo x > \"$OUT/generated.txt\"", "\"..\"", 2),
+        ("\"/tmp\"", "echo x > \"$OUT/generated.txt\"", "\"/tmp\"", 2),
+        ("\"d/\"", "mkdir \"$OUT/d\"; echo x > \"$OUT/d/x\"", "\"d/\"", 2),
+        ("\"d/./x\"", "mkdir \"$OUT/d\"; echo x > \"$OUT/d/x\"", "\"d/./x\"", 2),
+        ("\"d/../x\"", "echo x > \"$OUT/x\"", "\"d/../x\"", 2),
         (
             "\"link\"",
             "ln -s /etc/hostname \"$OUT/link\"",
             "link in $OUT is a symbolic link (to /etc/hostname)",
+            1,
         ),
         (
             "\"d/x\"",
             "mkdir \"$OUT/real\"; echo x > \"$OUT/real/x\"; ln -s real \"$OUT/d\"",
             "d in $OUT is a symbolic link",
+            1,
         ),
         (
             "\"d\"",
             "mkdir \"$OUT/d\"; echo x > \"$OUT/d/x\"; ln -s /etc \"$OUT/d/etc\"",
             "d/etc in $OUT is a symbolic link",
+            1,
         ),
     ];
-    for (outs, script, says) in cases {
+    for (outs, script, says, code) in cases {
         let p = Project::new("mixed");
         p.write(
             "kbuild.edn",
@@ -491,22 +486,17 @@ fn outs_that_leave_out_or_are_links_are_errors_naming_the_target() {
             ),
         );
         let b = p.build_raw(&["gen"]);
-        assert!(
-            b.code == Some(1) || b.code == Some(2),
-            ":outs [{outs}]: exit {:?}\n{}",
-            b.code,
-            b.stderr
-        );
+        assert_eq!(b.code, Some(*code), ":outs [{outs}]\n{}", b.stderr);
         assert!(
             b.stderr.contains("target gen: ") && b.stderr.contains(says),
             ":outs [{outs}] should say {says:?}:\n{}",
             b.stderr
         );
-        assert!(
-            b.failed().contains("gen") || b.code == Some(2),
-            "{}",
-            b.stdout
-        );
+        if *code == 2 {
+            assert!(b.stderr.contains("kbuild.edn:1:"), "{}", b.stderr);
+        } else {
+            assert!(b.failed().contains("gen"), "{}", b.stdout);
+        }
     }
     // A plain directory out is fine, and only what was declared is kept.
     let p = Project::new("mixed");
@@ -628,4 +618,49 @@ fn a_maven_target_that_fails_to_resolve_exits_4() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_file_name_that_is_not_utf8_is_named_and_renaming_it_recovers() {
+    use std::os::unix::ffi::OsStrExt;
+    let p = Project::new("mixed");
+    p.write(
+        "kbuild.edn",
+        r#"{:targets {res {:rule :resources :root "res" :srcs ["res/**"]}}}"#,
+    );
+    fs::create_dir_all(p.path("res")).unwrap();
+    p.write("res/a.txt", "a");
+    let odd = p.path("res").join(std::ffi::OsStr::from_bytes(b"b\xffc.txt"));
+    fs::write(&odd, "b").unwrap();
+    let b = p.build_raw(&["res"]);
+    assert_eq!(b.code, Some(1), "{}", b.stderr);
+    assert!(
+        b.stderr.contains(r#""res/b\xFFc.txt": the file name is not valid UTF-8"#),
+        "{}",
+        b.stderr
+    );
+    assert!(b.failed().contains("res"), "{}", b.stdout);
+    // Nothing was lost: with the file renamed, the build goes on and holds both files.
+    fs::rename(&odd, p.path("res/bc.txt")).unwrap();
+    let b = p.build(&["res"]);
+    assert!(b.executed().contains("res"), "{}", b.stdout);
+    assert_eq!(p.read("target/kbuild/res/bc.txt"), "b");
+    assert_eq!(p.read("target/kbuild/res/a.txt"), "a");
+}
+
+#[test]
+fn a_command_output_whose_name_is_not_utf8_fails_that_target() {
+    let p = Project::new("mixed");
+    p.write(
+        "kbuild.edn",
+        r#"{:targets {gen {:rule :command :outs ["o"] :cmd ["sh" "-c" "mkdir \"$OUT/o\"; printf x > \"$OUT/o/$(printf 'n\\377')\""]}}}"#,
+    );
+    let b = p.build_raw(&["gen"]);
+    assert_eq!(b.code, Some(1), "{}", b.stderr);
+    assert!(
+        b.stderr.contains(r#""o/n\xFF": the file name is not valid UTF-8"#),
+        "{}",
+        b.stderr
+    );
+    assert!(b.failed().contains("gen"), "{}", b.stdout);
 }

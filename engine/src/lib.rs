@@ -41,7 +41,7 @@ pub use db::{Damage, Db, DbError, Stat, Trace};
 pub use key::Key;
 use levels::Level;
 pub use lock::{StateLock, LOCK_FILE};
-pub use outputs::{check_contained, is_contained, output_digest};
+pub use outputs::{check_contained, is_contained, output_digest, utf8_path};
 use remote::Remote;
 pub use remote::{decode_bundle, encode_bundle};
 use shared::Shared;
@@ -1050,12 +1050,10 @@ impl Engine {
             store::set_executable(entry.path(), exec)
                 .map_err(|e| BuildError::io(entry.path().display(), e))?;
             let (digest, size) = self.cas.put_file(entry.path())?;
-            let rel = entry
-                .path()
-                .strip_prefix(stage.path())
-                .expect("inside stage")
-                .to_string_lossy()
-                .into_owned();
+            let rel = entry.path().strip_prefix(stage.path()).expect("inside stage");
+            let rel = utf8_path(rel)
+                .map_err(|e| BuildError::Input(format!("outputs of {name}: {e}")))?
+                .to_string();
             product.files.insert(rel, Entry { digest, size, exec });
         }
         self.cas.put_bytes(&product.to_json())?;

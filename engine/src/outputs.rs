@@ -63,6 +63,19 @@ pub fn check_contained(path: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A relative path as kbuild records it: its text, or an error naming it when it is not
+/// UTF-8. Keys, products and jar entries hold UTF-8 names; a lossy conversion would let two
+/// files share one name.
+pub fn utf8_path(rel: &Path) -> Result<&str, BuildError> {
+    rel.to_str().ok_or_else(|| {
+        BuildError::Input(format!(
+            "{:?}: the file name is not valid UTF-8; kbuild, jar entries and javac need UTF-8 \
+             file names (rename it, or leave it out of the globs)",
+            rel.as_os_str()
+        ))
+    })
+}
+
 pub fn is_contained(path: &str) -> bool {
     check_contained(path).is_ok()
 }

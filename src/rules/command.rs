@@ -67,12 +67,10 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     // Keep only what was declared, so the product is exactly what the build file promises.
     for entry in walkdir::WalkDir::new(stage).contents_first(true) {
         let entry = entry.map_err(|e| ctx.fail(format!("reading $OUT: {e}")))?;
-        let rel = entry
-            .path()
-            .strip_prefix(stage)
-            .unwrap_or(entry.path())
-            .to_string_lossy()
-            .into_owned();
+        let rel = entry.path().strip_prefix(stage).unwrap_or(entry.path());
+        let rel = kbuild_engine::utf8_path(rel)
+            .map_err(|e| ctx.fail(format!("$OUT: {e}")))?
+            .to_string();
         if rel.is_empty() {
             continue;
         }

@@ -151,7 +151,15 @@ pub(super) fn target(name: &str, form: &Form, shared: &Shared) -> Result<Target,
             let srcs = strings("srcs", false)?;
             let outs = strings("outs", true)?;
             relative("srcs", &srcs)?;
-            relative("outs", &outs)?;
+            if let Some(bad) = outs.iter().find(|o| !kbuild_engine::is_contained(o)) {
+                return Err(at(
+                    form.get("outs").unwrap_or(form),
+                    format!(
+                        "target {name}: :outs names {bad:?}, which is not a plain relative path \
+                         inside $OUT (no empty, `.` or `..` part, not absolute)"
+                    ),
+                ));
+            }
             let cmd = strings("cmd", true)?;
             if cmd.is_empty() {
                 return Err(at(
