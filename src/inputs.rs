@@ -2,12 +2,13 @@
 //! (`file`), globs by walking only the directories a pattern can match (`glob`), tool
 //! identities (`tool`) and settings of this machine (`setting`).
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use globset::{GlobBuilder, GlobSetBuilder};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use kbuild_hashers::Hasher;
 use sha2::{Digest as _, Sha512};
 
@@ -268,30 +269,61 @@ fn literal_base(pattern: &str) -> &str {
 }
 
 /// Every file under `root` that one of `patterns` matches, relative and sorted.
+///
+/// Patterns are grouped by their literal base, and a group is compiled only when a file under
+/// its base turns up: a file can only match a pattern whose base is one of its ancestors, so
+/// a long list costs what its parse costs, not one automaton over every pattern.
 pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, BuildError> {
-    let mut set = GlobSetBuilder::new();
-    for p in patterns {
-        let glob = GlobBuilder::new(p)
+    let glob = |p: &str| {
+        GlobBuilder::new(p)
             .literal_separator(true)
             .build()
-            .map_err(|e| BuildError::Input(format!("bad glob `{p}`: {e}")))?;
-        set.add(glob);
+            .map_err(|e| BuildError::Input(format!("bad glob `{p}`: {e}")))
+    };
+    // Every pattern is checked here; only the groups that are used are kept parsed.
+    let mut groups: HashMap<&str, Vec<&str>> = HashMap::new();
+    for p in patterns {
+        glob(p)?;
+        groups.entry(literal_base(p)).or_default().push(p);
     }
-    let set = set
-        .build()
-        .map_err(|e| BuildError::Input(format!("bad globs: {e}")))?;
-    let mut bases: Vec<&str> = patterns.iter().map(|p| literal_base(p)).collect();
-    bases.sort();
-    bases.dedup();
-    let mut out = Vec::new();
-    for base in &bases {
-        // A base inside another base is walked by it already.
-        if bases
-            .iter()
-            .any(|b| b != base && (b.is_empty() || base.starts_with(&format!("{b}/"))))
-        {
-            continue;
+    let mut compiled: HashMap<&str, GlobSet> = HashMap::new();
+    let mut matches = |rel: &str| -> Result<bool, BuildError> {
+        let ancestors = std::iter::once("")
+            .chain(rel.match_indices('/').map(|(i, _)| &rel[..i]))
+            .chain(std::iter::once(rel));
+        for base in ancestors {
+            let Some((&base, globs)) = groups.get_key_value(base) else {
+                continue;
+            };
+            if !compiled.contains_key(base) {
+                let mut set = GlobSetBuilder::new();
+                for g in globs {
+                    set.add(glob(g)?);
+                }
+                let set = set
+                    .build()
+                    .map_err(|e| BuildError::Input(format!("bad globs: {e}")))?;
+                compiled.insert(base, set);
+            }
+            if compiled[base].is_match(rel) {
+                return Ok(true);
+            }
         }
+        Ok(false)
+    };
+    let mut bases: Vec<&str> = groups.keys().copied().collect();
+    bases.sort();
+    // A base inside another base is walked by it already.
+    let nested = |base: &str| {
+        !base.is_empty()
+            && (groups.contains_key("")
+                || base
+                    .match_indices('/')
+                    .any(|(i, _)| groups.contains_key(&base[..i])))
+    };
+    let bases: Vec<&str> = bases.into_iter().filter(|b| !nested(b)).collect();
+    let mut out = Vec::new();
+    for base in bases {
         let start: PathBuf = if base.is_empty() {
             root.to_path_buf()
         } else {
@@ -326,7 +358,7 @@ pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, Bui
                 continue;
             };
             let rel = kbuild_engine::utf8_path(rel)?.replace('\\', "/");
-            if set.is_match(&rel) {
+            if matches(&rel)? {
                 out.push(rel);
             }
         }
@@ -438,5 +470,29 @@ mod tests {
         let got = expand_globs(r, &["src/a/*.java".into(), "src/a/notes.txt".into()]).unwrap();
         assert_eq!(got, vec!["src/a/A.java", "src/a/notes.txt"]);
         assert!(expand_globs(r, &["missing/**".into()]).unwrap().is_empty());
+        // Nested bases, a base that is a prefix but not an ancestor (`src/a-x`), and patterns
+        // whose groups are found only through a file's ancestors.
+        let got = expand_globs(
+            r,
+            &[
+                "src/a/b/*.java".into(),
+                "src/a-x/**".into(),
+                "src/*/notes.txt".into(),
+                "other/C.java".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(got, vec!["other/C.java", "src/a/b/B.java", "src/a/notes.txt"]);
+    }
+
+    #[test]
+    fn a_long_pattern_list_is_matched_by_the_groups_that_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        fs::create_dir_all(r.join("src/d7")).unwrap();
+        fs::write(r.join("src/d7/x.txt"), "x").unwrap();
+        fs::write(r.join("src/d7/y.java"), "y").unwrap();
+        let patterns: Vec<String> = (0..50_000).map(|i| format!("src/d{i}/*.txt")).collect();
+        assert_eq!(expand_globs(r, &patterns).unwrap(), vec!["src/d7/x.txt"]);
     }
 }
