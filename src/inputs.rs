@@ -482,7 +482,10 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(got, vec!["other/C.java", "src/a/b/B.java", "src/a/notes.txt"]);
+        assert_eq!(
+            got,
+            vec!["other/C.java", "src/a/b/B.java", "src/a/notes.txt"]
+        );
     }
 
     #[test]

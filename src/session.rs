@@ -57,7 +57,7 @@ impl Session {
             out_root: project.out_root(),
             jobs: options.jobs,
             shared: shared_cache_dir(),
-            remote: remote_cache(),
+            remote: remote_cache()?,
             lock: options.lock.clone(),
         };
         let engine = Engine::open(
@@ -136,18 +136,56 @@ fn shared_cache_dir() -> Option<PathBuf> {
 }
 
 /// `KBUILD_REMOTE_CACHE`: the server's base URL; `KBUILD_REMOTE_CACHE_UPLOAD=false` makes
-/// this machine a reader only.
-fn remote_cache() -> Option<RemoteConfig> {
-    let url = std::env::var("KBUILD_REMOTE_CACHE")
+/// this machine a reader only. Credentials come from the environment or a netrc file
+/// ([`remote_credentials`]), never from the command line.
+fn remote_cache() -> Result<Option<RemoteConfig>, BuildError> {
+    let Some(url) = std::env::var("KBUILD_REMOTE_CACHE")
         .ok()
-        .filter(|u| !u.is_empty())?;
+        .filter(|u| !u.is_empty())
+    else {
+        return Ok(None);
+    };
     let upload = !matches!(
         std::env::var("KBUILD_REMOTE_CACHE_UPLOAD").as_deref(),
         Ok("false" | "0" | "no" | "off")
     );
-    Some(RemoteConfig {
+    let credentials = remote_credentials(&url)?;
+    Ok(Some(RemoteConfig {
         url,
         upload,
         redact: kbuild_resolvers::redact_url,
-    })
+        credentials,
+    }))
+}
+
+/// Credentials written in the URL (sent as they are, never shown); else
+/// `KBUILD_REMOTE_CACHE_USER` with `KBUILD_REMOTE_CACHE_PASSWORD`; else the entry of the
+/// netrc file (`$NETRC`, else `~/.netrc`) for the URL's host, or its `default` entry.
+fn remote_credentials(url: &str) -> Result<Option<(String, String)>, BuildError> {
+    let parsed = reqwest::Url::parse(url).ok();
+    if parsed.as_ref().is_some_and(|u| !u.username().is_empty()) {
+        return Ok(None);
+    }
+    if let Ok(user) = std::env::var("KBUILD_REMOTE_CACHE_USER") {
+        let password = std::env::var("KBUILD_REMOTE_CACHE_PASSWORD").unwrap_or_default();
+        return Ok(Some((user, password)));
+    }
+    let Some(file) = netrc::Netrc::get_file() else {
+        return Ok(None);
+    };
+    let netrc = netrc::Netrc::from_file(&file).map_err(|e| {
+        BuildError::Input(format!(
+            "{} (for KBUILD_REMOTE_CACHE's credentials): {}",
+            file.display(),
+            kbuild_resolvers::redact_url(&e.to_string())
+        ))
+    })?;
+    let host = parsed
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    Ok(netrc
+        .hosts
+        .get(&host)
+        .or_else(|| netrc.hosts.get("default"))
+        .map(|a| (a.login.clone(), a.password.clone())))
 }

@@ -455,8 +455,18 @@ fn outs_that_leave_out_or_are_links_are_errors_naming_the_target() {
         ("\".\"", "echo x > \"$OUT/generated.txt\"", "\".\"", 2),
         ("\"..\"", "echo x > \"$OUT/generated.txt\"", "\"..\"", 2),
         ("\"/tmp\"", "echo x > \"$OUT/generated.txt\"", "\"/tmp\"", 2),
-        ("\"d/\"", "mkdir \"$OUT/d\"; echo x > \"$OUT/d/x\"", "\"d/\"", 2),
-        ("\"d/./x\"", "mkdir \"$OUT/d\"; echo x > \"$OUT/d/x\"", "\"d/./x\"", 2),
+        (
+            "\"d/\"",
+            "mkdir \"$OUT/d\"; echo x > \"$OUT/d/x\"",
+            "\"d/\"",
+            2,
+        ),
+        (
+            "\"d/./x\"",
+            "mkdir \"$OUT/d\"; echo x > \"$OUT/d/x\"",
+            "\"d/./x\"",
+            2,
+        ),
         ("\"d/../x\"", "echo x > \"$OUT/x\"", "\"d/../x\"", 2),
         (
             "\"link\"",
@@ -630,12 +640,15 @@ fn a_file_name_that_is_not_utf8_is_named_and_renaming_it_recovers() {
     );
     fs::create_dir_all(p.path("res")).unwrap();
     p.write("res/a.txt", "a");
-    let odd = p.path("res").join(std::ffi::OsStr::from_bytes(b"b\xffc.txt"));
+    let odd = p
+        .path("res")
+        .join(std::ffi::OsStr::from_bytes(b"b\xffc.txt"));
     fs::write(&odd, "b").unwrap();
     let b = p.build_raw(&["res"]);
     assert_eq!(b.code, Some(1), "{}", b.stderr);
     assert!(
-        b.stderr.contains(r#""res/b\xFFc.txt": the file name is not valid UTF-8"#),
+        b.stderr
+            .contains(r#""res/b\xFFc.txt": the file name is not valid UTF-8"#),
         "{}",
         b.stderr
     );
@@ -658,7 +671,8 @@ fn a_command_output_whose_name_is_not_utf8_fails_that_target() {
     let b = p.build_raw(&["gen"]);
     assert_eq!(b.code, Some(1), "{}", b.stderr);
     assert!(
-        b.stderr.contains(r#""o/n\xFF": the file name is not valid UTF-8"#),
+        b.stderr
+            .contains(r#""o/n\xFF": the file name is not valid UTF-8"#),
         "{}",
         b.stderr
     );

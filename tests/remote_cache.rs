@@ -146,3 +146,93 @@ fn a_remote_product_whose_paths_leave_the_checkout_writes_nothing_outside_it() {
         .iter()
         .all(|p| !p.ends_with(&name)));
 }
+
+/// A cache that wants credentials: they come from a netrc file or the environment, never the
+/// command line, and no message shows the password. Without them the build still works,
+/// locally, with one warning.
+#[test]
+fn credentials_come_from_netrc_or_the_environment_and_are_never_shown() {
+    const SECRET: &str = "s3cret-Pa55";
+    let served = tempfile::tempdir().unwrap();
+    let nginx = Nginx::webdav_with_users(served.path(), &[("ci", SECRET)]);
+    let netrc = tempfile::tempdir().unwrap();
+    let good = netrc.path().join("good");
+    std::fs::write(
+        &good,
+        format!("# the cache\nmachine 127.0.0.1\n  login ci\n  password {SECRET}\n"),
+    )
+    .unwrap();
+    let wrong = netrc.path().join("wrong");
+    std::fs::write(&wrong, "default login ci password nope\n").unwrap();
+    let run = |p: &Project, netrc: &Path, env: &[(&str, &str)], upload: bool| {
+        let mut c = p.command(&["--json", "build"]);
+        c.env("KBUILD_REMOTE_CACHE", &nginx.url)
+            .env("NETRC", netrc)
+            .env_remove("KBUILD_REMOTE_CACHE_USER")
+            .env_remove("KBUILD_REMOTE_CACHE_PASSWORD");
+        if !upload {
+            c.env("KBUILD_REMOTE_CACHE_UPLOAD", "false");
+        }
+        c.envs(env.iter().copied());
+        let b = Build::from(c.output().unwrap());
+        assert!(b.ok(), "{}", b.stderr);
+        assert!(
+            !b.stderr.contains(SECRET) && !b.stdout.contains(SECRET),
+            "the password was shown:\n{}\n{}",
+            b.stdout,
+            b.stderr
+        );
+        b
+    };
+
+    // Wrong credentials: refused by the server, the build is local and says so once.
+    let p = Project::new("mixed");
+    let b = run(&p, &wrong, &[], true);
+    assert!(b.stderr.contains("401"), "{}", b.stderr);
+    assert_eq!(files_under(served.path()), 0);
+
+    // CI's netrc entry for the host: uploads.
+    let ci = Project::new("mixed");
+    let b = run(&ci, &good, &[], true);
+    assert!(!b.stderr.contains("401"), "{}", b.stderr);
+    let uploaded = files_under(&served.path().join("ac"));
+    assert!(uploaded >= b.executed().len(), "{}", b.stderr);
+
+    // A reader with credentials from the environment (which win over the netrc file): all
+    // restored.
+    let dev = Project::new("mixed");
+    let env = [
+        ("KBUILD_REMOTE_CACHE_USER", "ci"),
+        ("KBUILD_REMOTE_CACHE_PASSWORD", SECRET),
+    ];
+    let b = run(&dev, &wrong, &env, false);
+    assert!(
+        b.executed().is_empty(),
+        "ran {:?}\n{}",
+        b.executed(),
+        b.stderr
+    );
+    let jar = "target/kbuild/dist/dist.jar";
+    assert_eq!(ci.bytes(jar), dev.bytes(jar));
+
+    // A password in the URL works and is not shown either, not even in the warning of a
+    // server that is down.
+    let url = nginx
+        .url
+        .replace("http://", &format!("http://ci:{SECRET}@"));
+    let other = Project::new("mixed");
+    let mut c = other.command(&["--json", "build"]);
+    c.env("KBUILD_REMOTE_CACHE", &url)
+        .env("NETRC", &wrong)
+        .env("KBUILD_REMOTE_CACHE_UPLOAD", "false");
+    let b = Build::from(c.output().unwrap());
+    assert!(b.ok() && b.executed().is_empty(), "{}", b.stderr);
+    drop(nginx);
+    let last = Project::new("mixed");
+    let mut c = last.command(&["--json", "build"]);
+    c.env("KBUILD_REMOTE_CACHE", &url).env("NETRC", &wrong);
+    let b = Build::from(c.output().unwrap());
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(b.stderr.contains("ci:***@127.0.0.1"), "{}", b.stderr);
+    assert!(!b.stderr.contains(SECRET), "{}", b.stderr);
+}

@@ -253,6 +253,9 @@ pub struct RemoteConfig {
     pub upload: bool,
     /// Hides the password of any URL in a text: no message shows the one in `url`.
     pub redact: fn(&str) -> String,
+    /// HTTP basic credentials (user, password) sent with every request; a password in
+    /// `url` itself works too.
+    pub credentials: Option<(String, String)>,
 }
 
 /// A computed key: its value and the value's digest.
@@ -410,7 +413,7 @@ impl Engine {
         }
         let cas = Cas::open(&cas_dir)?;
         if let Some(r) = &config.remote {
-            let remote = Remote::new(&r.url, r.upload, r.redact).map_err(|e| {
+            let remote = Remote::new(r).map_err(|e| {
                 BuildError::Input(format!(
                     "KBUILD_REMOTE_CACHE {}: {}",
                     (r.redact)(&r.url),
@@ -1050,7 +1053,10 @@ impl Engine {
             store::set_executable(entry.path(), exec)
                 .map_err(|e| BuildError::io(entry.path().display(), e))?;
             let (digest, size) = self.cas.put_file(entry.path())?;
-            let rel = entry.path().strip_prefix(stage.path()).expect("inside stage");
+            let rel = entry
+                .path()
+                .strip_prefix(stage.path())
+                .expect("inside stage");
             let rel = utf8_path(rel)
                 .map_err(|e| BuildError::Input(format!("outputs of {name}: {e}")))?
                 .to_string();

@@ -14,6 +14,7 @@ use crate::db::Trace;
 use crate::key::Key;
 use crate::shared::trace_id;
 use crate::store::Hash;
+use crate::RemoteConfig;
 
 /// Traces kept per (target, definition) on the server.
 const MAX_REMOTE_TRACES: usize = 8;
@@ -27,10 +28,12 @@ pub struct Remote {
     upload: bool,
     /// Hides the password of a URL in a message.
     redact: fn(&str) -> String,
+    credentials: Option<(String, String)>,
 }
 
 impl Remote {
-    pub fn new(base: &str, upload: bool, redact: fn(&str) -> String) -> Result<Remote, String> {
+    pub fn new(config: &RemoteConfig) -> Result<Remote, String> {
+        let (base, redact) = (config.url.as_str(), config.redact);
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5))
@@ -40,9 +43,18 @@ impl Remote {
             client,
             base: base.trim_end_matches('/').to_string(),
             shown: redact(base.trim_end_matches('/')),
-            upload,
+            upload: config.upload,
             redact,
+            credentials: config.credentials.clone(),
         })
+    }
+
+    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        let request = self.client.request(method, url);
+        match &self.credentials {
+            Some((user, password)) => request.basic_auth(user, Some(password)),
+            None => request,
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -66,8 +78,7 @@ impl Remote {
     pub async fn get(&self, kind: &str, h: Hash) -> Result<Option<Vec<u8>>, String> {
         let (url, shown) = (self.url_of(kind, h), self.shown_of(kind, h));
         let resp = self
-            .client
-            .get(&url)
+            .request(reqwest::Method::GET, &url)
             .send()
             .await
             .map_err(|e| format!("GET {shown}: {}", (self.redact)(&e.to_string())))?;
@@ -86,8 +97,7 @@ impl Remote {
     pub async fn has(&self, kind: &str, h: Hash) -> Result<bool, String> {
         let (url, shown) = (self.url_of(kind, h), self.shown_of(kind, h));
         let resp = self
-            .client
-            .head(&url)
+            .request(reqwest::Method::HEAD, &url)
             .send()
             .await
             .map_err(|e| format!("HEAD {shown}: {}", (self.redact)(&e.to_string())))?;
@@ -101,8 +111,7 @@ impl Remote {
     pub async fn put(&self, kind: &str, h: Hash, bytes: Vec<u8>) -> Result<(), String> {
         let (url, shown) = (self.url_of(kind, h), self.shown_of(kind, h));
         let resp = self
-            .client
-            .put(&url)
+            .request(reqwest::Method::PUT, &url)
             .body(bytes)
             .send()
             .await

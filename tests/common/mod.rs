@@ -316,7 +316,26 @@ pub struct Nginx {
 
 impl Nginx {
     pub fn webdav(dir: &Path) -> Nginx {
+        Nginx::webdav_with_users(dir, &[])
+    }
+
+    /// The same, answering only requests with HTTP basic credentials of one of `users`
+    /// (user, password); everything else gets 401.
+    pub fn webdav_with_users(dir: &Path, users: &[(&str, &str)]) -> Nginx {
         let conf = tempfile::tempdir().unwrap();
+        let auth = if users.is_empty() {
+            String::new()
+        } else {
+            let lines: String = users
+                .iter()
+                .map(|(u, p)| format!("{u}:{{PLAIN}}{p}\n"))
+                .collect();
+            fs::write(conf.path().join("users"), lines).unwrap();
+            format!(
+                "auth_basic \"cache\"; auth_basic_user_file {}/users;",
+                conf.path().display()
+            )
+        };
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -335,7 +354,7 @@ impl Nginx {
                  listen 127.0.0.1:{port};\n\
                  root {root};\n\
                  client_max_body_size 0;\n\
-                 location / {{ dav_methods PUT; create_full_put_path on; }}\n\
+                 location / {{ dav_methods PUT; create_full_put_path on; {auth} }}\n\
                }}\n\
              }}\n",
             root = dir.display()
