@@ -6,6 +6,7 @@ mod env;
 mod gitlibs;
 mod inputs;
 mod launch;
+mod ops;
 mod printer;
 mod project;
 mod rules;
