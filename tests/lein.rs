@@ -38,6 +38,33 @@ fn kbuild_classpath_equals_lein_classpath_with_compiled_products_for_target_clas
     assert_eq!(b.stdout.trim(), theirs);
 }
 
+/// `:repositories` as a map, the form real projects write as often as a vector of pairs, with
+/// a URL string and an option map: both readers take it and agree on the classpath.
+#[test]
+fn repositories_written_as_a_map_read_as_lein_reads_them() {
+    let m2 = debian_m2();
+    let p = Project::new("lein-mixed");
+    p.edit(
+        "project.clj",
+        ":java-source-paths",
+        ":repositories {\"mirror\" \"https://repo.example.invalid/maven2/\"\n                 \"snapshots\" {:url \"https://snapshots.example.invalid/\" :releases false}}\n  :java-source-paths",
+    );
+    let out = lein(&p, &m2, &["classpath"]);
+    assert!(
+        out.status.success(),
+        "lein classpath: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = p.dir.path().display().to_string();
+    let theirs = String::from_utf8_lossy(&out.stdout).trim().replace(
+        &format!("{root}/target/classes"),
+        &format!("{root}/target/kbuild/main:{root}/target/kbuild/java"),
+    );
+    let b = kbuild(&p, &m2, &["classpath"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(b.stdout.trim(), theirs);
+}
+
 #[test]
 fn kbuild_test_on_a_leiningen_project_counts_what_lein_test_counts() {
     let m2 = debian_m2();

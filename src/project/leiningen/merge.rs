@@ -232,9 +232,25 @@ pub(super) fn repo_parts(repo: &Node) -> R<(String, Node)> {
     }
 }
 
+/// Leiningen's `normalize-repos`: it maps over the repositories, so a map (`{"id" "url"}`,
+/// as real projects often write them) gives its entries as `[id settings]` pairs, in the
+/// order the file lists them.
 fn normalize_repos(node: Node) -> R<Node> {
     let m = node.m.clone();
-    let (items, pos) = seq_items(PROJECT_CLJ, node, "a vector of repositories")?;
+    let node = match node.v {
+        V::Map(entries) => Node::vector(
+            entries
+                .into_iter()
+                .map(|(k, v)| {
+                    let pos = k.pos;
+                    Node::vector(vec![k, v], pos)
+                })
+                .collect(),
+            node.pos,
+        ),
+        _ => node,
+    };
+    let (items, pos) = seq_items(PROJECT_CLJ, node, "a vector or map of repositories")?;
     let items = items
         .into_iter()
         .map(normalize_repo)
@@ -363,5 +379,41 @@ mod tests {
             &[],
         );
         assert_eq!(e, "project.clj:2:22: repository \"a\" has no :url");
+    }
+
+    #[test]
+    fn repositories_as_a_map() {
+        let p = lein(
+            r#"(defproject foo "1" :repositories {"z" "https://z/" "a" {:url "https://a/"}}
+                 :profiles {:x {:repositories {"z" "https://z2/"}}})"#,
+            &["x"],
+        );
+        let ids: Vec<String> = p
+            .repositories
+            .iter()
+            .map(|(i, u)| format!("{i}={u}"))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "central=https://repo1.maven.org/maven2/",
+                "clojars=https://repo.clojars.org/",
+                "z=https://z2/",
+                "a=https://a/"
+            ]
+        );
+        let p = lein(
+            r#"(defproject foo "1" :repositories ^:replace {"only" "https://o/"})"#,
+            &[],
+        );
+        assert_eq!(
+            p.repositories,
+            [("only".to_string(), "https://o/".to_string())]
+        );
+        let e = lein_err("(defproject foo \"1\"\n :repositories \"x\")", &[]);
+        assert_eq!(
+            e,
+            "project.clj:2:16: expected a vector or map of repositories, found string"
+        );
     }
 }
