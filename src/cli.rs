@@ -273,10 +273,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let session = Session::open(project, Arc::new(Printer::new(cli.json)), options)?;
             match session.engine.note(&target)? {
                 None => println!("{target} has not been built yet"),
-                Some(n) => println!(
-                    "{target} ({}): {}\n  because {}",
-                    n.rule, n.status, n.reason
-                ),
+                Some(n) => {
+                    println!(
+                        "{target} ({}): {}\n  because {}",
+                        n.rule, n.status, n.reason
+                    );
+                    if let Some(detail) = n.detail {
+                        println!("  {detail}");
+                    }
+                }
             }
             Ok(())
         }
