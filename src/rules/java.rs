@@ -113,17 +113,23 @@ async fn incremental(
 ) -> Result<Result<usize, Unsure>, BuildError> {
     let unsure = |why: &str| Ok(Err(Unsure(why.to_string())));
     // Annotation processors and compiler plugins run inside javac and may read or write
-    // anything; without `SourceFile` no class can be tied to its source.
+    // anything; `-h` and `-s` write outside the stage; without `SourceFile` no class can be
+    // tied to its source.
     let flags = [
         "-processor",
-        "--processor",
-        "-Xplugin",
-        "-g:",
+        "-processorpath",
+        "--processor-path",
+        "--processor-module-path",
+        "--module-source-path",
         "-h",
         "-s",
-        "--module",
     ];
-    if let Some(o) = opts.iter().find(|o| flags.iter().any(|f| o.starts_with(f))) {
+    let unsure_of = |o: &String| {
+        flags.contains(&o.as_str())
+            || o.starts_with("-Xplugin")
+            || (o.starts_with("-g:") && !o.contains("source"))
+    };
+    if let Some(o) = opts.iter().find(|o| unsure_of(o)) {
         return unsure(&format!("javac option {o}"));
     }
     if files.iter().any(|f| f.ends_with("module-info.java")) {
@@ -223,6 +229,13 @@ async fn incremental(
     };
     let mut compiled = first.len();
     let mut output = out;
+    if compiled + next.len() > files.len() / 2 {
+        return unsure(&format!(
+            "{} of {} sources to compile",
+            compiled + next.len(),
+            files.len()
+        ));
+    }
     if !next.is_empty() {
         let mut dropped = plan.drop.clone();
         for c in old.iter().filter(|c| next.contains(&c.source)) {

@@ -2,22 +2,23 @@
 //! drop, when only some of its sources changed; the rule then runs javac on those against
 //! the rest of the previous output.
 //!
-//! The analysis works on class files alone (the constant pools, supertypes, ABI digests and
+//! The analysis works on class files (the constant pools, supertypes, ABI digests and
 //! `SourceFile` attributes of the previous output), in two steps:
 //!
 //! 1. [`first_pass`]: the changed and added sources are compiled, after dropping the classes
 //!    of the changed and deleted ones (inner, local and anonymous classes included).
-//! 2. [`dependents`]: the classes whose ABI that changed (added and removed ones included)
-//!    reach the kept classes that use them: those that name one in their constant pool,
-//!    directly or through a supertype of this target, and those whose source mentions the
-//!    simple name of an added class (it may hide a class of that name from another package).
-//!    Their sources are compiled next; when their own ABI changes in turn, the classes compiled
-//!    first may have seen the old one, so the rule compiles everything instead.
+//! 2. [`dependents`]: the classes whose ABI changed (added and removed ones included) reach
+//!    the kept classes that use them: those that name one in their constant pool, directly or
+//!    through a supertype in this target. Two uses leave no trace in a constant pool, so the
+//!    kept sources are searched for their words: a compile-time constant, which javac
+//!    inlines (a source that uses it names its field), and the simple name of an added class,
+//!    which may now hide a class of that name elsewhere. Those sources are compiled next;
+//!    when their own ABI changes in turn (a constant computed from a changed one), the
+//!    classes compiled first may have seen the old one, so the rule compiles everything.
 //!
 //! Whatever this cannot vouch for is [`Unsure`], and the rule compiles everything: a class
-//! it cannot tie to one source, a compile-time constant that changed (javac inlines them, so
-//! their users' constant pools need not name their class), a class defined by two sources, or
-//! more than half of the sources to compile.
+//! it cannot tie to one source, a class defined by two sources, a source with Unicode
+//! escapes (a word may hide in them), or more than half of the sources to compile.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -148,7 +149,7 @@ pub fn dependents(
             c.name
         )));
     }
-    let changes = abi_changes(&old, &now.iter().collect::<Vec<_>>())?;
+    let changes = abi_changes(&old, &now.iter().collect::<Vec<_>>());
     let mut changed = changes.changed;
     // A class whose supertype changed offers other members, though its own file did not
     // change: its users need compiling as much as the supertype's.
@@ -171,6 +172,7 @@ pub fn dependents(
         .added
         .iter()
         .filter_map(|n| simple_name(n))
+        .chain(changes.constants.iter().map(String::as_str))
         .collect();
     let kept_sources: BTreeSet<&str> = kept.iter().map(|c| c.source.as_str()).collect();
     let mut out: BTreeSet<String> = kept
@@ -193,7 +195,7 @@ pub fn same_abi(previous: &[Class], sources: &BTreeSet<String>, now: &[Class]) -
         .iter()
         .filter(|c| sources.contains(&c.source))
         .collect();
-    let changes = abi_changes(&old, &now.iter().collect::<Vec<_>>())?;
+    let changes = abi_changes(&old, &now.iter().collect::<Vec<_>>());
     match changes.changed.first() {
         None => Ok(()),
         Some(name) => Err(Unsure(format!(
@@ -206,32 +208,38 @@ struct Changes {
     /// Classes whose ABI differs, with those removed or added.
     changed: BTreeSet<String>,
     added: BTreeSet<String>,
+    /// The field names of constants that changed or went: an added class's constants
+    /// cannot have been inlined anywhere, except as a class it hides, which its name finds.
+    constants: BTreeSet<String>,
 }
 
-/// What differs between the old and the new classes of some sources; a changed constant is
-/// [`Unsure`].
-fn abi_changes(old: &[&Class], new: &[&Class]) -> Sure<Changes> {
+/// What differs between the old and the new classes of some sources.
+fn abi_changes(old: &[&Class], new: &[&Class]) -> Changes {
     let old: BTreeMap<&str, &Class> = old.iter().map(|c| (c.name.as_str(), *c)).collect();
     let new: BTreeMap<&str, &Class> = new.iter().map(|c| (c.name.as_str(), *c)).collect();
     let mut changes = Changes {
         changed: BTreeSet::new(),
         added: BTreeSet::new(),
+        constants: BTreeSet::new(),
     };
     for name in old.keys().chain(new.keys()) {
         let (o, n) = (old.get(name).copied(), new.get(name).copied());
         if o.map(|c| c.abi) == n.map(|c| c.abi) {
             continue;
         }
-        let constants = |c: Option<&Class>| c.map(|c| c.constants.clone()).unwrap_or_default();
-        if constants(o) != constants(n) {
-            return Err(Unsure(format!("a constant of {name} changed")));
-        }
-        if o.is_none() {
-            changes.added.insert(name.to_string());
-        }
         changes.changed.insert(name.to_string());
+        let (Some(o), n) = (o, n) else {
+            changes.added.insert(name.to_string());
+            continue;
+        };
+        let now = n.map_or(&[][..], |n| &n.constants[..]);
+        let gone = o.constants.iter().filter(|c| !now.contains(c));
+        // `name:descriptor`: a source names the field.
+        changes
+            .constants
+            .extend(gone.map(|(f, _)| f.split(':').next().unwrap_or(f).to_string()));
     }
-    Ok(changes)
+    changes
 }
 
 /// The name a source may use for a class: after its package and outer classes. None for
@@ -241,8 +249,12 @@ fn simple_name(name: &str) -> Option<&str> {
     (!last.is_empty() && !last.starts_with(|c: char| c.is_ascii_digit())).then_some(last)
 }
 
-/// Whether `text` has `word` as a whole Java identifier.
+/// Whether `text` has `word` as a whole Java identifier; true for any text with a Unicode
+/// escape (`\u0041` is `A` to javac).
 pub fn mentions_word(text: &str, word: &str) -> bool {
+    if text.contains("\\u") {
+        return true;
+    }
     let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
     text.match_indices(word).any(|(i, _)| {
         let before = text[..i].chars().next_back();
@@ -361,20 +373,41 @@ mod tests {
     }
 
     #[test]
-    fn a_changed_constant_or_a_class_defined_twice_is_unsure() {
+    fn a_changed_constant_reaches_the_sources_that_name_it() {
         let mut with = class("p/A", "A.java", &[], 1);
-        with.constants = vec![("X:I".into(), "I1".into())];
+        with.constants = vec![("X:I".into(), "I1".into()), ("Y:I".into(), "I1".into())];
         let mut changed = with.clone();
         changed.abi = [2; 32];
-        changed.constants = vec![("X:I".into(), "I2".into())];
-        let previous = [with, class("p/B", "B.java", &[], 1)];
-        assert!(dependents(&previous, &set(&["A.java"]), &[changed], none).is_err());
-        // A change that leaves the constants alone is not.
-        let mut other = previous[0].clone();
-        other.abi = [3; 32];
-        assert!(dependents(&previous, &set(&["A.java"]), &[other], none).is_ok());
+        changed.constants = vec![("Y:I".into(), "I1".into()), ("Z:I".into(), "I1".into())];
+        let previous = [
+            with,
+            class("p/B", "B.java", &[], 1),
+            class("p/C", "C.java", &[], 1),
+        ];
+        // B inlined X, which went; C uses Y, which did not change.
+        let mentions = |source: &str, word: &str| {
+            let text = if source == "B.java" {
+                "int b = A.X;"
+            } else {
+                "int c = Y;"
+            };
+            mentions_word(text, word)
+        };
+        let got = dependents(&previous, &set(&["A.java"]), &[changed], mentions).unwrap();
+        assert_eq!(got, set(&["B.java"]));
+    }
+
+    #[test]
+    fn a_class_defined_twice_or_a_dependent_whose_abi_changed_is_unsure() {
+        let previous = [
+            class("p/A", "A.java", &[], 1),
+            class("p/B", "B.java", &[], 1),
+        ];
         let twice = [previous[0].clone(), class("p/B", "A.java", &[], 1)];
         assert!(dependents(&previous, &set(&["A.java"]), &twice, none).is_err());
+        let b = set(&["B.java"]);
+        assert!(same_abi(&previous, &b, &[class("p/B", "B.java", &[], 1)]).is_ok());
+        assert!(same_abi(&previous, &b, &[class("p/B", "B.java", &[], 2)]).is_err());
     }
 
     #[test]
@@ -382,6 +415,7 @@ mod tests {
         assert!(mentions_word("new List<>()", "List"));
         assert!(!mentions_word("ArrayList<X> MyList_ $List", "List"));
         assert!(mentions_word("x.List", "List"));
+        assert!(mentions_word("int \\u0041 = 1;", "B"));
         assert_eq!(simple_name("p/A$Inner"), Some("Inner"));
         assert_eq!(simple_name("p/A$1Local"), None);
         assert_eq!(simple_name("Top"), Some("Top"));
