@@ -100,18 +100,23 @@ async fn javac(
     run_tool_quiet(ctx, javac, &args, &[]).await
 }
 
-/// Compiles only what changed since the previous product, and what that reaches, into the
-/// stage, over the rest of the previous product (see [`incremental`](self::incremental)):
-/// the number of sources compiled, or why everything must be compiled instead. Whatever it
-/// decides, the rule has fetched exactly what a full compile fetches.
-async fn incremental(
+/// What an incremental compile starts from: the previous output, its classes, and which
+/// sources changed or went since.
+struct Base {
+    bytes: BTreeMap<String, Vec<u8>>,
+    classes: Vec<Class>,
+    changed: BTreeSet<String>,
+    deleted: BTreeSet<String>,
+}
+
+/// The previous product as a [`Base`], or why there is none to trust.
+fn base(
     ctx: &Ctx,
-    javac_path: &Path,
     opts: &[String],
     classpath: &[String],
     files: &[String],
-) -> Result<Result<usize, Unsure>, BuildError> {
-    let unsure = |why: &str| Ok(Err(Unsure(why.to_string())));
+) -> Result<Base, Unsure> {
+    let unsure = |why: String| Err(Unsure(why));
     // Annotation processors and compiler plugins run inside javac and may read or write
     // anything; `-h` and `-s` write outside the stage; without `SourceFile` no class can be
     // tied to its source.
@@ -130,13 +135,13 @@ async fn incremental(
             || (o.starts_with("-g:") && !o.contains("source"))
     };
     if let Some(o) = opts.iter().find(|o| unsure_of(o)) {
-        return unsure(&format!("javac option {o}"));
+        return unsure(format!("javac option {o}"));
     }
     if files.iter().any(|f| f.ends_with("module-info.java")) {
-        return unsure("a module");
+        return unsure("a module".into());
     }
     let Some(previous) = ctx.previous() else {
-        return unsure("no previous output");
+        return unsure("no previous output".into());
     };
     // Sources may change; everything else (the definition with its options, the JDK, what
     // the compiler sees of the dependencies) must be as it was.
@@ -150,20 +155,20 @@ async fn incremental(
         .map(|(k, _)| k)
         .or_else(|| previous.keys().find(|k| other(k) && !now.contains_key(k)));
     if let Some(k) = moved {
-        return unsure(&format!("{k} changed"));
+        return unsure(format!("{k} changed"));
     }
     if !opts.iter().any(|o| o == "-proc:none") {
         if let Some(cp) = classpath
             .iter()
             .find(|cp| has_processor(&ctx.root().join(cp)))
         {
-            return unsure(&format!("{cp} provides an annotation processor"));
+            return unsure(format!("{cp} provides an annotation processor"));
         }
     }
     let old_sources: Vec<&str> = previous.keys().filter_map(source_of_key).collect();
     let changed: BTreeSet<String> = now
         .iter()
-        .filter(|(k, h)| source_of_key(k).is_some() && previous.fetched(k) != Some(**h))
+        .filter(|(k, h)| previous.fetched(k) != Some(**h))
         .filter_map(|(k, _)| source_of_key(k).map(String::from))
         .collect();
     let deleted: BTreeSet<String> = old_sources
@@ -172,22 +177,49 @@ async fn incremental(
         .map(|s| s.to_string())
         .collect();
     if changed.is_empty() && deleted.is_empty() {
-        return unsure("no source changed");
+        return unsure("no source changed".into());
     }
-
-    // The previous output, read from the store.
-    let mut old_bytes = BTreeMap::new();
-    let mut old = Vec::new();
+    let mut bytes = BTreeMap::new();
+    let mut classes = Vec::new();
     for (path, entry) in &previous.product.files {
-        let Ok(bytes) = ctx.previous_file(entry) else {
-            return unsure("the previous output is not in the store");
+        let Ok(b) = ctx.previous_file(entry) else {
+            return unsure("the previous output is not in the store".into());
         };
-        match Class::read(path, &bytes, &old_sources) {
-            Ok(Some(c)) if path.ends_with(".class") && !entry.exec => old.push(c),
-            _ => return unsure(&format!("{path} of the previous output")),
+        match Class::read(path, &b, &old_sources) {
+            Ok(Some(c)) if path.ends_with(".class") && !entry.exec => classes.push(c),
+            _ => return unsure(format!("{path} of the previous output")),
         }
-        old_bytes.insert(path.clone(), bytes);
+        bytes.insert(path.clone(), b);
     }
+    Ok(Base {
+        bytes,
+        classes,
+        changed,
+        deleted,
+    })
+}
+
+/// Compiles only what changed since the previous product, and what that reaches, into the
+/// stage, over the rest of the previous product (see [`incremental`](self::incremental)):
+/// the number of sources compiled, or why everything must be compiled instead. Whatever it
+/// decides, the rule has fetched exactly what a full compile fetches.
+async fn incremental(
+    ctx: &Ctx,
+    javac_path: &Path,
+    opts: &[String],
+    classpath: &[String],
+    files: &[String],
+) -> Result<Result<usize, Unsure>, BuildError> {
+    let unsure = |why: &str| Ok(Err(Unsure(why.to_string())));
+    let Base {
+        bytes: old_bytes,
+        classes: old,
+        changed,
+        deleted,
+    } = match base(ctx, opts, classpath, files) {
+        Ok(base) => base,
+        Err(e) => return Ok(Err(e)),
+    };
     let plan = match incremental::first_pass(&old, files, &changed, &deleted) {
         Ok(plan) => plan,
         Err(e) => return Ok(Err(e)),
@@ -219,16 +251,18 @@ async fn incremental(
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
-    let mentions = |source: &str, word: &str| {
+    // The sources are this run's inputs, fetched above (a file that does not read is
+    // taken to mention anything).
+    let mentions = |source: &str, words: &[&str]| {
         std::fs::read_to_string(ctx.root().join(source))
-            .map_or(true, |text| incremental::mentions_word(&text, word))
+            .map_or(true, |text| incremental::mentions(&text, words))
     };
     let next = match incremental::dependents(&old, &replaced, &first_classes, mentions) {
         Ok(next) => next,
         Err(e) => return Ok(Err(e)),
     };
     let mut compiled = first.len();
-    let mut output = out;
+    let mut outputs = vec![out];
     if compiled + next.len() > files.len() / 2 {
         return unsure(&format!(
             "{} of {} sources to compile",
@@ -271,9 +305,11 @@ async fn incremental(
             return Ok(Err(e));
         }
         compiled += second.len();
-        output = out;
+        outputs.push(out);
     }
-    show(ctx, &output);
+    for out in &outputs {
+        show(ctx, out);
+    }
     Ok(Ok(compiled))
 }
 

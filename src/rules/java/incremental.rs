@@ -134,12 +134,12 @@ pub fn first_pass(
 
 /// The kept sources to compile next, given the previous output's classes, the sources
 /// compiled or deleted so far, the classes those now have, and whether a source's text
-/// mentions a word.
+/// mentions any of some words.
 pub fn dependents(
     previous: &[Class],
     replaced: &BTreeSet<String>,
     now: &[Class],
-    mentions: impl Fn(&str, &str) -> bool,
+    mentions: impl Fn(&str, &[&str]) -> bool,
 ) -> Sure<BTreeSet<String>> {
     let (old, kept): (Vec<&Class>, Vec<&Class>) =
         previous.iter().partition(|c| replaced.contains(&c.source));
@@ -168,11 +168,13 @@ pub fn dependents(
         }
         changed.extend(more);
     }
-    let words: BTreeSet<&str> = changes
+    let words: Vec<&str> = changes
         .added
         .iter()
         .filter_map(|n| simple_name(n))
         .chain(changes.constants.iter().map(String::as_str))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
     let kept_sources: BTreeSet<&str> = kept.iter().map(|c| c.source.as_str()).collect();
     let mut out: BTreeSet<String> = kept
@@ -180,9 +182,11 @@ pub fn dependents(
         .filter(|c| c.refs.iter().any(|r| changed.contains(r)))
         .map(|c| c.source.clone())
         .collect();
-    for source in kept_sources {
-        if !out.contains(source) && words.iter().any(|w| mentions(source, w)) {
-            out.insert(source.to_string());
+    if !words.is_empty() {
+        for source in kept_sources {
+            if !out.contains(source) && mentions(source, &words) {
+                out.insert(source.to_string());
+            }
         }
     }
     Ok(out)
@@ -249,12 +253,13 @@ fn simple_name(name: &str) -> Option<&str> {
     (!last.is_empty() && !last.starts_with(|c: char| c.is_ascii_digit())).then_some(last)
 }
 
-/// Whether `text` has `word` as a whole Java identifier; true for any text with a Unicode
-/// escape (`\u0041` is `A` to javac).
-pub fn mentions_word(text: &str, word: &str) -> bool {
-    if text.contains("\\u") {
-        return true;
-    }
+/// Whether `text` has any of `words` as a whole Java identifier; true for any text with a
+/// Unicode escape (`\u0041` is `A` to javac).
+pub fn mentions(text: &str, words: &[&str]) -> bool {
+    text.contains("\\u") || words.iter().any(|w| mentions_word(text, w))
+}
+
+fn mentions_word(text: &str, word: &str) -> bool {
     let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
     text.match_indices(word).any(|(i, _)| {
         let before = text[..i].chars().next_back();
@@ -283,7 +288,7 @@ mod tests {
         items.iter().map(|s| s.to_string()).collect()
     }
 
-    fn none(_: &str, _: &str) -> bool {
+    fn none(_: &str, _: &[&str]) -> bool {
         false
     }
 
@@ -361,12 +366,12 @@ mod tests {
             class("p/List", "A.java", &[], 1),
             class("p/A$1", "A.java", &[], 1),
         ];
-        let mentions = |source: &str, word: &str| {
+        let mentions = |source: &str, words: &[&str]| {
             let text = match source {
                 "C.java" => "import q.*; class C { List l; }",
                 _ => "class D { int x1; }",
             };
-            mentions_word(text, word)
+            super::mentions(text, words)
         };
         let got = dependents(&previous, &set(&["A.java"]), &now, mentions).unwrap();
         assert_eq!(got, set(&["B.java", "C.java"]));
@@ -385,13 +390,13 @@ mod tests {
             class("p/C", "C.java", &[], 1),
         ];
         // B inlined X, which went; C uses Y, which did not change.
-        let mentions = |source: &str, word: &str| {
+        let mentions = |source: &str, words: &[&str]| {
             let text = if source == "B.java" {
                 "int b = A.X;"
             } else {
                 "int c = Y;"
             };
-            mentions_word(text, word)
+            super::mentions(text, words)
         };
         let got = dependents(&previous, &set(&["A.java"]), &[changed], mentions).unwrap();
         assert_eq!(got, set(&["B.java"]));
@@ -415,7 +420,8 @@ mod tests {
         assert!(mentions_word("new List<>()", "List"));
         assert!(!mentions_word("ArrayList<X> MyList_ $List", "List"));
         assert!(mentions_word("x.List", "List"));
-        assert!(mentions_word("int \\u0041 = 1;", "B"));
+        assert!(mentions("int \\u0041 = 1;", &["B"]));
+        assert!(mentions("a b c", &["x", "c"]));
         assert_eq!(simple_name("p/A$Inner"), Some("Inner"));
         assert_eq!(simple_name("p/A$1Local"), None);
         assert_eq!(simple_name("Top"), Some("Top"));
