@@ -358,6 +358,38 @@ fn encode_attributes(attributes: &[Attribute<'_>], pool: &Pool<'_>, e: &mut Enc<
     Ok(())
 }
 
+/// See [`crate::constant_fields`].
+pub(crate) fn constant_fields(bytes: &[u8]) -> Result<Vec<(String, String)>> {
+    let class = Class::parse(bytes)?;
+    let mut out = Vec::new();
+    for f in class.fields.iter().filter(|f| f.access & ACC_PRIVATE == 0) {
+        let Some(a) = f.attributes.iter().find(|a| a.name == b"ConstantValue") else {
+            continue;
+        };
+        let mut r = Reader::new(a.data);
+        let index = r.u2()?;
+        r.finish("ConstantValue attribute longer than 2 bytes")?;
+        // The pool entry's kind is part of the text: `1` the int and `1` the long differ.
+        let value = match class.pool.get(index, "constant value")? {
+            Constant::Integer(v) => format!("I{v}"),
+            Constant::Float(v) => format!("F{v:#x}"),
+            Constant::Long(v) => format!("J{v}"),
+            Constant::Double(v) => format!("D{v:#x}"),
+            Constant::String(s) => format!("S{}", crate::name(class.pool.utf8(s)?)),
+            _ => {
+                return Err(ClassError::BadConstantIndex {
+                    index,
+                    expected: "constant value",
+                })
+            }
+        };
+        let field = format!("{}:{}", crate::name(f.name), crate::name(f.descriptor));
+        out.push((field, value));
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Encodes the body of an attribute that may appear on a class, a member or a record
 /// component. `false` for the attributes that are not ABI: bodies and debug information.
 /// An attribute this crate does not know goes in raw: it might matter to someone.

@@ -120,6 +120,26 @@ pub fn class_name(class_bytes: &[u8]) -> Result<String, ClassError> {
     Ok(name(class.this_class))
 }
 
+/// The internal names of this class's direct supertypes: its superclass (none for
+/// `java/lang/Object` and `module-info`), then its interfaces in order.
+pub fn supertypes(class_bytes: &[u8]) -> Result<Vec<String>, ClassError> {
+    let class = reader::Class::parse(class_bytes)?;
+    Ok(class
+        .super_class
+        .into_iter()
+        .chain(class.interfaces.iter().copied())
+        .map(name)
+        .collect())
+}
+
+/// The compile-time constants this class offers other classes: each field that is not
+/// private and has a `ConstantValue` (javac inlines those into their users), as
+/// `name:descriptor` and a text of its value, sorted. Their users' constant pools need not
+/// name this class, so a change here must reach users that [`referenced_classes`] misses.
+pub fn constant_fields(class_bytes: &[u8]) -> Result<Vec<(String, String)>, ClassError> {
+    abi::constant_fields(class_bytes)
+}
+
 /// The `SourceFile` attribute: the name (without directories) of the source file this class
 /// was compiled from, when the compiler recorded it (javac does unless `-g:none`).
 pub fn source_file(class_bytes: &[u8]) -> Result<Option<String>, ClassError> {

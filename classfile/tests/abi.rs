@@ -304,3 +304,57 @@ fn referenced_classes_sees_into_method_bodies() {
     let nested = kbuild_classfile::referenced_classes(&classes["p/Api$Nested"]).unwrap();
     assert!(nested.contains(&"p/Api".to_owned()), "{nested:?}");
 }
+
+#[test]
+fn supertypes_and_constant_fields_are_what_javac_wrote() {
+    let classes = common::compile(
+        "17",
+        &[(
+            "q/K.java",
+            r#"package q;
+public class K extends java.util.AbstractList<String> implements java.io.Serializable, Comparable<K> {
+    public static final int I = 7;
+    public static final long L = 7;
+    static final String S = "s";
+    protected static final double D = 0.5;
+    private static final int HIDDEN = 1;
+    public static final Object NOT_CONSTANT = "x";
+    public static int notFinal = 3;
+    public String get(int i) { return S; }
+    public int size() { return HIDDEN; }
+    public int compareTo(K o) { return 0; }
+    interface Face { int F = 2; }
+}
+"#,
+        )],
+    );
+    assert_eq!(
+        kbuild_classfile::supertypes(&classes["q/K"]).unwrap(),
+        [
+            "java/util/AbstractList",
+            "java/io/Serializable",
+            "java/lang/Comparable"
+        ]
+    );
+    assert_eq!(
+        kbuild_classfile::supertypes(&classes["q/K$Face"]).unwrap(),
+        ["java/lang/Object"]
+    );
+    let text = |c: &str| {
+        kbuild_classfile::constant_fields(&classes[c])
+            .unwrap()
+            .into_iter()
+            .map(|(f, v)| format!("{f}={v}"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        text("q/K"),
+        [
+            "D:D=D0x3fe0000000000000",
+            "I:I=I7",
+            "L:J=J7",
+            "S:Ljava/lang/String;=Ss"
+        ]
+    );
+    assert_eq!(text("q/K$Face"), ["F:I=I2"]);
+}

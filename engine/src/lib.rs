@@ -294,6 +294,9 @@ pub struct Note {
     pub rule: String,
     pub status: String,
     pub reason: String,
+    /// What the rule said of how it did its work ([`Ctx::detail`]), when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 type Slot = Arc<OnceCell<Result<Computed, Failure>>>;
@@ -333,8 +336,8 @@ struct InUse {
     broken: AtomicBool,
 }
 
-/// What bringing a target up to date gave: the value, how, and why.
-type Outcome = (Computed, Status, String);
+/// What bringing a target up to date gave: the value, how, why, and the rule's detail.
+type Outcome = (Computed, Status, String, Option<String>);
 
 pub struct Engine {
     config: Config,
@@ -662,7 +665,7 @@ impl Engine {
         let result = self.bring_up_to_date(name, &target, stack).await;
         let ms = started.elapsed().as_millis() as u64;
         let (status, note) = match &result {
-            Ok((_, status, reason)) => (*status, Some(reason.clone())),
+            Ok((_, status, reason, detail)) => (*status, Some((reason.clone(), detail.clone()))),
             Err(e) => {
                 if !matches!(**e, BuildError::DepFailed { .. }) {
                     self.reporter.error(&e.to_string());
@@ -675,11 +678,12 @@ impl Engine {
             .lock()
             .expect("status lock")
             .insert(name.to_string(), status);
-        if let Some(reason) = note {
+        if let Some((reason, detail)) = note {
             let note = Note {
                 rule: rule.to_string(),
                 status: status.word().to_string(),
                 reason,
+                detail,
             };
             self.db
                 .put_note(
@@ -688,7 +692,7 @@ impl Engine {
                 )
                 .map_err(|e| Arc::new(e.into()))?;
         }
-        result.map(|(c, _, _)| c)
+        result.map(|(c, ..)| c)
     }
 
     async fn bring_up_to_date(
@@ -730,7 +734,7 @@ impl Engine {
                             (0, true) => (Status::Restored, "its outputs on disk were missing or modified; restored from the store".to_string()),
                             _ => (Status::Restored, format!("its inputs matched an earlier build (trace {}); restored from the store", i + 1)),
                         };
-                        return Ok((Computed::new(Value::Product(product)), status, why));
+                        return Ok((Computed::new(Value::Product(product)), status, why, None));
                     }
                     Err(e) => self.reporter.warn(&format!(
                         "target {name}: cannot restore ({e}); running it again"
@@ -751,7 +755,7 @@ impl Engine {
                 return Ok(found);
             }
         }
-        let (computed, trace) = self.run(name, target, stack).await?;
+        let (computed, trace, detail) = self.run(name, target, traces.first(), stack).await?;
         if let Some(definition) = trace.definition(&key) {
             let product = computed.product().expect("targets compute products");
             self.record(0..self.levels.len(), &key, definition, &trace, product)
@@ -760,17 +764,19 @@ impl Engine {
         self.db
             .add_trace(&key, trace)
             .map_err(|e| Arc::new(e.into()))?;
-        Ok((computed, Status::Executed, reason))
+        Ok((computed, Status::Executed, reason, detail))
     }
 
     /// Runs the rule in a fresh stage, checks that nothing it read changed meanwhile, and
-    /// takes the stage into the store: the product and the trace to record.
+    /// takes the stage into the store: the product, the trace to record and the rule's
+    /// detail. `previous` is the target's latest trace, which the rule may reuse.
     async fn run(
         self: &Arc<Self>,
         name: &str,
         target: &Target,
+        previous: Option<&Trace>,
         stack: &Stack,
-    ) -> Result<(Computed, Trace), Failure> {
+    ) -> Result<(Computed, Trace, Option<String>), Failure> {
         let stage = tempfile::Builder::new()
             .prefix(&format!("{name}-"))
             .tempdir_in(&self.tmp)
@@ -782,6 +788,8 @@ impl Engine {
             spec: target.spec.clone(),
             stage: stage.path().to_path_buf(),
             batches: Mutex::new(Vec::new()),
+            previous: previous.cloned(),
+            detail: Mutex::new(None),
         };
         ctx.fetch(Key::Def(name.to_string())).await?;
         let as_task_failure = |e: BuildError| match e {
@@ -796,6 +804,7 @@ impl Engine {
         };
         let info = target.rule.run(&ctx).await.map_err(as_task_failure)?;
         let batches = ctx.batches.into_inner().expect("trace lock");
+        let detail = ctx.detail.into_inner().expect("detail lock");
         if let Some(changed) = self.changed_since_fetched(&batches).await? {
             return Err(Arc::new(BuildError::TaskFailed {
                 target: name.to_string(),
@@ -812,7 +821,7 @@ impl Engine {
             batches,
             result: computed.hash,
         };
-        Ok((computed, trace))
+        Ok((computed, trace, detail))
     }
 
     /// The first input of `batches` whose value is no longer the one fetched (a file saved
@@ -914,7 +923,7 @@ impl Engine {
                         let why =
                             format!("it was built with the same inputs {}", used.level.whence());
                         let computed = Computed::new(Value::Product(product));
-                        return Ok(Some((computed, Status::Restored, why)));
+                        return Ok(Some((computed, Status::Restored, why, None)));
                     }
                     Err(e) => {
                         self.reporter
@@ -1148,6 +1157,28 @@ pub struct Ctx {
     stage: PathBuf,
     stack: Stack,
     batches: Mutex<Vec<Vec<(Key, Hash)>>>,
+    previous: Option<Trace>,
+    detail: Mutex<Option<String>>,
+}
+
+/// The product a target's rule last made or restored (the first of its traces), and what
+/// the run that made it fetched. A rule may reuse it to do less work (an incremental
+/// compiler), never to skip a fetch: its trace must be the one a run from scratch records.
+pub struct Previous {
+    pub product: Product,
+    fetched: HashMap<Key, Hash>,
+}
+
+impl Previous {
+    /// The digest `key` had when the previous product was made, if that run fetched it.
+    pub fn fetched(&self, key: &Key) -> Option<Hash> {
+        self.fetched.get(key).copied()
+    }
+
+    /// Every key the previous run fetched.
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.fetched.keys()
+    }
 }
 
 impl Ctx {
@@ -1229,6 +1260,33 @@ impl Ctx {
 
     pub fn reporter(&self) -> &dyn Reporter {
         &*self.engine.reporter
+    }
+
+    /// This target's previous product and what made it (see [`Previous`]); None when it has
+    /// none, or its description is no longer in the store.
+    pub fn previous(&self) -> Option<Previous> {
+        let trace = self.previous.as_ref()?;
+        let json = self.engine.cas.get(trace.result).ok()?;
+        let product = Product::from_json(&json).ok()?;
+        let fetched = trace.batches.iter().flatten().cloned().collect();
+        Some(Previous { product, fetched })
+    }
+
+    /// The bytes of a file of the previous product, from the content store, verified.
+    pub fn previous_file(&self, entry: &Entry) -> Result<Vec<u8>, BuildError> {
+        Ok(self.engine.cas.get(entry.digest)?)
+    }
+
+    /// The keys fetched so far in this run, with their digests.
+    pub fn fetched(&self) -> HashMap<Key, Hash> {
+        let batches = self.batches.lock().expect("trace lock");
+        batches.iter().flatten().cloned().collect()
+    }
+
+    /// Says how the rule did its work (`javac compiled 1 of 20 sources`): `kbuild explain`
+    /// shows it.
+    pub fn detail(&self, text: impl Into<String>) {
+        *self.detail.lock().expect("detail lock") = Some(text.into());
     }
 
     /// A slot in the `-j` limit, held while an external tool runs.

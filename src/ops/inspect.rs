@@ -114,9 +114,12 @@ pub fn explain(
     let session = Session::open(project, Arc::new(Printer::new(json)), options)?;
     Ok(match session.engine.note(target)? {
         None => format!("{target} has not been built yet"),
-        Some(n) => format!(
-            "{target} ({}): {}\n  because {}",
-            n.rule, n.status, n.reason
-        ),
+        Some(n) => {
+            let mut out = format!("{target} ({}): {}\n  because {}", n.rule, n.status, n.reason);
+            if let Some(detail) = n.detail {
+                out.push_str(&format!("\n  {detail}"));
+            }
+            out
+        }
     })
 }

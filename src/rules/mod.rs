@@ -150,6 +150,18 @@ async fn run_tool(
     args: &[String],
     env: &[(&str, &Path)],
 ) -> Result<std::process::Output, BuildError> {
+    let out = run_tool_quiet(ctx, program, args, env).await?;
+    show(ctx, &out);
+    Ok(out)
+}
+
+/// [`run_tool`], leaving it to the caller to [`show`] the output or not.
+async fn run_tool_quiet(
+    ctx: &Ctx,
+    program: &Path,
+    args: &[String],
+    env: &[(&str, &Path)],
+) -> Result<std::process::Output, BuildError> {
     let _slot = ctx.job_slot().await;
     ctx.reporter().running(ctx.target());
     let mut cmd = tokio::process::Command::new(program);
@@ -164,10 +176,14 @@ async fn run_tool(
         .output()
         .await
         .map_err(|e| ctx.fail(format!("cannot run {}: {e}", program.display())))?;
+    Ok(out)
+}
+
+/// Shows a tool's output as the target's.
+fn show(ctx: &Ctx, out: &std::process::Output) {
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     ctx.reporter().tool_output(ctx.target(), &text);
-    Ok(out)
 }
 
 fn exit_text(status: std::process::ExitStatus) -> String {

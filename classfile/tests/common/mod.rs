@@ -128,4 +128,7 @@ pub fn check_all(name: &str, bytes: &[u8]) {
     kbuild_classfile::referenced_classes(bytes)
         .unwrap_or_else(|e| panic!("{name}: referenced_classes: {e}"));
     kbuild_classfile::source_file(bytes).unwrap_or_else(|e| panic!("{name}: source_file: {e}"));
+    kbuild_classfile::supertypes(bytes).unwrap_or_else(|e| panic!("{name}: supertypes: {e}"));
+    kbuild_classfile::constant_fields(bytes)
+        .unwrap_or_else(|e| panic!("{name}: constant_fields: {e}"));
 }
