@@ -6,7 +6,7 @@ use std::path::Path;
 use kbuild_engine::{BuildError, Ctx, Hash};
 
 use super::info::{Deps, Info};
-use super::{check_literals, exit_text, fetch_files, run_tool};
+use super::{check_literals, fetch_files};
 use crate::env::Env;
 use crate::inputs::{glob_key, tool_key};
 use crate::project::{self, Target};
@@ -56,9 +56,9 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
         args.extend(["-classpath".into(), classpath.join(":")]);
     }
     args.push(format!("@{}", argfile.path().display()));
-    let out = run_tool(ctx, &jdk.javac, &args, &[]).await?;
-    if !out.status.success() {
-        return Err(ctx.fail(format!("javac failed ({})", exit_text(out.status))));
+    let out = crate::javac_worker::run(env, ctx, jdk, &args).await?;
+    if !out.success() {
+        return Err(ctx.fail(format!("javac failed ({})", out.exit_text())));
     }
     let info = Info {
         abi: Some(abi(ctx.stage())?),

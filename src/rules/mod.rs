@@ -144,7 +144,7 @@ fn check_literals(ctx: &Ctx, globs: &[String], files: &[String]) -> Result<(), B
 }
 
 /// Runs an external tool within the `-j` limit, in the project root, and shows its output.
-async fn run_tool(
+pub(crate) async fn run_tool(
     ctx: &Ctx,
     program: &Path,
     args: &[String],
