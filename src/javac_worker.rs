@@ -85,10 +85,13 @@ pub async fn run(env: &Env, ctx: &Ctx, jdk: &Jdk, args: &[String]) -> Result<Jav
                 return Ok(out);
             }
             Err(why) => {
-                ctx.reporter().warn(&format!(
-                    "javac worker: {why}; compiling {} with a javac process",
-                    ctx.target()
-                ));
+                // None: the worker is off for the rest of this invocation, as already said.
+                if let Some(why) = why {
+                    ctx.reporter().warn(&format!(
+                        "javac worker: {why}; compiling {} with a javac process",
+                        ctx.target()
+                    ));
+                }
                 drop(slot);
             }
         }
@@ -123,7 +126,23 @@ impl Workers {
         }
     }
 
-    async fn compile(&self, env: &Env, jdk: &Jdk, args: &[String]) -> Result<Javac, String> {
+    /// Closes this invocation's connection, so that the worker can idle out while kbuild goes
+    /// on with other things (a REPL, a program).
+    pub fn disconnect(&self) {
+        if let Ok(mut state) = self.state.try_lock() {
+            if let Some(conn) = state.conn.take() {
+                conn.close();
+            }
+        }
+    }
+
+    /// javac's answer from the worker; else why not, or None when that was said before.
+    async fn compile(
+        &self,
+        env: &Env,
+        jdk: &Jdk,
+        args: &[String],
+    ) -> Result<Javac, Option<String>> {
         let conn = self.connection(env, jdk).await?;
         let root =
             std::fs::canonicalize(env.root()).map_err(|e| format!("the project root: {e}"))?;
@@ -135,48 +154,56 @@ impl Workers {
                 output: r.output,
             }),
             Ok(r) => {
-                self.replace(&conn).await;
-                let first = r.output.lines().next().unwrap_or("").to_string();
-                Err(if r.exit_code == NOT_RUN {
+                let first = r.output.lines().next().unwrap_or("");
+                let why = if r.exit_code == NOT_RUN {
                     format!("it could not run javac ({first})")
                 } else {
                     format!("its javac ended abnormally (exit status {})", r.exit_code)
-                })
+                };
+                Err(Some(self.replace(&conn, why).await))
             }
-            Err(e) => {
-                self.replace(&conn).await;
-                Err(e)
-            }
+            Err(why) => Err(Some(self.replace(&conn, why).await)),
         }
     }
 
     /// The live connection, else one to the checkout's worker, started when there is none.
-    async fn connection(&self, env: &Env, jdk: &Jdk) -> Result<Arc<Conn>, String> {
+    async fn connection(&self, env: &Env, jdk: &Jdk) -> Result<Arc<Conn>, Option<String>> {
         let mut state = self.state.lock().await;
         if let Some(c) = state.conn.as_ref().filter(|c| c.alive()) {
             return Ok(c.clone());
         }
         if state.failures >= MAX_FAILURES {
-            return Err(format!("it failed {MAX_FAILURES} times in this build"));
+            return Err(None);
         }
-        let place = Place::new(env.root(), jdk)?;
-        let conn = match UnixStream::connect(&place.socket) {
-            Ok(stream) => Conn::new(stream, place, None)?,
-            Err(_) => match start(env, jdk, &place).await {
-                Ok((stream, child)) => Conn::new(stream, place, Some(child))?,
-                Err(e) => {
-                    state.failures += 1;
-                    return Err(e);
-                }
+        // Each failure counts once, but a socket that cannot be made is the same every time.
+        let connected = match Place::new(env.root(), jdk) {
+            Err(e) => Err((e, MAX_FAILURES)),
+            Ok(place) => match UnixStream::connect(&place.socket) {
+                Ok(stream) => Conn::new(stream, place, None).map_err(|e| (e, 1)),
+                Err(_) => match start(env, jdk, &place).await {
+                    Ok((stream, child)) => {
+                        Conn::new(stream, place, Some(child)).map_err(|e| (e, 1))
+                    }
+                    Err(e) => Err((e, 1)),
+                },
             },
         };
-        let conn = Arc::new(conn);
-        state.conn = Some(conn.clone());
-        Ok(conn)
+        match connected {
+            Ok(conn) => {
+                let conn = Arc::new(conn);
+                state.conn = Some(conn.clone());
+                Ok(conn)
+            }
+            Err((why, failures)) => {
+                state.failures += failures;
+                Err(Some(state.says(why)))
+            }
+        }
     }
 
-    /// Kills a worker that failed, so that the next request starts a new one.
-    async fn replace(&self, conn: &Arc<Conn>) {
+    /// Kills a worker that failed, so that the next request starts a new one; returns the
+    /// warning that says why.
+    async fn replace(&self, conn: &Arc<Conn>, why: String) -> String {
         let mut state = self.state.lock().await;
         if state.conn.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
             state.conn = None;
@@ -185,6 +212,18 @@ impl Workers {
         conn.close();
         let conn = conn.clone();
         let _ = tokio::task::spawn_blocking(move || conn.kill()).await;
+        state.says(why)
+    }
+}
+
+impl State {
+    /// A failure as its warning says it, noting when it ends the worker for this invocation.
+    fn says(&self, why: String) -> String {
+        if self.failures >= MAX_FAILURES {
+            format!("{why} (no more tries in this build)")
+        } else {
+            why
+        }
     }
 }
 
@@ -346,6 +385,10 @@ fn seconds_from_env(var: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+fn request_timeout() -> Duration {
+    Duration::from_secs(seconds_from_env("KBUILD_JAVAC_WORKER_TIMEOUT", 600))
+}
+
 fn idle_seconds() -> u64 {
     seconds_from_env("KBUILD_JAVAC_WORKER_IDLE", 300)
 }
@@ -378,6 +421,8 @@ type Pending = HashMap<u64, tokio::sync::oneshot::Sender<WorkResponse>>;
 /// hands each to its waiting request by id.
 struct Conn {
     stream: UnixStream,
+    /// Held while a request is written, so that requests do not interleave.
+    writing: Mutex<()>,
     /// None once the connection is gone: every waiting request then fails.
     pending: Arc<Mutex<Option<Pending>>>,
     next_id: AtomicU64,
@@ -412,8 +457,13 @@ impl Conn {
                 answers.lock().unwrap().take();
             })
             .map_err(|e| format!("a thread for its answers: {e}"))?;
+        // A worker that stops reading must not stop a request at its write.
+        stream
+            .set_write_timeout(Some(request_timeout()))
+            .map_err(|e| format!("its socket: {e}"))?;
         Ok(Conn {
             stream,
+            writing: Mutex::new(()),
             pending,
             next_id: AtomicU64::new(1),
             place,
@@ -442,10 +492,13 @@ impl Conn {
         .map_err(|e| e.to_string())?;
         line.push(b'\n');
         // A request is a few kilobytes: the socket's buffer takes it without blocking for long.
-        (&self.stream)
-            .write_all(&line)
-            .map_err(|e| format!("writing to it: {e}"))?;
-        let limit = Duration::from_secs(seconds_from_env("KBUILD_JAVAC_WORKER_TIMEOUT", 600));
+        {
+            let _writing = self.writing.lock().unwrap();
+            (&self.stream)
+                .write_all(&line)
+                .map_err(|e| format!("writing to it: {e}"))?;
+        }
+        let limit = request_timeout();
         match tokio::time::timeout(limit, rx).await {
             Ok(Ok(r)) => Ok(r),
             Ok(Err(_)) => Err("it closed the connection (it died, or was killed)".into()),

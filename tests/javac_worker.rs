@@ -325,3 +325,82 @@ fn no_worker_starts_none() {
     assert_eq!(b.code, Some(2), "{}", b.stderr);
     assert!(b.stderr.contains("kbuild.edn:1:"), "{}", b.stderr);
 }
+
+/// The worker alone, as Bazel would run it: `--persistent_worker`, requests on stdin, answers
+/// on stdout, each answer naming its request, in whatever order they finish.
+#[test]
+fn the_worker_speaks_bazel_s_json_protocol_on_stdin() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let source =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("worker/KbuildJavacWorker.java");
+    let classes = dir.path().join("classes");
+    let javac = std::process::Command::new("javac")
+        .arg("-d")
+        .arg(&classes)
+        .arg(&source)
+        .status()
+        .unwrap();
+    assert!(javac.success());
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("src/Ok.java"),
+        "class Ok { int f() { return 1; } }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("src/Bad.java"),
+        "class Bad { int f() { return x; } }\n",
+    )
+    .unwrap();
+    let mut worker = std::process::Command::new("java")
+        .args([
+            "-cp",
+            classes.to_str().unwrap(),
+            "KbuildJavacWorker",
+            "--persistent_worker",
+        ])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let here = std::fs::canonicalize(dir.path()).unwrap();
+    let requests = [
+        serde_json::json!({"arguments": ["-d", "out", "src/Ok.java"], "requestId": 7,
+                           "inputs": [{"path": "src/Ok.java", "digest": "x"}]}),
+        serde_json::json!({"arguments": ["-d", "out", "src/Bad.java"], "requestId": 8,
+                           "sandboxDir": here.to_str().unwrap()}),
+        serde_json::json!({"arguments": ["-d", "out", "src/Ok.java"], "requestId": 9,
+                           "sandboxDir": "/"}),
+    ];
+    let mut stdin = worker.stdin.take().unwrap();
+    for r in &requests {
+        writeln!(stdin, "{r}").unwrap();
+    }
+    drop(stdin);
+    let out = worker.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let mut answers: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    answers.sort_by_key(|a| a["requestId"].as_i64());
+    assert_eq!(answers.len(), 3, "{answers:?}");
+    assert_eq!(answers[0]["exitCode"], 0);
+    assert_eq!(answers[0]["output"], "");
+    assert_eq!(answers[1]["exitCode"], 1);
+    let javac = std::process::Command::new("javac")
+        .args(["-d", "out", "src/Bad.java"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        answers[1]["output"],
+        String::from_utf8(javac.stderr).unwrap()
+    );
+    // Paths resolve in the worker's directory: it runs no request meant for another.
+    assert_eq!(answers[2]["exitCode"], 125);
+    assert!(dir.path().join("out/Ok.class").is_file());
+}
