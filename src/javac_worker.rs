@@ -587,10 +587,8 @@ fn eligible(root: &Path, args: &[String]) -> bool {
             | "--upgrade-module-path" => return false,
             _ if name.starts_with("-J") || name.starts_with("-Xplugin") => return false,
             // The rule's own argument file, last, holds sources only; any other may hold options.
-            _ if a.starts_with('@') => {
-                if i + 1 != args.len() || !sources_only(&a[1..]) {
-                    return false;
-                }
+            _ if a.starts_with('@') && (i + 1 != args.len() || !sources_only(&a[1..])) => {
+                return false
             }
             _ => {}
         }
