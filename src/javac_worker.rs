@@ -4,13 +4,14 @@
 //!
 //! The worker is `worker/KbuildJavacWorker.java`, compiled on first use into the machine-wide
 //! cache (under the JDK's identity). It speaks Bazel's JSON persistent-worker protocol
-//! (`WorkRequest`/`WorkResponse`, multiplexed by `requestId`) on a Unix socket in the
-//! checkout's `.kbuild/javac-worker/` (mode 0700: only this user can connect), named by
+//! (`WorkRequest`/`WorkResponse`, multiplexed by `requestId`) on a Unix socket in this user's
+//! runtime directory (mode 0700: only this user can connect), named by the checkout and
 //! everything that could make its javac differ from a javac process started now: the JDK,
-//! the locale, `CLASSPATH`, the worker's own source. kbuild is not a server, so the worker
-//! outlives the invocation that started it, and the next one connects to it; it exits when
-//! idle for `KBUILD_JAVAC_WORKER_IDLE` seconds (default 300), and when its socket is removed
-//! (`kbuild clean`). Invocations of one checkout are serialized by its state lock, so two never
+//! the locale, `CLASSPATH`, the worker's own source. Its pid file and log are in the
+//! checkout's `.kbuild/javac-worker/`. kbuild is not a server, so the worker outlives the
+//! invocation that started it, and the next one connects to it; it exits when idle for
+//! `KBUILD_JAVAC_WORKER_IDLE` seconds (default 300), and when its pid file is removed
+//! (`kbuild clean`) or its socket replaced. Invocations of one checkout are serialized by its state lock, so two never
 //! race to start one.
 //!
 //! It caches JVM warmth, never results: keys and traces are the same with or without it. A
@@ -246,8 +247,14 @@ impl Place {
             h.update(format!("{var}={:?}\0", std::env::var_os(var)));
         }
         let name = &hex::encode(h.finalize())[..16];
-        let socket = dir.join(format!("{name}.sock"));
-        // The kernel's limit for a socket's path (108 bytes with its terminating zero).
+        // The socket is not in the checkout: copying a checkout cannot copy it, and a deep
+        // checkout's path would pass the kernel's limit (108 bytes with the terminating zero).
+        let root = std::fs::canonicalize(root).map_err(|e| format!("the project root: {e}"))?;
+        let mut h = Sha256::new();
+        h.update(root.as_os_str().as_encoded_bytes());
+        h.update([0]);
+        h.update(name);
+        let socket = runtime_dir()?.join(format!("{}.sock", &hex::encode(h.finalize())[..24]));
         if socket.as_os_str().len() > 100 {
             return Err(format!(
                 "the path of its socket would be too long ({})",
@@ -260,6 +267,34 @@ impl Place {
             socket,
         })
     }
+}
+
+/// This user's directory for sockets: `$XDG_RUNTIME_DIR/kbuild-UID`, else the temporary
+/// directory's, made with mode 0700 and checked to be this user's alone (another user could
+/// have made it first).
+fn runtime_dir() -> Result<PathBuf, String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let uid = std::fs::metadata("/proc/self")
+        .map_err(|e| format!("/proc/self: {e}"))?
+        .uid();
+    let base = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!("kbuild-{uid}"));
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("{}: {e}", dir.display())),
+    }
+    let meta = std::fs::symlink_metadata(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+        return Err(format!(
+            "{} is not a directory of this user's alone",
+            dir.display()
+        ));
+    }
+    Ok(dir)
 }
 
 /// The JDK and the worker's source: what its compiled classes depend on.

@@ -118,6 +118,17 @@ fn workers_of(p: &Project) -> Vec<i32> {
         .collect()
 }
 
+/// The socket a worker listens on, from its command line.
+fn socket_of(pid: i32) -> PathBuf {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let args: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let at = args.iter().position(|a| a == "--socket").expect("--socket");
+    PathBuf::from(&args[at + 1])
+}
+
 fn kill(pid: i32, signal: &str) {
     let ok = std::process::Command::new("kill")
         .args([signal, &pid.to_string()])
@@ -282,7 +293,8 @@ fn an_idle_worker_exits_and_so_does_one_whose_checkout_is_cleaned() {
     let p = chain();
     build_ok(&p, &[], &[("KBUILD_JAVAC_WORKER_IDLE", "2")]);
     let pid = worker_pid(&p);
-    let socket = worker_file(&p, "sock").expect("its socket");
+    let socket = socket_of(pid);
+    assert!(socket.exists(), "{socket:?}");
     wait_until("the idle worker exits", Duration::from_secs(30), || {
         !alive(pid)
     });

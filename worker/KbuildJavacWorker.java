@@ -2,8 +2,8 @@
 // compilations. It speaks Bazel's JSON persistent-worker protocol (WorkRequest objects in,
 // WorkResponse objects out, one per line, multiplexed by requestId) on stdin/stdout with
 // --persistent_worker, or on a Unix socket with --socket, where it outlives the kbuild that
-// started it and exits after an idle time, when its socket file is removed or replaced
-// (kbuild clean), or when its JDK's release file changes.
+// started it and exits after an idle time, when its socket file or its pid file is removed
+// or replaced (kbuild clean removes the pid file), or when its JDK's release file changes.
 //
 // Each request's arguments are javac's command line, run through JavaCompiler.run: the same
 // entry point as the javac launcher, so options, @argfiles, defaults and diagnostics are the
@@ -101,8 +101,9 @@ public final class KbuildJavacWorker {
                 boolean idle = BUSY.get() == 0;
                 boolean idleTooLong = idle && System.nanoTime() - LAST_ACTIVE.get() > idleNanos;
                 boolean replaced = !Objects.equals(fileKey(socket), ownSocket);
+                boolean disowned = !pid.equals(readPid(pidFile));
                 boolean jdkChanged = jdk != null && !java.util.Arrays.equals(jdk, readOrNull(release));
-                if (idleTooLong || replaced || (idle && jdkChanged)) {
+                if (idleTooLong || replaced || disowned || (idle && jdkChanged)) {
                     if (!replaced) {
                         try {
                             Files.deleteIfExists(socket);
@@ -110,12 +111,12 @@ public final class KbuildJavacWorker {
                             // Exiting regardless: the next client finds the socket refusing.
                         }
                     }
-                    try {
-                        if (pid.equals(Files.readString(pidFile).trim())) {
+                    if (!disowned) {
+                        try {
                             Files.deleteIfExists(pidFile);
+                        } catch (IOException e) {
+                            // Gone already.
                         }
-                    } catch (IOException e) {
-                        // Gone already.
                     }
                     Runtime.getRuntime().halt(0);
                 }
@@ -154,6 +155,14 @@ public final class KbuildJavacWorker {
     static Object fileKey(Path p) {
         try {
             return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    static String readPid(Path p) {
+        try {
+            return Files.readString(p).trim();
         } catch (IOException e) {
             return null;
         }
