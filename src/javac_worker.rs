@@ -67,10 +67,7 @@ impl Javac {
     }
 
     pub fn exit_text(&self) -> String {
-        match self.code {
-            Some(c) => format!("exit status {c}"),
-            None => "killed by a signal".to_string(),
-        }
+        crate::rules::exit_text(self.code)
     }
 }
 
@@ -351,8 +348,8 @@ async fn classes(env: &Env, jdk: &Jdk) -> Result<PathBuf, String> {
     Ok(dir)
 }
 
-/// Starts a worker in the project root, detached from this process (its own process group,
-/// so a Ctrl-C to kbuild leaves it), and connects to it once it listens.
+/// Starts a worker in the project root, detached from this process, and connects to it once
+/// it listens.
 async fn start(env: &Env, jdk: &Jdk, place: &Place) -> Result<(UnixStream, Child), String> {
     let classes = classes(env, jdk).await?;
     let _ = std::fs::remove_file(&place.socket);
@@ -384,8 +381,23 @@ async fn start(env: &Env, jdk: &Jdk, place: &Place) -> Result<(UnixStream, Child
         .env_remove("JDK_JAVA_OPTIONS")
         .stdin(Stdio::null())
         .stdout(log.0)
-        .stderr(log.1)
-        .process_group(0);
+        .stderr(log.1);
+    // SAFETY: between fork and exec the closure calls only async-signal-safe functions.
+    unsafe {
+        cmd.pre_exec(|| {
+            // A session of its own: no terminal's Ctrl-C or hangup reaches it.
+            libc::setsid();
+            // It keeps none of the descriptors kbuild inherited (a caller's pipes, make's
+            // jobserver), so no one waits on it for their end: close-on-exec for all.
+            const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+            if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) != 0 {
+                for fd in 3..1024 {
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                }
+            }
+            Ok(())
+        });
+    }
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", jdk.java.display()))?;
@@ -550,23 +562,34 @@ impl Conn {
     /// class files once its request runs again as a process. The pid comes from the child or
     /// the pid file, and is checked to be this worker's before it is signalled.
     fn kill(&self) {
-        if let Some(mut child) = self.child.lock().unwrap().take() {
-            let _ = child.kill();
-            let _ = child.wait();
-            return;
+        let gone = match self.child.lock().unwrap().take() {
+            Some(mut child) => {
+                let _ = child.kill();
+                child.wait().is_ok()
+            }
+            None => self.kill_by_pid_file(),
+        };
+        // A killed worker leaves its socket behind.
+        if gone {
+            let _ = std::fs::remove_file(&self.place.socket);
         }
+    }
+
+    /// Whether the worker is gone, after a SIGKILL if its pid file names it.
+    fn kill_by_pid_file(&self) -> bool {
         let Some(pid) = std::fs::read_to_string(&self.place.pid_file)
             .ok()
             .and_then(|p| p.trim().parse::<i32>().ok())
         else {
-            return;
+            // A worker without its pid file exits by itself.
+            return true;
         };
         let ours = std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
             let c = String::from_utf8_lossy(&c);
             c.contains(MAIN_CLASS) && c.contains(&*self.place.socket.to_string_lossy())
         });
         if !ours {
-            return;
+            return true;
         }
         // SAFETY: kill(2) with a pid and a signal number has no memory-safety preconditions.
         unsafe {
@@ -576,6 +599,7 @@ impl Conn {
         while alive(pid) && started.elapsed() < Duration::from_secs(10) {
             std::thread::sleep(Duration::from_millis(10));
         }
+        !alive(pid)
     }
 }
 

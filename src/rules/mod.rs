@@ -170,8 +170,9 @@ pub(crate) async fn run_tool(
     Ok(out)
 }
 
-fn exit_text(status: std::process::ExitStatus) -> String {
-    match status.code() {
+/// How a tool ended, from its exit code (None: a signal ended it).
+pub(crate) fn exit_text(code: Option<i32>) -> String {
+    match code {
         Some(c) => format!("exit status {c}"),
         None => "killed by a signal".to_string(),
     }
