@@ -3,13 +3,16 @@
 //! of p(i+1) calls p(i)), built
 //! - by `lein javac` from a project.clj with one `:java-source-paths`;
 //! - by kbuild from the same project.clj (one `java` target);
-//! - by kbuild from a kbuild.edn with one `:java-library` per package.
+//! - by kbuild from a kbuild.edn with one `:java-library` per package, with the warm javac
+//!   worker and with `--no-worker` (a javac process per target).
 //!
 //! For each: a cold build, then the median of RUNS timed builds after each kind of edit: a
 //! method body at the bottom (p0) and at the top of the chain, a `static final` constant at the
 //! bottom, a public signature at the bottom (a new method), and every file touched (same bytes,
 //! new mtimes). `cargo bench --bench java_edits` (env PACKAGES, default 50; CLASSES, default 40;
-//! RUNS, default 3).
+//! RUNS, default 3; TOOLS, a comma-separated list of words that pick the columns whose names
+//! contain one, default all). The worker's JVM is cold at each column's cold build: each
+//! checkout has its own.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -51,11 +54,16 @@ fn write_class(root: &Path, p: usize, c: usize, body: &str, constant: usize, ext
     .unwrap();
 }
 
-fn generate(root: &Path, packages: usize, classes: usize) {
+/// The sources, and a project.clj unless the project is the kbuild.edn chain (beside a
+/// project.clj, its `java` target would compile every file again on every edit).
+fn generate(root: &Path, packages: usize, classes: usize, clj: bool) {
     for p in 0..packages {
         for c in 0..classes {
             write_class(root, p, c, "", 1, false);
         }
+    }
+    if !clj {
+        return;
     }
     fs::write(
         root.join("project.clj"),
@@ -127,6 +135,12 @@ fn kbuild_build(dir: &Path, m2: &Path) -> Command {
     c
 }
 
+fn kbuild_no_worker(dir: &Path, m2: &Path) -> Command {
+    let mut c = kbuild_build(dir, m2);
+    c.arg("--no-worker");
+    c
+}
+
 fn median(mut v: Vec<Duration>) -> f64 {
     v.sort();
     v[v.len() / 2].as_secs_f64()
@@ -147,7 +161,7 @@ fn main() {
         .success());
     let mk = |name: &str, edn: bool| {
         let dir = work.path().join(name);
-        generate(&dir, packages, classes);
+        generate(&dir, packages, classes, !edn);
         if edn {
             kbuild_edn(&dir, packages);
         }
@@ -165,11 +179,21 @@ fn main() {
             command: kbuild_build,
         },
         Tool {
-            name: "kbuild (kbuild.edn, chain)",
+            name: "kbuild (chain, worker)",
             dir: mk("kbuild-edn", true),
             command: kbuild_build,
         },
+        Tool {
+            name: "kbuild (chain, --no-worker)",
+            dir: mk("kbuild-edn-no-worker", true),
+            command: kbuild_no_worker,
+        },
     ];
+    let picked = std::env::var("TOOLS").unwrap_or_default();
+    let tools: Vec<Tool> = tools
+        .into_iter()
+        .filter(|t| picked.is_empty() || picked.split(',').any(|w| t.name.contains(w.trim())))
+        .collect();
     let top = packages - 1;
     type Edit = Box<dyn Fn(&Path, usize)>;
     let edits: Vec<(&str, Edit)> = vec![
@@ -224,7 +248,7 @@ fn main() {
             rows[i + 1].1.push(median(times));
         }
         // Back to the original sources for the next edit kind's baseline.
-        generate(&tool.dir, packages, classes);
+        generate(&tool.dir, packages, classes, false);
     }
     println!(
         "{packages} packages x {classes} classes = {} Java files, median of {runs} runs (seconds)",

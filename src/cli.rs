@@ -32,6 +32,9 @@ struct Cli {
     /// How many tools (javac, commands) may run at once; default: the number of cores.
     #[arg(short = 'j', long = "jobs", global = true, value_name = "N")]
     jobs: Option<usize>,
+    /// Run every javac as its own process, not in the warm javac worker.
+    #[arg(long = "no-worker", global = true)]
+    no_worker: bool,
     /// Resolve Maven artifacts from the local repository only.
     #[arg(long, global = true)]
     offline: bool,
@@ -197,6 +200,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         relock: matches!(cli.command, Command::Lock),
         force: matches!(cli.command, Command::Test { force: true, .. }),
         lock,
+        javac_worker: !cli.no_worker
+            && !matches!(
+                std::env::var("KBUILD_JAVAC_WORKER").as_deref(),
+                Ok("off" | "false" | "0" | "no")
+            ),
     };
     let task = match &cli.command {
         Command::Test { .. } => "test",

@@ -10,6 +10,7 @@ use kbuild_engine::{BuildError, StateLock};
 use kbuild_hashers::Hasher;
 
 use crate::inputs::{find_jdk, Jdk};
+use crate::javac_worker::Workers;
 use crate::printer::Printer;
 use crate::project::Project;
 
@@ -28,21 +29,27 @@ pub struct Options {
     /// The lock on the checkout's state, which the command took before it read anything
     /// and holds while it uses the state.
     pub lock: Option<Arc<StateLock>>,
+    /// Compile through the warm javac worker (`--no-worker`, `KBUILD_JAVAC_WORKER=off`: no).
+    pub javac_worker: bool,
 }
 
 pub struct Env {
     project: Arc<Project>,
     pub options: Options,
     pub printer: Arc<Printer>,
+    /// The warm javac, on unless the command line or the build file turned it off.
+    pub javac: Workers,
     local_repo: OnceLock<Result<PathBuf, String>>,
     jdk: OnceLock<Result<Jdk, String>>,
 }
 
 impl Env {
     pub fn new(project: Arc<Project>, options: Options, printer: Arc<Printer>) -> Env {
+        let javac = Workers::new(options.javac_worker && project.javac_worker != Some(false));
         Env {
             project,
             options,
+            javac,
             printer,
             local_repo: OnceLock::new(),
             jdk: OnceLock::new(),

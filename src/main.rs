@@ -5,6 +5,7 @@ mod edn;
 mod env;
 mod gitlibs;
 mod inputs;
+mod javac_worker;
 mod launch;
 mod ops;
 mod printer;

@@ -123,7 +123,7 @@ impl Session {
 
 /// The machine-wide cache: `KBUILD_CACHE` (a directory; `off` for none), else
 /// `$XDG_CACHE_HOME/kbuild`, else `~/.cache/kbuild`.
-fn shared_cache_dir() -> Option<PathBuf> {
+pub(crate) fn shared_cache_dir() -> Option<PathBuf> {
     match std::env::var_os("KBUILD_CACHE") {
         Some(v) if v == "off" => None,
         Some(v) if !v.is_empty() => Some(PathBuf::from(v)),

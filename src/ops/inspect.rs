@@ -115,7 +115,10 @@ pub fn explain(
     Ok(match session.engine.note(target)? {
         None => format!("{target} has not been built yet"),
         Some(n) => {
-            let mut out = format!("{target} ({}): {}\n  because {}", n.rule, n.status, n.reason);
+            let mut out = format!(
+                "{target} ({}): {}\n  because {}",
+                n.rule, n.status, n.reason
+            );
             if let Some(detail) = n.detail {
                 out.push_str(&format!("\n  {detail}"));
             }

@@ -142,6 +142,7 @@ pub fn build(
     let session = Session::open(project.clone(), printer.clone(), options.clone())?;
     let rt = runtime(options.jobs)?;
     let results = rt.block_on(session.build(&targets));
+    session.env.javac.disconnect();
     printer.summary(started.elapsed().as_millis() as u64);
     let failed: Vec<&str> = results
         .iter()

@@ -75,6 +75,8 @@ pub(crate) struct Project {
     hashers_text: String,
     /// The project.clj or deps.edn the targets were derived from.
     pub clojure: Option<ClojureProject>,
+    /// kbuild.edn's `:javac-worker`: false keeps javac out of the warm worker.
+    pub javac_worker: Option<bool>,
 }
 
 /// What the command line selects in a project.clj or deps.edn.

@@ -199,7 +199,7 @@ pub async fn library(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildErr
         return Err(ctx.fail(format!(
             "AOT compilation of {} failed ({})",
             chosen.join(", "),
-            exit_text(out.status)
+            exit_text(out.status.code())
         )));
     }
     Ok(info.to_value())

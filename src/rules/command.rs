@@ -41,7 +41,11 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     }
     let out = run_tool(ctx, Path::new(&cmd[0]), &cmd[1..], &[("OUT", stage)]).await?;
     if !out.status.success() {
-        return Err(ctx.fail(format!("{} failed ({})", cmd[0], exit_text(out.status))));
+        return Err(ctx.fail(format!(
+            "{} failed ({})",
+            cmd[0],
+            exit_text(out.status.code())
+        )));
     }
     for o in outs {
         // Each part of the path: `a/b` with `a` a link to elsewhere is no `b` in $OUT.

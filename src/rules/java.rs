@@ -11,9 +11,10 @@ use kbuild_engine::{BuildError, Ctx, Hash, Key};
 
 use self::incremental::{Class, Unsure};
 use super::info::{Deps, Info};
-use super::{check_literals, exit_text, fetch_files, run_tool_quiet, show};
+use super::{check_literals, fetch_files};
 use crate::env::Env;
-use crate::inputs::{glob_key, tool_key};
+use crate::inputs::{glob_key, tool_key, Jdk};
+use crate::javac_worker::Javac;
 use crate::project::{self, Target};
 
 pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
@@ -39,7 +40,7 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     let jdk = env.jdk()?;
     let classpath = deps.classpath(env);
     let stage = ctx.stage();
-    let why_full = match incremental(ctx, &jdk.javac, javac_opts, &classpath, &files).await? {
+    let why_full = match incremental(env, ctx, jdk, javac_opts, &classpath, &files).await? {
         Ok(compiled) => {
             ctx.detail(format!(
                 "javac compiled {compiled} of {} sources, incrementally",
@@ -51,10 +52,10 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     };
     if let Some(why) = why_full {
         clear(stage)?;
-        let out = javac(ctx, &jdk.javac, javac_opts, &classpath, &files).await?;
-        show(ctx, &out);
-        if !out.status.success() {
-            return Err(ctx.fail(format!("javac failed ({})", exit_text(out.status))));
+        let out = javac(env, ctx, jdk, javac_opts, &classpath, &files).await?;
+        out.show(ctx);
+        if !out.success() {
+            return Err(ctx.fail(format!("javac failed ({})", out.exit_text())));
         }
         ctx.detail(format!("javac compiled all {} sources: {why}", files.len()));
     }
@@ -68,12 +69,13 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
 /// Runs javac over `sources` into the stage, with `classpath`: every javac of this rule runs
 /// here.
 async fn javac(
+    env: &Env,
     ctx: &Ctx,
-    javac: &Path,
+    jdk: &Jdk,
     opts: &[String],
     classpath: &[String],
     sources: &[String],
-) -> Result<std::process::Output, BuildError> {
+) -> Result<Javac, BuildError> {
     let stage = ctx.stage();
     // Sources go through an argument file: a large library overflows a command line.
     let argfile = tempfile::NamedTempFile::new_in(stage.parent().unwrap_or(stage))
@@ -97,7 +99,7 @@ async fn javac(
         args.extend(["-classpath".into(), classpath.join(":")]);
     }
     args.push(format!("@{}", argfile.path().display()));
-    run_tool_quiet(ctx, javac, &args, &[]).await
+    crate::javac_worker::run(env, ctx, jdk, &args).await
 }
 
 /// What an incremental compile starts from: the previous output, its classes, and which
@@ -204,8 +206,9 @@ fn base(
 /// the number of sources compiled, or why everything must be compiled instead. Whatever it
 /// decides, the rule has fetched exactly what a full compile fetches.
 async fn incremental(
+    env: &Env,
     ctx: &Ctx,
-    javac_path: &Path,
+    jdk: &Jdk,
     opts: &[String],
     classpath: &[String],
     files: &[String],
@@ -235,13 +238,13 @@ async fn incremental(
     let compile = |sources: Vec<String>| {
         let classpath_here = &classpath_here;
         async move {
-            let out = javac(ctx, javac_path, opts, classpath_here, &sources).await?;
+            let out = javac(env, ctx, jdk, opts, classpath_here, &sources).await?;
             Ok::<_, BuildError>((out, sources))
         }
     };
 
     let (out, first) = compile(plan.compile).await?;
-    if !out.status.success() {
+    if !out.success() {
         return unsure(
             "javac failed on the changed sources; their diagnostics come from a full compile",
         );
@@ -282,7 +285,7 @@ async fn incremental(
             .cloned()
             .collect();
         let (out, second) = compile(sources).await?;
-        if !out.status.success() {
+        if !out.success() {
             return unsure(
                 "javac failed on the dependents; their diagnostics come from a full compile",
             );
@@ -308,7 +311,7 @@ async fn incremental(
         outputs.push(out);
     }
     for out in &outputs {
-        show(ctx, out);
+        out.show(ctx);
     }
     Ok(Ok(compiled))
 }

@@ -144,7 +144,7 @@ fn check_literals(ctx: &Ctx, globs: &[String], files: &[String]) -> Result<(), B
 }
 
 /// Runs an external tool within the `-j` limit, in the project root, and shows its output.
-async fn run_tool(
+pub(crate) async fn run_tool(
     ctx: &Ctx,
     program: &Path,
     args: &[String],
@@ -156,7 +156,7 @@ async fn run_tool(
 }
 
 /// [`run_tool`], leaving it to the caller to [`show`] the output or not.
-async fn run_tool_quiet(
+pub(crate) async fn run_tool_quiet(
     ctx: &Ctx,
     program: &Path,
     args: &[String],
@@ -186,8 +186,9 @@ fn show(ctx: &Ctx, out: &std::process::Output) {
     ctx.reporter().tool_output(ctx.target(), &text);
 }
 
-fn exit_text(status: std::process::ExitStatus) -> String {
-    match status.code() {
+/// How a tool ended, from its exit code (None: a signal ended it).
+pub(crate) fn exit_text(code: Option<i32>) -> String {
+    match code {
         Some(c) => format!("exit status {c}"),
         None => "killed by a signal".to_string(),
     }

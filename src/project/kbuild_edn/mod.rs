@@ -66,6 +66,7 @@ fn project(root: &Path, form: &Form, base: Option<Project>) -> Result<Project, S
     let mut hashers = Vec::new();
     let mut shared = Shared::default();
     let mut targets_form = None;
+    let mut javac_worker = None;
     for (k, v) in entries {
         match k.as_keyword() {
             Some("hashers") => {
@@ -118,11 +119,12 @@ fn project(root: &Path, form: &Form, base: Option<Project>) -> Result<Project, S
             Some("targets") => targets_form = Some(v),
             Some("repositories") => shared.repositories = coords::repositories(v)?,
             Some("allow-http") => shared.allow_http = boolean(v, ":allow-http")?,
+            Some("javac-worker") => javac_worker = Some(boolean(v, ":javac-worker")?),
             _ => {
                 return Err(at(
                     k,
                     format!(
-                    "unknown key {k} (expected :targets, :hashers, :repositories or :allow-http)"
+                    "unknown key {k} (expected :targets, :hashers, :repositories, :allow-http or :javac-worker)"
                 ),
                 ))
             }
@@ -208,6 +210,7 @@ fn project(root: &Path, form: &Form, base: Option<Project>) -> Result<Project, S
         order,
         hashers,
         hashers_text: shared.hashers_text,
+        javac_worker,
     })
 }
 
