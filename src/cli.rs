@@ -83,12 +83,19 @@ enum Command {
     /// Print the target graph in DOT.
     Graph,
     /// Run the `:test` targets' clojure.test namespaces (all, or those named or matching a
-    /// regex); a passing run is cached until something it depends on changes.
+    /// regex); each namespace's passing outcome is cached until something it can see changes.
     Test {
         selectors: Vec<String>,
         /// Run even when a cached outcome matches.
         #[arg(long)]
         force: bool,
+        /// Spread the namespaces to run over N JVMs, balanced by their last durations.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        jvms: usize,
+        /// Write a JUnit XML report per namespace and test class (`TEST-<name>.xml`, as Maven
+        /// Surefire does) into DIR, for cached outcomes too.
+        #[arg(long = "junit-xml", value_name = "DIR")]
+        junit_xml: Option<PathBuf>,
     },
     /// Build the project's jar: for a project.clj, `target/<name>-<version>.jar` as `lein jar`
     /// makes it; for a kbuild.edn, every `:jar` target.
@@ -225,6 +232,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
         local_repo: cli.local_repo.as_ref().map(|d| dir.join(d)),
         relock: matches!(cli.command, Command::Lock),
         force: matches!(cli.command, Command::Test { force: true, .. }),
+        test_jvms: match &cli.command {
+            Command::Test { jvms, .. } => (*jvms).max(1),
+            _ => 1,
+        },
+        junit_xml: match &cli.command {
+            Command::Test { junit_xml, .. } => junit_xml.as_ref().map(|d| dir.join(d)),
+            _ => None,
+        },
         lock,
     };
     let task = match &cli.command {
@@ -366,10 +381,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     if session.engine.status(n) == Some(crate::printer::Status::Executed) {
                         continue;
                     }
-                    let report = session.engine.out_dir(n).join(crate::rules::TEST_REPORT);
-                    let text = std::fs::read_to_string(&report).unwrap_or_default();
+                    let out = session.engine.out_dir(n);
+                    let text = std::fs::read_to_string(out.join(crate::rules::TEST_REPORT))
+                        .unwrap_or_default();
                     eprintln!("{n}: nothing the tests depend on changed; the last run's outcome:");
                     eprint!("{text}");
+                    if let Some(dir) = &options.junit_xml {
+                        crate::rules::junit_from_product(&out, dir).map_err(Failure::Env)?;
+                    }
                 }
             }
             result.map(|_| ())

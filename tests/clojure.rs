@@ -116,7 +116,12 @@ fn failing_tests_fail_with_file_and_line_and_are_never_cached() {
         "test/app/broken_test.clj",
         "(ns app.broken-test\n  (:require [clojure.test :refer [deftest is]]))\n\n(deftest wrong\n  (is (= 5 (+ 2 2))))\n",
     );
-    for _ in 0..2 {
+    // The failing namespace runs again every time; the passing ones come from the cache the
+    // second time.
+    for totals in [
+        "Ran 4 tests containing 5 assertions.\n1 failures, 0 errors.",
+        "Ran 4 tests containing 5 assertions (3 from cache).\n1 failures, 0 errors.",
+    ] {
         let b = s.run(&["--json", "test"]);
         assert_eq!(b.code, Some(1), "{}", b.stderr);
         assert!(
@@ -124,12 +129,7 @@ fn failing_tests_fail_with_file_and_line_and_are_never_cached() {
             "{}",
             b.stderr
         );
-        assert!(
-            b.stderr
-                .contains("Ran 4 tests containing 5 assertions.\n1 failures, 0 errors."),
-            "{}",
-            b.stderr
-        );
+        assert!(b.stderr.contains(totals), "{}", b.stderr);
         assert!(b.failed().contains("unit"));
         assert!(
             b.stderr.contains("kbuild test :only app.broken-test/wrong"),
@@ -150,7 +150,7 @@ fn failing_tests_fail_with_file_and_line_and_are_never_cached() {
     let b = s.run(&["test", "app.core-test", "app\\.more.*"]);
     assert!(b.ok(), "{}", b.stderr);
     assert!(
-        b.stderr.contains("Ran 3 tests containing 4 assertions."),
+        b.stderr.contains("Ran 3 tests containing 4 assertions"),
         "{}",
         b.stderr
     );
@@ -162,6 +162,272 @@ fn failing_tests_fail_with_file_and_line_and_are_never_cached() {
         "{}",
         b.stderr
     );
+}
+
+/// The namespaces a `kbuild test` ran in a JVM and those it reported from the cache.
+fn ran_and_cached(
+    stderr: &str,
+) -> (
+    std::collections::BTreeSet<String>,
+    std::collections::BTreeSet<String>,
+) {
+    let (mut ran, mut cached) = (
+        std::collections::BTreeSet::new(),
+        std::collections::BTreeSet::new(),
+    );
+    for line in stderr.lines() {
+        if let Some(ns) = line.strip_prefix("Testing ") {
+            match ns.strip_suffix(" (cached)") {
+                Some(ns) => cached.insert(ns.to_string()),
+                None => ran.insert(ns.to_string()),
+            };
+        }
+    }
+    (ran, cached)
+}
+
+/// Two more source namespaces, a leaf and one that requires it, with a test each; and a jar
+/// of resources on the library's paths.
+fn add_leaf_and_mid(s: &Setup) {
+    s.p.write(
+        "src/clj/app/leaf.clj",
+        "(ns app.leaf)\n\n(defn twice [x] (* 2 x))\n",
+    );
+    s.p.write(
+        "src/clj/app/mid.clj",
+        "(ns app.mid\n  (:require [app.leaf :as leaf]))\n\n(defn quad [x] (leaf/twice (leaf/twice x)))\n",
+    );
+    s.p.write(
+        "test/app/leaf_test.clj",
+        "(ns app.leaf-test\n  (:require [clojure.test :refer [deftest is]] [app.leaf :as leaf]))\n\n(deftest twice (is (= 4 (leaf/twice 2))))\n",
+    );
+    s.p.write(
+        "test/app/mid_test.clj",
+        "(ns app.mid-test\n  (:require [clojure.test :refer [deftest is]] [app.mid :as mid]))\n\n(deftest quad (is (= 8 (mid/quad 2))))\n",
+    );
+    write_jar(&s.p.path("lib/extra.jar"), "extra.txt", b"one");
+    s.p.edit(
+        "kbuild.edn",
+        ":paths [\"src/clj\" \"resources\"]",
+        ":paths [\"src/clj\" \"resources\" \"lib/extra.jar\"]",
+    );
+}
+
+fn write_jar(path: &Path, entry: &str, bytes: &[u8]) {
+    use std::io::Write;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    zip.start_file(entry, zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(bytes).unwrap();
+    zip.finish().unwrap();
+}
+
+fn names(list: &[&str]) -> std::collections::BTreeSet<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn an_edit_reruns_exactly_the_test_namespaces_that_can_see_it() {
+    let s = setup();
+    add_leaf_and_mid(&s);
+    let all = [
+        "app.core-test",
+        "app.leaf-test",
+        "app.mid-test",
+        "app.more-test",
+    ];
+    let b = s.run(&["test"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(ran_and_cached(&b.stderr), (names(&all), names(&[])));
+    assert!(
+        b.stderr
+            .contains("Ran 5 tests containing 6 assertions.\n0 failures, 0 errors."),
+        "{}",
+        b.stderr
+    );
+
+    // The leaf: its own test and the one that requires it through app.mid.
+    s.p.edit("src/clj/app/leaf.clj", "(* 2 x)", "(+ x x)");
+    let b = s.run(&["test"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(
+        ran_and_cached(&b.stderr),
+        (
+            names(&["app.leaf-test", "app.mid-test"]),
+            names(&["app.core-test", "app.more-test"])
+        )
+    );
+    assert!(
+        b.stderr
+            .contains("Ran 5 tests containing 6 assertions (3 from cache).\n0 failures, 0 errors."),
+        "{}",
+        b.stderr
+    );
+
+    // The middle one: its test only.
+    s.p.edit(
+        "src/clj/app/mid.clj",
+        "(leaf/twice (leaf/twice x))",
+        "(* 2 (leaf/twice x))",
+    );
+    let b = s.run(&["test"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(ran_and_cached(&b.stderr).0, names(&["app.mid-test"]));
+    assert!(b.stderr.contains("(4 from cache)"), "{}", b.stderr);
+
+    // A new resource, a changed jar, a Java edit, a JVM option: every namespace may see those.
+    s.p.write("resources/other.txt", "x");
+    let b = s.run(&["test"]);
+    assert_eq!(
+        ran_and_cached(&b.stderr),
+        (names(&all), names(&[])),
+        "{}",
+        b.stderr
+    );
+    assert!(!b.stderr.contains("from cache"), "{}", b.stderr);
+    write_jar(&s.p.path("lib/extra.jar"), "extra.txt", b"two");
+    let b = s.run(&["test"]);
+    assert_eq!(
+        ran_and_cached(&b.stderr),
+        (names(&all), names(&[])),
+        "{}",
+        b.stderr
+    );
+    s.p.edit("src/java/fast/Adder.java", "return a + b;", "return b + a;");
+    let b = s.run(&["test"]);
+    assert_eq!(
+        ran_and_cached(&b.stderr),
+        (names(&all), names(&[])),
+        "{}",
+        b.stderr
+    );
+
+    // A namespace that requires outside its ns form sees every source.
+    s.p.write(
+        "test/app/dynamic_test.clj",
+        "(ns app.dynamic-test\n  (:require [clojure.test :refer [deftest is]]))\n\n(require 'app.leaf)\n\n(deftest dyn (is (= 2 ((resolve 'app.leaf/twice) 1))))\n",
+    );
+    assert!(s.run(&["test"]).ok());
+    s.p.edit(
+        "src/clj/app/mid.clj",
+        "(* 2 (leaf/twice x))",
+        "(leaf/twice (* 2 x))",
+    );
+    let b = s.run(&["test"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(
+        ran_and_cached(&b.stderr).0,
+        names(&["app.dynamic-test", "app.mid-test"])
+    );
+
+    // --force runs them all; so does a comment edit not (under the :clojure hasher).
+    let b = s.run(&["test", "--force"]);
+    assert_eq!(ran_and_cached(&b.stderr).1, names(&[]), "{}", b.stderr);
+    s.p.edit(
+        "src/clj/app/leaf.clj",
+        "(defn twice",
+        ";; doubles\n(defn twice",
+    );
+    let b = s.run(&["--json", "test"]);
+    assert!(b.executed().is_empty(), "{:?}", b.executed());
+}
+
+#[test]
+fn junit_xml_reports_validate_against_surefire_schema_and_count_what_was_printed() {
+    let s = setup();
+    add_leaf_and_mid(&s);
+    s.p.write(
+        "test/app/broken_test.clj",
+        "(ns app.broken-test\n  (:require [clojure.test :refer [deftest is]]))\n\n(deftest wrong\n  (is (= 5 (+ 2 2)) \"arithmetic <&> \\\"quoted\\\"\"))\n\n(deftest throws\n  (is (= 1 (throw (IllegalStateException. \"boom\")))))\n",
+    );
+    let reports = tempfile::tempdir().unwrap();
+    let dir = reports.path().to_str().unwrap();
+    let check = |b: &Build, want_files: usize| {
+        let files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), want_files, "{files:?}");
+        let out = Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(common::fixture("junit-xml/surefire-test-report-3.0.xsd"))
+            .args(&files)
+            .output()
+            .expect("xmllint runs (.ci/run installs libxml2-utils)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The suites' counts, read back by xmllint's XPath, are the printed totals.
+        let sum = |attr: &str| -> u64 {
+            files
+                .iter()
+                .map(|f| {
+                    let out = Command::new("xmllint")
+                        .args(["--xpath", &format!("string(/testsuite/@{attr})")])
+                        .arg(f)
+                        .output()
+                        .unwrap();
+                    String::from_utf8_lossy(&out.stdout)
+                        .trim()
+                        .parse::<u64>()
+                        .unwrap()
+                })
+                .sum()
+        };
+        let totals = format!("Ran {} tests containing", sum("tests"));
+        assert!(b.stderr.contains(&totals), "{totals}\n{}", b.stderr);
+        let problems = format!("{} failures, {} errors.", sum("failures"), sum("errors"));
+        assert!(b.stderr.contains(&problems), "{problems}\n{}", b.stderr);
+    };
+    let b = s.run(&["test", "--junit-xml", dir]);
+    assert_eq!(b.code, Some(1), "{}", b.stderr);
+    assert!(b.stderr.contains("1 failures, 1 errors."), "{}", b.stderr);
+    check(&b, 5);
+    let broken = std::fs::read_to_string(reports.path().join("TEST-app.broken-test.xml")).unwrap();
+    assert!(
+        broken.contains("type=\"java.lang.IllegalStateException\"")
+            && broken.contains("message=\"boom\"")
+            && broken.contains("at app.broken_test"),
+        "{broken}"
+    );
+
+    // Cached outcomes are reported too, and so is a run with nothing to do.
+    std::fs::remove_file(s.p.path("test/app/broken_test.clj")).unwrap();
+    std::fs::remove_dir_all(reports.path()).unwrap();
+    let b = s.run(&["test", "--junit-xml", dir]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(b.stderr.contains("(5 from cache)"), "{}", b.stderr);
+    check(&b, 4);
+    std::fs::remove_dir_all(reports.path()).unwrap();
+    let b = s.run(&["test", "--junit-xml", dir]);
+    assert!(b.ok(), "{}", b.stderr);
+    check(&b, 4);
+}
+
+#[test]
+fn two_jvms_give_the_totals_of_one() {
+    let s = setup();
+    add_leaf_and_mid(&s);
+    let one = s.run(&["test", "--force"]);
+    assert!(one.ok(), "{}", one.stderr);
+    let two = s.run(&["test", "--force", "--jvms", "2"]);
+    assert!(two.ok(), "{}", two.stderr);
+    let totals = "Ran 5 tests containing 6 assertions.\n0 failures, 0 errors.";
+    assert!(one.stderr.contains(totals), "{}", one.stderr);
+    assert!(two.stderr.contains(totals), "{}", two.stderr);
+    // Grouped per namespace, in name order, as one JVM prints them.
+    let order = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("Testing "))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(order(&one.stderr), order(&two.stderr));
+    assert_eq!(order(&two.stderr).len(), 4);
 }
 
 #[test]
