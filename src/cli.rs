@@ -365,7 +365,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let mut project = discover(&dir)?;
             let names = project.targets_where(|r| matches!(r, Rule::Test { .. }));
             if names.is_empty() {
-                return Err(Failure::Usage(format!("{}: no :test target", project.file)));
+                return Err(Failure::Usage(no_tests(&project.file, &selection.aliases)));
             }
             for n in &names {
                 project
@@ -793,4 +793,20 @@ fn graph(project: &Project) -> String {
     }
     out.push_str("}\n");
     out
+}
+
+/// What to pass when a project has nothing for `kbuild test` to run.
+fn no_tests(file: &str, aliases: &[String]) -> String {
+    if file.ends_with("deps.edn") {
+        let chosen = match aliases {
+            [] => "it has no :test alias".to_string(),
+            a => format!("the aliases chosen (:{}) add none", a.join(" :")),
+        };
+        format!(
+            "{file}: no test paths: {chosen}. Pass -A with an alias whose :extra-paths hold \
+             the tests (kbuild -A:test test), or add one: :aliases {{:test {{:extra-paths [\"test\"]}}}}"
+        )
+    } else {
+        format!("{file}: no target with :rule :test; add one, e.g. {{:rule :test :paths [\"test\"] :deps [...]}}")
+    }
 }
