@@ -343,44 +343,13 @@ fn junit_xml_reports_validate_against_surefire_schema_and_count_what_was_printed
     );
     let reports = tempfile::tempdir().unwrap();
     let dir = reports.path().to_str().unwrap();
+    // Each file is valid and the suites' counts are the printed totals.
     let check = |b: &Build, want_files: usize| {
-        let files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        assert_eq!(files.len(), want_files, "{files:?}");
-        let out = Command::new("xmllint")
-            .arg("--noout")
-            .arg("--schema")
-            .arg(common::fixture("junit-xml/surefire-test-report-3.0.xsd"))
-            .args(&files)
-            .output()
-            .expect("xmllint runs (.ci/run installs libxml2-utils)");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // The suites' counts, read back by xmllint's XPath, are the printed totals.
-        let sum = |attr: &str| -> u64 {
-            files
-                .iter()
-                .map(|f| {
-                    let out = Command::new("xmllint")
-                        .args(["--xpath", &format!("string(/testsuite/@{attr})")])
-                        .arg(f)
-                        .output()
-                        .unwrap();
-                    String::from_utf8_lossy(&out.stdout)
-                        .trim()
-                        .parse::<u64>()
-                        .unwrap()
-                })
-                .sum()
-        };
-        let totals = format!("Ran {} tests containing", sum("tests"));
+        let (files, tests, failures, errors) = common::junit_reports(reports.path());
+        assert_eq!(files, want_files);
+        let totals = format!("Ran {tests} tests containing");
         assert!(b.stderr.contains(&totals), "{totals}\n{}", b.stderr);
-        let problems = format!("{} failures, {} errors.", sum("failures"), sum("errors"));
+        let problems = format!("{failures} failures, {errors} errors.");
         assert!(b.stderr.contains(&problems), "{problems}\n{}", b.stderr);
     };
     let b = s.run(&["test", "--junit-xml", dir]);

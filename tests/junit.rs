@@ -118,8 +118,16 @@ fn junit5_classes_run_with_the_console_launcher() {
          class CalcTest {\n    @Test\n    void doubles() {\n        assertEquals(4, Calc.twice(2));\n    }\n\n    \
          @Test\n    void wrong() {\n        assertEquals(5, Calc.twice(2));\n    }\n}\n",
     );
-    let b = s.test(&[]);
+    let reports = tempfile::tempdir().unwrap();
+    let b = s.test(&["--junit-xml", reports.path().to_str().unwrap()]);
     assert_eq!(b.code, Some(1), "{}", b.stderr);
+    // The failing run is reported too, with the assertion's message.
+    assert_eq!(common::junit_reports(reports.path()), (1, 2, 1, 0));
+    let xml = std::fs::read_to_string(reports.path().join("TEST-calc.CalcTest.xml")).unwrap();
+    assert!(
+        xml.contains("message=\"expected: &lt;5&gt; but was: &lt;4&gt;\""),
+        "{xml}"
+    );
     assert!(
         b.stderr.contains("wrong() ✘ expected: <5> but was: <4>"),
         "{}",
@@ -135,9 +143,14 @@ fn junit5_classes_run_with_the_console_launcher() {
         "assertEquals(5,",
         "assertEquals(4,",
     );
-    let b = s.test(&[]);
+    let reports = tempfile::tempdir().unwrap();
+    let dir = reports.path().to_str().unwrap();
+    let b = s.test(&["--junit-xml", dir]);
     assert!(b.ok(), "{}", b.stderr);
     assert!(b.stderr.contains("2 tests successful"), "{}", b.stderr);
+    assert_eq!(common::junit_reports(reports.path()), (1, 2, 0, 0));
+    let xml = std::fs::read_to_string(reports.path().join("TEST-calc.CalcTest.xml")).unwrap();
+    assert!(xml.contains("name=\"doubles()\""), "{xml}");
     // Selecting a class that does not exist is an error that says so.
     let b = s.test(&["calc.NopeTest"]);
     assert_eq!(b.code, Some(1));

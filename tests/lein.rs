@@ -140,7 +140,11 @@ fn a_deps_edn_project_with_an_alias() {
     );
     // -A still chooses; a project with no test paths is told what to pass.
     let b = kbuild(&p, &m2, &["-A:dev", "test"]);
-    assert!(!b.stderr.contains("Testing greet.core-test"), "{}", b.stderr);
+    assert!(
+        !b.stderr.contains("Testing greet.core-test"),
+        "{}",
+        b.stderr
+    );
     let b = kbuild(&p, &m2, &["-A:nope", "classpath"]);
     assert_eq!(b.code, Some(2));
     assert!(b.stderr.contains("nope"), "{}", b.stderr);

@@ -12,7 +12,7 @@ use regex_lite::Regex;
 
 use super::info::{closure_classpath, Deps, Info};
 use super::test_plan;
-use super::test_results::{totals, write_junit_xml, Problem, Suite};
+use super::test_results::{from_junit_platform_xml, totals, write_junit_xml, Problem, Suite};
 use super::{exit_text, fetch_files, run_tool};
 use crate::env::Env;
 use crate::inputs::{glob_key, tool_key};
@@ -619,12 +619,15 @@ pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError>
         }
         report.push_str(&text);
     }
-    let suites: Vec<Suite> = outcomes.into_values().map(|(s, _)| s).collect();
+    let mut suites: Vec<Suite> = outcomes.into_values().map(|(s, _)| s).collect();
     if !classes.is_empty() {
         let java = env.jdk()?.java.clone();
         let mut args = jvm.opts.clone();
         args.extend(["-cp".to_string(), cp.clone()]);
-        if cp.contains("junit-platform-console-standalone") {
+        let reports =
+            tempfile::tempdir().map_err(|e| BuildError::io("a temporary directory", e))?;
+        let platform = cp.contains("junit-platform-console-standalone");
+        if platform {
             args.extend(
                 [
                     "org.junit.platform.console.ConsoleLauncher",
@@ -634,6 +637,7 @@ pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError>
                 ]
                 .map(String::from),
             );
+            args.push(format!("--reports-dir={}", reports.path().display()));
             args.extend(classes.iter().map(|c| format!("--select-class={c}")));
         } else if cp.split(':').any(|e| {
             e.contains("/junit/junit/")
@@ -650,6 +654,14 @@ pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError>
             )));
         }
         let out = run_tool(ctx, &java, &args, &[]).await?;
+        if platform {
+            // One report per engine, every class in it.
+            for entry in fs::read_dir(reports.path()).into_iter().flatten().flatten() {
+                if let Ok(xml) = fs::read_to_string(entry.path()) {
+                    suites.extend(from_junit_platform_xml(&xml));
+                }
+            }
+        }
         let text = output_text(&out);
         if !out.status.success() {
             let summary = text

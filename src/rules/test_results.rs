@@ -109,6 +109,128 @@ impl Suite {
     }
 }
 
+/// The suites of the JUnit platform's XML reports (the console launcher's `--reports-dir`:
+/// one file per engine, every class in it), one per test class as Surefire reports them.
+/// A report that does not read gives the suites read so far.
+pub fn from_junit_platform_xml(text: &str) -> Vec<Suite> {
+    use quick_xml::events::{BytesStart, Event};
+    let attrs = |e: &BytesStart| -> Vec<(String, String)> {
+        e.attributes()
+            .flatten()
+            .map(|a| {
+                let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
+                let value = a
+                    .unescape_value()
+                    .map(|v| v.into_owned())
+                    .unwrap_or_default();
+                (key, value)
+            })
+            .collect()
+    };
+    let get = |a: &[(String, String)], k: &str| {
+        a.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let micros = |t: &str| (t.replace(',', "").parse::<f64>().unwrap_or(0.0) * 1e6) as u64;
+    let mut suites: Vec<Suite> = Vec::new();
+    let mut reader = quick_xml::Reader::from_str(text);
+    // The test case being read, and the failure or error inside it.
+    let mut case: Option<(String, Case)> = None;
+    let mut problem: Option<Problem> = None;
+    loop {
+        let event = match reader.read_event() {
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(e) => e,
+        };
+        let (start, empty) = match &event {
+            Event::Start(e) => (Some(e.clone()), false),
+            Event::Empty(e) => (Some(e.clone()), true),
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            let a = attrs(&e);
+            match e.local_name().as_ref() {
+                b"testcase" => {
+                    let c = Case {
+                        name: get(&a, "name"),
+                        micros: micros(&get(&a, "time")),
+                        problems: Vec::new(),
+                    };
+                    case = Some((get(&a, "classname"), c));
+                }
+                b"failure" | b"error" if case.is_some() => {
+                    problem = Some(Problem {
+                        error: e.local_name().as_ref() == b"error",
+                        message: get(&a, "message"),
+                        kind: get(&a, "type"),
+                        text: String::new(),
+                    });
+                }
+                _ => {}
+            }
+            if !empty {
+                continue;
+            }
+        }
+        let end = match &event {
+            Event::End(e) => Some(e.local_name().as_ref().to_vec()),
+            Event::Empty(e) => Some(e.local_name().as_ref().to_vec()),
+            Event::Text(t) => {
+                if let Some(p) = problem.as_mut() {
+                    p.text.push_str(&t.unescape().unwrap_or_default());
+                }
+                None
+            }
+            Event::CData(t) => {
+                if let Some(p) = problem.as_mut() {
+                    p.text.push_str(&String::from_utf8_lossy(t));
+                }
+                None
+            }
+            _ => None,
+        };
+        match end.as_deref() {
+            Some(b"failure" | b"error") => {
+                if let (Some(p), Some((_, c))) = (problem.take(), case.as_mut()) {
+                    c.problems.push(p);
+                }
+            }
+            Some(b"testcase") => {
+                let Some((class, c)) = case.take() else {
+                    continue;
+                };
+                let at = match suites.iter().position(|s| s.name == class) {
+                    Some(i) => i,
+                    None => {
+                        suites.push(Suite {
+                            name: class,
+                            ran: true,
+                            ..Suite::default()
+                        });
+                        suites.len() - 1
+                    }
+                };
+                let s = &mut suites[at];
+                // A JUnit test fails or errs once, however many problems it reports.
+                s.tests += 1;
+                if c.problems.iter().any(|p| !p.error) {
+                    s.fail += 1;
+                } else if c.problems.is_empty() {
+                    s.pass += 1;
+                } else {
+                    s.error += 1;
+                }
+                s.micros += c.micros;
+                s.cases.push(c);
+            }
+            _ => {}
+        }
+    }
+    suites
+}
+
 /// clojure.test's totals over suites that ran now and came from the cache, as `lein test`
 /// prints them, with how many tests the cache answered for.
 pub fn totals<'a>(suites: impl IntoIterator<Item = (&'a Suite, bool)>) -> String {
@@ -266,6 +388,41 @@ mod tests {
             xml.contains("<failure message=\"m\" type=\"assertion\">FAIL in (x)</failure>"),
             "{xml}"
         );
+    }
+
+    #[test]
+    fn junit_platform_reports_split_into_one_suite_per_class() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuite name="JUnit Jupiter" tests="3" skipped="0" failures="1" errors="0" time="0.1">
+<properties><property name="x" value="y"/></properties>
+<testcase name="doubles()" classname="calc.CalcTest" time="0.012"><system-out><![CDATA[
+unique-id: x
+]]></system-out></testcase>
+<testcase name="wrong()" classname="calc.CalcTest" time="0.002">
+<failure message="expected: &lt;5&gt; but was: &lt;4&gt;" type="org.opentest4j.AssertionFailedError"><![CDATA[org.opentest4j.AssertionFailedError: expected
+	at calc.CalcTest.wrong(CalcTest.java:14)
+]]></failure>
+</testcase>
+<testcase name="other()" classname="calc.OtherTest" time="0"/>
+</testsuite>"#;
+        let suites = from_junit_platform_xml(xml);
+        assert_eq!(suites.len(), 2);
+        let calc = &suites[0];
+        assert_eq!(
+            (
+                calc.name.as_str(),
+                calc.tests,
+                calc.pass,
+                calc.fail,
+                calc.error
+            ),
+            ("calc.CalcTest", 2, 1, 1, 0)
+        );
+        let p = &calc.cases[1].problems[0];
+        assert_eq!(p.message, "expected: <5> but was: <4>");
+        assert!(p.text.contains("CalcTest.java:14"), "{p:?}");
+        assert_eq!(calc.micros, 14_000);
+        assert_eq!(suites[1].cases[0].name, "other()");
     }
 
     #[test]
