@@ -645,7 +645,18 @@ pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError>
                     .file_name()
                     .is_some_and(|n| n.to_string_lossy().starts_with("junit-4"))
         }) {
-            args.push("org.junit.runner.JUnitCore".into());
+            // Launched from source (JDK 11+), to report per class what JUnitCore does not.
+            let runner = reports.path().join("JUnit4Runner.java");
+            fs::write(&runner, include_str!("JUnit4Runner.java"))
+                .map_err(|e| BuildError::io(runner.display(), e))?;
+            args.push(runner.to_string_lossy().into_owned());
+            args.push(
+                reports
+                    .path()
+                    .join("junit4.edn")
+                    .to_string_lossy()
+                    .into_owned(),
+            );
             args.extend(classes.iter().cloned());
         } else {
             return Err(ctx.fail(format!(
@@ -661,6 +672,9 @@ pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError>
                     suites.extend(from_junit_platform_xml(&xml));
                 }
             }
+        } else {
+            let got = fs::read_to_string(reports.path().join("junit4.edn")).unwrap_or_default();
+            suites.extend(Suite::parse_all(&got));
         }
         let text = output_text(&out);
         if !out.status.success() {
