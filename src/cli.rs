@@ -96,6 +96,9 @@ enum Command {
         /// Surefire does) into DIR, for cached outcomes too.
         #[arg(long = "junit-xml", value_name = "DIR")]
         junit_xml: Option<PathBuf>,
+        /// Neither take a spare JVM nor leave one for the next run.
+        #[arg(long = "no-warm")]
+        no_warm: bool,
     },
     /// Build the project's jar: for a project.clj, `target/<name>-<version>.jar` as `lein jar`
     /// makes it; for a kbuild.edn, every `:jar` target.
@@ -236,6 +239,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Command::Test { jvms, .. } => (*jvms).max(1),
             _ => 1,
         },
+        warm: matches!(cli.command, Command::Test { no_warm: false, .. }),
         junit_xml: match &cli.command {
             Command::Test { junit_xml, .. } => junit_xml.as_ref().map(|d| dir.join(d)),
             _ => None,

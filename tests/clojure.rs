@@ -399,6 +399,110 @@ fn two_jvms_give_the_totals_of_one() {
     assert_eq!(order(&two.stderr).len(), 4);
 }
 
+/// Waits up to a minute for `cond`.
+fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !cond() {
+        assert!(started.elapsed().as_secs() < 60, "{what} after a minute");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+fn spares(s: &Setup) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(s.p.path(".kbuild/warm"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sock"))
+        .collect()
+}
+
+#[test]
+fn a_spare_jvm_is_taken_once_replaced_and_expires() {
+    let s = setup();
+    let run = |args: &[&str], idle: &str| {
+        let mut all = vec!["--local-repo", s.local.path().to_str().unwrap()];
+        all.extend_from_slice(args);
+        Build::from(
+            s.p.command(&all)
+                .env("KBUILD_WARM_IDLE", idle)
+                .output()
+                .unwrap(),
+        )
+    };
+    let b = run(&["test"], "600");
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(!b.stderr.contains("a warm JVM"), "{}", b.stderr);
+    eventually("a spare JVM waiting", || spares(&s).len() == 1);
+    let first = spares(&s)[0].clone();
+    // Only its owner may reach it.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(s.p.path(".kbuild/warm"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "{mode:o}");
+
+    // The next run takes it (its results are the same), and leaves a new one.
+    s.p.edit("src/clj/app/core.clj", "(Adder/add a b)", "(Adder/add b a)");
+    let b = run(&["test"], "600");
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(
+        b.stderr
+            .contains("(a warm JVM ran app.core-test app.more-test)"),
+        "{}",
+        b.stderr
+    );
+    assert!(b.stderr.contains(TOTALS), "{}", b.stderr);
+    eventually("a new spare", || spares(&s).len() == 1);
+    assert_eq!(spares(&s)[0], first, "same key, same socket, a new JVM");
+
+    // A failing test in a warm JVM fails as in a cold one.
+    s.p.edit(
+        "src/clj/app/core.clj",
+        "(Adder/add b a)",
+        "(inc (Adder/add b a))",
+    );
+    let b = run(&["test"], "600");
+    assert_eq!(b.code, Some(1), "{}", b.stderr);
+    assert!(b.stderr.contains("a warm JVM"), "{}", b.stderr);
+    assert!(
+        b.stderr.contains("FAIL in (adds-with-java)"),
+        "{}",
+        b.stderr
+    );
+
+    // --no-warm neither takes nor leaves one.
+    eventually("a new spare", || spares(&s).len() == 1);
+    s.p.edit(
+        "src/clj/app/core.clj",
+        "(inc (Adder/add b a))",
+        "(Adder/add a b)",
+    );
+    let b = run(&["test", "--no-warm"], "600");
+    assert!(b.ok() && !b.stderr.contains("a warm JVM"), "{}", b.stderr);
+
+    // A user.clj, which Clojure loads as it starts, keeps spares away.
+    s.p.write("test/user.clj", "(ns user (:require [app.core]))\n");
+    let b = run(&["test"], "600");
+    assert!(b.ok() && !b.stderr.contains("a warm JVM"), "{}", b.stderr);
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    assert_eq!(spares(&s).len(), 1, "only the one from before");
+    std::fs::remove_file(s.p.path("test/user.clj")).unwrap();
+
+    // kbuild clean ends the spares; one started with a short idle time ends by itself.
+    assert!(s.p.run(&["clean"]).status.success());
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert!(spares(&s).is_empty());
+    let b = run(&["test", "--force"], "2");
+    assert!(b.ok(), "{}", b.stderr);
+    eventually("a spare JVM waiting", || spares(&s).len() == 1);
+    eventually("the idle spare gone", || spares(&s).is_empty());
+    let b = run(&["test", "--force"], "600");
+    assert!(!b.stderr.contains("a warm JVM"), "{}", b.stderr);
+}
+
 #[test]
 fn aot_compiles_namespaces_and_classpath_lists_test_source_resource_and_compiled_paths_first() {
     let s = setup();

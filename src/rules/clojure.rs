@@ -415,19 +415,41 @@ async fn run_shard(
     cp: &str,
     nses: &[String],
     selectors: &[String],
+    spare: Option<&Path>,
 ) -> Result<Vec<Suite>, BuildError> {
     let dir = tempfile::tempdir().map_err(|e| BuildError::io("a temporary directory", e))?;
     let file = dir.path().join("results.edn");
     let script = runner_script(&jvm.prelude_form(), nses, selectors, &file);
-    let out = clojure_main(env, ctx, &jvm.opts, cp, &script).await?;
+    let warm = match spare {
+        Some(sock) => {
+            let _slot = ctx.job_slot().await;
+            ctx.reporter().running(ctx.target());
+            let (sock, script) = (sock.to_path_buf(), script.clone());
+            tokio::task::spawn_blocking(move || crate::warm::take(&sock, &script))
+                .await
+                .ok()
+                .flatten()
+        }
+        None => None,
+    };
+    let (ended, output) = match warm {
+        Some(text) => {
+            ctx.reporter().tool_output(
+                ctx.target(),
+                &format!("(a warm JVM ran {})\n{text}", nses.join(" ")),
+            );
+            ("its spare JVM exited".to_string(), text)
+        }
+        None => {
+            let out = clojure_main(env, ctx, &jvm.opts, cp, &script).await?;
+            (exit_text(out.status), output_text(&out))
+        }
+    };
     let got = fs::read_to_string(&file).unwrap_or_default();
     let mut suites = Suite::parse_all(&got);
     for ns in nses {
         if !suites.iter().any(|s| &s.name == ns) {
-            let why = format!(
-                "the test JVM ended ({}) before it reported {ns}",
-                exit_text(out.status)
-            );
+            let why = format!("the test JVM ended ({ended}) before it reported {ns}");
             suites.push(Suite {
                 name: ns.clone(),
                 ran: true,
@@ -437,7 +459,7 @@ async fn run_shard(
                     error: true,
                     message: why,
                     kind: "kbuild/jvm-exit".into(),
-                    text: output_text(&out),
+                    text: output.clone(),
                 }],
                 ..Suite::default()
             });
@@ -571,12 +593,27 @@ pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError>
         }
     }
     let shards = shards(to_run, env.options.test_jvms);
+    // A spare JVM on this classpath, JVM options and JDK takes the first shard.
+    let java = env.jdk()?.java.clone();
+    let mut warm_key = Vec::new();
+    for part in [java.to_string_lossy().as_bytes(), cp.as_bytes(), &common] {
+        warm_key.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        warm_key.extend_from_slice(part);
+    }
+    let sock = crate::warm::socket(env.root(), Hash::of(&warm_key));
+    // A spare would have loaded a user.clj, and what it requires, before the sources changed.
+    let warm = env.options.warm && !plan.loads_user;
+    let spare = warm.then_some(sock.as_path());
     let ran = futures::future::join_all(
         shards
             .iter()
-            .map(|s| run_shard(env, ctx, jvm, &cp, s, &selectors)),
+            .enumerate()
+            .map(|(i, s)| run_shard(env, ctx, jvm, &cp, s, &selectors, spare.filter(|_| i == 0))),
     )
     .await;
+    if warm && !nses.is_empty() {
+        crate::warm::spawn(&java, &jvm.opts, &cp, &sock);
+    }
     for suites in ran {
         for s in suites? {
             ctx.remember(

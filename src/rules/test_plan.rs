@@ -33,6 +33,9 @@ pub struct Plan {
     /// The injections load code: every namespace sees every source.
     prelude_open: bool,
     prelude_uses: Vec<String>,
+    /// A root holds a `user.clj`, which Clojure loads as it starts (and which may load
+    /// project namespaces then).
+    pub loads_user: bool,
 }
 
 /// The files a root holds, as `(path, digest)`.
@@ -101,9 +104,11 @@ impl Plan {
         let mut by_rel: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         let mut tests: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         let mut all = common.to_vec();
+        let mut loads_user = false;
         for (i, (root, files)) in roots.iter().enumerate() {
             for (path, value) in files {
                 let rel = path.strip_prefix(&format!("{root}/"));
+                loads_user |= matches!(rel, Some("user.clj" | "user.cljc"));
                 let Some(rel) = rel.filter(|r| is_clojure(r) && !loaded_by_clojure(r)) else {
                     put(&mut all, path.as_bytes());
                     put(&mut all, &value.hash.0);
@@ -137,6 +142,7 @@ impl Plan {
             common: Hash::of(&all),
             prelude_open: injected.open,
             prelude_uses: injected.uses,
+            loads_user,
         })
     }
 
@@ -218,6 +224,7 @@ mod tests {
             common: Hash::of(b""),
             prelude_open: injected.open,
             prelude_uses: injected.uses,
+            loads_user: false,
         }
     }
 
