@@ -485,43 +485,7 @@ pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError>
     let libraries = test_plan::library_files(env, ctx, &sources.closure).await?;
     let (select, given) = split_selectors(select);
     let selectors = selector_forms(defined, &given).map_err(|e| ctx.fail(e))?;
-    // What every namespace sees besides the Clojure sources: the JDK, how the JVM starts,
-    // and every target of the closure except as the Clojure libraries' sources (which the
-    // plan takes file by file), with the classpath's order.
-    let mut common = Vec::new();
-    let mut part = |b: &[u8]| {
-        common.extend_from_slice(&(b.len() as u64).to_le_bytes());
-        common.extend_from_slice(b);
-    };
-    part(&sources.jdk.0);
-    part(
-        serde_json::to_string(&jvm.opts)
-            .unwrap_or_default()
-            .as_bytes(),
-    );
-    part(
-        serde_json::to_string(&jvm.prelude)
-            .unwrap_or_default()
-            .as_bytes(),
-    );
-    part(serde_json::to_string(paths).unwrap_or_default().as_bytes());
-    for (name, c) in &sources.closure {
-        part(name.as_bytes());
-        let i = Info::of(c);
-        if i.node.kind == "clojure-library" {
-            part(
-                serde_json::to_string(&i.node)
-                    .unwrap_or_default()
-                    .as_bytes(),
-            );
-            let files = c
-                .product()
-                .map(|p| serde_json::to_string(&p.files).unwrap_or_default());
-            part(files.unwrap_or_default().as_bytes());
-        } else {
-            part(&c.hash.0);
-        }
-    }
+    let common = test_plan::common(sources.jdk, jvm, paths, &sources.closure);
     let mut roots: Vec<(String, test_plan::Files)> = paths
         .iter()
         .map(|root| {
@@ -597,8 +561,7 @@ pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError>
     let java = env.jdk()?.java.clone();
     let mut warm_key = Vec::new();
     for part in [java.to_string_lossy().as_bytes(), cp.as_bytes(), &common] {
-        warm_key.extend_from_slice(&(part.len() as u64).to_le_bytes());
-        warm_key.extend_from_slice(part);
+        test_plan::put(&mut warm_key, part);
     }
     let sock = crate::warm::socket(env.root(), Hash::of(&warm_key));
     // A spare would have loaded a user.clj, and what it requires, before the sources changed.

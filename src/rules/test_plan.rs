@@ -14,6 +14,7 @@ use super::info::Info;
 use super::ns_deps::{self, NsDeps};
 use crate::env::Env;
 use crate::inputs::glob_key;
+use crate::project::Jvm;
 
 /// One Clojure source under a classpath root.
 struct Source {
@@ -55,9 +56,36 @@ fn loaded_by_clojure(rel: &str) -> bool {
 }
 
 /// Appends length-prefixed parts, so that no two lists of parts make the same bytes.
-fn put(bytes: &mut Vec<u8>, part: &[u8]) {
+pub fn put(bytes: &mut Vec<u8>, part: &[u8]) {
     bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
     bytes.extend_from_slice(part);
+}
+
+/// What every namespace sees besides the Clojure sources: the JDK, how the JVM starts, the
+/// test roots, and every target of the closure (in classpath order) except a Clojure
+/// library's sources, which [`Plan`] takes file by file: of those, its place on the
+/// classpath and its AOT classes.
+pub fn common(jdk: Hash, jvm: &Jvm, paths: &[String], closure: &[(String, Computed)]) -> Vec<u8> {
+    fn json<T: serde::Serialize>(v: &T) -> String {
+        serde_json::to_string(v).unwrap_or_default()
+    }
+    let mut out = Vec::new();
+    put(&mut out, &jdk.0);
+    put(&mut out, json(&jvm.opts).as_bytes());
+    put(&mut out, json(&jvm.prelude).as_bytes());
+    put(&mut out, json(&paths).as_bytes());
+    for (name, c) in closure {
+        put(&mut out, name.as_bytes());
+        let info = Info::of(c);
+        if info.node.kind == "clojure-library" {
+            put(&mut out, json(&info.node).as_bytes());
+            let files = c.product().map(|p| p.files.clone()).unwrap_or_default();
+            put(&mut out, json(&files).as_bytes());
+        } else {
+            put(&mut out, &c.hash.0);
+        }
+    }
+    out
 }
 
 /// The source roots of the Clojure libraries in `closure`, with their files, fetched (as the
