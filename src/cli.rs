@@ -88,6 +88,16 @@ enum Command {
         /// Run even when a cached outcome matches.
         #[arg(long)]
         force: bool,
+        /// Spread the namespaces to run over N JVMs, balanced by their last durations.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        jvms: usize,
+        /// Write a JUnit XML report per namespace and test class (`TEST-<name>.xml`, as Maven
+        /// Surefire does) into DIR, for cached outcomes too.
+        #[arg(long = "junit-xml", value_name = "DIR")]
+        junit_xml: Option<PathBuf>,
+        /// Neither take a spare JVM nor leave one for the next run.
+        #[arg(long = "no-warm")]
+        no_warm: bool,
     },
     /// Build the project's jar: for a project.clj, `target/<name>-<version>.jar` as `lein jar`
     /// makes it; for a kbuild.edn, every `:jar` target.
@@ -199,6 +209,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
         local_repo: cli.local_repo.as_ref().map(|d| dir.join(d)),
         relock: matches!(cli.command, Command::Lock),
         force: matches!(cli.command, Command::Test { force: true, .. }),
+        test_jvms: match &cli.command {
+            Command::Test { jvms, .. } => (*jvms).max(1),
+            _ => 1,
+        },
+        warm: matches!(cli.command, Command::Test { no_warm: false, .. }),
+        junit_xml: match &cli.command {
+            Command::Test { junit_xml, .. } => junit_xml.as_ref().map(|d| dir.join(d)),
+            _ => None,
+        },
         lock,
         javac_worker: !cli.no_worker
             && !matches!(
@@ -284,7 +303,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Test { selectors, .. } => {
             let project = discover(&dir)?;
-            for (n, report) in ops::test::test(project, &selectors, cli.json, &options)? {
+            for (n, report) in
+                ops::test::test(project, &selectors, &selection.aliases, cli.json, &options)?
+            {
                 eprintln!("{n}: nothing the tests depend on changed; the last run's outcome:");
                 eprint!("{report}");
             }

@@ -26,6 +26,12 @@ pub struct Options {
     pub relock: bool,
     /// Run tests even when a cached outcome matches.
     pub force: bool,
+    /// How many JVMs the test namespaces to run are spread over (at least one).
+    pub test_jvms: usize,
+    /// Whether `kbuild test` takes and leaves spare JVMs ([`crate::warm`]).
+    pub warm: bool,
+    /// Where `kbuild test` writes its JUnit XML reports, if anywhere.
+    pub junit_xml: Option<PathBuf>,
     /// The lock on the checkout's state, which the command took before it read anything
     /// and holds while it uses the state.
     pub lock: Option<Arc<StateLock>>,

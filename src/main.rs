@@ -12,6 +12,7 @@ mod printer;
 mod project;
 mod rules;
 mod session;
+mod warm;
 
 fn main() -> std::process::ExitCode {
     cli::main()

@@ -71,8 +71,10 @@ impl Setup {
 #[test]
 fn junit4_classes_run_with_junitcore_and_a_pass_is_cached() {
     let s = setup();
-    let b = s.test(&[]);
+    let reports = tempfile::tempdir().unwrap();
+    let b = s.test(&["--junit-xml", reports.path().to_str().unwrap()]);
     assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(common::junit_reports(reports.path()), (1, 2, 0, 0));
     assert!(
         b.stderr.contains("JUnit version 4.13.2") && b.stderr.contains("OK (2 tests)"),
         "{}",
@@ -89,8 +91,15 @@ fn junit4_classes_run_with_junitcore_and_a_pass_is_cached() {
         "return 2 * x;",
         "return x + x + 1;",
     );
-    let b = s.test(&[]);
+    let reports = tempfile::tempdir().unwrap();
+    let b = s.test(&["--junit-xml", reports.path().to_str().unwrap()]);
     assert_eq!(b.code, Some(1), "{}", b.stderr);
+    assert_eq!(common::junit_reports(reports.path()), (1, 2, 2, 0));
+    let xml = std::fs::read_to_string(reports.path().join("TEST-calc.CalcTest.xml")).unwrap();
+    assert!(
+        xml.contains("type=\"java.lang.AssertionError\"") && xml.contains("at calc.CalcTest"),
+        "{xml}"
+    );
     assert!(
         b.stderr.contains("Tests run: 2,  Failures: 2"),
         "{}",
@@ -118,8 +127,16 @@ fn junit5_classes_run_with_the_console_launcher() {
          class CalcTest {\n    @Test\n    void doubles() {\n        assertEquals(4, Calc.twice(2));\n    }\n\n    \
          @Test\n    void wrong() {\n        assertEquals(5, Calc.twice(2));\n    }\n}\n",
     );
-    let b = s.test(&[]);
+    let reports = tempfile::tempdir().unwrap();
+    let b = s.test(&["--junit-xml", reports.path().to_str().unwrap()]);
     assert_eq!(b.code, Some(1), "{}", b.stderr);
+    // The failing run is reported too, with the assertion's message.
+    assert_eq!(common::junit_reports(reports.path()), (1, 2, 1, 0));
+    let xml = std::fs::read_to_string(reports.path().join("TEST-calc.CalcTest.xml")).unwrap();
+    assert!(
+        xml.contains("message=\"expected: &lt;5&gt; but was: &lt;4&gt;\""),
+        "{xml}"
+    );
     assert!(
         b.stderr.contains("wrong() ✘ expected: <5> but was: <4>"),
         "{}",
@@ -135,9 +152,14 @@ fn junit5_classes_run_with_the_console_launcher() {
         "assertEquals(5,",
         "assertEquals(4,",
     );
-    let b = s.test(&[]);
+    let reports = tempfile::tempdir().unwrap();
+    let dir = reports.path().to_str().unwrap();
+    let b = s.test(&["--junit-xml", dir]);
     assert!(b.ok(), "{}", b.stderr);
     assert!(b.stderr.contains("2 tests successful"), "{}", b.stderr);
+    assert_eq!(common::junit_reports(reports.path()), (1, 2, 0, 0));
+    let xml = std::fs::read_to_string(reports.path().join("TEST-calc.CalcTest.xml")).unwrap();
+    assert!(xml.contains("name=\"doubles()\""), "{xml}");
     // Selecting a class that does not exist is an error that says so.
     let b = s.test(&["calc.NopeTest"]);
     assert_eq!(b.code, Some(1));

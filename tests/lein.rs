@@ -157,6 +157,21 @@ fn a_deps_edn_project_with_an_alias() {
     let b = kbuild(&p, &m2, &["-A:test", "test"]);
     assert!(b.ok(), "{}", b.stderr);
     assert!(b.stderr.contains("0 failures, 0 errors."), "{}", b.stderr);
+    // Without -A, `kbuild test` applies the :test alias, as `lein test` the :test profile.
+    let b = kbuild(&p, &m2, &["test"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(
+        b.stderr.contains("Testing greet.core-test") && b.stderr.contains("0 failures, 0 errors."),
+        "{}",
+        b.stderr
+    );
+    // -A still chooses; a project with no test paths is told what to pass.
+    let b = kbuild(&p, &m2, &["-A:dev", "test"]);
+    assert!(
+        !b.stderr.contains("Testing greet.core-test"),
+        "{}",
+        b.stderr
+    );
     let b = kbuild(&p, &m2, &["-A:nope", "classpath"]);
     assert_eq!(b.code, Some(2));
     assert!(b.stderr.contains("nope"), "{}", b.stderr);
@@ -175,6 +190,15 @@ fn a_deps_edn_project_with_an_alias() {
     let b = kbuild(&p, &m2, &["run"]);
     assert_eq!(b.code, Some(2));
     assert!(b.stderr.contains("nothing to run"), "{}", b.stderr);
+
+    p.write("deps.edn", "{:paths [\"src\" \"resources\"]}\n");
+    let b = kbuild(&p, &m2, &["test"]);
+    assert_eq!(b.code, Some(2), "{}", b.stderr);
+    assert!(
+        b.stderr.contains("no test paths") && b.stderr.contains("-A:test"),
+        "{}",
+        b.stderr
+    );
 }
 
 /// `kbuild run` without `-m` runs a project.clj's `:main`, as `lein run` does.

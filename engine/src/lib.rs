@@ -790,6 +790,7 @@ impl Engine {
             batches: Mutex::new(Vec::new()),
             previous: previous.cloned(),
             detail: Mutex::new(None),
+            parts: Mutex::new(Vec::new()),
         };
         ctx.fetch(Key::Def(name.to_string())).await?;
         let as_task_failure = |e: BuildError| match e {
@@ -802,10 +803,26 @@ impl Engine {
                 cause: other.cause(),
             }),
         };
-        let info = target.rule.run(&ctx).await.map_err(as_task_failure)?;
+        let ran = target.rule.run(&ctx).await;
         let batches = ctx.batches.into_inner().expect("trace lock");
         let detail = ctx.detail.into_inner().expect("detail lock");
-        if let Some(changed) = self.changed_since_fetched(&batches).await? {
+        let parts = ctx.parts.into_inner().expect("parts lock");
+        // A failed run has no product, but the parts it kept stand, once what they were made
+        // from is known not to have changed meanwhile.
+        let changed = if ran.is_ok() || !parts.is_empty() {
+            self.changed_since_fetched(&batches).await?
+        } else {
+            None
+        };
+        if changed.is_none() {
+            for (key, value) in &parts {
+                self.db
+                    .put_note(&part_name(target.rule.as_ref(), *key), value)
+                    .map_err(|e| Arc::new(e.into()))?;
+            }
+        }
+        let info = ran.map_err(as_task_failure)?;
+        if let Some(changed) = changed {
             return Err(Arc::new(BuildError::TaskFailed {
                 target: name.to_string(),
                 message: format!(
@@ -1159,6 +1176,8 @@ pub struct Ctx {
     batches: Mutex<Vec<Vec<(Key, Hash)>>>,
     previous: Option<Trace>,
     detail: Mutex<Option<String>>,
+    /// What [`Ctx::remember`] was given, kept once the run is over.
+    parts: Mutex<Vec<(Hash, Vec<u8>)>>,
 }
 
 /// The product a target's rule last made or restored (the first of its traces), and what
@@ -1179,6 +1198,11 @@ impl Previous {
     pub fn keys(&self) -> impl Iterator<Item = &Key> {
         self.fetched.keys()
     }
+}
+
+/// Where a rule kind's part results are kept: its version is in the name, so a bump drops them.
+fn part_name(rule: &dyn Rule, key: Hash) -> String {
+    format!("part:{}@{}:{}", rule.name(), rule.version(), key.to_hex())
 }
 
 impl Ctx {
@@ -1256,6 +1280,21 @@ impl Ctx {
                  runs {dep} again"
             ))),
         }
+    }
+
+    /// A part of the rule's work kept by an earlier run under `key` ([`Ctx::remember`]), for
+    /// a rule that does its work in pieces and can tell, from what it fetched, which
+    /// pieces' inputs are unchanged (one test namespace's outcome, say).
+    pub fn recall(&self, key: Hash) -> Result<Option<Vec<u8>>, BuildError> {
+        let rule = self.engine.targets[&self.target].rule.clone();
+        Ok(self.engine.db.note(&part_name(rule.as_ref(), key))?)
+    }
+
+    /// Keeps a part of the rule's work under `key`, which must be a digest of everything
+    /// that part read (the rule kind and version are added). Written once the rule ran, even
+    /// when it failed, unless an input it fetched changed while it ran.
+    pub fn remember(&self, key: Hash, value: Vec<u8>) {
+        self.parts.lock().expect("parts lock").push((key, value));
     }
 
     pub fn reporter(&self) -> &dyn Reporter {

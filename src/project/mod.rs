@@ -211,7 +211,12 @@ fn read_clojure(
             leiningen::read_project_clj(&text, &refs, &files)
         }
         Tool::Cli => {
-            let refs: Vec<&str> = selection.aliases.iter().map(String::as_str).collect();
+            let mut refs: Vec<&str> = selection.aliases.iter().map(String::as_str).collect();
+            // As `lein test` applies the :test profile; `-A` (or `-M`) chooses instead.
+            if selection.task == "test" && refs.is_empty() && deps_edn::defines_alias(&text, "test")
+            {
+                refs.push("test");
+            }
             deps_edn::read_deps_edn(&text, &refs)
         }
     }

@@ -5,10 +5,14 @@
 use std::fs;
 use std::path::Path;
 
-use kbuild_engine::{BuildError, Computed, Ctx, Hash};
+use std::collections::BTreeMap;
+
+use kbuild_engine::{BuildError, Cause, Computed, Ctx, Hash};
 use regex_lite::Regex;
 
 use super::info::{closure_classpath, Deps, Info};
+use super::test_plan;
+use super::test_results::{from_junit_platform_xml, totals, write_junit_xml, Problem, Suite};
 use super::{exit_text, fetch_files, run_tool};
 use crate::env::Env;
 use crate::inputs::{glob_key, tool_key};
@@ -53,7 +57,7 @@ fn scan_namespace(text: &str) -> Option<String> {
 }
 
 /// Everything under each path; a path that is a file (a jar) is itself an input.
-fn source_globs(paths: &[String]) -> Vec<String> {
+pub(super) fn source_globs(paths: &[String]) -> Vec<String> {
     paths
         .iter()
         .flat_map(|p| [p.clone(), format!("{p}/**")])
@@ -67,7 +71,9 @@ fn is_clojure(path: &str) -> bool {
 /// What a Clojure rule read: its source files, their digest as one, its direct dependencies,
 /// and every target below it with its value.
 struct Sources {
+    jdk: Hash,
     files: Vec<String>,
+    values: Vec<Computed>,
     digest: Hash,
     deps: Deps,
     closure: Vec<(String, Computed)>,
@@ -88,7 +94,9 @@ async fn inputs(env: &Env, ctx: &Ctx, paths: &[String]) -> Result<Sources, Build
         bytes.extend_from_slice(&v.hash.0);
     }
     Ok(Sources {
+        jdk: got[0].hash,
         files,
+        values,
         digest: Hash::of(&bytes),
         deps,
         closure,
@@ -345,42 +353,119 @@ fn selector_forms(
         .collect()
 }
 
-/// The clojure.test run, as `lein test` does it: selectors first narrow namespaces (a
-/// vector selector's first function), then vars (a function of the var's metadata merged
-/// over its namespace's); unselected tests lose their `:test` while the suite runs. Each
-/// failure or error is followed by the command that reruns just that test.
-fn clojure_test_script(prelude: &str, nses: &[String], selectors: &[String]) -> String {
+/// The namespaces to run in one JVM with kbuild's runner: the `-e` forms.
+fn runner_script(prelude: &str, nses: &[String], selectors: &[String], results: &Path) -> String {
     format!(
-        "{prelude} (require 'clojure.test) \
-         (let [selectors [{selectors}] \
-               var-fn (fn [f] (if (vector? f) (second f) f)) \
-               nses (reduce (fn [acc [f args]] (if (vector? f) (filter #(apply (first f) % args) acc) acc)) \
-                            {nses} selectors) \
-               _ (apply require nses) \
-               selected? (fn [v] (some (fn [[f args]] \
-                                         (apply (var-fn f) (merge (-> v meta :ns meta) \
-                                                                  (assoc (meta v) :leiningen.test/var v)) \
-                                                args)) \
-                                       selectors)) \
-               chosen (if (seq selectors) \
-                        (distinct (for [n nses [_ v] (ns-publics n) :when (and (:test (meta v)) (selected? v))] n)) \
-                        nses) \
-               skipped (when (seq selectors) (remove selected? (mapcat (comp vals ns-interns) chosen)))] \
-           (doseq [v skipped] (alter-meta! v #(-> % (assoc :leiningen/skipped-test (:test %)) (dissoc :test)))) \
-           (let [report clojure.test/report \
-                 s (binding [clojure.test/report \
-                             (fn [m] \
-                               (when-let [v (and (#{{:fail :error}} (:type m)) (first clojure.test/*testing-vars*))] \
-                                 (clojure.test/with-test-out \
-                                   (println) \
-                                   (println \"kbuild test :only\" (str (ns-name (:ns (meta v))) \"/\" (:name (meta v)))))) \
-                               (report m))] \
-                     (apply clojure.test/run-tests chosen))] \
-             (shutdown-agents) \
-             (System/exit (if (zero? (+ (:fail s 0) (:error s 0))) 0 1))))",
+        "{prelude} (require 'clojure.test) ({runner}\n [{selectors}] {results:?} {nses})",
+        runner = include_str!("test_runner.clj"),
         selectors = selectors.join(" "),
+        results = results.to_string_lossy(),
         nses = quoted(nses),
     )
+}
+
+/// Where the last run's per-namespace outcomes are kept in a test target's product, for the
+/// reports written from it later (`--junit-xml` when nothing changed).
+pub const RESULTS: &str = "test-results.json";
+
+/// Writes the JUnit XML reports of a test target's last outcome, from its product.
+pub fn junit_from_product(out_dir: &Path, dir: &Path) -> Result<(), String> {
+    let file = out_dir.join(RESULTS);
+    let text = fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let suites: Vec<Suite> =
+        serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    write_junit_xml(dir, &suites).map_err(|e| format!("{}: {e}", dir.display()))
+}
+
+/// Splits namespaces over `n` JVMs, longest first onto the least loaded, by their last
+/// durations (an unknown one counts as the longest known).
+fn shards(nses: Vec<(String, u64)>, n: usize) -> Vec<Vec<String>> {
+    let longest = nses.iter().map(|(_, d)| *d).max().unwrap_or(0).max(1);
+    let mut by_time: Vec<(String, u64)> = nses
+        .into_iter()
+        .map(|(ns, d)| (ns, if d == 0 { longest } else { d }))
+        .collect();
+    by_time.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut out: Vec<(u64, Vec<String>)> =
+        vec![(0, Vec::new()); n.max(1).min(by_time.len().max(1))];
+    for (ns, d) in by_time {
+        let least = out
+            .iter_mut()
+            .min_by_key(|(load, _)| *load)
+            .expect("n >= 1");
+        least.0 += d;
+        least.1.push(ns);
+    }
+    out.into_iter()
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+fn duration_key(target: &str, ns: &str) -> Hash {
+    Hash::of(format!("duration\0{target}\0{ns}").as_bytes())
+}
+
+/// Runs namespaces in one JVM; a namespace the JVM did not report (it exited, or crashed)
+/// is an error with the JVM's output.
+async fn run_shard(
+    env: &Env,
+    ctx: &Ctx,
+    jvm: &project::Jvm,
+    cp: &str,
+    nses: &[String],
+    selectors: &[String],
+    spare: Option<&Path>,
+) -> Result<Vec<Suite>, BuildError> {
+    let dir = tempfile::tempdir().map_err(|e| BuildError::io("a temporary directory", e))?;
+    let file = dir.path().join("results.edn");
+    let script = runner_script(&jvm.prelude_form(), nses, selectors, &file);
+    let warm = match spare {
+        Some(sock) => {
+            let _slot = ctx.job_slot().await;
+            ctx.reporter().running(ctx.target());
+            let (sock, script) = (sock.to_path_buf(), script.clone());
+            tokio::task::spawn_blocking(move || crate::warm::take(&sock, &script))
+                .await
+                .ok()
+                .flatten()
+        }
+        None => None,
+    };
+    let (ended, output) = match warm {
+        Some(text) => {
+            ctx.reporter().tool_output(
+                ctx.target(),
+                &format!("(a warm JVM ran {})\n{text}", nses.join(" ")),
+            );
+            ("its spare JVM exited".to_string(), text)
+        }
+        None => {
+            let out = clojure_main(env, ctx, &jvm.opts, cp, &script).await?;
+            (exit_text(out.status.code()), output_text(&out))
+        }
+    };
+    let got = fs::read_to_string(&file).unwrap_or_default();
+    let mut suites = Suite::parse_all(&got);
+    for ns in nses {
+        if !suites.iter().any(|s| &s.name == ns) {
+            let why = format!("the test JVM ended ({ended}) before it reported {ns}");
+            suites.push(Suite {
+                name: ns.clone(),
+                ran: true,
+                error: 1,
+                out: format!("\nTesting {ns}\n\nERROR: {why}\n"),
+                problems: vec![Problem {
+                    error: true,
+                    message: why,
+                    kind: "kbuild/jvm-exit".into(),
+                    text: output.clone(),
+                }],
+                ..Suite::default()
+            });
+        }
+    }
+    Ok(suites)
 }
 
 pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
@@ -397,11 +482,27 @@ pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError>
     let stage = ctx.stage();
     let sources = inputs(env, ctx, paths).await?;
     let info = sources.deps.info(ctx.target(), target).to_value();
-    let mut nses = namespaces(env, &sources.files)?;
-    // `lein test` runs them in name order.
-    nses.sort();
+    let libraries = test_plan::library_files(env, ctx, &sources.closure).await?;
     let (select, given) = split_selectors(select);
     let selectors = selector_forms(defined, &given).map_err(|e| ctx.fail(e))?;
+    let common = test_plan::common(sources.jdk, jvm, paths, &sources.closure);
+    let mut roots: Vec<(String, test_plan::Files)> = paths
+        .iter()
+        .map(|root| {
+            let files = sources
+                .files
+                .iter()
+                .zip(&sources.values)
+                .filter(|(f, _)| *f == root || f.starts_with(&format!("{root}/")))
+                .map(|(f, v)| (f.clone(), v.clone()))
+                .collect();
+            (root.clone(), files)
+        })
+        .collect();
+    roots.extend(libraries);
+    let plan = test_plan::Plan::new(env, paths.len(), &roots, &common, &jvm.prelude)?;
+    // `lein test` runs them in name order.
+    let nses: Vec<String> = plan.tests.keys().cloned().collect();
     // JUnit classes come from the java-library targets the test target names directly.
     let mut classes = Vec::new();
     for (c, i) in sources.deps.values.iter().zip(&sources.deps.infos) {
@@ -420,6 +521,7 @@ pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError>
         );
         ctx.reporter().tool_output(ctx.target(), &report);
         fs::write(stage.join(REPORT), report).map_err(|e| BuildError::io(REPORT, e))?;
+        fs::write(stage.join(RESULTS), "[]").map_err(|e| BuildError::io(RESULTS, e))?;
         return Ok(info);
     }
     let (nses, mut classes) = select_both(&nses, &classes, select).map_err(|e| ctx.fail(e))?;
@@ -430,27 +532,102 @@ pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError>
     let cp = java_classpath(env, paths, &sources.closure, &[]);
     let mut report = String::new();
     let mut failed = Vec::new();
+    // Each namespace's outcome from the cache when its key matches, else from a JVM.
+    let mut outcomes: BTreeMap<String, (Suite, bool)> = BTreeMap::new();
+    let keys: BTreeMap<&String, Hash> = nses.iter().map(|n| (n, plan.key(n, &selectors))).collect();
+    let mut to_run = Vec::new();
+    for ns in &nses {
+        let cached = match env.options.force {
+            true => None,
+            false => ctx
+                .recall(keys[ns])?
+                .and_then(|b| serde_json::from_slice::<Suite>(&b).ok()),
+        };
+        match cached {
+            Some(s) if s.passed() && s.name == *ns => {
+                outcomes.insert(ns.clone(), (s, true));
+            }
+            _ => {
+                let last = ctx
+                    .recall(duration_key(ctx.target(), ns))?
+                    .and_then(|b| String::from_utf8(b).ok()?.parse().ok())
+                    .unwrap_or(0);
+                to_run.push((ns.clone(), last));
+            }
+        }
+    }
+    let shards = shards(to_run, env.options.test_jvms);
+    // A spare JVM on this classpath, JVM options and JDK takes the first shard.
+    let java = env.jdk()?.java.clone();
+    let mut warm_key = Vec::new();
+    for part in [java.to_string_lossy().as_bytes(), cp.as_bytes(), &common] {
+        test_plan::put(&mut warm_key, part);
+    }
+    let sock = crate::warm::socket(env.root(), Hash::of(&warm_key));
+    // A spare would have loaded a user.clj, and what it requires, before the sources changed.
+    let warm = env.options.warm && !plan.loads_user;
+    let spare = warm.then_some(sock.as_path());
+    let ran = futures::future::join_all(
+        shards
+            .iter()
+            .enumerate()
+            .map(|(i, s)| run_shard(env, ctx, jvm, &cp, s, &selectors, spare.filter(|_| i == 0))),
+    )
+    .await;
+    if warm && !nses.is_empty() {
+        crate::warm::spawn(&java, &jvm.opts, &cp, &sock);
+    }
+    for suites in ran {
+        for s in suites? {
+            ctx.remember(
+                duration_key(ctx.target(), &s.name),
+                s.micros.max(1).to_string().into_bytes(),
+            );
+            if s.passed() {
+                if let Some(k) = keys.get(&s.name) {
+                    ctx.remember(*k, serde_json::to_vec(&s).expect("results serialize"));
+                }
+            }
+            outcomes.insert(s.name.clone(), (s, false));
+        }
+    }
     if !nses.is_empty() {
-        let script = clojure_test_script(&jvm.prelude_form(), &nses, &selectors);
-        let out = clojure_main(env, ctx, &jvm.opts, &cp, &script).await?;
-        let text = output_text(&out);
-        if !out.status.success() {
+        let mut text = String::new();
+        for (s, cached) in outcomes.values().filter(|(s, _)| s.ran) {
+            match cached {
+                true => text.push_str(&format!("\nTesting {} (cached)\n", s.name)),
+                false => text.push_str(&s.out),
+            }
+        }
+        text.push('\n');
+        let summary = totals(
+            outcomes
+                .values()
+                .filter(|(s, _)| s.ran)
+                .map(|(s, c)| (s, *c)),
+        );
+        text.push_str(&summary);
+        ctx.reporter().tool_output(ctx.target(), &text);
+        if outcomes.values().any(|(s, _)| !s.passed()) {
             failed.push(
-                text.lines()
-                    .rev()
-                    .find(|l| l.contains("failures,"))
+                summary
+                    .lines()
+                    .last()
                     .unwrap_or("clojure.test failed")
-                    .trim()
                     .to_string(),
             );
         }
         report.push_str(&text);
     }
+    let mut suites: Vec<Suite> = outcomes.into_values().map(|(s, _)| s).collect();
     if !classes.is_empty() {
         let java = env.jdk()?.java.clone();
         let mut args = jvm.opts.clone();
         args.extend(["-cp".to_string(), cp.clone()]);
-        if cp.contains("junit-platform-console-standalone") {
+        let reports =
+            tempfile::tempdir().map_err(|e| BuildError::io("a temporary directory", e))?;
+        let platform = cp.contains("junit-platform-console-standalone");
+        if platform {
             args.extend(
                 [
                     "org.junit.platform.console.ConsoleLauncher",
@@ -460,6 +637,7 @@ pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError>
                 ]
                 .map(String::from),
             );
+            args.push(format!("--reports-dir={}", reports.path().display()));
             args.extend(classes.iter().map(|c| format!("--select-class={c}")));
         } else if cp.split(':').any(|e| {
             e.contains("/junit/junit/")
@@ -467,7 +645,18 @@ pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError>
                     .file_name()
                     .is_some_and(|n| n.to_string_lossy().starts_with("junit-4"))
         }) {
-            args.push("org.junit.runner.JUnitCore".into());
+            // Launched from source (JDK 11+), to report per class what JUnitCore does not.
+            let runner = reports.path().join("JUnit4Runner.java");
+            fs::write(&runner, include_str!("JUnit4Runner.java"))
+                .map_err(|e| BuildError::io(runner.display(), e))?;
+            args.push(runner.to_string_lossy().into_owned());
+            args.push(
+                reports
+                    .path()
+                    .join("junit4.edn")
+                    .to_string_lossy()
+                    .into_owned(),
+            );
             args.extend(classes.iter().cloned());
         } else {
             return Err(ctx.fail(format!(
@@ -476,6 +665,17 @@ pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError>
             )));
         }
         let out = run_tool(ctx, &java, &args, &[]).await?;
+        if platform {
+            // One report per engine, every class in it.
+            for entry in fs::read_dir(reports.path()).into_iter().flatten().flatten() {
+                if let Ok(xml) = fs::read_to_string(entry.path()) {
+                    suites.extend(from_junit_platform_xml(&xml));
+                }
+            }
+        } else {
+            let got = fs::read_to_string(reports.path().join("junit4.edn")).unwrap_or_default();
+            suites.extend(Suite::parse_all(&got));
+        }
         let text = output_text(&out);
         if !out.status.success() {
             let summary = text
@@ -489,10 +689,16 @@ pub async fn test(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError>
         }
         report.push_str(&text);
     }
+    if let Some(dir) = &env.options.junit_xml {
+        write_junit_xml(dir, &suites)
+            .map_err(|e| ctx.fail_as(Cause::Environment, format!("{}: {e}", dir.display())))?;
+    }
     if !failed.is_empty() {
         return Err(ctx.fail(format!("tests failed: {}", failed.join("; "))));
     }
     fs::write(stage.join(REPORT), report).map_err(|e| BuildError::io(REPORT, e))?;
+    let json = serde_json::to_vec(&suites).expect("results serialize");
+    fs::write(stage.join(RESULTS), json).map_err(|e| BuildError::io(RESULTS, e))?;
     Ok(info)
 }
 

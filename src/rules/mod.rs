@@ -4,13 +4,16 @@
 //! content store and moves it into place.
 
 mod clojure;
-pub use clojure::REPORT as TEST_REPORT;
+pub use clojure::{junit_from_product, REPORT as TEST_REPORT};
 mod command;
 pub mod info;
 mod jar;
 mod java;
 pub mod maven;
+mod ns_deps;
 mod resources;
+mod test_plan;
+mod test_results;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -27,7 +30,8 @@ use crate::inputs::{file_key, glob_key};
 /// Every rule kind, by the name build files use, with its version: bumped when the rule's
 /// output for the same inputs changes, which invalidates that kind's traces only.
 /// (2: products carry providers. 3, command: `:outs` that leave `$OUT` or are links are errors,
-/// they made empty products; 3, uberjar: entries whose names leave the jar's root are left out.)
+/// they made empty products; 3, uberjar: entries whose names leave the jar's root are left out;
+/// 3, test: per-namespace outcomes, kept in the product and the part cache.)
 pub fn registry(env: &Arc<Env>) -> BTreeMap<&'static str, Arc<dyn Rule>> {
     let all = [
         Kind::new("java-library", 2, |e, c| java::run(e, c).boxed()),
@@ -37,7 +41,7 @@ pub fn registry(env: &Arc<Env>) -> BTreeMap<&'static str, Arc<dyn Rule>> {
         Kind::new("uberjar", 3, |e, c| jar::run(e, c, true).boxed()),
         Kind::new("maven", 2, |e, c| maven::run(e, c).boxed()).checking(maven::check_restore),
         Kind::new("clojure-library", 2, |e, c| clojure::library(e, c).boxed()),
-        Kind::new("test", 2, |e, c| clojure::test(e, c).boxed()),
+        Kind::new("test", 3, |e, c| clojure::test(e, c).boxed()),
     ];
     all.into_iter()
         .map(|k| {

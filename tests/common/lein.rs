@@ -136,12 +136,11 @@ pub fn kbuild(p: &Project, m2: &Path, args: &[&str]) -> Build {
 pub fn totals(text: &str) -> Option<String> {
     let lines: Vec<&str> = text.lines().collect();
     let ran = lines.iter().rposition(|l| l.starts_with("Ran "))?;
-    Some(
-        lines[ran..]
-            .iter()
-            .take(2)
-            .copied()
-            .collect::<Vec<_>>()
-            .join("\n"),
-    )
+    // kbuild says how many of the tests' outcomes came from its cache; the counts are lein's.
+    let ran_line = match lines[ran].split_once(" (") {
+        Some((counts, rest)) if rest.ends_with(" from cache).") => format!("{counts}."),
+        _ => lines[ran].to_string(),
+    };
+    let rest = lines.get(ran + 1).copied().unwrap_or_default();
+    Some(format!("{ran_line}\n{rest}"))
 }

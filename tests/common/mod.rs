@@ -392,3 +392,41 @@ impl Drop for Nginx {
         let _ = self.child.wait();
     }
 }
+
+/// The JUnit XML reports in `dir`, validated by xmllint against Maven Surefire's schema:
+/// how many files, and the sums of their suites' tests, failures and errors.
+pub fn junit_reports(dir: &Path) -> (usize, u64, u64, u64) {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let out = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(fixture("junit-xml/surefire-test-report-3.0.xsd"))
+        .args(&files)
+        .output()
+        .expect("xmllint runs (.ci/run installs libxml2-utils)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sum = |attr: &str| -> u64 {
+        files
+            .iter()
+            .map(|f| {
+                let out = Command::new("xmllint")
+                    .args(["--xpath", &format!("string(/testsuite/@{attr})")])
+                    .arg(f)
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&out.stdout);
+                text.trim()
+                    .parse::<u64>()
+                    .unwrap_or_else(|_| panic!("{attr} of {}: {text:?}", f.display()))
+            })
+            .sum()
+    };
+    (files.len(), sum("tests"), sum("failures"), sum("errors"))
+}

@@ -54,6 +54,18 @@ fn path_entries(form: &Form, what: &str) -> R<Vec<PathEntry>> {
         .collect()
 }
 
+/// Whether `deps.edn` defines the alias `name` (false for a file that does not read: reading
+/// it for real reports that).
+pub(super) fn defines_alias(text: &str, name: &str) -> bool {
+    let Ok(forms) = edn::read_all(text) else {
+        return false;
+    };
+    let aliases = forms.first().and_then(|top| top.get("aliases"));
+    aliases
+        .and_then(Form::as_map)
+        .is_some_and(|m| m.iter().any(|(k, _)| k.as_keyword() == Some(name)))
+}
+
 /// Reads `deps.edn` as the Clojure CLI sees it with the `selected` aliases in order (what
 /// `-A:dev:test` / `-M:dev:test` pass: `["dev", "test"]`, with or without `:`). The root
 /// deps.edn's `:paths`, `:mvn/repos` and `:test` alias are applied; its
@@ -254,6 +266,15 @@ fn deps_err(text: &str, aliases: &[&str]) -> String {
 mod tests {
     use super::*;
     use crate::project::clojure::{coords, excl, Source};
+
+    #[test]
+    fn tells_which_aliases_are_defined() {
+        let text = "{:paths [\"src\"] :aliases {:test {:extra-paths [\"test\"]}}}";
+        assert!(defines_alias(text, "test"));
+        assert!(!defines_alias(text, "dev"));
+        assert!(!defines_alias("{:paths [\"src\"]}", "test"));
+        assert!(!defines_alias("{:aliases", "test"));
+    }
 
     #[test]
     fn deps_edn_without_aliases() {
