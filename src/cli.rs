@@ -153,6 +153,18 @@ enum Command {
     /// Resolve every `:maven` target and pin what it resolved to (versions and sha256s) in
     /// kbuild.lock; builds then fail when a resolution no longer matches.
     Lock,
+    /// Run a command (build, test, run, jar, uberjar, classpath or prep) and again whenever a
+    /// file under the project changes, until Ctrl-C: `kbuild watch test`, `kbuild watch run -m
+    /// app.main` (the program is ended and started again).
+    Watch {
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            required = true,
+            value_name = "COMMAND"
+        )]
+        command: Vec<String>,
+    },
     /// Print what `:maven` targets resolve to (all of them when none is named).
     Deps {
         target: Option<String>,
@@ -163,24 +175,106 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(f) => {
-            let (code, msg) = match f {
-                Failure::Build(m) => (1, m),
-                Failure::Usage(m) => (2, m),
-                Failure::Env(m) => (3, m),
-                Failure::Resolve(m) => (4, m),
-            };
-            if !msg.is_empty() {
-                eprintln!("error: {msg}");
+    if let Command::Watch { command } = &cli.command {
+        return watch(command.len());
+    }
+    match run(cli, false) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(f) => report(f),
+    }
+}
+
+/// Prints a failure's message and returns its exit code.
+fn report(f: Failure) -> ExitCode {
+    let (code, msg) = match f {
+        Failure::Build(m) => (1, m),
+        Failure::Usage(m) => (2, m),
+        Failure::Env(m) => (3, m),
+        Failure::Resolve(m) => (4, m),
+    };
+    if !msg.is_empty() {
+        eprintln!("error: {msg}");
+    }
+    ExitCode::from(code)
+}
+
+/// `kbuild watch COMMAND...`: the command line without `watch` (the last `inner` arguments
+/// are the command's), run now and after every change, until Ctrl-C (exit 0). A failing run
+/// is reported and waited on like any other.
+fn watch(inner: usize) -> ExitCode {
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    argv.remove(argv.len() - inner - 1);
+    let parse = || Cli::try_parse_from(&argv).unwrap_or_else(|e| e.exit());
+    let first = parse();
+    if !matches!(
+        first.command,
+        Command::Build { .. }
+            | Command::Test { .. }
+            | Command::Run { .. }
+            | Command::Jar
+            | Command::Uberjar
+            | Command::Classpath { .. }
+            | Command::Prep
+    ) {
+        return report(Failure::Usage(
+            "kbuild watch runs build, test, run, jar, uberjar, classpath or prep".into(),
+        ));
+    }
+    let dir = match std::env::current_dir() {
+        Ok(cwd) => cwd.join(first.dir.clone().unwrap_or_default()),
+        Err(e) => return report(Failure::Env(format!("current directory: {e}"))),
+    };
+    let Some(root) = crate::project::root_above(&dir) else {
+        // Discovery says what is missing.
+        return match run(first, true) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(f) => report(f),
+        };
+    };
+    let watch = match crate::watch::Watch::new(root) {
+        Ok(w) => w,
+        Err(e) => return report(Failure::Env(e)),
+    };
+    let mut cli = Some(first);
+    loop {
+        let started = std::time::Instant::now();
+        let ran = run(cli.take().unwrap_or_else(parse), true);
+        let secs = started.elapsed().as_secs_f64();
+        let mut program = match ran {
+            Ok(program) => {
+                let what = if program.is_some() { "started" } else { "done" };
+                eprintln!("watch: {what} in {secs:.1} s; waiting for changes (Ctrl-C stops)");
+                program
             }
-            ExitCode::from(code)
+            Err(f) => {
+                report(f);
+                eprintln!("watch: failed in {secs:.1} s; waiting for changes (Ctrl-C stops)");
+                None
+            }
+        };
+        let wake = watch.next(program.as_mut());
+        if let Some(child) = program.as_mut() {
+            crate::watch::end(child);
+        }
+        match wake {
+            crate::watch::Wake::Stop => {
+                eprintln!("watch: stopped");
+                return ExitCode::SUCCESS;
+            }
+            crate::watch::Wake::Changed(paths) => {
+                let first = paths[0].display();
+                match paths.len() {
+                    1 => eprintln!("watch: {first} changed"),
+                    n => eprintln!("watch: {first} and {} more changed", n - 1),
+                }
+            }
         }
     }
 }
 
-fn run(cli: Cli) -> Result<(), Failure> {
+/// Runs one command. `watching`: under `kbuild watch`, where `run` starts its program as a
+/// child (returned) instead of becoming it.
+fn run(cli: Cli, watching: bool) -> Result<Option<std::process::Child>, Failure> {
     let cwd =
         std::env::current_dir().map_err(|e| Failure::Env(format!("current directory: {e}")))?;
     let dir = match &cli.dir {
@@ -245,7 +339,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         offline: cli.offline,
     };
     let discover = |dir: &Path| Project::discover_for(dir, &selection);
-    match cli.command {
+    let done = match cli.command {
         Command::Hash { hasher, files } => {
             for (line, warning) in ops::inspect::hash(&dir, hasher.as_deref(), &files)? {
                 if let Some(w) = warning {
@@ -334,6 +428,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let (java, cp) = ops::jvm(&project, cli.json, &options)?;
             // The program may run for long (a server): builds in this checkout go on meanwhile.
             options.lock = None;
+            if watching {
+                let child = launch::spawn_run(&project, &java, &cp, main_opts, &args);
+                return child.map(Some).map_err(Failure::Env);
+            }
             launch::run(&project, &java, &cp, main_opts, &args).map_err(Failure::Env)
         }
         Command::Jar | Command::Uberjar => {
@@ -364,5 +462,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             print!("{}", ops::resolve::deps(&project, target, tree, &options)?);
             Ok(())
         }
-    }
+        Command::Watch { .. } => Err(Failure::Usage("kbuild watch does not watch itself".into())),
+    };
+    done.map(|()| None)
 }

@@ -58,14 +58,18 @@ fn jvm(project: &Project) -> Jvm {
 /// nothing is left running when it is killed.
 fn exec_java(project: &Project, java: &Path, cp: &[String], args: &[String]) -> String {
     use std::os::unix::process::CommandExt;
-    let err = Command::new(java)
-        .args(&jvm(project).opts)
+    let err = java_command(project, java, cp, args).exec();
+    format!("cannot run {}: {err}", java.display())
+}
+
+fn java_command(project: &Project, java: &Path, cp: &[String], args: &[String]) -> Command {
+    let mut cmd = Command::new(java);
+    cmd.args(&jvm(project).opts)
         .arg("-cp")
         .arg(cp.join(":"))
         .args(args)
-        .current_dir(&project.root)
-        .exec();
-    format!("cannot run {}: {err}", java.display())
+        .current_dir(&project.root);
+    cmd
 }
 
 pub fn repl(
@@ -152,6 +156,28 @@ pub fn run(
     main_opts: Vec<String>,
     args: &[String],
 ) -> Result<(), String> {
+    Err(exec_java(
+        project,
+        java_bin,
+        cp,
+        &run_args(project, main_opts, args),
+    ))
+}
+
+/// [`run`] as a child process, for `kbuild watch run`, which ends it when a file changes.
+pub fn spawn_run(
+    project: &Project,
+    java_bin: &Path,
+    cp: &[String],
+    main_opts: Vec<String>,
+    args: &[String],
+) -> Result<std::process::Child, String> {
+    java_command(project, java_bin, cp, &run_args(project, main_opts, args))
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", java_bin.display()))
+}
+
+fn run_args(project: &Project, main_opts: Vec<String>, args: &[String]) -> Vec<String> {
     let mut all = vec!["clojure.main".to_string()];
     let prelude = jvm(project).prelude_form();
     if !prelude.is_empty() {
@@ -159,5 +185,5 @@ pub fn run(
     }
     all.extend(main_opts);
     all.extend_from_slice(args);
-    Err(exec_java(project, java_bin, cp, &all))
+    all
 }

@@ -13,6 +13,7 @@ mod project;
 mod rules;
 mod session;
 mod warm;
+mod watch;
 
 fn main() -> std::process::ExitCode {
     cli::main()

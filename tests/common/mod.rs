@@ -44,6 +44,11 @@ impl Project {
         Project::at(dir)
     }
 
+    /// A project with no files yet.
+    pub fn empty() -> Project {
+        Project::at(tempfile::tempdir().unwrap())
+    }
+
     /// A release tarball from fixtures/, unpacked as its author packed it (top directory stripped).
     pub fn unpack(tarball: &str) -> Project {
         let dir = tempfile::tempdir().unwrap();

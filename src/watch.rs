@@ -1,0 +1,199 @@
+//! `kbuild watch`: waits for a change under the project and says which file changed, so that
+//! the command can run again. What a rerun does is the engine's business: its traces find what
+//! the change reaches, so this only has to wake up for any file a build could read. It knows
+//! nothing of commands; the CLI runs them.
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+
+/// Quiet time after a change before the command runs again: an editor's save is several
+/// events (a temporary file, a rename), and `git checkout` is many.
+const SETTLE: Duration = Duration::from_millis(100);
+/// The longest a rerun waits for the changes to settle.
+const SETTLE_AT_MOST: Duration = Duration::from_secs(2);
+/// How often a wait looks at Ctrl-C and at a running program.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Directories at the project root that hold what tools write, never what a build reads.
+const IGNORED_DIRS: &[&str] = &[
+    ".git",
+    ".kbuild",
+    "target",
+    ".cpcache",
+    ".lsp",
+    ".clj-kondo",
+    ".idea",
+    ".calva",
+];
+
+/// Why a wait ended.
+pub enum Wake {
+    /// These files changed (at least one; relative to the root where they are under it).
+    Changed(Vec<PathBuf>),
+    /// Ctrl-C (or SIGTERM): stop watching.
+    Stop,
+}
+
+/// A recursive watch of a project root, and Ctrl-C caught: the first stops the watch once
+/// the command running finishes, a second one ends kbuild at once.
+pub struct Watch {
+    root: PathBuf,
+    events: Receiver<notify::Result<notify::Event>>,
+    _watcher: RecommendedWatcher,
+    stop: Arc<AtomicBool>,
+}
+
+impl Watch {
+    pub fn new(root: &Path) -> Result<Watch, String> {
+        let stop = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // The order matters: the second press finds the flag set and exits (130, as a
+            // shell reports a Ctrl-C).
+            signal_hook::flag::register_conditional_shutdown(signal, 130, stop.clone())
+                .and_then(|_| signal_hook::flag::register(signal, stop.clone()))
+                .map_err(|e| format!("catching Ctrl-C: {e}"))?;
+        }
+        let (tx, events) = channel();
+        let mut watcher = notify::recommended_watcher(tx)
+            .map_err(|e| format!("watching {}: {e}", root.display()))?;
+        watcher
+            .watch(root, RecursiveMode::Recursive)
+            .map_err(|e| format!("watching {}: {e}", root.display()))?;
+        Ok(Watch {
+            root: root.to_path_buf(),
+            events,
+            _watcher: watcher,
+            stop,
+        })
+    }
+
+    /// Whether Ctrl-C was pressed.
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Waits for a change that matters, settled, or for Ctrl-C. `program` is a program the
+    /// command left running (`watch run`): its exit is reported once, and it goes on
+    /// running until the change.
+    pub fn next(&self, mut program: Option<&mut Child>) -> Wake {
+        let mut changed: Vec<PathBuf> = Vec::new();
+        let mut first: Option<Instant> = None;
+        let mut last = Instant::now();
+        loop {
+            if self.stopped() {
+                return Wake::Stop;
+            }
+            if let Some(child) = program.as_deref_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    eprintln!(
+                        "watch: the program ended ({}); waiting for changes",
+                        crate::rules::exit_text(status.code())
+                    );
+                    program = None;
+                }
+            }
+            if let Some(start) = first {
+                if last.elapsed() >= SETTLE || start.elapsed() >= SETTLE_AT_MOST {
+                    return Wake::Changed(changed);
+                }
+            }
+            match self.events.recv_timeout(POLL) {
+                Ok(Ok(event)) => {
+                    if matches!(event.kind, EventKind::Access(_)) {
+                        continue;
+                    }
+                    for path in event.paths {
+                        if let Some(rel) = self.matters(&path) {
+                            if !changed.contains(&rel) {
+                                changed.push(rel);
+                            }
+                            first.get_or_insert_with(Instant::now);
+                            last = Instant::now();
+                        }
+                    }
+                }
+                // The watcher lost events (its queue overflowed): anything may have changed.
+                Ok(Err(_)) => {
+                    first.get_or_insert_with(Instant::now);
+                    last = Instant::now();
+                    if changed.is_empty() {
+                        changed.push(PathBuf::from("."));
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Wake::Stop,
+            }
+        }
+    }
+
+    /// The path relative to the root when a change to it may matter to a build; None for
+    /// what tools write (kbuild's own state and outputs, a VCS, editors' backup files).
+    fn matters(&self, path: &Path) -> Option<PathBuf> {
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        if let Some(top) = rel.components().next() {
+            if path.starts_with(&self.root) && IGNORED_DIRS.iter().any(|d| top.as_os_str() == *d) {
+                return None;
+            }
+        }
+        let name = rel.file_name()?.to_string_lossy();
+        let scratch = name.ends_with('~')
+            || name.starts_with(".#")
+            || name.ends_with(".swp")
+            || name.ends_with(".swx")
+            || name == "4913";
+        (!scratch).then(|| rel.to_path_buf())
+    }
+}
+
+/// Ends a program the command left running before the command runs again: SIGTERM, and
+/// SIGKILL if it has not gone within five seconds.
+pub fn end(child: &mut Child) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    // SAFETY: kill(2) with a pid and a signal number has no memory-safety preconditions.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(POLL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_tools_write_does_not_matter() {
+        let root = tempfile::tempdir().unwrap();
+        let w = Watch::new(root.path()).unwrap();
+        let at = |p: &str| w.matters(&root.path().join(p));
+        assert_eq!(at("src/a/core.clj"), Some(PathBuf::from("src/a/core.clj")));
+        assert_eq!(at("project.clj"), Some(PathBuf::from("project.clj")));
+        // A directory named target below the root may be a source package.
+        assert!(at("src/target/x.clj").is_some());
+        for ignored in [
+            ".kbuild/db/000001.log",
+            "target/kbuild/out/a.class",
+            ".git/index",
+            "src/a/.#core.clj",
+            "src/a/core.clj~",
+            "src/a/.core.clj.swp",
+        ] {
+            assert_eq!(at(ignored), None, "{ignored}");
+        }
+    }
+}
