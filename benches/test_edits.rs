@@ -5,7 +5,8 @@
 //! test requires): `kbuild test`, which reruns that namespace only, and `lein test`, which
 //! runs all; `kbuild test --force` shows the cost of one JVM over every namespace. kbuild's
 //! runs after an edit take the spare JVM the run before left (its start waited for, as the
-//! seconds between two saves would); `--no-warm` shows the same without it.
+//! seconds between two saves would); `--no-warm` shows the same without it. `kbuild watch
+//! test` is timed from the save to the end of its run's output.
 //!
 //! `cargo bench --bench test_edits` (env RUNS: timed runs per figure, default 3).
 
@@ -135,6 +136,45 @@ fn edit_leaf(dir: &Path, run: usize) {
     std::fs::write(&path, edited).unwrap();
 }
 
+/// `kbuild watch test` left running: the time from each leaf edit to the end of the run it
+/// causes (the `watch: done` line).
+fn watch_edits(dir: &Path, m2: &Path, runs: usize) -> Vec<Duration> {
+    use std::io::{BufRead, BufReader};
+    let mut child = kbuild(dir, m2, &["watch", "test"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let run_ends = || loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(300))
+            .expect("kbuild watch test prints the end of each run");
+        assert!(!line.starts_with("watch: failed"), "{line}");
+        if line.starts_with("watch: done") {
+            return;
+        }
+    };
+    run_ends();
+    let mut took = Vec::new();
+    for run in 0..runs {
+        spare_ready(dir);
+        let t = Instant::now();
+        edit_leaf(dir, 100 + run);
+        run_ends();
+        took.push(t.elapsed());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    took
+}
+
 fn median(mut v: Vec<Duration>) -> f64 {
     v.sort();
     v[v.len() / 2].as_secs_f64()
@@ -171,10 +211,17 @@ fn main() {
         kb_cold.push(time(kbuild(&kp, &m2, &["test", "--no-warm"])).0);
         kb_force.push(time(kbuild(&kp, &m2, &["test", "--force", "--no-warm"])).0);
     }
+    let kb_watch = watch_edits(&kp, &m2, runs);
     let (kb, le) = (median(kb_edit), median(lein_edit));
     println!("{NAMESPACES} source + {NAMESPACES} test namespaces, median of {runs} runs (seconds)");
     println!("{:<44} {:>8} {:>8}", "", "kbuild", "lein");
     println!("{:<44} {:>8.2} {:>8.2}", "test after a leaf edit", kb, le);
+    println!(
+        "{:<44} {:>8.2} {:>8}",
+        "watch test: leaf edit saved to result",
+        median(kb_watch),
+        "-"
+    );
     println!(
         "{:<44} {:>8.2} {:>8}",
         "test after a leaf edit, --no-warm",
