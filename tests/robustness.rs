@@ -102,7 +102,9 @@ fn independent_java_libraries_compile_concurrently_with_j2_and_one_at_a_time_wit
         let log = p.path("javac.log");
         let home = logging_jdk(p.dir.path(), &log);
         let out = p
-            .command(&["--json", "-j", jobs, "build"])
+            // javac processes, whose starts and ends the log shows (a worker compiles inside
+            // its JVM, within the same -j slots).
+            .command(&["--json", "--no-worker", "-j", jobs, "build"])
             .env("JAVA_HOME", &home)
             .output()
             .unwrap();
