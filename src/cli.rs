@@ -140,6 +140,31 @@ enum Command {
     /// Resolve every `:maven` target and pin what it resolved to (versions and sha256s) in
     /// kbuild.lock; builds then fail when a resolution no longer matches.
     Lock,
+    /// Write pom.xml at the project's root as `lein pom` writes it (project.clj only).
+    ///
+    /// Example: `kbuild pom` prints `wrote /path/to/project/pom.xml`.
+    Pom,
+    /// Build the jar and put it and its pom into the local Maven repository, as `lein
+    /// install` does (project.clj only); lein, mvn and kbuild then resolve it offline.
+    ///
+    /// Example: `kbuild install` prints each file written, e.g.
+    /// `~/.m2/repository/my/app/1.0.0/app-1.0.0.jar`.
+    Install,
+    /// Build the jar and upload it and its pom, with .md5/.sha1/.sha256/.sha512 checksums and
+    /// maven-metadata.xml, to a Maven repository (project.clj only), as `lein deploy` does.
+    ///
+    /// REPO is an id from :deploy-repositories or :repositories, or a URL; by default
+    /// `snapshots` or `releases`, as the version is a SNAPSHOT or not. Credentials: the
+    /// repository's :username and :password (a string, :env or :env/VAR), else the
+    /// <server> with its id in ~/.m2/settings.xml.
+    ///
+    /// Example: `kbuild deploy https://repo.example.org/maven/` prints each URL uploaded.
+    Deploy {
+        repo: Option<String>,
+        /// Permit a plain http:// repository that is not on this machine (127.0.0.1).
+        #[arg(long)]
+        allow_http: bool,
+    },
     /// Print what `:maven` targets resolve to (all of them when none is named).
     Deps {
         target: Option<String>,
@@ -183,7 +208,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
     // project (which may export git libraries into .kbuild) to its end.
     let uses_state = !matches!(
         cli.command,
-        Command::Hash { .. } | Command::Graph | Command::Resolve { .. } | Command::Deps { .. }
+        Command::Hash { .. }
+            | Command::Graph
+            | Command::Resolve { .. }
+            | Command::Deps { .. }
+            | Command::Pom
     );
     let lock = if uses_state {
         lock_state(&dir, cli.no_wait)?
@@ -201,7 +230,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let task = match &cli.command {
         Command::Test { .. } => "test",
         Command::Repl { .. } => "repl",
-        Command::Jar => "jar",
+        Command::Jar | Command::Install | Command::Deploy { .. } => "jar",
         Command::Uberjar => "uberjar",
         _ => "classpath",
     };
@@ -328,6 +357,54 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 "wrote {} ({pinned} targets)",
                 crate::rules::maven::LOCK_FILE
             );
+            Ok(())
+        }
+        Command::Pom => {
+            let project = discover(&dir)?;
+            let path = ops::publish::pom(&project)?;
+            if cli.json {
+                println!("{}", serde_json::json!({"event": "pom", "file": path}));
+            } else {
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        Command::Install => {
+            let project = Arc::new(discover(&dir)?);
+            let files = ops::publish::install(&project, cli.json, &options)?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"event": "install", "files": files})
+                );
+            } else {
+                for f in files {
+                    println!("{}", f.display());
+                }
+            }
+            Ok(())
+        }
+        Command::Deploy { repo, allow_http } => {
+            let project = Arc::new(discover(&dir)?);
+            let done =
+                ops::publish::deploy(&project, repo.as_deref(), allow_http, cli.json, &options)?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"event": "deploy", "repository": done.repository,
+                        "version": done.version, "uploaded": done.uploaded})
+                );
+            } else {
+                for u in &done.uploaded {
+                    println!("{u}");
+                }
+                eprintln!(
+                    "deployed {} to {} ({} files)",
+                    done.version,
+                    done.repository,
+                    done.uploaded.len()
+                );
+            }
             Ok(())
         }
         Command::Deps { target, tree } => {

@@ -18,6 +18,7 @@ pub mod inspect;
 pub mod lock;
 pub mod package;
 pub mod prep;
+pub mod publish;
 pub mod resolve;
 pub mod test;
 

@@ -17,6 +17,7 @@ mod deps_edn;
 mod kbuild_edn;
 mod leiningen;
 mod lower;
+mod pom;
 mod target;
 
 use std::collections::BTreeMap;
@@ -26,7 +27,8 @@ use globset::GlobMatcher;
 use kbuild_hashers::Hasher;
 
 use clojure::Tool;
-pub(crate) use clojure::{aot_regex, ClojureProject, GitCoord};
+pub(crate) use clojure::{aot_regex, ClojureProject, GitCoord, Secret};
+pub(crate) use pom::{lein_pom, LeinPom, PomCoords};
 pub(crate) use target::{Jvm, Package, Rule, Target};
 
 const BUILD_FILE: &str = "kbuild.edn";

@@ -1,0 +1,331 @@
+//! `kbuild pom`, `kbuild install` and `kbuild deploy` against the real tools: the pom equals
+//! the one Debian's `lein pom` writes; what `kbuild install` puts into a local repository
+//! `lein` and `mvn` then resolve offline; what `kbuild deploy` uploads to Debian's nginx
+//! (WebDAV PUT) `mvn` then fetches from it, with checksums enforced.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::lein::{debian_m2, lein};
+use common::Project;
+
+/// XML with the whitespace between elements dropped: "equal modulo whitespace".
+fn squeeze(xml: &str) -> String {
+    xml.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("")
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}):\n{}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `lein pom` and `kbuild pom` in the same project; returns both files' text.
+fn both_poms(p: &Project) -> (String, String) {
+    let m2 = debian_m2();
+    ok(&lein(p, &m2, &["pom"]), "lein pom");
+    let theirs = p.read("pom.xml");
+    fs::remove_file(p.path("pom.xml")).unwrap();
+    let out = p.run(&["pom"]);
+    let printed = ok(&out, "kbuild pom");
+    assert!(printed.contains("pom.xml"), "{printed}");
+    (theirs, p.read("pom.xml"))
+}
+
+#[test]
+fn pom_equals_lein_pom_on_the_fixture_project() {
+    let p = Project::new("lein-mixed");
+    let (theirs, ours) = both_poms(&p);
+    assert!(theirs.contains("<artifactId>lein-mixed</artifactId>"));
+    assert_eq!(squeeze(&ours), squeeze(&theirs));
+    // Byte for byte, in fact: the same indentation and Leiningen's closing comment.
+    assert_eq!(ours, theirs);
+}
+
+/// Description with markup characters, url, both license keys, an explicit scm, extra source
+/// and test paths, repositories with policies, managed and versionless dependencies,
+/// exclusions, classifiers, optional, and the scoped profiles (`:provided`, `:dev`, `:test`)
+/// that `lein pom` keeps while dropping the others.
+#[test]
+fn pom_equals_lein_pom_with_every_section() {
+    let p = Project::new("lein-mixed");
+    p.write(
+        "project.clj",
+        r#"(defproject kbuild.fixtures/rich "2.0.0"
+  :description "Rich & <strange> project"
+  :url "https://example.org/rich"
+  :license {:name "EPL-2.0" :url "https://www.eclipse.org/legal/epl-2.0/"}
+  :licenses [{:name "Apache-2.0" :url "https://www.apache.org/licenses/LICENSE-2.0" :distribution :repo}]
+  :scm {:name "git" :url "https://github.com/example/rich" :tag "v2.0.0"}
+  :repositories [["internal" {:url "https://repo.example.org/maven" :snapshots false :update :daily}]
+                 ["other" "https://other.example.org/m2"]]
+  :managed-dependencies [[org.clojure/clojure "1.11.1"]]
+  :dependencies [[org.clojure/clojure]
+                 [org.clojure/data.fressian "1.0.0" :exclusions [org.fressian/fressian]]
+                 [org.yaml/snakeyaml "1.33" :classifier "android" :optional true]]
+  :source-paths ["src" "src2"]
+  :java-source-paths ["java"]
+  :test-paths ["test" "test2"]
+  :profiles {:dev {:dependencies [[nrepl "1.0.0"]] :resource-paths ["dev-res"]}
+             :provided {:dependencies [[junit "4.13.2"]]}
+             :test {:test-paths ["test3"]}
+             :other {:dependencies [[never/included "1"]]}})
+"#,
+    );
+    let (theirs, ours) = both_poms(&p);
+    for part in [
+        "<scope>provided</scope>",
+        "<scope>test</scope>",
+        "<source>java</source>",
+        "Rich &amp; &lt;strange&gt;",
+    ] {
+        assert!(theirs.contains(part), "lein's pom has {part}:\n{theirs}");
+    }
+    assert!(!theirs.contains("never"));
+    assert_eq!(squeeze(&ours), squeeze(&theirs));
+}
+
+/// Without `:scm`, Leiningen fills it from `.git`: the GitHub origin's URLs and HEAD.
+#[test]
+fn pom_takes_scm_from_git_as_lein_does() {
+    let p = Project::new("lein-mixed");
+    common::git(p.dir.path(), &["init", "-q"]);
+    common::git(
+        p.dir.path(),
+        &[
+            "remote",
+            "add",
+            "origin",
+            "git@github.com:example/mixed.git",
+        ],
+    );
+    common::git(p.dir.path(), &["add", "project.clj"]);
+    common::git(
+        p.dir.path(),
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.org",
+            "commit",
+            "-qm",
+            "one",
+        ],
+    );
+    let head = common::git(p.dir.path(), &["rev-parse", "HEAD"]);
+    let (theirs, ours) = both_poms(&p);
+    assert!(theirs.contains(&format!("<tag>{head}</tag>")), "{theirs}");
+    assert!(theirs.contains("scm:git:ssh://git@github.com/example/mixed.git"));
+    assert_eq!(squeeze(&ours), squeeze(&theirs));
+}
+
+#[test]
+fn pom_needs_a_project_clj_and_says_so() {
+    let p = Project::new("deps-alias");
+    let out = p.run(&["pom"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("deps.edn") && err.contains("project.clj"),
+        "{err}"
+    );
+    assert!(!p.path("pom.xml").exists());
+
+    // A key lein pom writes and kbuild does not is an error naming it, not a silent gap.
+    let p = Project::new("lein-mixed");
+    p.edit(
+        "project.clj",
+        ":java-source-paths",
+        ":pom-addition [:developers [:developer [:name \"X\"]]]\n  :java-source-paths",
+    );
+    let out = p.run(&["pom"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(":pom-addition") && err.contains("project.clj"),
+        "{err}"
+    );
+}
+
+/// A writable copy of Debian's repository that `mvn -o` can run its dependency plugin from.
+fn maven_local_repo(dir: &Path) -> PathBuf {
+    let m2 = dir.join("m2");
+    let ok = Command::new("cp")
+        .arg("-rL")
+        .arg("/usr/share/maven-repo")
+        .arg(&m2)
+        .status()
+        .unwrap();
+    assert!(ok.success(), "cp -rL /usr/share/maven-repo");
+    // Debian's sisu-plexus asks for junit:junit:4.x, which no package installs.
+    let j = m2.join("junit/junit/4.x");
+    fs::create_dir_all(&j).unwrap();
+    fs::write(
+        j.join("junit-4.x.pom"),
+        "<project><modelVersion>4.0.0</modelVersion><groupId>junit</groupId><artifactId>junit</artifactId><version>4.x</version></project>",
+    )
+    .unwrap();
+    fs::copy(
+        common::fixture("maven/basic-transitive/repo/kbt/basic/c/1.0/c-1.0.jar"),
+        j.join("junit-4.x.jar"),
+    )
+    .unwrap();
+    m2
+}
+
+/// A library project depending on Clojure, as `group/name "version"`.
+fn library(coord: &str, version: &str) -> Project {
+    let p = Project::new("lein-mixed");
+    p.write(
+        "project.clj",
+        &format!(
+            "(defproject {coord} \"{version}\"\n  :description \"a library\"\n  :dependencies [[org.clojure/clojure \"1.11.1\"]])\n"
+        ),
+    );
+    fs::remove_dir_all(p.path("java")).unwrap();
+    p.write("src/kbt/lib.clj", "(ns kbt.lib)\n(defn hello [] :hello)\n");
+    p
+}
+
+/// `mvn dependency:list` of a project depending on `coord` (g:a:v), with `settings`.
+fn mvn_list(work: &Path, settings: &str, coord: &str, extra: &[&str]) -> Output {
+    let (g, rest) = coord.split_once(':').unwrap();
+    let (a, v) = rest.split_once(':').unwrap();
+    fs::create_dir_all(work).unwrap();
+    fs::write(work.join("settings.xml"), settings).unwrap();
+    fs::write(
+        work.join("pom.xml"),
+        format!(
+            "<project><modelVersion>4.0.0</modelVersion><groupId>c</groupId><artifactId>consumer</artifactId><version>1</version>\
+             <dependencies><dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version></dependency></dependencies></project>"
+        ),
+    )
+    .unwrap();
+    Command::new("mvn")
+        .current_dir(work)
+        .args(["-B", "-ntp", "-Dstyle.color=never", "-s", "settings.xml"])
+        .args(extra)
+        .arg("org.apache.maven.plugins:maven-dependency-plugin:3.5.0:list")
+        .env("MAVEN_OPTS", "-XX:TieredStopAtLevel=1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn installed_jar_and_pom_resolve_offline_in_lein_and_mvn() {
+    let work = tempfile::tempdir().unwrap();
+    let m2 = maven_local_repo(work.path());
+    let lib = library("kbt/installed", "1.2.0");
+    let out = lib
+        .command(&["--offline", "--local-repo", m2.to_str().unwrap(), "install"])
+        .output()
+        .unwrap();
+    let printed = ok(&out, "kbuild install");
+    let dir = m2.join("kbt/installed/1.2.0");
+    for f in ["installed-1.2.0.jar", "installed-1.2.0.pom"] {
+        assert!(printed.contains(f), "{printed}");
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    // The installed pom is the one `kbuild pom` writes.
+    assert_eq!(
+        fs::read_to_string(dir.join("installed-1.2.0.pom")).unwrap(),
+        lib.read("pom.xml")
+    );
+    let jar = zip::ZipArchive::new(fs::File::open(dir.join("installed-1.2.0.jar")).unwrap())
+        .unwrap()
+        .file_names()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    assert!(jar.contains(&"kbt/lib.clj".to_string()), "{jar:?}");
+
+    // lein: a project depending on it gets the jar and, through its pom, Clojure.
+    let consumer = Project::new("lein-mixed");
+    consumer.write(
+        "project.clj",
+        "(defproject consumer \"0.1.0\" :dependencies [[kbt/installed \"1.2.0\"]])\n",
+    );
+    let cp = ok(&lein(&consumer, &m2, &["classpath"]), "lein classpath");
+    assert!(
+        cp.contains(&dir.join("installed-1.2.0.jar").display().to_string()),
+        "{cp}"
+    );
+    assert!(cp.contains("clojure-1.11.1.jar"), "{cp}");
+
+    // mvn, offline.
+    let settings = format!(
+        "<settings><localRepository>{}</localRepository></settings>",
+        m2.display()
+    );
+    let out = mvn_list(
+        &work.path().join("mvn"),
+        &settings,
+        "kbt:installed:1.2.0",
+        &["-o"],
+    );
+    let text = ok(&out, "mvn -o dependency:list");
+    assert!(text.contains("kbt:installed:jar:1.2.0:compile"), "{text}");
+    assert!(
+        text.contains("org.clojure:clojure:jar:1.11.1:compile"),
+        "{text}"
+    );
+}
+
+#[test]
+fn installing_a_snapshot_twice_keeps_one_entry_per_version() {
+    let work = tempfile::tempdir().unwrap();
+    let m2 = work.path().join("m2");
+    fs::create_dir_all(&m2).unwrap();
+    // A copy of what Debian ships under org/clojure suffices for the build to resolve.
+    let ok_cp = Command::new("cp")
+        .args(["-rL", "/usr/share/maven-repo/org"])
+        .arg(m2.join("org"))
+        .status()
+        .unwrap();
+    assert!(ok_cp.success());
+    let lib = library("kbt/snap", "0.1.0-SNAPSHOT");
+    for _ in 0..2 {
+        let out = lib
+            .command(&[
+                "--offline",
+                "--local-repo",
+                m2.to_str().unwrap(),
+                "--json",
+                "install",
+            ])
+            .output()
+            .unwrap();
+        let printed = ok(&out, "kbuild install");
+        let last: serde_json::Value =
+            serde_json::from_str(printed.lines().last().unwrap()).unwrap();
+        assert_eq!(last["event"], "install", "{printed}");
+        assert_eq!(last["files"].as_array().unwrap().len(), 4, "{printed}");
+    }
+    let meta = fs::read_to_string(m2.join("kbt/snap/maven-metadata-local.xml")).unwrap();
+    assert_eq!(
+        meta.matches("<version>0.1.0-SNAPSHOT</version>").count(),
+        1,
+        "{meta}"
+    );
+    let remote =
+        fs::read_to_string(m2.join("kbt/snap/0.1.0-SNAPSHOT/_remote.repositories")).unwrap();
+    assert_eq!(
+        remote.matches("snap-0.1.0-SNAPSHOT.jar>=").count(),
+        1,
+        "{remote}"
+    );
+    let snap =
+        fs::read_to_string(m2.join("kbt/snap/0.1.0-SNAPSHOT/maven-metadata-local.xml")).unwrap();
+    assert!(snap.contains("<localCopy>true</localCopy>"), "{snap}");
+}
