@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::lein::{debian_m2, lein};
-use common::Project;
+use common::{Nginx, Project};
 
 /// XML with the whitespace between elements dropped: "equal modulo whitespace".
 fn squeeze(xml: &str) -> String {
@@ -199,7 +199,8 @@ fn library(coord: &str, version: &str) -> Project {
     p
 }
 
-/// `mvn dependency:list` of a project depending on `coord` (g:a:v), with `settings`.
+/// `mvn dependency:list` of a project depending on `coord` (g:a:v), with `settings`; the
+/// project names a repository that serves snapshots (a mirror takes its policies).
 fn mvn_list(work: &Path, settings: &str, coord: &str, extra: &[&str]) -> Output {
     let (g, rest) = coord.split_once(':').unwrap();
     let (a, v) = rest.split_once(':').unwrap();
@@ -209,6 +210,7 @@ fn mvn_list(work: &Path, settings: &str, coord: &str, extra: &[&str]) -> Output 
         work.join("pom.xml"),
         format!(
             "<project><modelVersion>4.0.0</modelVersion><groupId>c</groupId><artifactId>consumer</artifactId><version>1</version>\
+             <repositories><repository><id>kbt</id><url>https://kbt.example.invalid/</url><snapshots><enabled>true</enabled></snapshots></repository></repositories>\
              <dependencies><dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version></dependency></dependencies></project>"
         ),
     )
@@ -328,4 +330,236 @@ fn installing_a_snapshot_twice_keeps_one_entry_per_version() {
     let snap =
         fs::read_to_string(m2.join("kbt/snap/0.1.0-SNAPSHOT/maven-metadata-local.xml")).unwrap();
     assert!(snap.contains("<localCopy>true</localCopy>"), "{snap}");
+}
+
+/// The files under `root` (a repository served by nginx), relative, sorted.
+fn files_under(root: &Path) -> Vec<String> {
+    let mut out: Vec<String> = walk(root)
+        .into_iter()
+        .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn sha1_hex(bytes: &[u8]) -> String {
+    let out = Command::new("sha1sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(bytes)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Settings that send every repository to `url` (so nothing goes to Central), as `user`.
+fn mirror_settings(m2: &Path, url: &str, user: &str, password: &str) -> String {
+    format!(
+        "<settings><localRepository>{}</localRepository>\
+         <mirrors><mirror><id>it</id><mirrorOf>*</mirrorOf><url>{url}</url></mirror></mirrors>\
+         <servers><server><id>it</id><username>{user}</username><password>{password}</password></server></servers></settings>",
+        m2.display()
+    )
+}
+
+#[test]
+fn deployed_release_is_fetched_by_mvn_with_checksums_enforced() {
+    let work = tempfile::tempdir().unwrap();
+    let served = work.path().join("served");
+    fs::create_dir_all(&served).unwrap();
+    let nginx = Nginx::webdav_with_users(&served, &[("deployer", "s3cret")]);
+    let m2 = maven_local_repo(work.path());
+    let lib = library("kbt/deployed", "1.0.0");
+    // Credentials from the project, through the environment, as Leiningen takes them.
+    lib.edit(
+        "project.clj",
+        ":description",
+        &format!(
+            ":deploy-repositories [[\"releases\" {{:url \"{}\" :username :env/KB_USER :password :env/KB_PASS}}]]\n  :description",
+            nginx.url
+        ),
+    );
+    let deploy = |user: &str, pass: &str| {
+        lib.command(&["--offline", "--local-repo", m2.to_str().unwrap(), "deploy"])
+            .env("KB_USER", user)
+            .env("KB_PASS", pass)
+            .env("HOME", work.path())
+            .output()
+            .unwrap()
+    };
+    // Wrong credentials: exit 4, naming the repository and the URL, never the password.
+    let out = deploy("deployer", "wrong-password");
+    assert_eq!(out.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("releases") && err.contains("HTTP 401"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong-password"), "{err}");
+
+    let printed = ok(&deploy("deployer", "s3cret"), "kbuild deploy");
+    let dir = "kbt/deployed/1.0.0";
+    let mut want = Vec::new();
+    for f in ["deployed-1.0.0.jar", "deployed-1.0.0.pom"] {
+        want.push(format!("{dir}/{f}"));
+        for sum in ["md5", "sha1", "sha256", "sha512"] {
+            want.push(format!("{dir}/{f}.{sum}"));
+        }
+    }
+    want.push("kbt/deployed/maven-metadata.xml".into());
+    for sum in ["md5", "sha1", "sha256", "sha512"] {
+        want.push(format!("kbt/deployed/maven-metadata.xml.{sum}"));
+    }
+    want.sort();
+    assert_eq!(files_under(&served), want, "{printed}");
+    let jar = fs::read(served.join(dir).join("deployed-1.0.0.jar")).unwrap();
+    assert_eq!(
+        fs::read_to_string(served.join(dir).join("deployed-1.0.0.jar.sha1")).unwrap(),
+        sha1_hex(&jar)
+    );
+    let meta = fs::read_to_string(served.join("kbt/deployed/maven-metadata.xml")).unwrap();
+    assert!(meta.contains("<release>1.0.0</release>"), "{meta}");
+
+    // mvn, with only that server to go to, fails on any checksum mismatch (-C).
+    let settings = mirror_settings(&m2, &nginx.url, "deployer", "s3cret");
+    let out = mvn_list(
+        &work.path().join("mvn"),
+        &settings,
+        "kbt:deployed:1.0.0",
+        &["-C"],
+    );
+    let text = ok(&out, "mvn -C dependency:list");
+    assert!(text.contains("kbt:deployed:jar:1.0.0:compile"), "{text}");
+    assert!(
+        text.contains("org.clojure:clojure:jar:1.11.1:compile"),
+        "{text}"
+    );
+    assert_eq!(
+        fs::read(m2.join(dir).join("deployed-1.0.0.jar")).unwrap(),
+        jar,
+        "mvn fetched the deployed jar"
+    );
+}
+
+#[test]
+fn a_second_snapshot_deploy_updates_the_metadata_and_mvn_takes_the_newest() {
+    let work = tempfile::tempdir().unwrap();
+    let served = work.path().join("served");
+    fs::create_dir_all(&served).unwrap();
+    let nginx = Nginx::webdav_with_users(&served, &[("ci", "pw")]);
+    let m2 = maven_local_repo(work.path());
+    // Credentials from settings.xml: the <server> whose id is the repository's.
+    let home = work.path().join("home");
+    fs::create_dir_all(home.join(".m2")).unwrap();
+    fs::write(
+        home.join(".m2/settings.xml"),
+        "<settings><servers><server><id>snapshots</id><username>ci</username><password>pw</password></server></servers></settings>",
+    )
+    .unwrap();
+    let lib = library("kbt/snap", "0.1.0-SNAPSHOT");
+    lib.edit(
+        "project.clj",
+        ":description",
+        &format!(
+            ":deploy-repositories {{\"snapshots\" \"{}\"}}\n  :description",
+            nginx.url
+        ),
+    );
+    let deploy = || {
+        let out = lib
+            .command(&[
+                "--offline",
+                "--local-repo",
+                m2.to_str().unwrap(),
+                "--json",
+                "deploy",
+            ])
+            .env("HOME", &home)
+            .output()
+            .unwrap();
+        let printed = ok(&out, "kbuild deploy");
+        let last: serde_json::Value =
+            serde_json::from_str(printed.lines().last().unwrap()).unwrap();
+        assert_eq!(last["event"], "deploy", "{printed}");
+        assert_eq!(last["repository"], "snapshots");
+        last["version"].as_str().unwrap().to_string()
+    };
+    let first = deploy();
+    assert!(
+        first.starts_with("0.1.0-") && first.ends_with("-1"),
+        "{first}"
+    );
+    lib.write("src/kbt/lib.clj", "(ns kbt.lib)\n(defn hello [] :second)\n");
+    let second = deploy();
+    assert!(second.ends_with("-2"), "{second}");
+
+    let dir = served.join("kbt/snap/0.1.0-SNAPSHOT");
+    let meta = fs::read_to_string(dir.join("maven-metadata.xml")).unwrap();
+    assert!(meta.contains("<buildNumber>2</buildNumber>"), "{meta}");
+    assert!(meta.contains(&format!("<value>{second}</value>")), "{meta}");
+    assert!(!meta.contains(&format!("<value>{first}</value>")), "{meta}");
+    let top = fs::read_to_string(served.join("kbt/snap/maven-metadata.xml")).unwrap();
+    assert_eq!(
+        top.matches("<version>0.1.0-SNAPSHOT</version>").count(),
+        1,
+        "{top}"
+    );
+    for v in [&first, &second] {
+        assert!(dir.join(format!("snap-{v}.jar")).is_file(), "{v}");
+    }
+
+    let settings = mirror_settings(&m2, &nginx.url, "ci", "pw");
+    let out = mvn_list(
+        &work.path().join("mvn"),
+        &settings,
+        "kbt:snap:0.1.0-SNAPSHOT",
+        &["-C"],
+    );
+    let text = ok(&out, "mvn -C dependency:list");
+    assert!(
+        text.contains("kbt:snap:jar:0.1.0-SNAPSHOT:compile"),
+        "{text}"
+    );
+    assert_eq!(
+        fs::read(m2.join("kbt/snap/0.1.0-SNAPSHOT/snap-0.1.0-SNAPSHOT.jar")).unwrap(),
+        fs::read(dir.join(format!("snap-{second}.jar"))).unwrap(),
+        "mvn took the second deploy"
+    );
+}
+
+#[test]
+fn deploy_to_an_unknown_repository_names_it_and_the_file() {
+    let lib = library("kbt/nowhere", "1.0.0");
+    let out = lib.run(&["deploy", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("project.clj") && err.contains("\"nosuch\""),
+        "{err}"
+    );
+    // Plain http:// off this machine needs --allow-http.
+    let out = lib.run(&["deploy", "http://repo.example.invalid/m2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-http"));
 }
