@@ -165,11 +165,21 @@ enum Command {
         #[arg(long)]
         allow_http: bool,
     },
-    /// Print what `:maven` targets resolve to (all of them when none is named).
+    /// Print what `:maven` targets resolve to (all of them when none is named), like `mvn
+    /// dependency:list`.
+    ///
+    /// Examples: `kbuild deps --tree` draws the tree with the versions that lost
+    /// (`\\- org.slf4j:slf4j-api:jar:2.0.9 (omitted: 1.7.36 chosen, nearest)`) and, as `lein
+    /// deps :tree` does, the exclusions that would silence each confusing conflict;
+    /// `kbuild deps --why org.slf4j/slf4j-api` prints every path to it.
     Deps {
         target: Option<String>,
-        #[arg(long)]
+        /// Draw the tree, mark conflicts (requested and chosen versions, and why) and suggest exclusions.
+        #[arg(long, conflicts_with = "why")]
         tree: bool,
+        /// Every path from a direct dependency to GROUP/ARTIFACT, chosen or overridden.
+        #[arg(long, value_name = "GROUP/ARTIFACT")]
+        why: Option<String>,
     },
 }
 
@@ -407,9 +417,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Deps { target, tree } => {
+        Command::Deps { target, tree, why } => {
             let project = discover(&dir)?;
-            print!("{}", ops::resolve::deps(&project, target, tree, &options)?);
+            let view = match (why, tree) {
+                (Some(ga), _) => ops::resolve::DepsView::Why(ga),
+                (None, true) => ops::resolve::DepsView::Tree,
+                (None, false) => ops::resolve::DepsView::List,
+            };
+            print!(
+                "{}",
+                ops::resolve::deps(&project, target, &view, cli.json, &options)?
+            );
             Ok(())
         }
     }

@@ -14,6 +14,7 @@ use crate::project::{Project, Rule, SettingsError};
 use crate::session::Session;
 
 pub mod clean;
+pub mod conflicts;
 pub mod inspect;
 pub mod lock;
 pub mod package;

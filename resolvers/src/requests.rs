@@ -1,0 +1,118 @@
+//! Every place a dependency was asked for, before and after conflict resolution: what
+//! explains a conflict ("I asked for 2.0 and got 1.0") and answers "why is this here".
+//!
+//! The paths are those Leiningen's pedantic check walks: breadth first through the collected
+//! graph, a path cut where it would revisit an artifact already on it.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::mediation::{Graph, ROOT};
+use crate::resolve::Dependency;
+
+/// Past this many paths a graph is pathological (a wide diamond lattice has exponentially
+/// many); the walk stops there and says so.
+const MAX_PATHS: usize = 20_000;
+
+/// One path from a direct dependency to a dependency it led to, as collected.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    /// The declarations along the path, the direct dependency first, as indexes into
+    /// [`Requests::declarations`]; each with the version it asked for (after dependency
+    /// management).
+    pub path: Vec<usize>,
+    /// Whether this path is in the resolved graph (its last artifact won, at this place).
+    pub chosen: bool,
+    /// Whether the root's dependencyManagement set the last declaration's version.
+    pub managed: bool,
+}
+
+/// All requests of a graph, and whether the walk stopped at [`MAX_PATHS`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Requests {
+    pub requests: Vec<Request>,
+    /// Each declaration once, however many paths go through it.
+    pub declarations: Vec<Dependency>,
+    pub truncated: bool,
+}
+
+impl Requests {
+    /// The declarations along `r`'s path.
+    pub fn path(&self, r: &Request) -> Vec<&Dependency> {
+        r.path.iter().map(|&i| &self.declarations[i]).collect()
+    }
+
+    /// What `r` asked for at its end.
+    pub fn target(&self, r: &Request) -> &Dependency {
+        &self.declarations[*r.path.last().expect("paths are not empty")]
+    }
+}
+
+/// The node paths of the graph as it stands, breadth first.
+pub(crate) fn node_paths(g: &Graph) -> (Vec<Vec<usize>>, bool) {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut level: Vec<Vec<usize>> = g.lists[ROOT].iter().map(|&n| vec![n]).collect();
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for path in level {
+            let last = *path.last().expect("paths are not empty");
+            if let Some(l) = g.nodes[last].list {
+                for &c in &g.lists[l] {
+                    let key = g.nodes[c].dep.coord.key();
+                    if path.iter().any(|&p| g.nodes[p].dep.coord.key() == key) {
+                        continue;
+                    }
+                    let mut longer = path.clone();
+                    longer.push(c);
+                    next.push(longer);
+                }
+            }
+            out.push(path);
+            if out.len() >= MAX_PATHS {
+                return (out, true);
+            }
+        }
+        level = next;
+    }
+    (out, false)
+}
+
+/// The requests: `before`'s paths (taken before mediation), each marked chosen when the
+/// mediated graph `g` still has it.
+pub(crate) fn requests(
+    g: &Graph,
+    before: (Vec<Vec<usize>>, bool),
+    is_managed: impl Fn(&Dependency) -> bool,
+) -> Requests {
+    let (paths, truncated) = before;
+    let (after, _) = node_paths(g);
+    let after: HashSet<Vec<usize>> = after.into_iter().collect();
+    let mut index: HashMap<usize, usize> = HashMap::new();
+    let mut declarations = Vec::new();
+    let requests = paths
+        .into_iter()
+        .map(|p| {
+            let last = *p.last().expect("paths are not empty");
+            let managed = p.len() > 1 && is_managed(&g.nodes[last].dep);
+            let chosen = after.contains(&p);
+            let path = p
+                .iter()
+                .map(|&n| {
+                    *index.entry(n).or_insert_with(|| {
+                        declarations.push(g.nodes[n].dep.clone());
+                        declarations.len() - 1
+                    })
+                })
+                .collect();
+            Request {
+                chosen,
+                managed,
+                path,
+            }
+        })
+        .collect();
+    Requests {
+        requests,
+        declarations,
+        truncated,
+    }
+}
