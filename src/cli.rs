@@ -140,6 +140,19 @@ enum Command {
     /// Resolve every `:maven` target and pin what it resolved to (versions and sha256s) in
     /// kbuild.lock; builds then fail when a resolution no longer matches.
     Lock,
+    /// List the direct dependencies of the `:maven` targets that have a newer version in the
+    /// repositories' maven-metadata.xml (releases only, unless --pre); with --upgrade, write
+    /// those versions into kbuild.edn, project.clj and deps.edn, changing nothing else.
+    ///
+    /// Example: `kbuild outdated` prints `org.clojure/clojure 1.11.1 -> 1.12.0 (deps)`.
+    Outdated {
+        /// Rewrite the versions in the build files, keeping their layout and comments.
+        #[arg(long)]
+        upgrade: bool,
+        /// Also SNAPSHOTs and pre-releases (alpha, beta, milestones, release candidates).
+        #[arg(long)]
+        pre: bool,
+    },
     /// Write pom.xml at the project's root as `lein pom` writes it (project.clj only).
     ///
     /// Example: `kbuild pom` prints `wrote /path/to/project/pom.xml`.
@@ -367,6 +380,42 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 "wrote {} ({pinned} targets)",
                 crate::rules::maven::LOCK_FILE
             );
+            Ok(())
+        }
+        Command::Outdated { upgrade, pre } => {
+            let project = discover(&dir)?;
+            let found = ops::outdated::outdated(&project, pre, upgrade, &options)?;
+            for o in &found {
+                if cli.json {
+                    println!("{}", o.to_json());
+                    continue;
+                }
+                let place = if o.upgraded_in.is_empty() {
+                    String::new()
+                } else {
+                    format!(", upgraded in {}", o.upgraded_in.join(", "))
+                };
+                println!(
+                    "{} {} -> {} ({}{place})",
+                    o.name(),
+                    o.current,
+                    o.latest,
+                    o.targets.join(", ")
+                );
+                if upgrade && o.upgraded_in.is_empty() {
+                    eprintln!(
+                        "warning: {} {}: no build file here writes that version (a profile elsewhere?); not upgraded",
+                        o.name(),
+                        o.current
+                    );
+                }
+            }
+            if found.is_empty() && !cli.json {
+                eprintln!(
+                    "{}: every dependency is at its newest version",
+                    project.file
+                );
+            }
             Ok(())
         }
         Command::Pom => {

@@ -17,6 +17,7 @@ mod requests;
 mod resolve;
 pub mod settings;
 pub mod version;
+mod versions;
 
 pub use leiningen::leiningen_order;
 pub use repository::redact_url;
@@ -26,3 +27,4 @@ pub use resolve::{
     Dependency, Download, Exclusion, Mediation, ProgressSink, RemoteRepository, Resolution,
     ResolveError, ResolvedArtifact, ResolverConfig, Scope, TreeNode,
 };
+pub use versions::available_versions;

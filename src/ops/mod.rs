@@ -17,6 +17,7 @@ pub mod clean;
 pub mod conflicts;
 pub mod inspect;
 pub mod lock;
+pub mod outdated;
 pub mod package;
 pub mod prep;
 pub mod publish;

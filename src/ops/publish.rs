@@ -573,7 +573,7 @@ fn read(path: &Path) -> Result<Vec<u8>, Failure> {
 }
 
 /// Written to a temporary name beside it and renamed, so no reader sees half a file.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let failed = |e: std::io::Error| Failure::Env(format!("writing {}: {e}", path.display()));
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(failed)?;
