@@ -173,6 +173,7 @@ enum Command {
     ///
     /// Example: `kbuild deploy https://repo.example.org/maven/` prints each URL uploaded.
     Deploy {
+        /// A repository id from project.clj, or a URL.
         repo: Option<String>,
         /// Permit a plain http:// repository that is not on this machine (127.0.0.1).
         #[arg(long)]
@@ -182,10 +183,11 @@ enum Command {
     /// dependency:list`.
     ///
     /// Examples: `kbuild deps --tree` draws the tree with the versions that lost
-    /// (`\\- org.slf4j:slf4j-api:jar:2.0.9 (omitted: 1.7.36 chosen, nearest)`) and, as `lein
+    /// (`\- org.slf4j:slf4j-api:jar:2.0.9 (omitted: 1.7.36 chosen, nearest)`) and, as `lein
     /// deps :tree` does, the exclusions that would silence each confusing conflict;
     /// `kbuild deps --why org.slf4j/slf4j-api` prints every path to it.
     Deps {
+        /// One `:maven` target (default: every one).
         target: Option<String>,
         /// Draw the tree, mark conflicts (requested and chosen versions, and why) and suggest exclusions.
         #[arg(long, conflicts_with = "why")]
