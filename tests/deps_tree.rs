@@ -13,9 +13,10 @@ use std::process::Command;
 use common::lein::lein;
 use common::{fixture, Project};
 
-/// The cases whose conflicts Leiningen's pedantic check reports the same way as plain
-/// Maven mediation decides them (no version ranges: Leiningen leaves those out).
+/// Conflicts of each kind Maven mediation decides (nearest, first declaration, direct,
+/// managed, exclusions, scopes) and a version range, which Leiningen's report leaves out.
 const CASES: &[&str] = &[
+    "range-beats-nearer-soft-version",
     "nearest-wins",
     "deep-diamond",
     "first-declaration-wins",
@@ -38,9 +39,24 @@ fn local_repo(dir: &Path) -> PathBuf {
         .unwrap();
     assert!(ok.success());
     for case in CASES {
-        common::copy_dir(&fixture(&format!("maven/{case}/repo")), &m2);
+        let repo = fixture(&format!("maven/{case}/repo"));
+        common::copy_dir(&repo, &m2);
+        local_metadata(&repo, &m2);
     }
     m2
+}
+
+/// Offline, Maven reads an artifact's versions from the local repository's
+/// `maven-metadata-local.xml`: the fixtures' `maven-metadata.xml` copied under that name.
+fn local_metadata(repo: &Path, m2: &Path) {
+    for e in fs::read_dir(repo).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            local_metadata(&p, &m2.join(p.file_name().unwrap()));
+        } else if p.file_name().is_some_and(|n| n == "maven-metadata.xml") {
+            fs::copy(&p, m2.join("maven-metadata-local.xml")).unwrap();
+        }
+    }
 }
 
 /// A project.clj declaring what a case's `case.txt` declares.

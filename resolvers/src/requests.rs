@@ -24,6 +24,9 @@ pub struct Request {
     pub chosen: bool,
     /// Whether the root's dependencyManagement set the last declaration's version.
     pub managed: bool,
+    /// Whether the last declaration asked for a version range (each version the range
+    /// admits is a request of its own, and all but one lose).
+    pub range: bool,
 }
 
 /// All requests of a graph, and whether the walk stopped at [`MAX_PATHS`].
@@ -94,6 +97,7 @@ pub(crate) fn requests(
             let last = *p.last().expect("paths are not empty");
             let managed = p.len() > 1 && is_managed(&g.nodes[last].dep);
             let chosen = after.contains(&p);
+            let range = g.nodes[last].constraint.is_range();
             let path = p
                 .iter()
                 .map(|&n| {
@@ -106,6 +110,7 @@ pub(crate) fn requests(
             Request {
                 chosen,
                 managed,
+                range,
                 path,
             }
         })

@@ -76,15 +76,19 @@ fn version(d: &Dependency) -> kbuild_resolvers::version::Version {
 pub fn conflicts(r: &Resolution) -> Vec<Conflict<'_>> {
     let rq = &r.requests;
     let last = |q: &Request| rq.target(q);
+    // Each artifact's requests, latest first (Leiningen conses them onto a list).
+    let mut by_key: std::collections::HashMap<String, Vec<&Request>> = Default::default();
+    for q in rq.requests.iter().rev() {
+        by_key.entry(key(last(q))).or_default().push(q);
+    }
     let mut out = Vec::new();
     for accepted in rq.requests.iter().filter(|q| q.chosen) {
-        let k = key(last(accepted));
         let v = version(last(accepted));
-        let ignored: Vec<&Request> = rq
-            .requests
+        let ignored: Vec<&Request> = by_key[&key(last(accepted))]
             .iter()
-            .rev()
-            .filter(|q| key(last(q)) == k && q.path != accepted.path)
+            .copied()
+            // As Leiningen's check, leaving out what a range asked for.
+            .filter(|q| !q.range && q.path != accepted.path)
             .filter(|q| version(last(q)) > v || q.path.len() == 1)
             .collect();
         if !ignored.is_empty() {
@@ -154,13 +158,20 @@ pub fn reason(chosen: &Request, other: &Request, rule: Mediation) -> &'static st
     }
 }
 
-/// The chosen request for the artifact `q` asked for: the first by breadth.
-fn chosen_for<'a>(r: &'a Resolution, q: &Request) -> Option<&'a Request> {
-    let rq = &r.requests;
-    let k = key(rq.target(q));
-    rq.requests
-        .iter()
-        .find(|c| c.chosen && key(rq.target(c)) == k)
+/// Each artifact's chosen request: the first by breadth.
+type Chosen<'a> = std::collections::HashMap<String, &'a Request>;
+
+fn chosen_map(r: &Resolution) -> Chosen<'_> {
+    let mut m = Chosen::new();
+    for q in r.requests.requests.iter().filter(|q| q.chosen) {
+        m.entry(key(r.requests.target(q))).or_insert(q);
+    }
+    m
+}
+
+/// The chosen request for the artifact `q` asked for.
+fn chosen_for<'a>(r: &Resolution, chosen: &Chosen<'a>, q: &Request) -> Option<&'a Request> {
+    chosen.get(&key(r.requests.target(q))).copied()
 }
 
 fn last<'a>(r: &'a Resolution, q: &Request) -> &'a Dependency {
@@ -181,11 +192,19 @@ fn list_line(d: &Dependency) -> String {
 /// artifact, the other versions its dependencies asked for and why they lost:
 /// `\- g:a:jar:2.0 (omitted: 1.0 chosen, nearest)`.
 pub fn tree(r: &Resolution, rule: Mediation) -> String {
+    type Omitted<'a> = std::collections::HashMap<Vec<String>, Vec<&'a Request>>;
     struct Line {
         text: String,
         children: Vec<Line>,
     }
-    fn build(r: &Resolution, nodes: &[TreeNode], parent: &[String], rule: Mediation) -> Vec<Line> {
+    fn build(
+        r: &Resolution,
+        chosen: &Chosen,
+        omitted: &Omitted,
+        nodes: &[TreeNode],
+        parent: &[String],
+        rule: Mediation,
+    ) -> Vec<Line> {
         let mut out = Vec::new();
         for n in nodes {
             let a = &r.artifacts[n.artifact];
@@ -205,19 +224,14 @@ pub fn tree(r: &Resolution, rule: Mediation) -> String {
             }
             out.push(Line {
                 text,
-                children: build(r, &n.children, &path, rule),
+                children: build(r, chosen, omitted, &n.children, &path, rule),
             });
         }
         // The requests made here that lost to a version chosen elsewhere.
-        for q in &r.requests.requests {
-            if q.chosen || q.path.len() != parent.len() + 1 {
+        for q in omitted.get(parent).into_iter().flatten() {
+            let Some(c) = chosen_for(r, chosen, q) else {
                 continue;
-            }
-            let keys: Vec<String> = path(r, q)[..parent.len()].iter().map(|d| key(d)).collect();
-            if keys != parent {
-                continue;
-            }
-            let Some(c) = chosen_for(r, q) else { continue };
+            };
             let (asked, got) = (&last(r, q).coord.version, &last(r, c).coord.version);
             if asked == got {
                 continue;
@@ -254,7 +268,15 @@ pub fn tree(r: &Resolution, rule: Mediation) -> String {
         }
     }
     let mut out = String::new();
-    draw(&build(r, &r.tree, &[], rule), "", &mut out);
+    // The requests that lost, by the artifacts above them.
+    let mut omitted = Omitted::new();
+    for q in r.requests.requests.iter().filter(|q| !q.chosen && !q.range) {
+        let p = path(r, q);
+        let above: Vec<String> = p[..p.len() - 1].iter().map(|d| key(d)).collect();
+        omitted.entry(above).or_default().push(q);
+    }
+    let lines = build(r, &chosen_map(r), &omitted, &r.tree, &[], rule);
+    draw(&lines, "", &mut out);
     out
 }
 
@@ -271,12 +293,13 @@ pub fn why(r: &Resolution, target: &str, rule: Mediation) -> Option<String> {
     if matches.is_empty() {
         return None;
     }
+    let chosen = chosen_map(r);
     let mut out = String::new();
     for q in matches.iter().filter(|q| q.chosen) {
         out.push_str(&format!("  {}\n", lein_path(&path(r, q))));
     }
     for q in matches.iter().filter(|q| !q.chosen) {
-        let note = match chosen_for(r, q) {
+        let note = match chosen_for(r, &chosen, q) {
             Some(c) => format!(
                 "omitted: {} chosen, {}",
                 last(r, c).coord.version,
@@ -293,13 +316,14 @@ pub fn why(r: &Resolution, target: &str, rule: Mediation) -> Option<String> {
 pub fn to_json(name: &str, r: &Resolution, rule: Mediation) -> serde_json::Value {
     let mut lines = kbuild_resolvers::to_list_lines(r);
     lines.sort();
+    let chosen = chosen_map(r);
     let conflicts: Vec<serde_json::Value> = r
         .requests
         .requests
         .iter()
         .filter(|q| !q.chosen)
         .filter_map(|q| {
-            let c = chosen_for(r, q)?;
+            let c = chosen_for(r, &chosen, q)?;
             let d = last(r, q);
             (d.coord.version != last(r, c).coord.version).then(|| {
                 json!({

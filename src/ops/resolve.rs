@@ -123,6 +123,12 @@ pub fn deps(
                     t.push('\n');
                     t.push_str(&report);
                 }
+                if r.requests.truncated {
+                    t.push_str(&format!(
+                        "(the graph has more than {} paths: conflicts past them are not shown)\n",
+                        r.requests.requests.len()
+                    ));
+                }
                 t
             }
             DepsView::Why(ga) => match conflicts::why(&r, ga, rule) {
