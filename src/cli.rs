@@ -153,20 +153,23 @@ enum Command {
         #[arg(long)]
         pre: bool,
     },
-    /// Write pom.xml at the project's root as `lein pom` writes it (project.clj only).
+    /// Write the pom: a project.clj's at its root, as `lein pom` writes it; for kbuild.edn's
+    /// `:publish {:lib group/name :version "1.0" :jar target}`, target/kbuild/<jar>.pom.xml.
     ///
     /// Example: `kbuild pom` prints `wrote /path/to/project/pom.xml`.
     Pom,
     /// Build the jar and put it and its pom into the local Maven repository, as `lein
-    /// install` does (project.clj only); lein, mvn and kbuild then resolve it offline.
+    /// install` does (a project.clj's, or kbuild.edn's `:publish`); lein, mvn and kbuild then
+    /// resolve it offline.
     ///
     /// Example: `kbuild install` prints each file written, e.g.
     /// `~/.m2/repository/my/app/1.0.0/app-1.0.0.jar`.
     Install,
     /// Build the jar and upload it and its pom, with .md5/.sha1/.sha256/.sha512 checksums and
-    /// maven-metadata.xml, to a Maven repository (project.clj only), as `lein deploy` does.
+    /// maven-metadata.xml, to a Maven repository, as `lein deploy` does (a project.clj's, or
+    /// kbuild.edn's `:publish`).
     ///
-    /// REPO is an id from :deploy-repositories or :repositories, or a URL; by default
+    /// REPO is an id from :deploy-repositories (or a project.clj's :repositories), or a URL; by default
     /// `snapshots` or `releases`, as the version is a SNAPSHOT or not. Credentials: the
     /// repository's :username and :password (a string, :env or :env/VAR), else the
     /// <server> with its id in ~/.m2/settings.xml.

@@ -563,3 +563,107 @@ fn deploy_to_an_unknown_repository_names_it_and_the_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-http"));
 }
+
+/// kbuild.edn names what a project.clj would (`:publish`): its jar target installs with a
+/// pom whose dependencies are the `:maven` coordinates below it, which mvn then resolves;
+/// beside a deps.edn, the deps.edn's dependencies are those coordinates.
+#[test]
+fn kbuild_edn_and_deps_edn_publish_through_publish() {
+    let work = tempfile::tempdir().unwrap();
+    let m2 = maven_local_repo(work.path());
+    let p = library("unused/unused", "0");
+    fs::remove_file(p.path("project.clj")).unwrap();
+    p.write(
+        "kbuild.edn",
+        "{:publish {:lib kbt/edn-lib :version \"2.0.0\" :description \"from kbuild.edn\"\n           :licenses [{:name \"EPL-2.0\" :url \"https://www.eclipse.org/legal/epl-2.0/\"}]}\n :targets {clj {:rule :maven :coords [[org.clojure/clojure \"1.11.1\"]]}\n           lib {:rule :clojure-library :paths [\"src\"] :deps [clj]}\n           dist {:rule :jar :deps [lib]}}}\n",
+    );
+    let out = p
+        .command(&["--offline", "--local-repo", m2.to_str().unwrap(), "install"])
+        .output()
+        .unwrap();
+    ok(&out, "kbuild install");
+    let dir = m2.join("kbt/edn-lib/2.0.0");
+    let pom = fs::read_to_string(dir.join("edn-lib-2.0.0.pom")).unwrap();
+    assert!(
+        pom.contains("<description>from kbuild.edn</description>"),
+        "{pom}"
+    );
+    assert!(pom.contains("<name>EPL-2.0</name>"), "{pom}");
+    assert!(
+        !p.path("pom.xml").exists(),
+        "a kbuild.edn's pom stays under target/kbuild"
+    );
+    let settings = format!(
+        "<settings><localRepository>{}</localRepository></settings>",
+        m2.display()
+    );
+    let text = ok(
+        &mvn_list(
+            &work.path().join("mvn"),
+            &settings,
+            "kbt:edn-lib:2.0.0",
+            &["-o"],
+        ),
+        "mvn -o dependency:list",
+    );
+    assert!(text.contains("kbt:edn-lib:jar:2.0.0:compile"), "{text}");
+    assert!(
+        text.contains("org.clojure:clojure:jar:1.11.1:compile"),
+        "{text}"
+    );
+
+    // deps.edn beside: its :deps are what the jar's pom declares.
+    fs::remove_file(p.path("kbuild.edn")).unwrap();
+    p.write(
+        "deps.edn",
+        "{:paths [\"src\"] :deps {org.clojure/clojure {:mvn/version \"1.11.1\"}}}\n",
+    );
+    p.write(
+        "kbuild.edn",
+        "{:publish {:lib kbt/cli-lib :version \"0.3.0\"}\n :targets {dist {:rule :jar :deps [main]}}}\n",
+    );
+    let out = p
+        .command(&[
+            "--offline",
+            "--local-repo",
+            m2.to_str().unwrap(),
+            "--json",
+            "pom",
+        ])
+        .output()
+        .unwrap();
+    let printed = ok(&out, "kbuild pom");
+    let v: serde_json::Value = serde_json::from_str(printed.trim()).unwrap();
+    let pom = fs::read_to_string(v["file"].as_str().unwrap()).unwrap();
+    assert!(pom.contains("<artifactId>cli-lib</artifactId>"), "{pom}");
+    assert!(
+        pom.contains("<groupId>org.clojure</groupId>\n      <artifactId>clojure</artifactId>\n      <version>1.11.1</version>"),
+        "{pom}"
+    );
+    let out = p
+        .command(&["--offline", "--local-repo", m2.to_str().unwrap(), "install"])
+        .output()
+        .unwrap();
+    ok(&out, "kbuild install");
+    let jar = zip::ZipArchive::new(
+        fs::File::open(m2.join("kbt/cli-lib/0.3.0/cli-lib-0.3.0.jar")).unwrap(),
+    )
+    .unwrap()
+    .file_names()
+    .map(str::to_string)
+    .collect::<Vec<_>>();
+    assert!(jar.contains(&"kbt/lib.clj".to_string()), "{jar:?}");
+
+    // A :publish that names no jar target is the build file's error, with its line.
+    p.write(
+        "kbuild.edn",
+        "{:publish {:lib kbt/cli-lib :version \"0.3.0\" :jar main}\n :targets {dist {:rule :jar :deps [main]}}}\n",
+    );
+    let out = p.run(&["pom"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("kbuild.edn:1:") && err.contains(":jar main"),
+        "{err}"
+    );
+}

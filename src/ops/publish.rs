@@ -3,8 +3,8 @@
 //! Maven's install) or uploaded to a remote one with checksums and `maven-metadata.xml`
 //! (as `lein deploy`, which is Maven's deploy).
 //!
-//! deps.edn and kbuild.edn name no coordinates (group, artifact, version), so these commands
-//! need a project.clj.
+//! A project.clj names its coordinates; a kbuild.edn (alone or beside a deps.edn or
+//! project.clj) names them, and the `:jar` target to publish, in `:publish`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,15 +14,18 @@ use sha2::Digest;
 
 use super::{runtime, Failure};
 use crate::env::Options;
-use crate::project::{lein_pom, LeinPom, PomCoords, Project, Secret};
+use crate::project::{kbuild_pom, lein_pom, LeinPom, PomCoords, Project, Secret};
 use crate::rules::maven;
 
 const PROJECT_CLJ: &str = "project.clj";
 
 fn read_pom(project: &Project) -> Result<LeinPom, Failure> {
+    if project.publish.is_some() {
+        return Ok(kbuild_pom(project)?);
+    }
     if !project.root.join(PROJECT_CLJ).is_file() {
         return Err(Failure::Usage(format!(
-            "{}: pom, install and deploy need a project.clj (deps.edn and kbuild.edn name no group, artifact and version)",
+            "{}: nothing names what to publish: a project.clj does, or kbuild.edn's :publish {{:lib group/name :version \"1.0\" :jar target}}",
             project.file
         )));
     }
@@ -32,9 +35,18 @@ fn read_pom(project: &Project) -> Result<LeinPom, Failure> {
 /// Writes `pom.xml` at the project's root, as `lein pom` does; returns its path.
 pub fn pom(project: &Project) -> Result<PathBuf, Failure> {
     let pom = read_pom(project)?;
-    let path = project.root.join("pom.xml");
+    let path = pom_location(project);
     write_atomic(&path, pom.xml.as_bytes())?;
     Ok(path)
+}
+
+/// A project.clj's pom goes where `lein pom` writes it; a kbuild.edn's beside its jar, so a
+/// pom.xml at the root (which Maven would take for a build) is never overwritten.
+fn pom_location(project: &Project) -> PathBuf {
+    match project.publish.as_ref().and_then(|p| p.jar.as_ref()) {
+        Some(jar) => project.out_root().join(format!("{jar}.pom.xml")),
+        None => project.root.join("pom.xml"),
+    }
 }
 
 /// The jar `kbuild jar` builds and the pom, with the pom written as `kbuild pom` does.
@@ -55,7 +67,7 @@ fn jar_and_pom(
         .into_iter()
         .next()
         .ok_or_else(|| Failure::Usage(format!("{}: no jar to publish", project.file)))?;
-    let pom_path = project.root.join("pom.xml");
+    let pom_path = pom_location(project);
     write_atomic(&pom_path, pom.xml.as_bytes())?;
     Ok((pom, jar, pom_path))
 }

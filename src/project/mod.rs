@@ -27,8 +27,8 @@ use globset::GlobMatcher;
 use kbuild_hashers::Hasher;
 
 use clojure::Tool;
-pub(crate) use clojure::{aot_regex, ClojureProject, GitCoord, Secret};
-pub(crate) use pom::{lein_pom, LeinPom, PomCoords};
+pub(crate) use clojure::{aot_regex, ClojureProject, DeployRepository, GitCoord, Secret};
+pub(crate) use pom::{kbuild_pom, lein_pom, LeinPom, PomCoords, Publish};
 pub(crate) use target::{Jvm, Package, Rule, Target};
 
 const BUILD_FILE: &str = "kbuild.edn";
@@ -77,6 +77,8 @@ pub(crate) struct Project {
     hashers_text: String,
     /// The project.clj or deps.edn the targets were derived from.
     pub clojure: Option<ClojureProject>,
+    /// kbuild.edn's `:publish`, with its `:jar` checked (or found).
+    pub publish: Option<Publish>,
 }
 
 /// What the command line selects in a project.clj or deps.edn.

@@ -11,7 +11,7 @@ use std::path::Path;
 use kbuild_resolvers::Scope;
 
 use super::clojure::{ClojureProject, DeployRepository};
-use super::{leiningen, SettingsError, PROJECT_CLJ};
+use super::{leiningen, Project, Rule, SettingsError, PROJECT_CLJ};
 
 /// An XML element: text content, or child elements (none: `<tag/>`).
 enum El {
@@ -46,6 +46,22 @@ impl El {
             }
         }
     }
+}
+
+/// kbuild.edn's `:publish`: coordinates, the `:jar` target, the pom's descriptive parts and
+/// the repositories to deploy to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Publish {
+    pub group: String,
+    pub artifact: String,
+    pub version: String,
+    /// Checked to name a `:jar` target.
+    pub jar: Option<String>,
+    pub description: Option<String>,
+    pub url: Option<String>,
+    pub licenses: Vec<Vec<(String, String)>>,
+    pub scm: Vec<(String, String)>,
+    pub deploy: Vec<DeployRepository>,
 }
 
 /// What a pom names: the artifact kbuild install and deploy publish.
@@ -112,6 +128,106 @@ pub(crate) fn lein_pom(root: &Path) -> Result<LeinPom, SettingsError> {
         deploy: project.pom.deploy.clone(),
     })
 }
+
+/// The pom of a kbuild.edn's `:publish`: its coordinates and description, and as
+/// dependencies the coordinates of the `:maven` targets below its jar (each once, in
+/// declaration order, with scopes, exclusions and classifiers), with their repositories but
+/// Maven Central, which every Maven knows.
+pub(crate) fn kbuild_pom(project: &Project) -> Result<LeinPom, SettingsError> {
+    let publish = project.publish.as_ref().expect("only for a :publish");
+    let jar = publish.jar.clone().expect(":jar is checked when read");
+    let mut deps: Vec<&kbuild_resolvers::Dependency> = Vec::new();
+    let mut repositories: Vec<(String, String)> = Vec::new();
+    for name in project.transitive_deps(&jar) {
+        let Some(Rule::Maven {
+            coords,
+            repositories: repos,
+            ..
+        }) = project.targets.get(&name).map(|t| &t.rule)
+        else {
+            continue;
+        };
+        for c in coords {
+            let same = |d: &&kbuild_resolvers::Dependency| {
+                d.coord.group == c.coord.group
+                    && d.coord.artifact == c.coord.artifact
+                    && d.coord.extension == c.coord.extension
+                    && d.coord.classifier == c.coord.classifier
+            };
+            if !deps.iter().any(same) {
+                deps.push(c);
+            }
+        }
+        for (id, url) in repos {
+            let central = url.contains("repo1.maven.org") || url.contains("repo.maven.apache.org");
+            if !central && !repositories.iter().any(|(_, u)| u == url) {
+                repositories.push((id.clone(), url.clone()));
+            }
+        }
+    }
+    let coords = PomCoords {
+        group: publish.group.clone(),
+        artifact: publish.artifact.clone(),
+        version: publish.version.clone(),
+        packaging: "jar".into(),
+        classifier: None,
+    };
+    let mut top = vec![
+        text("modelVersion", "4.0.0"),
+        text("groupId", &coords.group),
+        text("artifactId", &coords.artifact),
+        text("packaging", "jar"),
+        text("version", &coords.version),
+        text("name", &coords.artifact),
+    ];
+    if let Some(d) = &publish.description {
+        top.push(text("description", d));
+    }
+    if let Some(u) = &publish.url {
+        top.push(text("url", u));
+    }
+    if !publish.licenses.is_empty() {
+        top.push(El::Parent(
+            "licenses",
+            publish
+                .licenses
+                .iter()
+                .map(|l| El::Parent("license", l.iter().map(|(k, v)| text(tag(k), v)).collect()))
+                .collect(),
+        ));
+    }
+    if !publish.scm.is_empty() {
+        top.push(El::Parent(
+            "scm",
+            publish.scm.iter().map(|(k, v)| text(tag(k), v)).collect(),
+        ));
+    }
+    if !repositories.is_empty() {
+        top.push(El::Parent(
+            "repositories",
+            repositories
+                .iter()
+                .map(|(id, url)| El::Parent("repository", vec![text("id", id), text("url", url)]))
+                .collect(),
+        ));
+    }
+    top.push(El::Parent(
+        "dependencies",
+        deps.iter().map(|d| dependency(d, false)).collect(),
+    ));
+    let mut xml = String::from(PROJECT_OPEN);
+    for el in &top {
+        el.render(1, &mut xml);
+    }
+    xml.push_str("</project>\n");
+    Ok(LeinPom {
+        xml,
+        coords,
+        deploy: publish.deploy.clone(),
+    })
+}
+
+const PROJECT_OPEN: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<project xmlns=\"http://maven.apache.org/POM/4.0.0\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://maven.apache.org/POM/4.0.0 http://maven.apache.org/xsd/maven-4.0.0.xsd\">\n";
 
 fn render(root: &Path, p: &ClojureProject, test: &ClojureProject, c: &PomCoords) -> String {
     let info = &p.pom;
@@ -195,7 +311,7 @@ fn render(root: &Path, p: &ClojureProject, test: &ClojureProject, c: &PomCoords)
         })
         .collect();
     top.push(El::Parent("dependencies", deps));
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<project xmlns=\"http://maven.apache.org/POM/4.0.0\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://maven.apache.org/POM/4.0.0 http://maven.apache.org/xsd/maven-4.0.0.xsd\">\n");
+    let mut out = String::from(PROJECT_OPEN);
     for el in &top {
         el.render(1, &mut out);
     }

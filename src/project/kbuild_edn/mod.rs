@@ -6,6 +6,7 @@
 //! repositories.
 
 mod coords;
+mod publish;
 mod rules;
 
 use std::collections::BTreeMap;
@@ -66,6 +67,7 @@ fn project(root: &Path, form: &Form, base: Option<Project>) -> Result<Project, S
     let mut hashers = Vec::new();
     let mut shared = Shared::default();
     let mut targets_form = None;
+    let mut publish = None;
     for (k, v) in entries {
         match k.as_keyword() {
             Some("hashers") => {
@@ -118,11 +120,12 @@ fn project(root: &Path, form: &Form, base: Option<Project>) -> Result<Project, S
             Some("targets") => targets_form = Some(v),
             Some("repositories") => shared.repositories = coords::repositories(v)?,
             Some("allow-http") => shared.allow_http = boolean(v, ":allow-http")?,
+            Some("publish") => publish = Some((publish::publish(v)?, v)),
             _ => {
                 return Err(at(
                     k,
                     format!(
-                    "unknown key {k} (expected :targets, :hashers, :repositories or :allow-http)"
+                    "unknown key {k} (expected :targets, :hashers, :repositories, :allow-http or :publish)"
                 ),
                 ))
             }
@@ -200,7 +203,36 @@ fn project(root: &Path, form: &Form, base: Option<Project>) -> Result<Project, S
             message: format!("dependency cycle: {}", cycle.join(" -> ")),
         });
     }
+    // The jar to publish: the one named, else the only one.
+    let publish = match publish {
+        None => None,
+        Some((mut p, form)) => {
+            let jars: Vec<&String> = order
+                .iter()
+                .filter(|n| matches!(targets[*n].rule, super::Rule::Jar(_)))
+                .collect();
+            match &p.jar {
+                Some(j) if jars.contains(&j) => {}
+                Some(j) => return Err(at(form, format!(":publish :jar {j} is not a :jar target"))),
+                None if jars.len() == 1 => p.jar = Some(jars[0].clone()),
+                None => {
+                    return Err(at(
+                        form,
+                        format!(
+                            ":publish needs :jar naming one of the :jar targets ({})",
+                            jars.iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ))
+                }
+            }
+            Some(p)
+        }
+    };
     Ok(Project {
+        publish,
         clojure,
         root: root.to_path_buf(),
         file: BUILD_FILE.into(),

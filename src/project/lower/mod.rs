@@ -170,5 +170,6 @@ pub(super) fn project(
         hashers,
         hashers_text,
         clojure: Some(cp),
+        publish: None,
     })
 }
