@@ -157,6 +157,24 @@ fn pom_needs_a_project_clj_and_says_so() {
         err.contains(":pom-addition") && err.contains("project.clj"),
         "{err}"
     );
+
+    // As lein pom, a release may not depend on a snapshot; both refuse.
+    let p = library("kbt/release", "1.0.0");
+    p.edit(
+        "project.clj",
+        "\"1.11.1\"]",
+        "\"1.11.1\"] [kbt/other \"0.1-SNAPSHOT\"]",
+    );
+    let theirs = lein(&p, &debian_m2(), &["pom"]);
+    assert!(!theirs.status.success());
+    assert!(String::from_utf8_lossy(&theirs.stderr).contains("may not depend upon snapshots"));
+    let out = p.run(&["pom"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("kbt/other 0.1-SNAPSHOT") && err.contains("project.clj"),
+        "{err}"
+    );
 }
 
 /// A writable copy of Debian's repository that `mvn -o` can run its dependency plugin from.
@@ -665,5 +683,57 @@ fn kbuild_edn_and_deps_edn_publish_through_publish() {
     assert!(
         err.contains("kbuild.edn:1:") && err.contains(":jar main"),
         "{err}"
+    );
+}
+
+#[test]
+fn kbuild_edn_deploys_to_its_publish_repository() {
+    let work = tempfile::tempdir().unwrap();
+    let served = work.path().join("served");
+    fs::create_dir_all(&served).unwrap();
+    let nginx = Nginx::webdav_with_users(&served, &[("edn", "pw")]);
+    let m2 = maven_local_repo(work.path());
+    let p = library("unused/unused", "0");
+    fs::remove_file(p.path("project.clj")).unwrap();
+    p.write(
+        "kbuild.edn",
+        &format!(
+            "{{:publish {{:lib kbt/edn-deployed :version \"1.0.0\"\n           :deploy-repositories {{\"it\" {{:url \"{}\" :username :env/EDN_USER :password :env/EDN_PW}}}}}}\n :targets {{clj {{:rule :maven :coords [[org.clojure/clojure \"1.11.1\"]]}}\n           lib {{:rule :clojure-library :paths [\"src\"] :deps [clj]}}\n           dist {{:rule :jar :deps [lib]}}}}}}\n",
+            nginx.url
+        ),
+    );
+    let out = p
+        .command(&[
+            "--offline",
+            "--local-repo",
+            m2.to_str().unwrap(),
+            "deploy",
+            "it",
+        ])
+        .env("EDN_USER", "edn")
+        .env("EDN_PW", "pw")
+        .output()
+        .unwrap();
+    ok(&out, "kbuild deploy");
+    assert!(served
+        .join("kbt/edn-deployed/1.0.0/edn-deployed-1.0.0.pom.sha1")
+        .is_file());
+    let settings = mirror_settings(&m2, &nginx.url, "edn", "pw");
+    let text = ok(
+        &mvn_list(
+            &work.path().join("mvn"),
+            &settings,
+            "kbt:edn-deployed:1.0.0",
+            &["-C"],
+        ),
+        "mvn -C dependency:list",
+    );
+    assert!(
+        text.contains("kbt:edn-deployed:jar:1.0.0:compile"),
+        "{text}"
+    );
+    assert!(
+        text.contains("org.clojure:clojure:jar:1.11.1:compile"),
+        "{text}"
     );
 }

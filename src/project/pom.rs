@@ -110,6 +110,24 @@ pub(crate) fn lein_pom(root: &Path) -> Result<LeinPom, SettingsError> {
             ),
         });
     }
+    // Leiningen's check-for-snapshot-deps: a release must not depend on a snapshot.
+    if !project.version.contains("SNAPSHOT")
+        && std::env::var_os("LEIN_SNAPSHOTS_IN_RELEASE").is_none()
+    {
+        if let Some(d) = project
+            .dependencies
+            .iter()
+            .find(|d| d.maven.coord.version.contains("SNAPSHOT"))
+        {
+            return Err(SettingsError::File {
+                file: PROJECT_CLJ.into(),
+                message: format!(
+                    "release {} depends on the snapshot {}/{} {}: release versions may not depend upon snapshots (set LEIN_SNAPSHOTS_IN_RELEASE to allow it)",
+                    project.version, d.maven.coord.group, d.maven.coord.artifact, d.maven.coord.version
+                ),
+            });
+        }
+    }
     let coords = PomCoords {
         group: project.group.clone(),
         artifact: project.name.clone(),
