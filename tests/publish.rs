@@ -434,6 +434,7 @@ fn deployed_release_is_fetched_by_mvn_with_checksums_enforced() {
         err.contains("releases") && err.contains("HTTP 401"),
         "{err}"
     );
+    assert!(err.contains("project.clj: kbt/deployed 1.0.0"), "{err}");
     assert!(!err.contains("wrong-password"), "{err}");
 
     let printed = ok(&deploy("deployer", "s3cret"), "kbuild deploy");

@@ -258,12 +258,15 @@ pub fn deploy(
     let target = deploy_target(&pom_only, repo, allow_http)?;
     let (pom, jar, pom_path) = jar_and_pom(project, json, options)?;
     let rt = runtime(options.jobs)?;
-    rt.block_on(upload_all(
-        &target,
-        &pom.coords,
-        &read(&jar)?,
-        &read(&pom_path)?,
-    ))
+    let c = &pom.coords;
+    // Every failure names the file and the artifact before what went wrong.
+    let context = format!("{}: {}/{} {}", project.file, c.group, c.artifact, c.version);
+    rt.block_on(upload_all(&target, c, &read(&jar)?, &read(&pom_path)?))
+        .map_err(|f| match f {
+            Failure::Resolve(m) => Failure::Resolve(format!("{context}: {m}")),
+            Failure::Env(m) => Failure::Env(format!("{context}: {m}")),
+            other => other,
+        })
 }
 
 async fn upload_all(
