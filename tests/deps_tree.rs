@@ -296,3 +296,49 @@ fn tree_marks_conflicts_in_kbuild_edn_and_deps_edn() {
         "{text}"
     );
 }
+
+/// The same on real libraries' project.clj files (fixtures/upstream), resolved offline from
+/// Debian's packages under the versions they pin (as tests/upstream.rs serves them).
+#[test]
+fn upstream_libraries_trees_choose_what_lein_chooses() {
+    const ALIASES: &[common::lein::Alias] = &[
+        ("org.clojure:clojure", "1.10.x", "1.10.1"),
+        ("org.clojure:clojure", "1.10.x", "1.10.2"),
+        ("org.clojure:clojure", "1.11.1", "1.4.0"),
+        ("org.clojure:clojure", "1.11.1", "1.6.0"),
+        ("org.clojure:clojure", "1.11.1", "1.8.0"),
+        ("org.yaml:snakeyaml", "1.33", "1.26"),
+        ("fast-zip:fast-zip", "0.5.0", "0.4.0"),
+        ("org.clojure:test.generative", "1.0.0", "0.5.1"),
+    ];
+    let m2 = common::lein::local_repo(ALIASES);
+    let mut tarballs: Vec<String> = fs::read_dir(fixture("upstream"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tar."))
+        .collect();
+    tarballs.sort();
+    assert!(tarballs.len() >= 8);
+    for t in &tarballs {
+        let p = Project::unpack(&format!("upstream/{t}"));
+        let theirs = lein(&p, &m2, &["deps", ":tree"]);
+        let (out, err) = (
+            String::from_utf8_lossy(&theirs.stdout).into_owned(),
+            String::from_utf8_lossy(&theirs.stderr).into_owned(),
+        );
+        assert!(theirs.status.success(), "{t}: lein deps :tree: {err}");
+        let ours = common::lein::kbuild(&p, &m2, &["deps", "--tree"]);
+        assert!(ours.ok(), "{t}: {}", ours.stderr);
+        let body = ours
+            .stdout
+            .strip_prefix("deps:\n")
+            .expect("the target first");
+        assert_eq!(
+            kbuild_chosen(body),
+            lein_chosen(&out),
+            "{t}:\n{}\nlein:\n{out}",
+            ours.stdout
+        );
+        assert_eq!(report(body), report(&err), "{t}");
+    }
+}
