@@ -121,3 +121,91 @@ pub(crate) fn requests(
         truncated,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::mediation::{mediate, Node};
+    use crate::resolve::Mediation;
+    use crate::version::VersionReq;
+
+    fn node(g: &mut Graph, spec: &str, list: Option<usize>) -> usize {
+        let dep = Dependency::parse(spec).unwrap();
+        g.nodes.push(Node {
+            constraint: VersionReq::parse(&dep.coord.version).unwrap(),
+            dep,
+            parent: None,
+            list,
+            managed_scope: false,
+            managed_optional: false,
+            repos: Arc::new(Vec::new()),
+        });
+        g.nodes.len() - 1
+    }
+
+    /// root -> a -> c:2.0, root -> b -> c:1.0 -> a (a cycle back to a).
+    #[test]
+    fn paths_before_and_after_mediation() {
+        let mut g = Graph {
+            nodes: Vec::new(),
+            lists: vec![Vec::new(); 4],
+        };
+        node(&mut g, "root:root:1", Some(0));
+        let a = node(&mut g, "g:a:1.0", Some(1));
+        let b = node(&mut g, "g:b:1.0", Some(2));
+        let c2 = node(&mut g, "g:c:2.0", None);
+        let c1 = node(&mut g, "g:c:1.0", Some(3));
+        let a_again = node(&mut g, "g:a:1.0", Some(1));
+        g.lists[ROOT] = vec![a, b];
+        g.lists[1] = vec![c2];
+        g.lists[2] = vec![c1];
+        g.lists[3] = vec![a_again];
+        let before = node_paths(&g);
+        assert!(!before.1);
+        // a, b, a>c2, b>c1, b>c1>a (then a's c is cut: c is on the path).
+        assert_eq!(before.0.len(), 5, "{:?}", before.0);
+        mediate(&mut g, Mediation::Nearest).unwrap();
+        let r = requests(&g, before, |_| false);
+        let shown: Vec<(String, bool)> = r
+            .requests
+            .iter()
+            .map(|q| {
+                let p: Vec<String> = r.path(q).iter().map(|d| d.coord.to_string()).collect();
+                (p.join(" > "), q.chosen)
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("g:a:jar:1.0".to_string(), true),
+                ("g:b:jar:1.0".to_string(), true),
+                ("g:a:jar:1.0 > g:c:jar:2.0".to_string(), true),
+                ("g:b:jar:1.0 > g:c:jar:1.0".to_string(), false),
+                ("g:b:jar:1.0 > g:c:jar:1.0 > g:a:jar:1.0".to_string(), false),
+            ]
+        );
+        assert_eq!(r.declarations.len(), 5, "each declaration once");
+    }
+
+    /// A lattice of 2 choices per level has 2^levels paths: the walk stops at MAX_PATHS.
+    #[test]
+    fn a_pathological_lattice_is_cut_short() {
+        let levels = 20;
+        let mut g = Graph {
+            nodes: Vec::new(),
+            lists: vec![Vec::new(); levels + 1],
+        };
+        node(&mut g, "root:root:1", Some(0));
+        for l in 0..levels {
+            let next = (l + 1 < levels).then_some(l + 1);
+            let x = node(&mut g, &format!("g:x{l}:1"), next);
+            let y = node(&mut g, &format!("g:y{l}:1"), next);
+            g.lists[l] = vec![x, y];
+        }
+        let (paths, truncated) = node_paths(&g);
+        assert!(truncated);
+        assert_eq!(paths.len(), MAX_PATHS);
+    }
+}
