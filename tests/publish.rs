@@ -479,6 +479,31 @@ fn deployed_release_is_fetched_by_mvn_with_checksums_enforced() {
         jar,
         "mvn fetched the deployed jar"
     );
+
+    // The next release, to a URL carrying its credentials: the metadata lists both.
+    lib.edit("project.clj", "\"1.0.0\"", "\"1.0.1\"");
+    let with_auth = nginx.url.replace("http://", "http://deployer:s3cret@");
+    let out = lib
+        .command(&[
+            "--offline",
+            "--local-repo",
+            m2.to_str().unwrap(),
+            "deploy",
+            &with_auth,
+        ])
+        .env("HOME", work.path())
+        .output()
+        .unwrap();
+    let printed = ok(&out, "kbuild deploy URL");
+    assert!(!printed.contains("s3cret"), "{printed}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("s3cret"));
+    let meta = fs::read_to_string(served.join("kbt/deployed/maven-metadata.xml")).unwrap();
+    assert!(
+        meta.contains("<version>1.0.0</version>")
+            && meta.contains("<version>1.0.1</version>")
+            && meta.contains("<release>1.0.1</release>"),
+        "{meta}"
+    );
 }
 
 #[test]

@@ -165,7 +165,8 @@ fn deploy_target(pom: &LeinPom, repo: Option<&str>, allow_http: bool) -> Result<
     let found = pom.deploy.iter().find(|r| r.id == name);
     let (id, url) = match found {
         Some(r) => (r.id.clone(), r.url.clone()),
-        None if name.contains("://") => (name.to_string(), name.to_string()),
+        // A URL names itself, without any password it carries.
+        None if name.contains("://") => (kbuild_resolvers::redact_url(name), name.to_string()),
         None => {
             let known: Vec<&str> = pom.deploy.iter().map(|r| r.id.as_str()).collect();
             return Err(Failure::Usage(format!(
@@ -203,6 +204,16 @@ fn deploy_target(pom: &LeinPom, repo: Option<&str>, allow_http: bool) -> Result<
             }),
         }
     };
+    // Credentials in the URL (`https://user:pw@host/`) win, as in Leiningen.
+    let mut parsed = parsed;
+    let in_url = (!parsed.username().is_empty()).then(|| {
+        let user = parsed.username().to_string();
+        let pw = parsed.password().unwrap_or_default().to_string();
+        let _ = parsed.set_username("");
+        let _ = parsed.set_password(None);
+        (user, pw)
+    });
+    let url = parsed.to_string();
     let own = match found {
         Some(r) => match (
             secret(&r.username, "username")?,
@@ -214,7 +225,7 @@ fn deploy_target(pom: &LeinPom, repo: Option<&str>, allow_http: bool) -> Result<
         },
         None => None,
     };
-    let credentials = match own {
+    let credentials = match in_url.or(own) {
         Some(c) => Some(c),
         None => settings_credentials(&id)?,
     };

@@ -169,16 +169,13 @@ fn pom_info(project: &Node) -> R<PomInfo> {
             }
         };
         for (id, opts) in pairs {
-            if info.deploy.iter().any(|d| d.id == id) {
-                continue;
-            }
             let secret = |k: &str, env: &str| match opts.get(k).map(|n| &n.v) {
                 Some(V::Str(s)) => Some(Secret::Text(s.clone())),
                 Some(V::Kw(kw)) if kw == "env" => Some(Secret::Env(env.to_string())),
                 Some(V::Kw(kw)) => kw.strip_prefix("env/").map(|v| Secret::Env(v.to_string())),
                 _ => None,
             };
-            info.deploy.push(DeployRepository {
+            let repo = DeployRepository {
                 url: match &opts.v {
                     V::Str(s) => s.clone(),
                     _ => opts.get("url").and_then(text).unwrap_or_default(),
@@ -186,7 +183,18 @@ fn pom_info(project: &Node) -> R<PomInfo> {
                 username: secret("username", "LEIN_USERNAME"),
                 password: secret("password", "LEIN_PASSWORD"),
                 id,
-            });
+            };
+            // As Leiningen's repo-for: :deploy-repositories' settings over :repositories'.
+            match info.deploy.iter_mut().find(|d| d.id == repo.id) {
+                Some(d) => {
+                    if d.url.is_empty() {
+                        d.url = repo.url;
+                    }
+                    d.username = d.username.take().or(repo.username);
+                    d.password = d.password.take().or(repo.password);
+                }
+                None => info.deploy.push(repo),
+            }
         }
     }
     for key in [
@@ -442,6 +450,39 @@ pub(super) fn clean_path(path: &str) -> String {
 mod tests {
     use crate::project::clojure::{coords, maven_coords};
     use crate::project::leiningen::{lein, lein_err};
+
+    /// As Leiningen's `repo-for`: one id's :deploy-repositories settings over its
+    /// :repositories ones; credentials as text, `:env` or `:env/VAR`.
+    #[test]
+    fn deploy_repositories_merge_over_repositories() {
+        use crate::project::clojure::{DeployRepository, Secret};
+        let p = lein(
+            r#"(defproject a "1"
+  :repositories [["releases" {:url "https://r.example/releases" :username "u"}]]
+  :deploy-repositories {"releases" {:password :env} "snapshots" {:url "https://r.example/s" :username :env/SU :password "p"}})"#,
+            &[],
+        );
+        assert_eq!(
+            p.pom.deploy[..2],
+            [
+                DeployRepository {
+                    id: "releases".into(),
+                    url: "https://r.example/releases".into(),
+                    username: Some(Secret::Text("u".into())),
+                    password: Some(Secret::Env("LEIN_PASSWORD".into())),
+                },
+                DeployRepository {
+                    id: "snapshots".into(),
+                    url: "https://r.example/s".into(),
+                    username: Some(Secret::Env("SU".into())),
+                    password: Some(Secret::Text("p".into())),
+                },
+            ]
+        );
+        // Leiningen's default repositories too: `lein deploy clojars` works by name.
+        let rest: Vec<&str> = p.pom.deploy[2..].iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(rest, ["central", "clojars"]);
+    }
 
     #[test]
     fn selectors_global_vars_and_injections_are_kept_as_code() {
