@@ -140,6 +140,23 @@ enum Command {
     /// Resolve every `:maven` target and pin what it resolved to (versions and sha256s) in
     /// kbuild.lock; builds then fail when a resolution no longer matches.
     Lock,
+    /// Print what `:maven` targets resolve to (all of them when none is named), like `mvn
+    /// dependency:list`.
+    ///
+    /// Examples: `kbuild deps --tree` draws the tree with the versions that lost
+    /// (`\- org.slf4j:slf4j-api:jar:2.0.9 (omitted: 1.7.36 chosen, nearest)`) and, as `lein
+    /// deps :tree` does, the exclusions that would silence each confusing conflict;
+    /// `kbuild deps --why org.slf4j/slf4j-api` prints every path to it.
+    Deps {
+        /// One `:maven` target (default: every one).
+        target: Option<String>,
+        /// Draw the tree, mark conflicts (requested and chosen versions, and why) and suggest exclusions.
+        #[arg(long, conflicts_with = "why")]
+        tree: bool,
+        /// Every path from a direct dependency to GROUP/ARTIFACT, chosen or overridden.
+        #[arg(long, value_name = "GROUP/ARTIFACT")]
+        why: Option<String>,
+    },
     /// List the direct dependencies of the `:maven` targets that have a newer version in the
     /// repositories' maven-metadata.xml (releases only, unless --pre); with --upgrade, write
     /// those versions into kbuild.edn, project.clj and deps.edn, changing nothing else.
@@ -181,23 +198,6 @@ enum Command {
         /// Permit a plain http:// repository that is not on this machine (127.0.0.1).
         #[arg(long)]
         allow_http: bool,
-    },
-    /// Print what `:maven` targets resolve to (all of them when none is named), like `mvn
-    /// dependency:list`.
-    ///
-    /// Examples: `kbuild deps --tree` draws the tree with the versions that lost
-    /// (`\- org.slf4j:slf4j-api:jar:2.0.9 (omitted: 1.7.36 chosen, nearest)`) and, as `lein
-    /// deps :tree` does, the exclusions that would silence each confusing conflict;
-    /// `kbuild deps --why org.slf4j/slf4j-api` prints every path to it.
-    Deps {
-        /// One `:maven` target (default: every one).
-        target: Option<String>,
-        /// Draw the tree, mark conflicts (requested and chosen versions, and why) and suggest exclusions.
-        #[arg(long, conflicts_with = "why")]
-        tree: bool,
-        /// Every path from a direct dependency to GROUP/ARTIFACT, chosen or overridden.
-        #[arg(long, value_name = "GROUP/ARTIFACT")]
-        why: Option<String>,
     },
 }
 

@@ -72,13 +72,13 @@ pub(crate) struct Project {
     pub targets: BTreeMap<String, Target>,
     /// Target names in the order the build file declares them.
     pub order: Vec<String>,
+    /// kbuild.edn's `:publish`, with its `:jar` checked (or found).
+    pub publish: Option<Publish>,
     hashers: Vec<(GlobMatcher, &'static dyn Hasher)>,
     /// The hashers as they enter definitions (`glob=id@version;...`).
     hashers_text: String,
     /// The project.clj or deps.edn the targets were derived from.
     pub clojure: Option<ClojureProject>,
-    /// kbuild.edn's `:publish`, with its `:jar` checked (or found).
-    pub publish: Option<Publish>,
 }
 
 /// What the command line selects in a project.clj or deps.edn.

@@ -64,12 +64,13 @@ fn project(root: &Path, form: &Form, base: Option<Project>) -> Result<Project, S
             ),
         )
     })?;
+    let mut publish = None;
     let mut hashers = Vec::new();
     let mut shared = Shared::default();
     let mut targets_form = None;
-    let mut publish = None;
     for (k, v) in entries {
         match k.as_keyword() {
+            Some("publish") => publish = Some((publish::publish(v)?, v)),
             Some("hashers") => {
                 let map = v
                     .as_map()
@@ -120,7 +121,6 @@ fn project(root: &Path, form: &Form, base: Option<Project>) -> Result<Project, S
             Some("targets") => targets_form = Some(v),
             Some("repositories") => shared.repositories = coords::repositories(v)?,
             Some("allow-http") => shared.allow_http = boolean(v, ":allow-http")?,
-            Some("publish") => publish = Some((publish::publish(v)?, v)),
             _ => {
                 return Err(at(
                     k,
