@@ -56,7 +56,7 @@ fn pom_equals_lein_pom_on_the_fixture_project() {
 
 /// Description with markup characters, url, both license keys, an explicit scm, extra source
 /// and test paths, repositories with policies, managed and versionless dependencies,
-/// exclusions, classifiers, optional, and the scoped profiles (`:provided`, `:dev`, `:test`)
+/// exclusions (global ones, and with a classifier), classifiers, optional, and the scoped profiles (`:provided`, `:dev`, `:test`)
 /// that `lein pom` keeps while dropping the others.
 #[test]
 fn pom_equals_lein_pom_with_every_section() {
@@ -72,8 +72,9 @@ fn pom_equals_lein_pom_with_every_section() {
   :repositories [["internal" {:url "https://repo.example.org/maven" :snapshots false :update :daily}]
                  ["other" "https://other.example.org/m2"]]
   :managed-dependencies [[org.clojure/clojure "1.11.1"]]
+  :exclusions [org.example/everywhere]
   :dependencies [[org.clojure/clojure]
-                 [org.clojure/data.fressian "1.0.0" :exclusions [org.fressian/fressian]]
+                 [org.clojure/data.fressian "1.0.0" :exclusions [org.fressian/fressian [x/y :classifier "c" :extension "zip"]]]
                  [org.yaml/snakeyaml "1.33" :classifier "android" :optional true]]
   :source-paths ["src" "src2"]
   :java-source-paths ["java"]
@@ -90,6 +91,8 @@ fn pom_equals_lein_pom_with_every_section() {
         "<scope>test</scope>",
         "<source>java</source>",
         "Rich &amp; &lt;strange&gt;",
+        "<classifier>c</classifier>\n          <type>zip</type>",
+        "<artifactId>everywhere</artifactId>",
     ] {
         assert!(theirs.contains(part), "lein's pom has {part}:\n{theirs}");
     }

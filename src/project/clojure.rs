@@ -157,6 +157,10 @@ pub(crate) struct PomInfo {
     pub repositories: Vec<PomRepository>,
     /// `group/artifact` of the dependencies declared without a version (it stays out of the pom).
     pub versionless: Vec<String>,
+    /// An exclusion's `:classifier` and `:extension` (which Maven's exclusions ignore but
+    /// `lein pom` writes): (dependency `group/artifact`, exclusion `group/artifact`,
+    /// classifier, extension).
+    pub exclusion_extras: Vec<(String, String, Option<String>, Option<String>)>,
     /// `:deploy-repositories` then `:repositories`, with their credentials, for `kbuild deploy`.
     pub deploy: Vec<DeployRepository>,
     /// Why these keys could not be read (a `~(...)` description, say): an error for

@@ -231,7 +231,7 @@ pub(crate) fn kbuild_pom(project: &Project) -> Result<LeinPom, SettingsError> {
     }
     top.push(El::Parent(
         "dependencies",
-        deps.iter().map(|d| dependency(d, false)).collect(),
+        deps.iter().map(|d| dependency(d, false, &[])).collect(),
     ));
     let mut xml = String::from(PROJECT_OPEN);
     for el in &top {
@@ -315,7 +315,11 @@ fn render(root: &Path, p: &ClojureProject, test: &ClojureProject, c: &PomCoords)
             })
             .collect(),
     ));
-    let managed = test.managed.iter().map(|d| dependency(d, false)).collect();
+    let managed = test
+        .managed
+        .iter()
+        .map(|d| dependency(d, false, &[]))
+        .collect();
     top.push(El::Parent(
         "dependencyManagement",
         vec![El::Parent("dependencies", managed)],
@@ -325,7 +329,11 @@ fn render(root: &Path, p: &ClojureProject, test: &ClojureProject, c: &PomCoords)
         .iter()
         .map(|d| {
             let key = format!("{}/{}", d.maven.coord.group, d.maven.coord.artifact);
-            dependency(&d.maven, test.pom.versionless.contains(&key))
+            dependency(
+                &d.maven,
+                test.pom.versionless.contains(&key),
+                &test.pom.exclusion_extras,
+            )
         })
         .collect();
     top.push(El::Parent("dependencies", deps));
@@ -352,7 +360,11 @@ fn tag(key: &str) -> &'static str {
     }
 }
 
-fn dependency(d: &kbuild_resolvers::Dependency, versionless: bool) -> El {
+/// An exclusion's classifier and extension, for the dependency `group/artifact` and the
+/// excluded `group/artifact`.
+type Extras<'a> = &'a [(String, String, Option<String>, Option<String>)];
+
+fn dependency(d: &kbuild_resolvers::Dependency, versionless: bool, extras: Extras) -> El {
     let mut tags = vec![
         text("groupId", &d.coord.group),
         text("artifactId", &d.coord.artifact),
@@ -376,10 +388,18 @@ fn dependency(d: &kbuild_resolvers::Dependency, versionless: bool) -> El {
             d.exclusions
                 .iter()
                 .map(|e| {
-                    El::Parent(
-                        "exclusion",
-                        vec![text("artifactId", &e.artifact), text("groupId", &e.group)],
-                    )
+                    let mut tags = vec![text("artifactId", &e.artifact), text("groupId", &e.group)];
+                    let (dep, excl) = (
+                        format!("{}/{}", d.coord.group, d.coord.artifact),
+                        format!("{}/{}", e.group, e.artifact),
+                    );
+                    if let Some((_, _, classifier, extension)) =
+                        extras.iter().find(|x| x.0 == dep && x.1 == excl)
+                    {
+                        tags.extend(classifier.as_ref().map(|c| text("classifier", c)));
+                        tags.extend(extension.as_ref().map(|t| text("type", t)));
+                    }
+                    El::Parent("exclusion", tags)
                 })
                 .collect(),
         ));

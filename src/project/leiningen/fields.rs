@@ -145,8 +145,26 @@ fn pom_info(project: &Node) -> R<PomInfo> {
         for d in items {
             let dm = dep_map(d)?;
             let c = dep_from_map(&dm, &[])?.coord;
+            let name = format!("{}/{}", c.group, c.artifact);
+            for spec in dm
+                .get("exclusions")
+                .and_then(Node::items)
+                .unwrap_or_default()
+            {
+                let em = exclusion_map(spec.clone())?;
+                let (classifier, extension) = (em.get("classifier"), em.get("extension"));
+                if classifier.is_some() || extension.is_some() {
+                    let e = exclusion(&em);
+                    info.exclusion_extras.push((
+                        name.clone(),
+                        format!("{}/{}", e.group, e.artifact),
+                        classifier.and_then(text),
+                        extension.and_then(text),
+                    ));
+                }
+            }
             if c.version.is_empty() {
-                info.versionless.push(format!("{}/{}", c.group, c.artifact));
+                info.versionless.push(name);
             }
         }
     }
