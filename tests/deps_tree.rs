@@ -189,6 +189,12 @@ fn tree_chooses_what_lein_chooses_and_reports_conflicts_as_lein_does() {
             reported += 1;
             assert!(body.contains("(omitted: "), "{case}: {text}");
         }
+        if *case == "depmgmt-root-version" {
+            assert!(
+                body.contains("kbt.dm:c:jar:1.5:compile (version managed)"),
+                "{case}: {text}"
+            );
+        }
     }
     assert!(reported >= 3, "the cases include conflicts lein reports");
 }

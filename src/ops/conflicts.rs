@@ -222,6 +222,10 @@ pub fn tree(r: &Resolution, rule: Mediation) -> String {
             if a.optional {
                 text.push_str(" (optional)");
             }
+            // The version came from the root's dependencyManagement, not from its declaration.
+            if chosen.get(&key(&dep)).is_some_and(|c| c.managed) {
+                text.push_str(" (version managed)");
+            }
             out.push(Line {
                 text,
                 children: build(r, chosen, omitted, &n.children, &path, rule),
