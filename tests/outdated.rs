@@ -59,6 +59,7 @@ fn project_clj_outdated_and_upgraded_in_place() {
         r#";; A project whose comments and layout must survive an upgrade.
 (defproject kbt/app "0.1.0"
   :repositories ^:replace [["fixtures" "{url}"]]
+  :managed-dependencies [[kbt.nearest/c "1.0"]]
   :dependencies [[kbt.nearest/a "1.0"]   ; newest already
                  [kbt.nearest/c    "1.0" :exclusions [foo/bar]] ; ☃ two spaces before
                  ]
@@ -81,6 +82,7 @@ fn project_clj_outdated_and_upgraded_in_place() {
         p.read("project.clj"),
         original
             .replace("[kbt.nearest/c    \"1.0\"", "[kbt.nearest/c    \"2.0\"")
+            .replace("[[kbt.nearest/c \"1.0\"]]", "[[kbt.nearest/c \"2.0\"]]")
             .replace("[kbt.nearest/b \"1.0\"]", "[kbt.nearest/b \"1.1\"]")
     );
     assert_eq!(stdout(&p, &["outdated"]), "", "nothing left to upgrade");

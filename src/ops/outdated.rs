@@ -101,6 +101,7 @@ pub fn outdated(
     for name in &project.order {
         let Rule::Maven {
             coords,
+            managed,
             repositories,
             allow_http,
             ..
@@ -109,7 +110,8 @@ pub fn outdated(
             continue;
         };
         any = true;
-        for c in coords {
+        // dependencyManagement entries (and BOMs) pin versions as much as declarations do.
+        for c in coords.iter().chain(managed) {
             let v = &c.coord.version;
             // Ranges and Maven's LATEST/RELEASE already float.
             if v.is_empty() || v.starts_with(['[', '(']) || v == "LATEST" || v == "RELEASE" {
