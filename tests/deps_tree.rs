@@ -230,6 +230,11 @@ fn why_prints_every_path_and_what_overrode_it() {
     let out = run(&["--json", "--why", "kbt.nearest/c"]);
     let v: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(v["tree"][1]["artifact"], "kbt.nearest:d:jar:1.0");
+    assert_eq!(
+        v["tree"][1]["children"][0]["artifact"],
+        "kbt.nearest:c:jar:1.0"
+    );
     assert_eq!(v["conflicts"][0]["artifact"], "kbt.nearest:c");
     assert_eq!(v["conflicts"][0]["requested"], "2.0");
     assert_eq!(v["conflicts"][0]["chosen"], "1.0");

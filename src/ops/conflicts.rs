@@ -342,10 +342,23 @@ pub fn to_json(name: &str, r: &Resolution, rule: Mediation) -> serde_json::Value
             })
         })
         .collect();
+    fn nodes(r: &Resolution, ns: &[TreeNode]) -> Vec<serde_json::Value> {
+        ns.iter()
+            .map(|n| {
+                let a = &r.artifacts[n.artifact];
+                json!({
+                    "artifact": a.coord.to_string(),
+                    "scope": a.scope.as_str(),
+                    "children": nodes(r, &n.children),
+                })
+            })
+            .collect()
+    }
     json!({
         "event": "deps",
         "target": name,
         "artifacts": lines,
+        "tree": nodes(r, &r.tree),
         "conflicts": conflicts,
         "paths_truncated": r.requests.truncated,
     })
