@@ -100,6 +100,23 @@ fn pom_equals_lein_pom_with_every_section() {
     assert_eq!(squeeze(&ours), squeeze(&theirs));
 }
 
+/// `:pom-location` moves the pom, for lein and kbuild alike.
+#[test]
+fn pom_goes_where_pom_location_says() {
+    let p = Project::new("lein-mixed");
+    p.edit(
+        "project.clj",
+        ":java-source-paths",
+        ":pom-location \"target/poms\"\n  :java-source-paths",
+    );
+    ok(&lein(&p, &debian_m2(), &["pom"]), "lein pom");
+    let theirs = p.read("target/poms/pom.xml");
+    fs::remove_dir_all(p.path("target/poms")).unwrap();
+    ok(&p.run(&["pom"]), "kbuild pom");
+    assert_eq!(p.read("target/poms/pom.xml"), theirs);
+    assert!(!p.path("pom.xml").exists());
+}
+
 /// Without `:scm`, Leiningen fills it from `.git`: the GitHub origin's URLs and HEAD.
 #[test]
 fn pom_takes_scm_from_git_as_lein_does() {

@@ -35,17 +35,20 @@ fn read_pom(project: &Project) -> Result<LeinPom, Failure> {
 /// Writes `pom.xml` at the project's root, as `lein pom` does; returns its path.
 pub fn pom(project: &Project) -> Result<PathBuf, Failure> {
     let pom = read_pom(project)?;
-    let path = pom_location(project);
+    let path = pom_location(project, &pom);
     write_atomic(&path, pom.xml.as_bytes())?;
     Ok(path)
 }
 
 /// A project.clj's pom goes where `lein pom` writes it; a kbuild.edn's beside its jar, so a
 /// pom.xml at the root (which Maven would take for a build) is never overwritten.
-fn pom_location(project: &Project) -> PathBuf {
+fn pom_location(project: &Project, pom: &LeinPom) -> PathBuf {
     match project.publish.as_ref().and_then(|p| p.jar.as_ref()) {
         Some(jar) => project.out_root().join(format!("{jar}.pom.xml")),
-        None => project.root.join("pom.xml"),
+        None => project
+            .root
+            .join(pom.dir.as_deref().unwrap_or_default())
+            .join("pom.xml"),
     }
 }
 
@@ -67,7 +70,7 @@ fn jar_and_pom(
         .into_iter()
         .next()
         .ok_or_else(|| Failure::Usage(format!("{}: no jar to publish", project.file)))?;
-    let pom_path = pom_location(project);
+    let pom_path = pom_location(project, &pom);
     write_atomic(&pom_path, pom.xml.as_bytes())?;
     Ok((pom, jar, pom_path))
 }

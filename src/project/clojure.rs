@@ -145,6 +145,8 @@ pub(crate) struct ClojureProject {
 pub(crate) struct PomInfo {
     pub description: Option<String>,
     pub url: Option<String>,
+    /// `:pom-location`: the directory, under the root, that `lein pom` writes pom.xml into.
+    pub pom_location: Option<String>,
     pub packaging: Option<String>,
     pub classifier: Option<String>,
     /// Each license's (tag, text) pairs: name, url, distribution, comments.

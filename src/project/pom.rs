@@ -84,6 +84,8 @@ pub(crate) struct LeinPom {
     pub xml: String,
     pub coords: PomCoords,
     pub deploy: Vec<DeployRepository>,
+    /// Where a project.clj's pom goes, relative to the root (`:pom-location`, else the root).
+    pub dir: Option<String>,
 }
 
 /// The pom.xml `lein pom` writes for `root/project.clj`, and what publishing needs besides.
@@ -144,6 +146,7 @@ pub(crate) fn lein_pom(root: &Path) -> Result<LeinPom, SettingsError> {
         xml,
         coords,
         deploy: project.pom.deploy.clone(),
+        dir: project.pom.pom_location.clone(),
     })
 }
 
@@ -242,6 +245,7 @@ pub(crate) fn kbuild_pom(project: &Project) -> Result<LeinPom, SettingsError> {
         xml,
         coords,
         deploy: publish.deploy.clone(),
+        dir: None,
     })
 }
 

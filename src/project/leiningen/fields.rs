@@ -76,6 +76,7 @@ fn pom_info(project: &Node) -> R<PomInfo> {
     let mut info = PomInfo {
         description: string("description")?,
         url: string("url")?,
+        pom_location: string("pom-location")?,
         packaging: string("packaging")?,
         classifier: string("classifier")?,
         ..PomInfo::default()
