@@ -141,7 +141,7 @@ pub fn lein_report(r: &Resolution, conflicts: &[Conflict]) -> String {
 }
 
 /// Why `chosen` won over `other` (same artifact, another version or place).
-pub fn reason(chosen: &Request, other: &Request, rule: Mediation) -> &'static str {
+fn reason(chosen: &Request, other: &Request, rule: Mediation) -> &'static str {
     let (a, b) = (chosen.path.len(), other.path.len());
     if chosen.managed {
         return "managed (dependencyManagement)";

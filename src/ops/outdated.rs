@@ -49,7 +49,7 @@ impl Outdated {
 
 /// A SNAPSHOT, or a version whose qualifier marks a pre-release (alpha, beta, milestone,
 /// release candidate, preview, early access), as lein-ancient and antq skip them.
-pub fn is_pre_release(version: &str) -> bool {
+fn is_pre_release(version: &str) -> bool {
     let lower = version.to_lowercase();
     if lower.ends_with("snapshot") {
         return true;
@@ -73,7 +73,7 @@ pub fn is_pre_release(version: &str) -> bool {
 }
 
 /// The newest of `available` above `current` (releases only unless `pre`).
-pub fn newest_above(current: &str, available: &[String], pre: bool) -> Option<String> {
+fn newest_above(current: &str, available: &[String], pre: bool) -> Option<String> {
     let now = Version::parse(current);
     available
         .iter()
@@ -245,7 +245,7 @@ fn offset(text: &str, pos: edn::Pos) -> Option<usize> {
 
 /// `text` with each of `deps`' current version literals replaced by its latest, and which
 /// of `deps` were found. Nothing else in the text changes.
-pub fn rewrite(text: &str, deps: &[Outdated]) -> Result<(String, Vec<bool>), String> {
+fn rewrite(text: &str, deps: &[Outdated]) -> Result<(String, Vec<bool>), String> {
     let forms = edn::read_all(text).map_err(|e| e.to_string())?;
     let mut hits = Vec::new();
     find(&forms, deps, &mut hits);
