@@ -165,11 +165,64 @@ enum Command {
         )]
         command: Vec<String>,
     },
-    /// Print what `:maven` targets resolve to (all of them when none is named).
+    /// Print what `:maven` targets resolve to (all of them when none is named), like `mvn
+    /// dependency:list`.
+    ///
+    /// Examples: `kbuild deps --tree` draws the tree with the versions that lost
+    /// (`\- org.slf4j:slf4j-api:jar:2.0.9 (omitted: 1.7.36 chosen, nearest)`) and, as `lein
+    /// deps :tree` does, the exclusions that would silence each confusing conflict;
+    /// `kbuild deps --why org.slf4j/slf4j-api` prints every path to it.
     Deps {
+        /// One `:maven` target (default: every one).
         target: Option<String>,
-        #[arg(long)]
+        /// Draw the tree, mark conflicts (requested and chosen versions, and why) and suggest exclusions.
+        #[arg(long, conflicts_with = "why")]
         tree: bool,
+        /// Every path from a direct dependency to GROUP/ARTIFACT, chosen or overridden.
+        #[arg(long, value_name = "GROUP/ARTIFACT")]
+        why: Option<String>,
+    },
+    /// List the direct dependencies of the `:maven` targets that have a newer version in the
+    /// repositories' maven-metadata.xml (releases only, unless --pre); with --upgrade, write
+    /// those versions into kbuild.edn, project.clj and deps.edn, changing nothing else.
+    ///
+    /// Example: `kbuild outdated` prints `org.clojure/clojure 1.11.1 -> 1.12.0 (deps)`.
+    Outdated {
+        /// Rewrite the versions in the build files, keeping their layout and comments.
+        #[arg(long)]
+        upgrade: bool,
+        /// Also SNAPSHOTs and pre-releases (alpha, beta, milestones, release candidates).
+        #[arg(long)]
+        pre: bool,
+    },
+    /// Write the pom: a project.clj's at its root, as `lein pom` writes it; for kbuild.edn's
+    /// `:publish {:lib group/name :version "1.0" :jar target}`, target/kbuild/<jar>.pom.xml.
+    ///
+    /// Example: `kbuild pom` prints `wrote /path/to/project/pom.xml`.
+    Pom,
+    /// Build the jar and put it and its pom into the local Maven repository, as `lein
+    /// install` does (a project.clj's, or kbuild.edn's `:publish`); lein, mvn and kbuild then
+    /// resolve it offline.
+    ///
+    /// Example: `kbuild install` prints each file written, e.g.
+    /// `~/.m2/repository/my/app/1.0.0/app-1.0.0.jar`.
+    Install,
+    /// Build the jar and upload it and its pom, with .md5/.sha1/.sha256/.sha512 checksums and
+    /// maven-metadata.xml, to a Maven repository, as `lein deploy` does (a project.clj's, or
+    /// kbuild.edn's `:publish`).
+    ///
+    /// REPO is an id from :deploy-repositories (or a project.clj's :repositories), or a URL; by default
+    /// `snapshots` or `releases`, as the version is a SNAPSHOT or not. Credentials: the
+    /// repository's :username and :password (a string, :env or :env/VAR), else the
+    /// <server> with its id in ~/.m2/settings.xml.
+    ///
+    /// Example: `kbuild deploy https://repo.example.org/maven/` prints each URL uploaded.
+    Deploy {
+        /// A repository id from project.clj, or a URL.
+        repo: Option<String>,
+        /// Permit a plain http:// repository that is not on this machine (127.0.0.1).
+        #[arg(long)]
+        allow_http: bool,
     },
 }
 
@@ -290,7 +343,11 @@ fn run(cli: Cli, watching: bool) -> Result<Option<std::process::Child>, Failure>
     // project (which may export git libraries into .kbuild) to its end.
     let uses_state = !matches!(
         cli.command,
-        Command::Hash { .. } | Command::Graph | Command::Resolve { .. } | Command::Deps { .. }
+        Command::Hash { .. }
+            | Command::Graph
+            | Command::Resolve { .. }
+            | Command::Deps { .. }
+            | Command::Pom
     );
     let lock = if uses_state {
         lock_state(&dir, cli.no_wait)?
@@ -322,7 +379,7 @@ fn run(cli: Cli, watching: bool) -> Result<Option<std::process::Child>, Failure>
     let task = match &cli.command {
         Command::Test { .. } => "test",
         Command::Repl { .. } => "repl",
-        Command::Jar => "jar",
+        Command::Jar | Command::Install | Command::Deploy { .. } => "jar",
         Command::Uberjar => "uberjar",
         _ => "classpath",
     };
@@ -457,9 +514,101 @@ fn run(cli: Cli, watching: bool) -> Result<Option<std::process::Child>, Failure>
             );
             Ok(())
         }
-        Command::Deps { target, tree } => {
+        Command::Outdated { upgrade, pre } => {
             let project = discover(&dir)?;
-            print!("{}", ops::resolve::deps(&project, target, tree, &options)?);
+            let found = ops::outdated::outdated(&project, pre, upgrade, &options)?;
+            for o in &found {
+                if cli.json {
+                    println!("{}", o.to_json());
+                    continue;
+                }
+                let place = if o.upgraded_in.is_empty() {
+                    String::new()
+                } else {
+                    format!(", upgraded in {}", o.upgraded_in.join(", "))
+                };
+                println!(
+                    "{} {} -> {} ({}{place})",
+                    o.name(),
+                    o.current,
+                    o.latest,
+                    o.targets.join(", ")
+                );
+                if upgrade && o.upgraded_in.is_empty() {
+                    eprintln!(
+                        "warning: {} {}: no build file here writes that version (a profile elsewhere?); not upgraded",
+                        o.name(),
+                        o.current
+                    );
+                }
+            }
+            if found.is_empty() && !cli.json {
+                eprintln!(
+                    "{}: every dependency is at its newest version",
+                    project.file
+                );
+            }
+            Ok(())
+        }
+        Command::Pom => {
+            let project = discover(&dir)?;
+            let path = ops::publish::pom(&project)?;
+            if cli.json {
+                println!("{}", serde_json::json!({"event": "pom", "file": path}));
+            } else {
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        Command::Install => {
+            let project = Arc::new(discover(&dir)?);
+            let files = ops::publish::install(&project, cli.json, &options)?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"event": "install", "files": files})
+                );
+            } else {
+                for f in files {
+                    println!("{}", f.display());
+                }
+            }
+            Ok(())
+        }
+        Command::Deploy { repo, allow_http } => {
+            let project = Arc::new(discover(&dir)?);
+            let done =
+                ops::publish::deploy(&project, repo.as_deref(), allow_http, cli.json, &options)?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"event": "deploy", "repository": done.repository,
+                        "version": done.version, "uploaded": done.uploaded})
+                );
+            } else {
+                for u in &done.uploaded {
+                    println!("{u}");
+                }
+                eprintln!(
+                    "deployed {} to {} ({} files)",
+                    done.version,
+                    done.repository,
+                    done.uploaded.len()
+                );
+            }
+            Ok(())
+        }
+        Command::Deps { target, tree, why } => {
+            let project = discover(&dir)?;
+            let view = match (why, tree) {
+                (Some(ga), _) => ops::resolve::DepsView::Why(ga),
+                (None, true) => ops::resolve::DepsView::Tree,
+                (None, false) => ops::resolve::DepsView::List,
+            };
+            print!(
+                "{}",
+                ops::resolve::deps(&project, target, &view, cli.json, &options)?
+            );
             Ok(())
         }
         Command::Watch { .. } => Err(Failure::Usage("kbuild watch does not watch itself".into())),

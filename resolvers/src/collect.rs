@@ -83,7 +83,7 @@ pub(crate) fn home_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-fn metadata_versions(bytes: &[u8], file: &str) -> Result<Vec<String>, PomError> {
+pub(crate) fn metadata_versions(bytes: &[u8], file: &str) -> Result<Vec<String>, PomError> {
     let root = pom::parse_document(bytes, file)?;
     Ok(root
         .child("versioning")

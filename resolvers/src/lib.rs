@@ -13,14 +13,18 @@ mod leiningen;
 mod mediation;
 pub(crate) mod pom;
 pub mod repository;
+mod requests;
 mod resolve;
 pub mod settings;
 pub mod version;
+mod versions;
 
 pub use leiningen::leiningen_order;
 pub use repository::redact_url;
+pub use requests::{Request, Requests};
 pub use resolve::{
     local_repository, resolve, standalone_pom_dependencies, to_list_lines, to_tree_string, Coord,
     Dependency, Download, Exclusion, Mediation, ProgressSink, RemoteRepository, Resolution,
     ResolveError, ResolvedArtifact, ResolverConfig, Scope, TreeNode,
 };
+pub use versions::available_versions;

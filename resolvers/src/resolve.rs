@@ -16,6 +16,7 @@ use crate::collect::{self, home_dir, Managed, Session};
 use crate::mediation::{self, Graph, ROOT};
 use crate::pom::{self, PomDep, PomError};
 use crate::repository::{self, HttpTransport, LocalRepository, RepoError, Repository};
+use crate::requests::{self, Requests};
 use crate::settings::{Settings, SettingsError};
 use crate::version::RangeError;
 
@@ -387,6 +388,8 @@ pub struct Resolution {
     pub artifacts: Vec<ResolvedArtifact>,
     /// The root's direct dependencies and below.
     pub tree: Vec<TreeNode>,
+    /// Every path that asked for an artifact, chosen or not (conflicts, "why").
+    pub requests: Requests,
 }
 
 fn fmt_path(path: &[String]) -> String {
@@ -723,7 +726,14 @@ pub async fn resolve(
         })
         .collect();
     let mut graph = collect::collect(&session, root_deps).await?;
+    let before = requests::node_paths(&graph);
     mediation::mediate(&mut graph, config.mediation)?;
+    let requests = requests::requests(&graph, before, |d| {
+        session
+            .managed
+            .get(&d.coord.key())
+            .is_some_and(|m| m.version.is_some())
+    });
     let order = mediation::preorder(&graph);
 
     let sess = &session;
@@ -815,7 +825,11 @@ pub async fn resolve(
         out
     }
     let tree = tree(&graph, ROOT, &position, &mut vec![ROOT]);
-    Ok(Resolution { artifacts, tree })
+    Ok(Resolution {
+        artifacts,
+        tree,
+        requests,
+    })
 }
 
 fn list_line(a: &ResolvedArtifact) -> String {

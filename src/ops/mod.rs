@@ -14,10 +14,13 @@ use crate::project::{Project, Rule, SettingsError};
 use crate::session::Session;
 
 pub mod clean;
+pub mod conflicts;
 pub mod inspect;
 pub mod lock;
+pub mod outdated;
 pub mod package;
 pub mod prep;
+pub mod publish;
 pub mod resolve;
 pub mod test;
 

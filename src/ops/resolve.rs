@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use kbuild_resolvers::{Dependency, ResolverConfig, Scope};
 
-use super::{known_targets, runtime, Failure};
+use super::{conflicts, known_targets, runtime, Failure};
 use crate::env::Options;
 use crate::printer::Printer;
 use crate::project::{Project, Rule};
@@ -52,11 +52,22 @@ pub fn coordinates(request: &Request, json: bool, options: &Options) -> Result<S
     resolution(&config, &roots, &managed, request.tree, options.jobs)
 }
 
+/// What `kbuild deps` prints for each `:maven` target.
+pub enum DepsView {
+    /// `mvn dependency:list`-style lines.
+    List,
+    /// The tree, with the versions that lost and Leiningen's conflict report.
+    Tree,
+    /// Every path to `group/artifact`.
+    Why(String),
+}
+
 /// What the `:maven` targets (or the one named) resolve to, each under its name.
 pub fn deps(
     project: &Project,
     target: Option<String>,
-    tree: bool,
+    view: &DepsView,
+    json: bool,
     options: &Options,
 ) -> Result<String, Failure> {
     let names: Vec<String> = match target {
@@ -67,6 +78,8 @@ pub fn deps(
         None => project.order.clone(),
     };
     let mut out = String::new();
+    let mut resolved = 0;
+    let mut found = false;
     for name in names {
         let Rule::Maven {
             coords,
@@ -79,21 +92,71 @@ pub fn deps(
         else {
             continue;
         };
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        out.push_str(&format!("{name}:\n"));
+        resolved += 1;
         let mut config = maven::config(repositories, *allow_http, options);
         if *newest {
             config.mediation = kbuild_resolvers::Mediation::Newest;
         }
-        out.push_str(&resolution(&config, coords, managed, tree, options.jobs)?);
+        let rule = config.mediation;
+        let r = runtime(options.jobs)?
+            .block_on(kbuild_resolvers::resolve(&config, coords, managed))
+            .map_err(|e| Failure::Resolve(format!("{}: target {name}: {e}", project.file)))?;
+        if json {
+            let mut v = conflicts::to_json(&name, &r, rule);
+            if let DepsView::Why(ga) = view {
+                v["why"] = conflicts::why(&r, ga, rule).into();
+                found |= !v["why"].is_null();
+            }
+            out.push_str(&format!("{v}\n"));
+            continue;
+        }
+        let body = match view {
+            DepsView::List => {
+                let mut lines = kbuild_resolvers::to_list_lines(&r);
+                lines.sort();
+                lines.iter().map(|l| format!("{l}\n")).collect()
+            }
+            DepsView::Tree => {
+                let report = conflicts::lein_report(&r, &conflicts::conflicts(&r));
+                let mut t = conflicts::tree(&r, rule);
+                if !report.is_empty() {
+                    t.push('\n');
+                    t.push_str(&report);
+                }
+                if r.requests.truncated {
+                    t.push_str(&format!(
+                        "(the graph has more than {} paths: conflicts past them are not shown)\n",
+                        r.requests.requests.len()
+                    ));
+                }
+                t
+            }
+            DepsView::Why(ga) => match conflicts::why(&r, ga, rule) {
+                Some(w) => {
+                    found = true;
+                    w
+                }
+                None => continue,
+            },
+        };
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&format!("{name}:\n{body}"));
     }
-    if out.is_empty() {
+    if resolved == 0 {
         return Err(Failure::Usage(format!(
             "{}: no :maven target to resolve",
             project.file
         )));
+    }
+    if let DepsView::Why(ga) = view {
+        if !found {
+            return Err(Failure::Usage(format!(
+                "{}: nothing depends on {ga}",
+                project.file
+            )));
+        }
     }
     Ok(out)
 }

@@ -136,6 +136,67 @@ pub(crate) struct ClojureProject {
     /// Clojure forms Leiningen evaluates in the project's JVM before anything else:
     /// `(set! var value)` for each `:global-vars` entry, then the `:injections`.
     pub(super) prelude: Vec<String>,
+    /// What `lein pom` writes besides the above (empty for deps.edn).
+    pub(super) pom: PomInfo,
+}
+
+/// A project.clj's keys that only its pom.xml uses, as written (`lein pom` writes them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PomInfo {
+    pub description: Option<String>,
+    pub url: Option<String>,
+    /// `:pom-location`: the directory, under the root, that `lein pom` writes pom.xml into.
+    pub pom_location: Option<String>,
+    pub packaging: Option<String>,
+    pub classifier: Option<String>,
+    /// Each license's (tag, text) pairs: name, url, distribution, comments.
+    pub licenses: Vec<Vec<(String, String)>>,
+    /// `:scm`'s `:name` (`git` merges what .git says), `:dir`, and its url, connection,
+    /// tag, developerConnection entries in that order.
+    pub scm_name: Option<String>,
+    pub scm_dir: Option<String>,
+    pub scm: Vec<(String, String)>,
+    pub repositories: Vec<PomRepository>,
+    /// `group/artifact` of the dependencies declared without a version (it stays out of the pom).
+    pub versionless: Vec<String>,
+    /// An exclusion's `:classifier` and `:extension` (which Maven's exclusions ignore but
+    /// `lein pom` writes): (dependency `group/artifact`, exclusion `group/artifact`,
+    /// classifier, extension).
+    pub exclusion_extras: Vec<(String, String, Option<String>, Option<String>)>,
+    /// `:deploy-repositories` then `:repositories`, with their credentials, for `kbuild deploy`.
+    pub deploy: Vec<DeployRepository>,
+    /// Why these keys could not be read (a `~(...)` description, say): an error for
+    /// `kbuild pom`, not for the commands that never read them.
+    pub error: Option<String>,
+    /// Keys `lein pom` reads that kbuild does not write (`:parent`, `:pom-addition`...).
+    pub unsupported: Vec<String>,
+}
+
+/// A repository one may deploy to, as project.clj names it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DeployRepository {
+    pub id: String,
+    pub url: String,
+    pub username: Option<Secret>,
+    pub password: Option<Secret>,
+}
+
+/// A credential as project.clj writes it: the text, or the environment variable holding it
+/// (`:env/NAME`; `:env` is `LEIN_USERNAME` / `LEIN_PASSWORD`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Secret {
+    Text(String),
+    Env(String),
+}
+
+/// A repository with the policies `lein pom` writes for it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PomRepository {
+    pub id: String,
+    pub url: String,
+    /// `(enabled, update, checksum)` for snapshots and for releases.
+    pub snapshots: (bool, Option<String>, Option<String>),
+    pub releases: (bool, Option<String>, Option<String>),
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,7 @@ mod deps_edn;
 mod kbuild_edn;
 mod leiningen;
 mod lower;
+mod pom;
 mod target;
 
 use std::collections::BTreeMap;
@@ -26,7 +27,8 @@ use globset::GlobMatcher;
 use kbuild_hashers::Hasher;
 
 use clojure::Tool;
-pub(crate) use clojure::{aot_regex, ClojureProject, GitCoord};
+pub(crate) use clojure::{aot_regex, ClojureProject, DeployRepository, GitCoord, Secret};
+pub(crate) use pom::{kbuild_pom, lein_pom, LeinPom, PomCoords, Publish};
 pub(crate) use target::{Jvm, Package, Rule, Target};
 
 const BUILD_FILE: &str = "kbuild.edn";
@@ -70,6 +72,8 @@ pub(crate) struct Project {
     pub targets: BTreeMap<String, Target>,
     /// Target names in the order the build file declares them.
     pub order: Vec<String>,
+    /// kbuild.edn's `:publish`, with its `:jar` checked (or found).
+    pub publish: Option<Publish>,
     hashers: Vec<(GlobMatcher, &'static dyn Hasher)>,
     /// The hashers as they enter definitions (`glob=id@version;...`).
     hashers_text: String,

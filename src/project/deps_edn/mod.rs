@@ -172,6 +172,7 @@ pub(super) fn read_deps_edn(text: &str, selected: &[&str]) -> R<ClojureProject> 
         jvm_opts: args.jvm_opts,
         test_selectors: Vec::new(),
         prelude: Vec::new(),
+        pom: Default::default(),
     })
 }
 

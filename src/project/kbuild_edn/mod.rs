@@ -6,6 +6,7 @@
 //! repositories.
 
 mod coords;
+mod publish;
 mod rules;
 
 use std::collections::BTreeMap;
@@ -63,12 +64,14 @@ fn project(root: &Path, form: &Form, base: Option<Project>) -> Result<Project, S
             ),
         )
     })?;
+    let mut publish = None;
     let mut hashers = Vec::new();
     let mut shared = Shared::default();
     let mut targets_form = None;
     let mut javac_worker = None;
     for (k, v) in entries {
         match k.as_keyword() {
+            Some("publish") => publish = Some((publish::publish(v)?, v)),
             Some("hashers") => {
                 let map = v
                     .as_map()
@@ -124,7 +127,7 @@ fn project(root: &Path, form: &Form, base: Option<Project>) -> Result<Project, S
                 return Err(at(
                     k,
                     format!(
-                    "unknown key {k} (expected :targets, :hashers, :repositories, :allow-http or :javac-worker)"
+                    "unknown key {k} (expected :targets, :hashers, :repositories, :allow-http, :javac-worker or :publish)"
                 ),
                 ))
             }
@@ -202,7 +205,36 @@ fn project(root: &Path, form: &Form, base: Option<Project>) -> Result<Project, S
             message: format!("dependency cycle: {}", cycle.join(" -> ")),
         });
     }
+    // The jar to publish: the one named, else the only one.
+    let publish = match publish {
+        None => None,
+        Some((mut p, form)) => {
+            let jars: Vec<&String> = order
+                .iter()
+                .filter(|n| matches!(targets[*n].rule, super::Rule::Jar(_)))
+                .collect();
+            match &p.jar {
+                Some(j) if jars.contains(&j) => {}
+                Some(j) => return Err(at(form, format!(":publish :jar {j} is not a :jar target"))),
+                None if jars.len() == 1 => p.jar = Some(jars[0].clone()),
+                None => {
+                    return Err(at(
+                        form,
+                        format!(
+                            ":publish needs :jar naming one of the :jar targets ({})",
+                            jars.iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ))
+                }
+            }
+            Some(p)
+        }
+    };
     Ok(Project {
+        publish,
         clojure,
         root: root.to_path_buf(),
         file: BUILD_FILE.into(),

@@ -7,7 +7,9 @@ use kbuild_resolvers::Dependency;
 use super::dependencies::{dep_from_map, dep_map, exclusion, exclusion_map};
 use super::merge::{repo_parts, seq_items};
 use super::value::{expected, Node, V};
-use crate::project::clojure::{invalid, Aot, ClojureProject, Dep, Tool, R};
+use crate::project::clojure::{
+    invalid, Aot, ClojureProject, Dep, DeployRepository, PomInfo, PomRepository, Secret, Tool, R,
+};
 use crate::project::PROJECT_CLJ;
 
 /// The merged project map as a [`ClojureProject`], but for what the caller knows: group,
@@ -47,7 +49,185 @@ pub(super) fn read(project: &Node) -> R<ClojureProject> {
         jvm_opts: strings(project, "jvm-opts")?,
         test_selectors: test_selectors(project)?,
         prelude: prelude(project)?,
+        pom: pom_info(project).unwrap_or_else(|e| PomInfo {
+            error: Some(e.to_string()),
+            ..PomInfo::default()
+        }),
     })
+}
+
+/// The keys only `lein pom` reads.
+fn pom_info(project: &Node) -> R<PomInfo> {
+    // Leiningen writes a keyword value by its name.
+    let text = |n: &Node| match &n.v {
+        V::Str(s) | V::Kw(s) | V::Sym(s) | V::Lit(s) => Some(s.clone()),
+        V::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let string = |key: &str| -> R<Option<String>> {
+        match project.get(key) {
+            None => Ok(None),
+            Some(n) if n.is_nil() => Ok(None),
+            Some(n) => text(n)
+                .map(Some)
+                .ok_or_else(|| expected(PROJECT_CLJ, n, "a string")),
+        }
+    };
+    let mut info = PomInfo {
+        description: string("description")?,
+        url: string("url")?,
+        pom_location: string("pom-location")?,
+        packaging: string("packaging")?,
+        classifier: string("classifier")?,
+        ..PomInfo::default()
+    };
+    let license = |n: &Node| -> R<Option<Vec<(String, String)>>> {
+        match &n.v {
+            V::Nil => Ok(None),
+            V::Str(s) => Ok(Some(vec![("name".into(), s.clone())])),
+            V::Map(_) => Ok(Some(
+                ["name", "url", "distribution", "comments"]
+                    .iter()
+                    .filter_map(|k| Some((k.to_string(), n.get(k).and_then(text)?)))
+                    .collect(),
+            )),
+            _ => Err(expected(PROJECT_CLJ, n, "a license map or name")),
+        }
+    };
+    for key in ["license", "licence"] {
+        if let Some(l) = project.get(key).map(license).transpose()?.flatten() {
+            info.licenses.push(l);
+        }
+    }
+    for key in ["licenses", "licences"] {
+        for l in project.get(key).and_then(Node::items).unwrap_or_default() {
+            if let Some(l) = license(l)? {
+                info.licenses.push(l);
+            }
+        }
+    }
+    info.licenses.retain(|l| !l.is_empty());
+    if let Some(scm) = project.get("scm") {
+        info.scm_name = scm.get("name").and_then(text);
+        info.scm_dir = scm.get("dir").and_then(text);
+        for k in ["url", "connection", "tag", "developerConnection"] {
+            if let Some(v) = scm.get(k).and_then(text) {
+                info.scm.push((k.to_string(), v));
+            }
+        }
+    }
+    let repos_node = project.get("repositories").cloned().expect("set above");
+    let (repo_items, _) = seq_items(PROJECT_CLJ, repos_node, "a vector of repositories")?;
+    for r in repo_items {
+        let (id, opts) = repo_parts(&r)?;
+        let get = |k: &str| opts.get(k).filter(|n| !n.is_nil());
+        let policy = |kind: &str| {
+            let own = get(kind);
+            let enabled = match own.map(|n| &n.v) {
+                None => true,
+                Some(V::Bool(b)) => *b,
+                Some(_) => true,
+            };
+            let pick = |k: &str| own.and_then(|o| o.get(k)).or_else(|| get(k)).and_then(text);
+            (enabled, pick("update"), pick("checksum"))
+        };
+        info.repositories.push(PomRepository {
+            url: match &opts.v {
+                V::Str(s) => s.clone(),
+                _ => get("url").and_then(text).unwrap_or_default(),
+            },
+            snapshots: policy("snapshots"),
+            releases: policy("releases"),
+            id,
+        });
+    }
+    if let Some(deps) = project.get("dependencies") {
+        let (items, _) = seq_items(PROJECT_CLJ, deps.clone(), "a vector of dependencies")?;
+        for d in items {
+            let dm = dep_map(d)?;
+            let c = dep_from_map(&dm, &[])?.coord;
+            let name = format!("{}/{}", c.group, c.artifact);
+            for spec in dm
+                .get("exclusions")
+                .and_then(Node::items)
+                .unwrap_or_default()
+            {
+                let em = exclusion_map(spec.clone())?;
+                let (classifier, extension) = (em.get("classifier"), em.get("extension"));
+                if classifier.is_some() || extension.is_some() {
+                    let e = exclusion(&em);
+                    info.exclusion_extras.push((
+                        name.clone(),
+                        format!("{}/{}", e.group, e.artifact),
+                        classifier.and_then(text),
+                        extension.and_then(text),
+                    ));
+                }
+            }
+            if c.version.is_empty() {
+                info.versionless.push(name);
+            }
+        }
+    }
+    for key in ["deploy-repositories", "repositories"] {
+        let Some(node) = project.get(key).filter(|n| !n.is_nil()) else {
+            continue;
+        };
+        // Leiningen's normalize-repos: a map's entries are [id settings] pairs.
+        let pairs: Vec<(String, Node)> = match &node.v {
+            V::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| match &k.v {
+                    V::Str(id) => Ok((id.clone(), v.clone())),
+                    _ => Err(expected(PROJECT_CLJ, k, "a repository id string")),
+                })
+                .collect::<R<_>>()?,
+            _ => {
+                let (items, _) = seq_items(PROJECT_CLJ, node.clone(), "a vector of repositories")?;
+                items.iter().map(repo_parts).collect::<R<_>>()?
+            }
+        };
+        for (id, opts) in pairs {
+            let secret = |k: &str, env: &str| match opts.get(k).map(|n| &n.v) {
+                Some(V::Str(s)) => Some(Secret::Text(s.clone())),
+                Some(V::Kw(kw)) if kw == "env" => Some(Secret::Env(env.to_string())),
+                Some(V::Kw(kw)) => kw.strip_prefix("env/").map(|v| Secret::Env(v.to_string())),
+                _ => None,
+            };
+            let repo = DeployRepository {
+                url: match &opts.v {
+                    V::Str(s) => s.clone(),
+                    _ => opts.get("url").and_then(text).unwrap_or_default(),
+                },
+                username: secret("username", "LEIN_USERNAME"),
+                password: secret("password", "LEIN_PASSWORD"),
+                id,
+            };
+            // As Leiningen's repo-for: :deploy-repositories' settings over :repositories'.
+            match info.deploy.iter_mut().find(|d| d.id == repo.id) {
+                Some(d) => {
+                    if d.url.is_empty() {
+                        d.url = repo.url;
+                    }
+                    d.username = d.username.take().or(repo.username);
+                    d.password = d.password.take().or(repo.password);
+                }
+                None => info.deploy.push(repo),
+            }
+        }
+    }
+    for key in [
+        "parent",
+        "mailing-list",
+        "pom-plugins",
+        "pom-addition",
+        "extensions",
+    ] {
+        if project.get(key).is_some_and(|n| !n.is_nil()) {
+            info.unsupported.push(format!(":{key}"));
+        }
+    }
+    Ok(info)
 }
 
 /// `:dependencies`, each with the global `:exclusions` and, when it has no version, its
@@ -289,6 +469,39 @@ pub(super) fn clean_path(path: &str) -> String {
 mod tests {
     use crate::project::clojure::{coords, maven_coords};
     use crate::project::leiningen::{lein, lein_err};
+
+    /// As Leiningen's `repo-for`: one id's :deploy-repositories settings over its
+    /// :repositories ones; credentials as text, `:env` or `:env/VAR`.
+    #[test]
+    fn deploy_repositories_merge_over_repositories() {
+        use crate::project::clojure::{DeployRepository, Secret};
+        let p = lein(
+            r#"(defproject a "1"
+  :repositories [["releases" {:url "https://r.example/releases" :username "u"}]]
+  :deploy-repositories {"releases" {:password :env} "snapshots" {:url "https://r.example/s" :username :env/SU :password "p"}})"#,
+            &[],
+        );
+        assert_eq!(
+            p.pom.deploy[..2],
+            [
+                DeployRepository {
+                    id: "releases".into(),
+                    url: "https://r.example/releases".into(),
+                    username: Some(Secret::Text("u".into())),
+                    password: Some(Secret::Env("LEIN_PASSWORD".into())),
+                },
+                DeployRepository {
+                    id: "snapshots".into(),
+                    url: "https://r.example/s".into(),
+                    username: Some(Secret::Env("SU".into())),
+                    password: Some(Secret::Text("p".into())),
+                },
+            ]
+        );
+        // Leiningen's default repositories too: `lein deploy clojars` works by name.
+        let rest: Vec<&str> = p.pom.deploy[2..].iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(rest, ["central", "clojars"]);
+    }
 
     #[test]
     fn selectors_global_vars_and_injections_are_kept_as_code() {

@@ -153,14 +153,19 @@ fn read_project(text: &str, profiles: &[&str], extra: Vec<(String, Node)>) -> R<
     ] {
         let mut empty = empty_default(key, def_pos).expect("a key with a default");
         if key == "repositories" {
+            // Leiningen's defaults; central serves no snapshots.
             let repo = |id: &str, url: &str| {
+                let mut settings = vec![(Node::kw("url", def_pos), Node::string(url, def_pos))];
+                if id == "central" {
+                    settings.push((
+                        Node::kw("snapshots", def_pos),
+                        Node::new(V::Bool(false), def_pos),
+                    ));
+                }
                 Node::vector(
                     vec![
                         Node::string(id, def_pos),
-                        Node::new(
-                            V::Map(vec![(Node::kw("url", def_pos), Node::string(url, def_pos))]),
-                            def_pos,
-                        ),
+                        Node::new(V::Map(settings), def_pos),
                     ],
                     def_pos,
                 )

@@ -167,6 +167,7 @@ pub(super) fn project(
         file: file.to_string(),
         targets,
         order,
+        publish: None,
         hashers,
         hashers_text,
         clojure: Some(cp),
