@@ -11,7 +11,7 @@ use futures::future::{join_all, BoxFuture};
 use crate::mediation::{Graph, Node, ROOT};
 use crate::pom::{self, Model, PomError, RawPom};
 use crate::repository::{
-    self, artifact_path, HttpTransport, LocalRepository, RepoError, Repository,
+    self, artifact_path, HttpTransport, LocalRepository, Policy, RepoError, Repository,
 };
 use crate::resolve::{Coord, Dep, Download, Exclusion, ProgressSink, ResolveError, Scope};
 use crate::settings::Settings;
@@ -162,18 +162,25 @@ impl Session {
     }
 
     /// Opens a repository, applying settings.xml mirrors and credentials.
-    pub fn open_repo(&self, id: &str, url: &str) -> Result<Arc<dyn Repository>, RepoError> {
+    pub fn open_repo(
+        &self,
+        id: &str,
+        url: &str,
+        policy: Policy,
+    ) -> Result<Arc<dyn Repository>, RepoError> {
         let (id, url) = match self.settings.mirror_for(id, url) {
             Some(m) => (m.id.as_str(), m.url.as_str()),
             None => (id, url),
         };
         let mut cache = self.repo_cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(r) = cache.get(url) {
+        let key = format!("{url}|{policy:?}");
+        if let Some(r) = cache.get(&key) {
             return Ok(r.clone());
         }
         let creds = self.settings.credentials(id).cloned();
         let r = repository::open(id, url, &self.transport, self.allow_http, creds)?;
-        cache.insert(url.to_string(), r.clone());
+        let r = repository::with_policy(r, policy);
+        cache.insert(key, r.clone());
         Ok(r)
     }
 
@@ -260,7 +267,7 @@ impl Session {
             path: vec![],
             source: Box::new(source),
         };
-        for repo in repos {
+        for repo in repos.iter().filter(|r| r.policy().accepts(&c.version)) {
             let file_version = if c.version.ends_with("SNAPSHOT") {
                 self.snapshot_version(repo.as_ref(), c).await?
             } else {
@@ -734,8 +741,8 @@ pub(crate) async fn collect(session: &Session, root_deps: Vec<Dep>) -> Result<Gr
                     let mut child_repos = ctx.repos.clone();
                     if !m.repositories.is_empty() {
                         let mut v: Vec<Arc<dyn Repository>> = (*ctx.repos).clone();
-                        for (rid, url) in &m.repositories {
-                            if let Ok(r) = session.open_repo(rid, url) {
+                        for (rid, url, policy) in &m.repositories {
+                            if let Ok(r) = session.open_repo(rid, url, *policy) {
                                 if !v.iter().any(|x| x.url() == r.url()) {
                                     v.push(r);
                                 }

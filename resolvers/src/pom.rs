@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
+use crate::repository::Policy;
 use crate::version::{Restriction, Version, VersionReq};
 
 #[derive(Debug, thiserror::Error)]
@@ -190,7 +191,7 @@ struct Content {
     properties: Vec<(String, String)>,
     dependencies: Vec<PomDep>,
     managed: Vec<PomDep>,
-    repositories: Vec<(String, String)>,
+    repositories: Vec<(String, String, Policy)>,
 }
 
 #[derive(Debug, Clone)]
@@ -255,9 +256,19 @@ fn read_content(e: &Element) -> Content {
         repositories: e
             .all("repositories", "repository")
             .map(|r| {
+                // `<enabled>` is true unless it says false, as Maven reads it.
+                let enabled = |which: &str| {
+                    r.child(which)
+                        .and_then(|p| p.text_of("enabled"))
+                        .is_none_or(|t| t.trim() != "false")
+                };
                 (
                     r.text_of("id").unwrap_or_default(),
                     r.text_of("url").unwrap_or_default(),
+                    Policy {
+                        releases: enabled("releases"),
+                        snapshots: enabled("snapshots"),
+                    },
                 )
             })
             .collect(),
@@ -516,7 +527,7 @@ pub(crate) struct Model {
     // declaration decides the type): they only feed `${project.*}` interpolation.
     pub dependencies: Vec<PomDep>,
     pub managed: Vec<PomDep>,
-    pub repositories: Vec<(String, String)>,
+    pub repositories: Vec<(String, String, Policy)>,
     pub relocation: Option<Relocation>,
 }
 
@@ -626,7 +637,7 @@ impl Model {
             repositories: content
                 .repositories
                 .iter()
-                .map(|(id, url)| Ok((i(id)?, i(url)?)))
+                .map(|(id, url, policy)| Ok((i(id)?, i(url)?, *policy)))
                 .collect::<Result<_, PomError>>()?,
             relocation: match &first.relocation {
                 None => None,

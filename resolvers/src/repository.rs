@@ -103,6 +103,76 @@ pub trait Repository: Send + Sync {
     fn url(&self) -> &str;
     /// `Ok(None)` when the repository does not have `path`.
     fn get<'a>(&'a self, path: &'a str) -> Fetch<'a>;
+    /// Which versions it is asked for.
+    fn policy(&self) -> Policy {
+        Policy::default()
+    }
+}
+
+/// Which versions a repository serves, as a POM's or settings.xml's `<releases>` and
+/// `<snapshots>` `<enabled>` say (Leiningen's `:releases` / `:snapshots`): a snapshots-only
+/// repository is never asked for a release, and the reverse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Policy {
+    pub releases: bool,
+    pub snapshots: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            releases: true,
+            snapshots: true,
+        }
+    }
+}
+
+impl Policy {
+    pub fn is_default(&self) -> bool {
+        *self == Policy::default()
+    }
+
+    /// Whether `version` (`1.0`, `1.0-SNAPSHOT`, or a timestamped snapshot) is asked here.
+    pub fn accepts(&self, version: &str) -> bool {
+        if base_version(version).ends_with("SNAPSHOT") {
+            self.snapshots
+        } else {
+            self.releases
+        }
+    }
+}
+
+/// A repository under a policy other than the default.
+struct Restricted {
+    inner: Arc<dyn Repository>,
+    policy: Policy,
+}
+
+impl Repository for Restricted {
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+    fn url(&self) -> &str {
+        self.inner.url()
+    }
+    fn get<'a>(&'a self, path: &'a str) -> Fetch<'a> {
+        self.inner.get(path)
+    }
+    fn policy(&self) -> Policy {
+        self.policy
+    }
+}
+
+/// `repo` asked only for the versions `policy` accepts.
+pub fn with_policy(repo: Arc<dyn Repository>, policy: Policy) -> Arc<dyn Repository> {
+    if policy.is_default() {
+        repo
+    } else {
+        Arc::new(Restricted {
+            inner: repo,
+            policy,
+        })
+    }
 }
 
 /// The longest one file's download may take by default, all its attempts included. Stalls

@@ -15,7 +15,7 @@ use sha2::Digest;
 use crate::collect::{self, home_dir, Managed, Session};
 use crate::mediation::{self, Graph, ROOT};
 use crate::pom::{self, PomDep, PomError};
-use crate::repository::{self, HttpTransport, LocalRepository, RepoError, Repository};
+use crate::repository::{self, HttpTransport, LocalRepository, Policy, RepoError, Repository};
 use crate::settings::{Settings, SettingsError};
 use crate::version::RangeError;
 
@@ -261,12 +261,26 @@ impl Dependency {
     }
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RemoteRepository {
     pub id: String,
     /// May hold a user and password (`https://user:password@host/`); `Debug` and every
     /// error show it without the password.
     pub url: String,
+    /// Which versions it is asked for; left out of the serialized form when it is the default.
+    #[serde(default, skip_serializing_if = "Policy::is_default")]
+    pub policy: Policy,
+}
+
+impl RemoteRepository {
+    /// A repository asked for every version.
+    pub fn new(id: impl Into<String>, url: impl Into<String>) -> RemoteRepository {
+        RemoteRepository {
+            id: id.into(),
+            url: url.into(),
+            policy: Policy::default(),
+        }
+    }
 }
 
 impl fmt::Debug for RemoteRepository {
@@ -341,10 +355,10 @@ impl fmt::Debug for ProgressSink {
 impl Default for ResolverConfig {
     fn default() -> Self {
         ResolverConfig {
-            repositories: vec![RemoteRepository {
-                id: "central".into(),
-                url: "https://repo.maven.apache.org/maven2/".into(),
-            }],
+            repositories: vec![RemoteRepository::new(
+                "central",
+                "https://repo.maven.apache.org/maven2/",
+            )],
             local_repo: None,
             offline: false,
             allow_http: false,
@@ -635,7 +649,7 @@ pub async fn resolve(
     let mut base = Vec::new();
     for r in &config.repositories {
         let repo = session
-            .open_repo(&r.id, &r.url)
+            .open_repo(&r.id, &r.url, r.policy)
             .map_err(|e| ResolveError::Setup(Box::new(e)))?;
         if !base
             .iter()

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use kbuild_resolvers::{Dependency, ResolverConfig, Scope};
+use kbuild_resolvers::{Dependency, RemoteRepository, ResolverConfig, Scope};
 
 use super::{known_targets, runtime, Failure};
 use crate::env::Options;
@@ -24,11 +24,11 @@ pub struct Request {
 /// The coordinates as the direct dependencies of an empty project, printed like
 /// `mvn dependency:list` (or `:tree`).
 pub fn coordinates(request: &Request, json: bool, options: &Options) -> Result<String, Failure> {
-    let repositories: Vec<(String, String)> = request
+    let repositories: Vec<RemoteRepository> = request
         .repos
         .iter()
         .enumerate()
-        .map(|(i, url)| (format!("repo{}", i + 1), url.clone()))
+        .map(|(i, url)| RemoteRepository::new(format!("repo{}", i + 1), url))
         .collect();
     let parse =
         |line: &String| Dependency::parse_line(line).map_err(|e| Failure::Usage(e.to_string()));

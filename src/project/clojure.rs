@@ -108,7 +108,7 @@ pub(crate) struct ClojureProject {
     /// The version is empty for an entry without one (and for a library).
     pub(super) managed: Vec<Dependency>,
     /// `(id, url)`, the tool's defaults first (central, clojars).
-    pub(super) repositories: Vec<(String, String)>,
+    pub(super) repositories: Vec<kbuild_resolvers::RemoteRepository>,
     /// For deps.edn: the (flattened) `:paths`.
     pub(super) source_paths: Vec<String>,
     pub(super) java_source_paths: Vec<String>,

@@ -217,19 +217,13 @@ pub fn progress(
 
 /// The resolver's configuration for a target's repositories and the command line's options.
 pub fn config(
-    repositories: &[(String, String)],
+    repositories: &[RemoteRepository],
     allow_http: bool,
     options: &Options,
 ) -> ResolverConfig {
     let mut config = ResolverConfig::default();
     if !repositories.is_empty() {
-        config.repositories = repositories
-            .iter()
-            .map(|(id, url)| RemoteRepository {
-                id: id.clone(),
-                url: url.clone(),
-            })
-            .collect();
+        config.repositories = repositories.to_vec();
     }
     config.allow_http = allow_http;
     config.offline = options.offline;

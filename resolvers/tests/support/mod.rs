@@ -29,6 +29,8 @@ pub struct Faults {
     /// Send every response body one byte at a time, this many milliseconds apart (0: off),
     /// like a repository behind a dying link.
     pub trickle_ms: AtomicU64,
+    /// Every request's path, in arrival order.
+    pub paths: Mutex<Vec<String>>,
 }
 
 pub struct Server {
@@ -61,6 +63,14 @@ impl Server {
             stop,
             port,
         }
+    }
+}
+
+impl Server {
+    /// The paths asked so far that contain `part`.
+    pub fn asked(&self, part: &str) -> Vec<String> {
+        let paths = self.faults.paths.lock().unwrap_or_else(|e| e.into_inner());
+        paths.iter().filter(|p| p.contains(part)).cloned().collect()
     }
 }
 
@@ -140,6 +150,9 @@ fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
                 .find('/')
                 .map(|i| rest[i..].to_string())
                 .unwrap_or_else(|| "/".into());
+        }
+        if let Ok(mut paths) = faults.paths.lock() {
+            paths.push(path.clone());
         }
         let remaining = faults.fail_500.load(Ordering::SeqCst);
         let (status, body) = if remaining > 0 {
@@ -278,10 +291,7 @@ pub fn config(urls: &[&str], local: &Path) -> ResolverConfig {
         repositories: urls
             .iter()
             .enumerate()
-            .map(|(i, u)| RemoteRepository {
-                id: format!("r{i}"),
-                url: u.to_string(),
-            })
+            .map(|(i, u)| RemoteRepository::new(format!("r{i}"), u.to_string()))
             .collect(),
         local_repo: Some(local.to_path_buf()),
         offline: false,
@@ -458,6 +468,12 @@ pub fn mvn_list_and_tree(
             .collect();
         return Err(format!("mvn failed: {}", errors.join(" | ")));
     }
+    Ok(list_and_tree(&text))
+}
+
+/// `dependency:list`'s entries and `dependency:tree`'s lines (without the project line) in
+/// mvn's output.
+pub fn list_and_tree(text: &str) -> (Vec<String>, String) {
     let mut list = Vec::new();
     let mut tree = String::new();
     let mut section = "";
@@ -496,5 +512,90 @@ pub fn mvn_list_and_tree(
             _ => {}
         }
     }
-    Ok((list, tree))
+    (list, tree)
+}
+
+/// Writes `g:a:v`'s POM, with `body` inside `<project>` after the coordinates, and a jar that
+/// holds `marker.txt` = `marker` (so which repository served it shows), each with its `.sha1`
+/// (lein fails without one), under the repository `root`. A `-SNAPSHOT` is written under its plain name, as a
+/// repository without maven-metadata.xml serves it. Returns the jar's path.
+pub fn publish(root: &Path, gav: &str, body: &str, marker: &str) -> PathBuf {
+    let [g, a, v]: [&str; 3] = gav
+        .split(':')
+        .collect::<Vec<_>>()
+        .try_into()
+        .expect("group:artifact:version");
+    let dir = root.join(g.replace('.', "/")).join(a).join(v);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let pom = format!(
+        "<project><modelVersion>4.0.0</modelVersion><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version>{body}</project>"
+    );
+    let mut jar = Vec::new();
+    {
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(&mut jar));
+        let opts = zip::write::SimpleFileOptions::default();
+        z.start_file("marker.txt", opts).expect("zip");
+        z.write_all(marker.as_bytes()).expect("zip");
+        z.finish().expect("zip");
+    }
+    let jar_path = dir.join(format!("{a}-{v}.jar"));
+    for (path, bytes) in [
+        (dir.join(format!("{a}-{v}.pom")), pom.into_bytes()),
+        (jar_path.clone(), jar),
+    ] {
+        let sha1 = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&bytes));
+        std::fs::write(&path, &bytes).expect("write");
+        let mut name = path.file_name().expect("name").to_os_string();
+        name.push(".sha1");
+        std::fs::write(path.with_file_name(name), sha1).expect("write");
+    }
+    jar_path
+}
+
+/// What `mvn dependency:list` printed for a project.
+pub struct MvnRun {
+    pub ok: bool,
+    pub stdout: String,
+    pub list: Vec<String>,
+    /// Its local repository.
+    pub local: PathBuf,
+}
+
+/// Runs `mvn dependency:list` in `work` on a project whose POM has `body` (repositories,
+/// dependencies) inside `<project>`, with Debian's repository as the local one (for the
+/// plugin) and central mirrored to `central`, so that nothing leaves the machine.
+pub fn mvn_project(work: &Path, body: &str, central: &str) -> MvnRun {
+    let local = work.join("m2");
+    let ok = Command::new("cp")
+        .arg("-al")
+        .arg(mvn_seed())
+        .arg(&local)
+        .status()
+        .expect("cp")
+        .success();
+    assert!(ok, "cp -al failed");
+    let settings = format!(
+        "<settings><localRepository>{}</localRepository><mirrors><mirror><id>central-here</id><mirrorOf>central</mirrorOf><url>{central}</url></mirror></mirrors></settings>",
+        local.display()
+    );
+    std::fs::write(work.join("settings.xml"), settings).expect("write");
+    let pom = format!(
+        "<project><modelVersion>4.0.0</modelVersion><groupId>kbuild.test</groupId><artifactId>root</artifactId><version>1</version><packaging>pom</packaging>{body}</project>"
+    );
+    std::fs::write(work.join("pom.xml"), pom).expect("write");
+    let out = Command::new("mvn")
+        .current_dir(work)
+        .args(["-B", "-ntp", "-Dstyle.color=never", "-s"])
+        .arg(work.join("settings.xml"))
+        .arg("org.apache.maven.plugins:maven-dependency-plugin:3.5.0:list")
+        .env("MAVEN_OPTS", "-XX:TieredStopAtLevel=1 -Xshare:auto")
+        .output()
+        .expect("mvn is installed");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    MvnRun {
+        ok: out.status.success(),
+        list: list_and_tree(&stdout).0,
+        stdout,
+        local,
+    }
 }

@@ -2,7 +2,7 @@
 //! managed versions and the global exclusions), repositories, paths, `:aot`, `:main`, and
 //! the code Leiningen hands to the project's JVM.
 
-use kbuild_resolvers::Dependency;
+use kbuild_resolvers::{Dependency, Policy, RemoteRepository};
 
 use super::dependencies::{dep_from_map, dep_map, exclusion, exclusion_map};
 use super::merge::{repo_parts, seq_items};
@@ -102,13 +102,18 @@ fn dependencies(project: &Node) -> R<(Vec<Dep>, Vec<Dependency>)> {
     Ok((dependencies, managed))
 }
 
-/// `:repositories` as `(id, url)`.
-fn repositories(project: &Node) -> R<Vec<(String, String)>> {
+/// `:repositories`, each with the versions it is asked for: `:snapshots false` or
+/// `:releases false` (or `nil`) turns one kind off. Pomegranate reads the key as
+/// `(:releases settings true)`, so a map there (`{:update :always}`, even `{:enabled false}`)
+/// leaves it on, as real `lein` shows.
+fn repositories(project: &Node) -> R<Vec<RemoteRepository>> {
     let mut repositories = Vec::new();
     let repos_node = project.get("repositories").cloned().expect("set above");
     let (repo_items, _) = seq_items(PROJECT_CLJ, repos_node, "a vector of repositories")?;
     for r in repo_items {
         let (id, opts) = repo_parts(&r)?;
+        let enabled =
+            |which: &str| !matches!(opts.get(which).map(|n| &n.v), Some(V::Bool(false) | V::Nil));
         let url = match &opts.v {
             V::Map(_) => match opts.get("url") {
                 Some(u) => match &u.v {
@@ -131,7 +136,11 @@ fn repositories(project: &Node) -> R<Vec<(String, String)>> {
                 ))
             }
         };
-        repositories.push((id, url));
+        let policy = Policy {
+            releases: enabled("releases"),
+            snapshots: enabled("snapshots"),
+        };
+        repositories.push(RemoteRepository { id, url, policy });
     }
     Ok(repositories)
 }
