@@ -332,7 +332,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Deps { target, tree } => {
             let project = discover(&dir)?;
-            print!("{}", ops::resolve::deps(&project, target, tree, &options)?);
+            print!(
+                "{}",
+                ops::resolve::deps(&project, target, tree, cli.json, &options)?
+            );
             Ok(())
         }
     }

@@ -75,6 +75,11 @@ pub(crate) struct Session {
     pub models: Mutex<HashMap<String, Option<Arc<Model>>>>,
     pub snapshot_versions: Mutex<HashMap<String, Option<String>>>,
     pub progress: Option<ProgressSink>,
+    /// What Maven would print as a warning, in order, each once.
+    pub warnings: Mutex<Vec<String>>,
+    /// Repositories (by URL) that could not be reached, with the failure: asked once, so
+    /// an unreachable repository costs its timeout once per resolution, not per file.
+    pub down: Mutex<HashMap<String, String>>,
 }
 
 pub(crate) fn home_dir() -> PathBuf {
@@ -153,7 +158,27 @@ fn check_content(c: &Coord, file: &repository::Verified, url: &str) -> Result<()
     }
 }
 
+/// An artifact as Maven names it in messages: `g:a:extension[:classifier]:version`.
+fn artifact_name(c: &Coord) -> String {
+    let classifier = if c.classifier.is_empty() {
+        String::new()
+    } else {
+        format!(":{}", c.classifier)
+    };
+    format!(
+        "{}:{}:{}{classifier}:{}",
+        c.group, c.artifact, c.extension, c.version
+    )
+}
+
 impl Session {
+    pub fn warn(&self, message: String) {
+        let mut w = self.warnings.lock().unwrap_or_else(|e| e.into_inner());
+        if !w.contains(&message) {
+            w.push(message);
+        }
+    }
+
     pub fn repo_names(repos: &[Arc<dyn Repository>]) -> Vec<String> {
         repos
             .iter()
@@ -267,9 +292,37 @@ impl Session {
             path: vec![],
             source: Box::new(source),
         };
+        // A repository that fails (unreachable, an HTTP error, a bad checksum) does not stop
+        // the search: a later one may have the file. When none has it, a failure wins over
+        // "not found", as in Maven's resolution exception (so a POM is only missing, and a
+        // warning, when every repository answered that it does not have it).
+        let mut first_failure: Option<ResolveError> = None;
         for repo in repos.iter().filter(|r| r.policy().accepts(&c.version)) {
+            let failed = |e: ResolveError, first: &mut Option<ResolveError>| {
+                if let ResolveError::Fetch { source, .. } = &e {
+                    if matches!(**source, RepoError::Transport { .. }) {
+                        self.mark_down(repo.as_ref(), &source.to_string());
+                    }
+                }
+                first.get_or_insert(e);
+            };
+            if let Some(message) = self.is_down(repo.as_ref()) {
+                let e = fetch_err(RepoError::Transport {
+                    url: repository::redact_url(repo.url()),
+                    message,
+                });
+                first_failure.get_or_insert(e);
+                continue;
+            }
             let file_version = if c.version.ends_with("SNAPSHOT") {
-                self.snapshot_version(repo.as_ref(), c).await?
+                match self.snapshot_version(repo.as_ref(), c).await {
+                    Ok(v) => v,
+                    Err(e @ ResolveError::Fetch { .. }) => {
+                        failed(e, &mut first_failure);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
             } else {
                 c.version.clone()
             };
@@ -290,26 +343,38 @@ impl Session {
                     })?
                 }
                 Some(p) => return Ok(Some(p)),
-                None => match repository::fetch_checked(repo.as_ref(), &rel)
-                    .await
-                    .map_err(fetch_err)?
-                {
-                    Some(v) => {
-                        downloaded = true;
-                        let url = repository::redact_url(&format!("{}{}", repo.url(), rel));
-                        check_content(c, &v, &url).map_err(|e| match e {
-                            Invalid::Pom(source) => ResolveError::Pom {
+                None => {
+                    let found = match repository::fetch_checked(repo.as_ref(), &rel).await {
+                        Ok(found) => found,
+                        Err(e) => {
+                            failed(fetch_err(e), &mut first_failure);
+                            continue;
+                        }
+                    };
+                    let Some(v) = found else {
+                        continue;
+                    };
+                    downloaded = true;
+                    let url = repository::redact_url(&format!("{}{}", repo.url(), rel));
+                    match check_content(c, &v, &url) {
+                        Ok(()) => v.bytes,
+                        // A POM that does not parse is the artifact's fault, not the
+                        // repository's: another repository would serve the same.
+                        Err(Invalid::Pom(source)) => {
+                            return Err(ResolveError::Pom {
                                 path: vec![],
                                 source,
-                            },
-                            Invalid::Other(message) => {
-                                fetch_err(RepoError::Corrupt { url, message })
-                            }
-                        })?;
-                        v.bytes
+                            })
+                        }
+                        Err(Invalid::Other(message)) => {
+                            failed(
+                                fetch_err(RepoError::Corrupt { url, message }),
+                                &mut first_failure,
+                            );
+                            continue;
+                        }
                     }
-                    None => continue,
-                },
+                }
             };
             let size = bytes.len() as u64;
             // Writing (and syncing) blocks; keep it off the async executor so downloads overlap.
@@ -339,7 +404,30 @@ impl Session {
             }
             return Ok(Some(stored));
         }
-        Ok(None)
+        match first_failure {
+            Some(e) => Err(e),
+            None => Ok(None),
+        }
+    }
+
+    /// Records that `repo` could not be reached, with a warning the first time.
+    fn mark_down(&self, repo: &dyn Repository, message: &str) {
+        let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+        if down.contains_key(repo.url()) {
+            return;
+        }
+        down.insert(repo.url().to_string(), message.to_string());
+        drop(down);
+        self.warn(format!(
+            "repository {} ({}) could not be reached: {message}; not asked again in this resolution",
+            repo.id(),
+            repository::redact_url(repo.url())
+        ));
+    }
+
+    fn is_down(&self, repo: &dyn Repository) -> Option<String> {
+        let down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+        down.get(repo.url()).cloned()
     }
 
     async fn raw_pom(
@@ -690,6 +778,17 @@ impl Session {
                         && moved.coord.artifact == d.coord.artifact;
                     dep = moved;
                     continue 'relocated;
+                }
+                if model.is_none() {
+                    let shown = if path.len() > 1 {
+                        format!(" (dependency path: {})", path.join(" -> "))
+                    } else {
+                        String::new()
+                    };
+                    self.warn(format!(
+                        "The POM for {} is missing, no dependency information available{shown}",
+                        artifact_name(&d.coord)
+                    ));
                 }
                 let cycle = ctx.ancestors.contains(&d.coord.key());
                 out.push(NewNode {

@@ -401,6 +401,9 @@ pub struct Resolution {
     pub artifacts: Vec<ResolvedArtifact>,
     /// The root's direct dependencies and below.
     pub tree: Vec<TreeNode>,
+    /// What Maven warns about and goes on: a POM no repository has (the artifact then has
+    /// no dependencies), a repository that could not be reached while others answered.
+    pub warnings: Vec<String>,
 }
 
 fn fmt_path(path: &[String]) -> String {
@@ -645,6 +648,8 @@ pub async fn resolve(
         models: Mutex::new(HashMap::new()),
         snapshot_versions: Mutex::new(HashMap::new()),
         progress: config.progress.clone(),
+        warnings: Mutex::new(Vec::new()),
+        down: Mutex::new(HashMap::new()),
     };
     let mut base = Vec::new();
     for r in &config.repositories {
@@ -829,7 +834,12 @@ pub async fn resolve(
         out
     }
     let tree = tree(&graph, ROOT, &position, &mut vec![ROOT]);
-    Ok(Resolution { artifacts, tree })
+    let warnings = std::mem::take(&mut *session.warnings.lock().unwrap_or_else(|e| e.into_inner()));
+    Ok(Resolution {
+        artifacts,
+        tree,
+        warnings,
+    })
 }
 
 fn list_line(a: &ResolvedArtifact) -> String {

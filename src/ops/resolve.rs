@@ -48,8 +48,16 @@ pub fn coordinates(request: &Request, json: bool, options: &Options) -> Result<S
         .map(parse)
         .collect::<Result<Vec<_>, _>>()?;
     let mut config = maven::config(&repositories, request.allow_http, options);
-    config.progress = Some(maven::progress(&Arc::new(Printer::new(json))));
-    resolution(&config, &roots, &managed, request.tree, options.jobs)
+    let printer = Arc::new(Printer::new(json));
+    config.progress = Some(maven::progress(&printer));
+    resolution(
+        &config,
+        &roots,
+        &managed,
+        request.tree,
+        options.jobs,
+        &printer,
+    )
 }
 
 /// What the `:maven` targets (or the one named) resolve to, each under its name.
@@ -57,8 +65,10 @@ pub fn deps(
     project: &Project,
     target: Option<String>,
     tree: bool,
+    json: bool,
     options: &Options,
 ) -> Result<String, Failure> {
+    let printer = Printer::new(json);
     let names: Vec<String> = match target {
         Some(t) => {
             known_targets(project, std::slice::from_ref(&t))?;
@@ -87,7 +97,14 @@ pub fn deps(
         if *newest {
             config.mediation = kbuild_resolvers::Mediation::Newest;
         }
-        out.push_str(&resolution(&config, coords, managed, tree, options.jobs)?);
+        out.push_str(&resolution(
+            &config,
+            coords,
+            managed,
+            tree,
+            options.jobs,
+            &printer,
+        )?);
     }
     if out.is_empty() {
         return Err(Failure::Usage(format!(
@@ -104,10 +121,14 @@ fn resolution(
     managed: &[Dependency],
     tree: bool,
     jobs: usize,
+    printer: &Printer,
 ) -> Result<String, Failure> {
     let resolution = runtime(jobs)?
         .block_on(kbuild_resolvers::resolve(config, roots, managed))
         .map_err(|e| Failure::Resolve(e.to_string()))?;
+    for w in &resolution.warnings {
+        printer.warn(w);
+    }
     if tree {
         return Ok(kbuild_resolvers::to_tree_string(&resolution));
     }

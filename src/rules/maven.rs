@@ -50,6 +50,10 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     let resolution = kbuild_resolvers::resolve(&config, coords, managed)
         .await
         .map_err(|e| ctx.fail_as(Cause::Resolution, e.to_string()))?;
+    for w in &resolution.warnings {
+        ctx.reporter()
+            .warn(&format!("target {}: {w}", ctx.target()));
+    }
     let lines = kbuild_resolvers::to_list_lines(&resolution);
     let listed: Vec<usize> = match order {
         Order::Resolution => (0..resolution.artifacts.len()).collect(),
