@@ -14,6 +14,7 @@ use crate::repository::{
     self, artifact_path, HttpTransport, LocalRepository, Policy, RepoError, Repository,
 };
 use crate::resolve::{Coord, Dep, Download, Exclusion, ProgressSink, ResolveError, Scope};
+use crate::settings::Credentials;
 use crate::settings::Settings;
 use crate::version::{Version, VersionReq};
 
@@ -186,23 +187,27 @@ impl Session {
             .collect()
     }
 
-    /// Opens a repository, applying settings.xml mirrors and credentials.
+    /// Opens a repository, applying settings.xml mirrors and credentials. `own` are the
+    /// build file's credentials for it: they win over a settings.xml server of its id, but
+    /// a mirror that takes its place authenticates as the mirror.
     pub fn open_repo(
         &self,
         id: &str,
         url: &str,
         policy: Policy,
+        own: Option<Credentials>,
     ) -> Result<Arc<dyn Repository>, RepoError> {
-        let (id, url) = match self.settings.mirror_for(id, url) {
-            Some(m) => (m.id.as_str(), m.url.as_str()),
-            None => (id, url),
+        let (id, url, own) = match self.settings.mirror_for(id, url) {
+            Some(m) => (m.id.as_str(), m.url.as_str(), None),
+            None => (id, url, own),
         };
         let mut cache = self.repo_cache.lock().unwrap_or_else(|e| e.into_inner());
-        let key = format!("{url}|{policy:?}");
+        let user = own.as_ref().map(|c| c.username.as_str()).unwrap_or("");
+        let key = format!("{url}|{policy:?}|{user}");
         if let Some(r) = cache.get(&key) {
             return Ok(r.clone());
         }
-        let creds = self.settings.credentials(id).cloned();
+        let creds = own.or_else(|| self.settings.credentials(id).cloned());
         let r = repository::open(id, url, &self.transport, self.allow_http, creds)?;
         let r = repository::with_policy(r, policy);
         cache.insert(key, r.clone());
@@ -841,7 +846,7 @@ pub(crate) async fn collect(session: &Session, root_deps: Vec<Dep>) -> Result<Gr
                     if !m.repositories.is_empty() {
                         let mut v: Vec<Arc<dyn Repository>> = (*ctx.repos).clone();
                         for (rid, url, policy) in &m.repositories {
-                            if let Ok(r) = session.open_repo(rid, url, *policy) {
+                            if let Ok(r) = session.open_repo(rid, url, *policy, None) {
                                 if !v.iter().any(|x| x.url() == r.url()) {
                                     v.push(r);
                                 }

@@ -16,7 +16,7 @@ use crate::collect::{self, home_dir, Managed, Session};
 use crate::mediation::{self, Graph, ROOT};
 use crate::pom::{self, PomDep, PomError};
 use crate::repository::{self, HttpTransport, LocalRepository, Policy, RepoError, Repository};
-use crate::settings::{Settings, SettingsError};
+use crate::settings::{Credentials, Settings, SettingsError};
 use crate::version::RangeError;
 
 /// Maven coordinates of one file: `group:artifact:extension[:classifier]:version`.
@@ -270,6 +270,62 @@ pub struct RemoteRepository {
     /// Which versions it is asked for; left out of the serialized form when it is the default.
     #[serde(default, skip_serializing_if = "Policy::is_default")]
     pub policy: Policy,
+    /// Credentials the build file gives for it (Leiningen's `:username`/`:password`), which
+    /// win over settings.xml's server of the same id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Auth>,
+}
+
+/// Where a credential comes from: written in the build file, or an environment variable
+/// read when resolving, so that a target's key holds the variable's name, never its value.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Secret {
+    Literal(String),
+    Env(String),
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Secret::Literal(_) => f.write_str("<redacted>"),
+            Secret::Env(v) => write!(f, "${v}"),
+        }
+    }
+}
+
+/// A repository's user name and password, each as the first of its sources that has a
+/// value (Leiningen's `[:gpg :env/PASS]` vector form; a single source is a list of one).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Auth {
+    pub username: Vec<Secret>,
+    pub password: Vec<Secret>,
+}
+
+impl Auth {
+    /// The credentials as the environment has them now, and the variables that were named
+    /// but not set (for a warning: the repository is then asked without them).
+    pub fn resolve(&self) -> (Option<Credentials>, Vec<String>) {
+        let mut unset = Vec::new();
+        let mut first = |sources: &[Secret]| {
+            for s in sources {
+                match s {
+                    Secret::Literal(v) => return Some(v.clone()),
+                    Secret::Env(var) => match std::env::var(var) {
+                        Ok(v) => return Some(v),
+                        Err(_) => unset.push(var.clone()),
+                    },
+                }
+            }
+            None
+        };
+        let username = first(&self.username);
+        let password = first(&self.password);
+        let creds = (username.is_some() || password.is_some()).then(|| Credentials {
+            username: username.unwrap_or_default(),
+            password: password.unwrap_or_default(),
+        });
+        (creds, unset)
+    }
 }
 
 impl RemoteRepository {
@@ -279,6 +335,7 @@ impl RemoteRepository {
             id: id.into(),
             url: url.into(),
             policy: Policy::default(),
+            auth: None,
         }
     }
 }
@@ -288,6 +345,8 @@ impl fmt::Debug for RemoteRepository {
         f.debug_struct("RemoteRepository")
             .field("id", &self.id)
             .field("url", &repository::redact_url(&self.url))
+            .field("policy", &self.policy)
+            .field("auth", &self.auth)
             .finish()
     }
 }
@@ -653,8 +712,18 @@ pub async fn resolve(
     };
     let mut base = Vec::new();
     for r in &config.repositories {
+        let creds = r.auth.as_ref().and_then(|a| {
+            let (creds, unset) = a.resolve();
+            for var in unset {
+                session.warn(format!(
+                    "repository {}: its credentials name the environment variable {var}, which is not set; asking without it",
+                    r.id
+                ));
+            }
+            creds
+        });
         let repo = session
-            .open_repo(&r.id, &r.url, r.policy)
+            .open_repo(&r.id, &r.url, r.policy, creds)
             .map_err(|e| ResolveError::Setup(Box::new(e)))?;
         if !base
             .iter()

@@ -31,6 +31,10 @@ pub struct Faults {
     pub trickle_ms: AtomicU64,
     /// Every request's path, in arrival order.
     pub paths: Mutex<Vec<String>>,
+    /// `(user, password)` that every request must carry as HTTP basic auth (else 401).
+    pub basic_auth: Mutex<Option<(String, String)>>,
+    /// Requests answered 401 for the lack of them.
+    pub unauthorized: AtomicUsize,
 }
 
 pub struct Server {
@@ -106,6 +110,7 @@ fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
         }
         let mut close = false;
         let mut content_length = 0usize;
+        let mut authorization = String::new();
         loop {
             let mut h = String::new();
             if reader.read_line(&mut h).unwrap_or(0) == 0 {
@@ -118,6 +123,9 @@ fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
             let lower = h.to_ascii_lowercase();
             if lower == "connection: close" {
                 close = true;
+            }
+            if lower.starts_with("authorization:") {
+                authorization = h["authorization:".len()..].trim().to_string();
             }
             if let Some(v) = lower.strip_prefix("content-length:") {
                 content_length = v.trim().parse().unwrap_or(0);
@@ -155,7 +163,16 @@ fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
             paths.push(path.clone());
         }
         let remaining = faults.fail_500.load(Ordering::SeqCst);
-        let (status, body) = if remaining > 0 {
+        let wanted = faults
+            .basic_auth
+            .lock()
+            .ok()
+            .and_then(|a| a.clone())
+            .map(|(u, p)| format!("Basic {}", base64(format!("{u}:{p}").as_bytes())));
+        let (status, body) = if wanted.is_some_and(|w| w != authorization) {
+            faults.unauthorized.fetch_add(1, Ordering::SeqCst);
+            ("401 Unauthorized", Vec::new())
+        } else if remaining > 0 {
             faults.fail_500.store(remaining - 1, Ordering::SeqCst);
             ("500 Internal Server Error", b"boom".to_vec())
         } else if path.contains("..") {
@@ -200,6 +217,28 @@ fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
             return;
         }
     }
+}
+
+/// Standard base64 with padding, for the `Authorization` header.
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// `fixtures/maven` at the workspace root, for the resolvers crate's tests and for the

@@ -2,12 +2,12 @@
 //! managed versions and the global exclusions), repositories, paths, `:aot`, `:main`, and
 //! the code Leiningen hands to the project's JVM.
 
-use kbuild_resolvers::{Dependency, Policy, RemoteRepository};
+use kbuild_resolvers::{Auth, Dependency, Policy, RemoteRepository, Secret};
 
 use super::dependencies::{dep_from_map, dep_map, exclusion, exclusion_map};
 use super::merge::{repo_parts, seq_items};
 use super::value::{expected, Node, V};
-use crate::project::clojure::{invalid, Aot, ClojureProject, Dep, Tool, R};
+use crate::project::clojure::{invalid, Aot, ClojureError, ClojureProject, Dep, Tool, R};
 use crate::project::PROJECT_CLJ;
 
 /// The merged project map as a [`ClojureProject`], but for what the caller knows: group,
@@ -140,9 +140,75 @@ fn repositories(project: &Node) -> R<Vec<RemoteRepository>> {
             releases: enabled("releases"),
             snapshots: enabled("snapshots"),
         };
-        repositories.push(RemoteRepository { id, url, policy });
+        if let Some(c) = opts
+            .get("creds")
+            .filter(|c| matches!(&c.v, V::Kw(k) if k == "gpg"))
+        {
+            return Err(gpg_unsupported(&id, c));
+        }
+        let (username, password) = (
+            credential(&id, &opts, "username")?,
+            credential(&id, &opts, "password")?,
+        );
+        let auth =
+            (!username.is_empty() || !password.is_empty()).then_some(Auth { username, password });
+        repositories.push(RemoteRepository {
+            id,
+            url,
+            policy,
+            auth,
+        });
     }
     Ok(repositories)
+}
+
+/// A repository's `:username` or `:password` as Leiningen's `resolve-credential` reads it:
+/// a string; `:env` (then `LEIN_USERNAME` / `LEIN_PASSWORD`); `:env/name` (the variable
+/// `NAME`, upper-cased); or a vector of those, the first that has a value winning. The
+/// variables are read when resolving. `:gpg` (~/.lein/credentials.clj.gpg) is not read:
+/// skipped in a vector, an error alone, since the repository would then refuse kbuild.
+fn credential(id: &str, opts: &Node, key: &str) -> R<Vec<Secret>> {
+    let Some(node) = opts.get(key) else {
+        return Ok(Vec::new());
+    };
+    let one = |n: &Node| -> R<Option<Secret>> {
+        Ok(match &n.v {
+            V::Str(s) => Some(Secret::Literal(s.clone())),
+            V::Nil => None,
+            V::Kw(k) if k == "env" => Some(Secret::Env(format!("LEIN_{}", key.to_uppercase()))),
+            V::Kw(k) if k.starts_with("env/") => Some(Secret::Env(k[4..].to_uppercase())),
+            V::Kw(k) if k == "gpg" => None,
+            _ => {
+                return Err(expected(
+                    PROJECT_CLJ,
+                    n,
+                    "a string, :env, :env/VAR or a vector of them",
+                ))
+            }
+        })
+    };
+    match &node.v {
+        V::Seq(items, _) => {
+            let mut out = Vec::new();
+            for i in items {
+                out.extend(one(i)?);
+            }
+            Ok(out)
+        }
+        V::Kw(k) if k == "gpg" => Err(gpg_unsupported(id, node)),
+        _ => Ok(one(node)?.into_iter().collect()),
+    }
+}
+
+fn gpg_unsupported(id: &str, at: &Node) -> ClojureError {
+    invalid(
+        PROJECT_CLJ,
+        at.pos,
+        format!(
+            "repository {id:?}: :gpg credentials (~/.lein/credentials.clj.gpg) are not read by kbuild; \
+             give :username and :password as :env/VAR (or [:gpg :env/VAR])"
+        ),
+    )
 }
 
 fn aot(project: &Node) -> R<Aot> {
@@ -354,5 +420,61 @@ mod tests {
         );
         assert_eq!(coords(&p.dependencies), ["a/b 2 :classifier x"]);
         assert_eq!(maven_coords(&p.managed), ["a/b 1", "a/b 2 :classifier x"]);
+    }
+
+    /// `:username`/`:password` as Leiningen's `resolve-credential` reads them.
+    #[test]
+    fn repository_credentials_literal_env_and_vectors() {
+        use kbuild_resolvers::{Auth, Secret};
+        let p = lein(
+            r#"(defproject a "1"
+  :repositories [["private" {:url "https://p/" :username :env/ci_user :password [:gpg :env]}]
+                 ["lit" {:url "https://l/" :username "u" :password "pw"}]
+                 ["open" "https://o/"]])"#,
+            &[],
+        );
+        let auth: Vec<Option<Auth>> = p.repositories.iter().map(|r| r.auth.clone()).collect();
+        assert_eq!(
+            auth[auth.len() - 3..],
+            [
+                Some(Auth {
+                    username: vec![Secret::Env("CI_USER".into())],
+                    password: vec![Secret::Env("LEIN_PASSWORD".into())],
+                }),
+                Some(Auth {
+                    username: vec![Secret::Literal("u".into())],
+                    password: vec![Secret::Literal("pw".into())],
+                }),
+                None,
+            ]
+        );
+        // The key of the deps target names the variable, never a value read from it.
+        let json = serde_json::to_string(&p.repositories).unwrap();
+        assert!(json.contains("CI_USER"), "{json}");
+
+        let e = lein_err(
+            "(defproject a \"1\"\n  :repositories [[\"p\" {:url \"https://p/\" :password :gpg}]])",
+            &[],
+        );
+        assert!(
+            e.contains("project.clj:2:") && e.contains(":gpg credentials"),
+            "{e}"
+        );
+        let e = lein_err(
+            "(defproject a \"1\"\n  :repositories [[\"p\" {:url \"https://p/\" :creds :gpg}]])",
+            &[],
+        );
+        assert!(
+            e.contains("project.clj:2:") && e.contains(":env/VAR"),
+            "{e}"
+        );
+        let e = lein_err(
+            "(defproject a \"1\"\n  :repositories [[\"p\" {:url \"https://p/\" :username 7}]])",
+            &[],
+        );
+        assert!(
+            e.contains("project.clj:2:") && e.contains(":env/VAR"),
+            "{e}"
+        );
     }
 }
