@@ -253,26 +253,30 @@ fn read_content(e: &Element) -> Content {
             .child("dependencyManagement")
             .map(|dm| dm.all("dependencies", "dependency").map(read_dep).collect())
             .unwrap_or_default(),
-        repositories: e
-            .all("repositories", "repository")
-            .map(|r| {
-                // `<enabled>` is true unless it says false, as Maven reads it.
-                let enabled = |which: &str| {
-                    r.child(which)
-                        .and_then(|p| p.text_of("enabled"))
-                        .is_none_or(|t| t.trim() != "false")
-                };
-                (
-                    r.text_of("id").unwrap_or_default(),
-                    r.text_of("url").unwrap_or_default(),
-                    Policy {
-                        releases: enabled("releases"),
-                        snapshots: enabled("snapshots"),
-                    },
-                )
-            })
-            .collect(),
+        repositories: repositories(e),
     }
+}
+
+/// `<repositories>` under `e` (a POM, or a settings.xml profile) as `(id, url, policy)`.
+pub(crate) fn repositories(e: &Element) -> Vec<(String, String, Policy)> {
+    e.all("repositories", "repository")
+        .map(|r| {
+            // `<enabled>` is true unless it says false, as Maven reads it.
+            let enabled = |which: &str| {
+                r.child(which)
+                    .and_then(|p| p.text_of("enabled"))
+                    .is_none_or(|t| t.trim() != "false")
+            };
+            (
+                r.text_of("id").unwrap_or_default(),
+                r.text_of("url").unwrap_or_default(),
+                Policy {
+                    releases: enabled("releases"),
+                    snapshots: enabled("snapshots"),
+                },
+            )
+        })
+        .collect()
 }
 
 impl RawPom {

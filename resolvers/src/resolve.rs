@@ -379,6 +379,9 @@ pub struct ResolverConfig {
     pub progress: Option<ProgressSink>,
     /// How version conflicts are settled: Maven's nearest-wins, or the Clojure CLI's.
     pub mediation: Mediation,
+    /// Whether the repositories of settings.xml's active profiles come first, as in mvn.
+    /// Leiningen and the Clojure CLI do not read profiles.
+    pub settings_profiles: bool,
 }
 
 /// Version conflict resolution.
@@ -430,6 +433,7 @@ impl Default for ResolverConfig {
             parallel_downloads: 8,
             progress: None,
             mediation: Mediation::Nearest,
+            settings_profiles: true,
         }
     }
 }
@@ -711,7 +715,20 @@ pub async fn resolve(
         down: Mutex::new(HashMap::new()),
     };
     let mut base = Vec::new();
-    for r in &config.repositories {
+    let from_profiles: Vec<RemoteRepository> = if config.settings_profiles {
+        session
+            .settings
+            .profile_repositories()
+            .into_iter()
+            .map(|(id, url, policy)| RemoteRepository {
+                policy,
+                ..RemoteRepository::new(id, url)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for r in from_profiles.iter().chain(&config.repositories) {
         let creds = r.auth.as_ref().and_then(|a| {
             let (creds, unset) = a.resolve();
             for var in unset {

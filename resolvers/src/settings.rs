@@ -1,10 +1,11 @@
 //! The parts of Maven's `settings.xml` that affect resolution: local repository, offline,
-//! mirrors and server credentials.
+//! mirrors, server credentials, proxies, and the repositories of active profiles.
 
 use std::fmt;
 use std::path::Path;
 
-use crate::pom::{parse_document, PomError};
+use crate::pom::{self, parse_document, PomError};
+use crate::repository::Policy;
 
 #[derive(Clone, Default, PartialEq)]
 pub struct Mirror {
@@ -99,6 +100,18 @@ pub struct Settings {
     /// Server id → credentials.
     pub servers: Vec<(String, Credentials)>,
     pub proxies: Vec<Proxy>,
+    pub profiles: Vec<Profile>,
+    /// `<activeProfiles>`.
+    pub active_profiles: Vec<String>,
+}
+
+/// A `<profile>` of settings.xml, as far as resolution goes: its repositories.
+#[derive(Clone, Debug, Default)]
+pub struct Profile {
+    pub id: String,
+    pub active_by_default: bool,
+    /// `(id, url, policy)` in order.
+    pub repositories: Vec<(String, String, Policy)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +170,51 @@ impl Settings {
                     non_proxy_hosts: p.text_of("nonProxyHosts").unwrap_or_default(),
                 })
                 .collect(),
+            profiles: root
+                .all("profiles", "profile")
+                .map(|p| Profile {
+                    id: p.text_of("id").unwrap_or_default(),
+                    active_by_default: p
+                        .child("activation")
+                        .and_then(|a| a.text_of("activeByDefault"))
+                        .is_some_and(|t| t == "true"),
+                    repositories: pom::repositories(p),
+                })
+                .collect(),
+            active_profiles: root
+                .all("activeProfiles", "activeProfile")
+                .map(|a| a.text.trim().to_string())
+                .collect(),
         })
+    }
+
+    /// The repositories of the active profiles, which Maven puts before a project's own: a
+    /// profile is active when `<activeProfiles>` names it; `activeByDefault` ones only while
+    /// no other profile is. (Activation by JDK, OS, property or file is not read.)
+    pub fn profile_repositories(&self) -> Vec<(String, String, Policy)> {
+        let named: Vec<&Profile> = self
+            .profiles
+            .iter()
+            .filter(|p| self.active_profiles.contains(&p.id))
+            .collect();
+        let active = if named.is_empty() {
+            self.profiles
+                .iter()
+                .filter(|p| p.active_by_default)
+                .collect()
+        } else {
+            named
+        };
+        let mut out: Vec<(String, String, Policy)> = Vec::new();
+        // Maven injects the active profiles in the order settings.xml declares them, each
+        // one's repositories going before those already there: the last profile's first
+        // (and an id it declares wins).
+        for r in active.iter().rev().flat_map(|p| &p.repositories) {
+            if !out.iter().any(|o| o.0 == r.0) {
+                out.push(r.clone());
+            }
+        }
+        out
     }
 
     /// Reads `path`; a missing file means default settings.

@@ -84,6 +84,7 @@ pub fn deps(
             repositories,
             allow_http,
             newest,
+            lein_order,
             ..
         } = &project.targets[&name].rule
         else {
@@ -97,6 +98,7 @@ pub fn deps(
         if *newest {
             config.mediation = kbuild_resolvers::Mediation::Newest;
         }
+        config.settings_profiles = !*lein_order && !*newest;
         out.push_str(&resolution(
             &config,
             coords,

@@ -45,6 +45,8 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     } else {
         Mediation::Nearest
     };
+    // Leiningen and the Clojure CLI take no repositories from settings.xml profiles.
+    config.settings_profiles = !*lein_order && !*newest;
     config.progress = Some(progress(&env.printer));
     ctx.reporter().running(ctx.target());
     let resolution = kbuild_resolvers::resolve(&config, coords, managed)

@@ -344,6 +344,7 @@ pub fn config(urls: &[&str], local: &Path) -> ResolverConfig {
         parallel_downloads: 8,
         progress: None,
         mediation: Default::default(),
+        settings_profiles: true,
     }
 }
 
@@ -604,6 +605,11 @@ pub struct MvnRun {
 /// dependencies) inside `<project>`, with Debian's repository as the local one (for the
 /// plugin) and central mirrored to `central`, so that nothing leaves the machine.
 pub fn mvn_project(work: &Path, body: &str, central: &str) -> MvnRun {
+    mvn_project_with(work, body, central, "")
+}
+
+/// [`mvn_project`] with `settings` (profiles, activeProfiles...) added to its settings.xml.
+pub fn mvn_project_with(work: &Path, body: &str, central: &str, settings: &str) -> MvnRun {
     let local = work.join("m2");
     let ok = Command::new("cp")
         .arg("-al")
@@ -614,7 +620,7 @@ pub fn mvn_project(work: &Path, body: &str, central: &str) -> MvnRun {
         .success();
     assert!(ok, "cp -al failed");
     let settings = format!(
-        "<settings><localRepository>{}</localRepository><mirrors><mirror><id>central-here</id><mirrorOf>central</mirrorOf><url>{central}</url></mirror></mirrors></settings>",
+        "<settings><localRepository>{}</localRepository><mirrors><mirror><id>central-here</id><mirrorOf>central</mirrorOf><url>{central}</url></mirror></mirrors>{settings}</settings>",
         local.display()
     );
     std::fs::write(work.join("settings.xml"), settings).expect("write");
