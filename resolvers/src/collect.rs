@@ -517,6 +517,9 @@ impl Session {
             let mut chain: Vec<RawPom> = Vec::new();
             let mut seen: Vec<String> = Vec::new();
             let (mut cg, mut ca, mut cv) = (g.to_string(), a.to_string(), v.to_string());
+            // Each POM's own repositories serve its parents and imports too, after the ones
+            // it was found through, as Maven's model resolver adds them while it builds.
+            let mut own_repos: Vec<Arc<dyn Repository>> = repos.to_vec();
             loop {
                 let k = format!("{cg}:{ca}:{cv}");
                 if seen.contains(&k) {
@@ -524,7 +527,7 @@ impl Session {
                     return Err(ResolveError::ParentCycle { chain: seen });
                 }
                 seen.push(k.clone());
-                let Some(raw) = self.raw_pom(&cg, &ca, &cv, repos).await? else {
+                let Some(raw) = self.raw_pom(&cg, &ca, &cv, &own_repos).await? else {
                     if chain.is_empty() {
                         self.models
                             .lock()
@@ -535,9 +538,20 @@ impl Session {
                     return Err(ResolveError::Missing {
                         coord: format!("{k} (parent POM)"),
                         path: vec![],
-                        repositories: Self::repo_names(repos),
+                        repositories: Self::repo_names(&own_repos),
                     });
                 };
+                // Only literal URLs: properties are not known before the whole chain is.
+                for (rid, url, policy) in raw.declared_repositories() {
+                    if url.contains("${") || rid.contains("${") {
+                        continue;
+                    }
+                    if let Ok(r) = self.open_repo(rid, url, *policy, None) {
+                        if !own_repos.iter().any(|x| x.url() == r.url()) {
+                            own_repos.push(r);
+                        }
+                    }
+                }
                 let parent = raw.parent.clone();
                 chain.push((*raw).clone());
                 match parent {
@@ -567,7 +581,7 @@ impl Session {
                 next.push(key.clone());
                 let iv = imp.version.clone().unwrap_or_default();
                 match self
-                    .model(&imp.group_id, &imp.artifact_id, &iv, repos, next)
+                    .model(&imp.group_id, &imp.artifact_id, &iv, &own_repos, next)
                     .await?
                 {
                     Some(bom) => model.add_imported(&bom.managed),
@@ -575,7 +589,7 @@ impl Session {
                         return Err(ResolveError::Missing {
                             coord: format!("{ik} (imported BOM)"),
                             path: vec![],
-                            repositories: Self::repo_names(repos),
+                            repositories: Self::repo_names(&own_repos),
                         })
                     }
                 }

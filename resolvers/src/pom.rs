@@ -280,6 +280,11 @@ pub(crate) fn repositories(e: &Element) -> Vec<(String, String, Policy)> {
 }
 
 impl RawPom {
+    /// The repositories this file declares, as written (not interpolated).
+    pub fn declared_repositories(&self) -> &[(String, String, Policy)] {
+        &self.content.repositories
+    }
+
     pub fn parse(bytes: &[u8], file: &str) -> Result<RawPom, PomError> {
         let p = parse_document(bytes, file)?;
         if p.name != "project" {
