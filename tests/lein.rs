@@ -841,3 +841,59 @@ fn releases_setting_as_in_lein(setting: &str, a_from: &str) {
         );
     }
 }
+
+/// `:mirrors` keyed by a regex: it must match the whole repository id (pomegranate's
+/// `re-matches`), and then the mirror replaces the repository. Compared with lein for a
+/// key that matches and one that only matches part of the id.
+#[test]
+fn mirrors_replace_the_repositories_whose_whole_id_they_match_as_in_lein() {
+    let mirror = tempfile::tempdir().unwrap();
+    support::publish(mirror.path(), "kbt.mirror:a:1.0", "", "mirror");
+    for (key, mirrored) in [("#\"sn.p\"", true), ("\"snap\"", true), ("#\"na\"", false)] {
+        let p = Project::new("lein-mixed");
+        p.write(
+            "project.clj",
+            &format!(
+                "(defproject kbt/mirror \"1\"\n  :dependencies [[kbt.mirror/a \"1.0\"]]\n  \
+                 :repositories ^:replace [[\"snap\" \"file:///nonexistent/kbuild-test-repo\"]]\n  \
+                 :mirrors {{{key} {{:name \"inside\" :url \"file://{}\"}}}})\n",
+                mirror.path().display()
+            ),
+        );
+        let profiles = "-base,-dev,-user";
+        let work = tempfile::tempdir().unwrap();
+        let (lein_m2, our_m2) = (work.path().join("lein-m2"), work.path().join("kbuild-m2"));
+        let out = lein_online(&p, &lein_m2, &["with-profile", profiles, "classpath"]);
+        assert_eq!(
+            out.status.success(),
+            mirrored,
+            "{key}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let b = Build::from(
+            p.command(&[
+                "--local-repo",
+                our_m2.to_str().unwrap(),
+                "--profile",
+                profiles,
+                "classpath",
+            ])
+            .env("LEIN_HOME", p.path(".lein-home"))
+            .output()
+            .unwrap(),
+        );
+        assert_eq!(b.ok(), mirrored, "{key}: {}", b.stderr);
+        if mirrored {
+            let theirs = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .replace(&format!("{}/target/classes:", p.dir.path().display()), "")
+                .replace(
+                    &lein_m2.display().to_string(),
+                    &our_m2.display().to_string(),
+                );
+            assert_eq!(b.stdout.trim(), theirs, "{key}");
+        } else {
+            assert!(b.stderr.contains("kbt.mirror:a"), "{}", b.stderr);
+        }
+    }
+}

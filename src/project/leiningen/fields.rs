@@ -110,56 +110,125 @@ fn repositories(project: &Node) -> R<Vec<RemoteRepository>> {
     let mut repositories = Vec::new();
     let repos_node = project.get("repositories").cloned().expect("set above");
     let (repo_items, _) = seq_items(PROJECT_CLJ, repos_node, "a vector of repositories")?;
+    let mirrors = mirrors(project)?;
     for r in repo_items {
         let (id, opts) = repo_parts(&r)?;
-        let enabled =
-            |which: &str| !matches!(opts.get(which).map(|n| &n.v), Some(V::Bool(false) | V::Nil));
-        let url = match &opts.v {
-            V::Map(_) => match opts.get("url") {
-                Some(u) => match &u.v {
-                    V::Str(s) => s.clone(),
-                    _ => return Err(expected(PROJECT_CLJ, u, "a repository URL string")),
-                },
-                None => {
-                    return Err(invalid(
-                        PROJECT_CLJ,
-                        opts.pos,
-                        format!("repository {id:?} has no :url"),
-                    ))
-                }
-            },
+        match mirrors.iter().find(|(matches, _)| matches(&id)) {
+            // Several repositories behind one mirror ask it once.
+            Some((_, mirror)) if repositories.contains(mirror) => {}
+            Some((_, mirror)) => repositories.push(mirror.clone()),
+            None => repositories.push(repository(id, &opts)?),
+        }
+    }
+    Ok(repositories)
+}
+
+type Matcher = Box<dyn Fn(&str) -> bool>;
+
+/// `:mirrors`: a repository id (string key) or a regex matching the whole id (as
+/// pomegranate's `re-matches`, which real lein shows) to the repository that replaces it,
+/// with its own URL, policies and credentials; `:name` is its id.
+fn mirrors(project: &Node) -> R<Vec<(Matcher, RemoteRepository)>> {
+    let Some(node) = project.get("mirrors") else {
+        return Ok(Vec::new());
+    };
+    let entries = match &node.v {
+        V::Map(entries) => entries,
+        V::Nil => return Ok(Vec::new()),
+        _ => {
+            return Err(expected(
+                PROJECT_CLJ,
+                node,
+                "a map of repository id or regex to mirror",
+            ))
+        }
+    };
+    let mut out: Vec<(Matcher, RemoteRepository)> = Vec::new();
+    for (k, v) in entries {
+        let (matcher, key): (Matcher, String) = match &k.v {
+            V::Str(id) => {
+                let id = id.clone();
+                (Box::new(move |r: &str| r == id), k_text(k))
+            }
+            V::Regex(re) => {
+                let whole = regex_lite::Regex::new(&format!("^(?:{re})$")).map_err(|e| {
+                    invalid(PROJECT_CLJ, k.pos, format!(":mirrors key #\"{re}\": {e}"))
+                })?;
+                (Box::new(move |r: &str| whole.is_match(r)), k_text(k))
+            }
             _ => {
                 return Err(expected(
                     PROJECT_CLJ,
-                    &opts,
-                    "a repository URL or {:url ...}",
+                    k,
+                    "a repository id string or a regex",
                 ))
             }
         };
-        let policy = Policy {
-            releases: enabled("releases"),
-            snapshots: enabled("snapshots"),
+        let name = match v.get("name").map(|n| &n.v) {
+            Some(V::Str(n)) => n.clone(),
+            _ => key,
         };
-        if let Some(c) = opts
-            .get("creds")
-            .filter(|c| matches!(&c.v, V::Kw(k) if k == "gpg"))
-        {
-            return Err(gpg_unsupported(&id, c));
-        }
-        let (username, password) = (
-            credential(&id, &opts, "username")?,
-            credential(&id, &opts, "password")?,
-        );
-        let auth =
-            (!username.is_empty() || !password.is_empty()).then_some(Auth { username, password });
-        repositories.push(RemoteRepository {
-            id,
-            url,
-            policy,
-            auth,
-        });
+        out.push((matcher, repository(name, v)?));
     }
-    Ok(repositories)
+    Ok(out)
+}
+
+fn k_text(k: &Node) -> String {
+    match &k.v {
+        V::Str(s) | V::Regex(s) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+/// One repository's settings: `{:url ...}` with its policies and credentials.
+fn repository(id: String, opts: &Node) -> R<RemoteRepository> {
+    let enabled =
+        |which: &str| !matches!(opts.get(which).map(|n| &n.v), Some(V::Bool(false) | V::Nil));
+    let url = match &opts.v {
+        V::Str(s) => s.clone(),
+        V::Map(_) => match opts.get("url") {
+            Some(u) => match &u.v {
+                V::Str(s) => s.clone(),
+                _ => return Err(expected(PROJECT_CLJ, u, "a repository URL string")),
+            },
+            None => {
+                return Err(invalid(
+                    PROJECT_CLJ,
+                    opts.pos,
+                    format!("repository {id:?} has no :url"),
+                ))
+            }
+        },
+        _ => {
+            return Err(expected(
+                PROJECT_CLJ,
+                opts,
+                "a repository URL or {:url ...}",
+            ))
+        }
+    };
+    let policy = Policy {
+        releases: enabled("releases"),
+        snapshots: enabled("snapshots"),
+    };
+    if let Some(c) = opts
+        .get("creds")
+        .filter(|c| matches!(&c.v, V::Kw(k) if k == "gpg"))
+    {
+        return Err(gpg_unsupported(&id, c));
+    }
+    let (username, password) = (
+        credential(&id, opts, "username")?,
+        credential(&id, opts, "password")?,
+    );
+    let auth =
+        (!username.is_empty() || !password.is_empty()).then_some(Auth { username, password });
+    Ok(RemoteRepository {
+        id,
+        url,
+        policy,
+        auth,
+    })
 }
 
 /// A repository's `:username` or `:password` as Leiningen's `resolve-credential` reads it:
@@ -474,6 +543,32 @@ mod tests {
         );
         assert!(
             e.contains("project.clj:2:") && e.contains(":env/VAR"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn mirrors_replace_matching_repositories_and_bad_keys_name_their_line() {
+        let p = lein(
+            r#"(defproject a "1"
+  :repositories ^:replace [["snap" "https://s/"] ["rel" "https://r/"] ["other" "https://o/"]]
+  :mirrors {#"sn.*|rel" {:name "inside" :url "https://m/" :username :env/m_user}})"#,
+            &[],
+        );
+        let repos: Vec<String> = p
+            .repositories
+            .iter()
+            .map(|r| format!("{}={}", r.id, r.url))
+            .collect();
+        // Both mirrored repositories ask the mirror once, where the first stood.
+        assert_eq!(repos, ["inside=https://m/", "other=https://o/"]);
+        assert!(p.repositories[0].auth.is_some());
+        let e = lein_err(
+            "(defproject a \"1\"\n  :mirrors {#\"(\" {:url \"https://m/\"}})",
+            &[],
+        );
+        assert!(
+            e.contains("project.clj:2:") && e.contains(":mirrors key"),
             "{e}"
         );
     }
