@@ -657,7 +657,15 @@ fn settings(config: &ResolverConfig) -> Result<Settings, ResolveError> {
         .settings_xml
         .clone()
         .unwrap_or_else(|| home_dir().join(".m2/settings.xml"));
-    Ok(Settings::load(&path)?)
+    let mut settings = Settings::load(&path)?;
+    // Where mvn finds the master password: -Dsettings.security, else ~/.m2.
+    let security = config
+        .system_properties
+        .get("settings.security")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home_dir().join(".m2/settings-security.xml"));
+    settings.decrypt_passwords(&security)?;
+    Ok(settings)
 }
 
 fn local_root(config: &ResolverConfig, settings: &Settings) -> PathBuf {

@@ -78,7 +78,7 @@ fn compare(s: &Setup, profiles: &str, active: &[&str]) -> String {
     let body = format!(
         "<repositories><repository><id>project</id><url>{project_repo}</url></repository></repositories><dependencies>{body}</dependencies>"
     );
-    let mvn = mvn_project_with(work.path(), &body, project_repo, &settings);
+    let mvn = mvn_project_with(work.path(), &body, project_repo, &settings, &[]);
     match ours {
         Ok(r) => {
             assert!(mvn.ok, "kbuild resolved, mvn did not:\n{}", mvn.stdout);

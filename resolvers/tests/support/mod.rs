@@ -192,8 +192,14 @@ fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
                 },
             }
         };
+        // Maven's wagon only sends credentials when challenged.
+        let challenge = if status.starts_with("401") {
+            "WWW-Authenticate: Basic realm=\"kbt\"\r\n"
+        } else {
+            ""
+        };
         let head = format!(
-            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n{}\r\n",
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n{challenge}{}\r\n",
             body.len(),
             if close { "Connection: close\r\n" } else { "" }
         );
@@ -605,11 +611,18 @@ pub struct MvnRun {
 /// dependencies) inside `<project>`, with Debian's repository as the local one (for the
 /// plugin) and central mirrored to `central`, so that nothing leaves the machine.
 pub fn mvn_project(work: &Path, body: &str, central: &str) -> MvnRun {
-    mvn_project_with(work, body, central, "")
+    mvn_project_with(work, body, central, "", &[])
 }
 
-/// [`mvn_project`] with `settings` (profiles, activeProfiles...) added to its settings.xml.
-pub fn mvn_project_with(work: &Path, body: &str, central: &str, settings: &str) -> MvnRun {
+/// [`mvn_project`] with `settings` (profiles, servers...) added to its settings.xml and
+/// `args` to its command line.
+pub fn mvn_project_with(
+    work: &Path,
+    body: &str,
+    central: &str,
+    settings: &str,
+    args: &[&str],
+) -> MvnRun {
     let local = work.join("m2");
     let ok = Command::new("cp")
         .arg("-al")
@@ -632,6 +645,7 @@ pub fn mvn_project_with(work: &Path, body: &str, central: &str, settings: &str) 
         .current_dir(work)
         .args(["-B", "-ntp", "-Dstyle.color=never", "-s"])
         .arg(work.join("settings.xml"))
+        .args(args)
         .arg("org.apache.maven.plugins:maven-dependency-plugin:3.5.0:list")
         .env("MAVEN_OPTS", "-XX:TieredStopAtLevel=1 -Xshare:auto")
         .output()
