@@ -176,8 +176,8 @@ pub(crate) struct Relocation {
 }
 
 #[derive(Debug, Clone, Default)]
-struct Activation {
-    active_by_default: bool,
+pub(crate) struct Activation {
+    pub active_by_default: bool,
     jdk: Option<String>,
     property: Option<(String, Option<String>)>,
     /// `<os>`: name, family, arch, version (each optional, `!` negates).
@@ -319,23 +319,7 @@ impl RawPom {
         let profiles = p
             .all("profiles", "profile")
             .map(|pe| {
-                let mut activation = Activation::default();
-                if let Some(a) = pe.child("activation") {
-                    activation.active_by_default =
-                        a.text_of("activeByDefault").as_deref() == Some("true");
-                    activation.jdk = a.text_of("jdk");
-                    activation.property = a.child("property").map(|pr| {
-                        (
-                            pr.text_of("name").unwrap_or_default(),
-                            pr.text_of("value").filter(|v| !v.is_empty()),
-                        )
-                    });
-                    activation.os = a.child("os").map(|o| {
-                        ["name", "family", "arch", "version"]
-                            .map(|k| o.text_of(k).filter(|v| !v.is_empty()))
-                    });
-                    activation.unsupported = a.child("file").is_some();
-                }
+                let activation = Activation::read(pe);
                 Profile {
                     activation,
                     content: read_content(pe),
@@ -436,7 +420,31 @@ fn os_matches(cond: &[Option<String>; 4], env: &Env) -> bool {
         && check(&cond[3], &|v| v == version)
 }
 
-fn activated(a: &Activation, env: &Env) -> bool {
+impl Activation {
+    /// The `<activation>` of a profile element (a POM's or settings.xml's).
+    pub(crate) fn read(profile: &Element) -> Activation {
+        let mut activation = Activation::default();
+        if let Some(a) = profile.child("activation") {
+            activation.active_by_default = a.text_of("activeByDefault").as_deref() == Some("true");
+            activation.jdk = a.text_of("jdk");
+            activation.property = a.child("property").map(|pr| {
+                (
+                    pr.text_of("name").unwrap_or_default(),
+                    pr.text_of("value").filter(|v| !v.is_empty()),
+                )
+            });
+            activation.os = a.child("os").map(|o| {
+                ["name", "family", "arch", "version"]
+                    .map(|k| o.text_of(k).filter(|v| !v.is_empty()))
+            });
+            activation.unsupported = a.child("file").is_some();
+        }
+        activation
+    }
+}
+
+/// Whether a profile's JDK, property and OS conditions hold (activeByDefault aside).
+pub(crate) fn activated(a: &Activation, env: &Env) -> bool {
     if a.unsupported || (a.jdk.is_none() && a.property.is_none() && a.os.is_none()) {
         return false;
     }

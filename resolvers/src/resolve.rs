@@ -726,7 +726,7 @@ pub async fn resolve(
     let from_profiles: Vec<RemoteRepository> = if config.settings_profiles {
         session
             .settings
-            .profile_repositories()
+            .profile_repositories(&session.env)
             .into_iter()
             .map(|(id, url, policy)| RemoteRepository {
                 policy,

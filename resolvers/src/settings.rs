@@ -109,7 +109,7 @@ pub struct Settings {
 #[derive(Clone, Debug, Default)]
 pub struct Profile {
     pub id: String,
-    pub active_by_default: bool,
+    pub(crate) activation: pom::Activation,
     /// `(id, url, policy)` in order.
     pub repositories: Vec<(String, String, Policy)>,
 }
@@ -180,10 +180,7 @@ impl Settings {
                 .all("profiles", "profile")
                 .map(|p| Profile {
                     id: p.text_of("id").unwrap_or_default(),
-                    active_by_default: p
-                        .child("activation")
-                        .and_then(|a| a.text_of("activeByDefault"))
-                        .is_some_and(|t| t == "true"),
+                    activation: pom::Activation::read(p),
                     repositories: pom::repositories(p),
                 })
                 .collect(),
@@ -195,18 +192,19 @@ impl Settings {
     }
 
     /// The repositories of the active profiles, which Maven puts before a project's own: a
-    /// profile is active when `<activeProfiles>` names it; `activeByDefault` ones only while
-    /// no other profile is. (Activation by JDK, OS, property or file is not read.)
-    pub fn profile_repositories(&self) -> Vec<(String, String, Policy)> {
+    /// profile is active when `<activeProfiles>` names it or its `<activation>` (JDK,
+    /// property, OS, as for POM profiles) holds in `env`; `activeByDefault` ones only while no
+    /// other profile is. (File activation is not read.)
+    pub(crate) fn profile_repositories(&self, env: &pom::Env) -> Vec<(String, String, Policy)> {
         let named: Vec<&Profile> = self
             .profiles
             .iter()
-            .filter(|p| self.active_profiles.contains(&p.id))
+            .filter(|p| self.active_profiles.contains(&p.id) || pom::activated(&p.activation, env))
             .collect();
         let active = if named.is_empty() {
             self.profiles
                 .iter()
-                .filter(|p| p.active_by_default)
+                .filter(|p| p.activation.active_by_default)
                 .collect()
         } else {
             named

@@ -47,6 +47,11 @@ fn marker(jar: &std::path::Path) -> String {
 /// kbuild and mvn with the same profiles and the project's repository last: the same list,
 /// and `a` from the same repository.
 fn compare(s: &Setup, profiles: &str, active: &[&str]) -> String {
+    compare_with(s, profiles, active, &[])
+}
+
+/// [`compare`] with the system properties `props` set (`-D` for mvn).
+fn compare_with(s: &Setup, profiles: &str, active: &[&str], props: &[&str]) -> String {
     let active: String = active
         .iter()
         .map(|a| format!("<activeProfile>{a}</activeProfile>"))
@@ -61,6 +66,9 @@ fn compare(s: &Setup, profiles: &str, active: &[&str]) -> String {
     let settings_xml = local.path().join("settings.xml");
     std::fs::write(&settings_xml, format!("<settings>{settings}</settings>")).unwrap();
     cfg.settings_xml = Some(settings_xml);
+    for p in props {
+        cfg.system_properties.insert(p.to_string(), "on".into());
+    }
     let deps: Vec<Dependency> = roots
         .iter()
         .map(|r| Dependency::parse(r).unwrap())
@@ -78,7 +86,9 @@ fn compare(s: &Setup, profiles: &str, active: &[&str]) -> String {
     let body = format!(
         "<repositories><repository><id>project</id><url>{project_repo}</url></repository></repositories><dependencies>{body}</dependencies>"
     );
-    let mvn = mvn_project_with(work.path(), &body, project_repo, &settings, &[]);
+    let flags: Vec<String> = props.iter().map(|p| format!("-D{p}=on")).collect();
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let mvn = mvn_project_with(work.path(), &body, project_repo, &settings, &flags);
     match ours {
         Ok(r) => {
             assert!(mvn.ok, "kbuild resolved, mvn did not:\n{}", mvn.stdout);
@@ -116,4 +126,17 @@ fn active_profiles_repositories_come_first_as_in_mvn() {
     let p =
         profile("default", true, &[("default", u0)]) + &profile("named", false, &[("named", u1)]);
     assert_eq!(compare(&s, &p, &["named"]), "repo 1");
+}
+
+/// A settings profile activated by a property, as a POM profile would be.
+#[test]
+fn a_settings_profile_activated_by_a_property_as_in_mvn() {
+    let s = setup();
+    let u1 = s.servers[1].url.as_str();
+    let p = format!(
+        "<profile><id>byprop</id><activation><property><name>kbt.flag</name></property></activation>\
+         <repositories><repository><id>corp</id><url>{u1}</url></repository></repositories></profile>"
+    );
+    assert_eq!(compare_with(&s, &p, &[], &["kbt.flag"]), "repo 1");
+    assert!(compare_with(&s, &p, &[], &[]).starts_with("failed"));
 }
