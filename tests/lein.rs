@@ -897,3 +897,59 @@ fn mirrors_replace_the_repositories_whose_whole_id_they_match_as_in_lein() {
         }
     }
 }
+
+/// A `.sha1` that does not match: with `:checksum :fail` (Leiningen's default) lein and
+/// kbuild both refuse the jar; with `:checksum :warn` both take it, with the same classpath.
+#[test]
+fn checksum_policy_fail_and_warn_as_in_lein() {
+    let repo = tempfile::tempdir().unwrap();
+    let jar = support::publish(repo.path(), "kbt.sum:a:1.0", "", "a");
+    std::fs::write(jar.with_extension("jar.sha1"), "0".repeat(40)).unwrap();
+    for (setting, ok) in [("", false), (":checksum :warn", true)] {
+        let p = Project::new("lein-mixed");
+        p.write(
+            "project.clj",
+            &format!(
+                "(defproject kbt/sums \"1\"\n  :dependencies [[kbt.sum/a \"1.0\"]]\n  \
+                 :repositories ^:replace [[\"sums\" {{:url \"file://{}\" {setting}}}]])\n",
+                repo.path().display()
+            ),
+        );
+        let profiles = "-base,-dev,-user";
+        let work = tempfile::tempdir().unwrap();
+        let (lein_m2, our_m2) = (work.path().join("lein-m2"), work.path().join("kbuild-m2"));
+        let out = lein_online(&p, &lein_m2, &["with-profile", profiles, "classpath"]);
+        assert_eq!(
+            out.status.success(),
+            ok,
+            "{setting:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let b = Build::from(
+            p.command(&[
+                "--local-repo",
+                our_m2.to_str().unwrap(),
+                "--profile",
+                profiles,
+                "classpath",
+            ])
+            .env("LEIN_HOME", p.path(".lein-home"))
+            .output()
+            .unwrap(),
+        );
+        assert_eq!(b.ok(), ok, "{setting:?}: {}", b.stderr);
+        if ok {
+            let theirs = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .replace(&format!("{}/target/classes:", p.dir.path().display()), "")
+                .replace(
+                    &lein_m2.display().to_string(),
+                    &our_m2.display().to_string(),
+                );
+            assert_eq!(b.stdout.trim(), theirs);
+            assert!(b.stderr.contains("checksum mismatch"), "{}", b.stderr);
+        } else {
+            assert!(b.stderr.contains("checksum mismatch"), "{}", b.stderr);
+        }
+    }
+}

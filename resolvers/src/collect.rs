@@ -349,16 +349,24 @@ impl Session {
                 }
                 Some(p) => return Ok(Some(p)),
                 None => {
-                    let found = match repository::fetch_checked(repo.as_ref(), &rel).await {
-                        Ok(found) => found,
-                        Err(e) => {
-                            failed(fetch_err(e), &mut first_failure);
-                            continue;
-                        }
-                    };
+                    let checksums = repo.policy().checksums(&c.version);
+                    let found =
+                        match repository::fetch_checked_as(repo.as_ref(), &rel, checksums).await {
+                            Ok(found) => found,
+                            Err(e) => {
+                                failed(fetch_err(e), &mut first_failure);
+                                continue;
+                            }
+                        };
                     let Some(v) = found else {
                         continue;
                     };
+                    if let Some(m) = &v.mismatch {
+                        self.warn(format!(
+                            "{m}; kept, as repository {}'s checksum policy is warn",
+                            repo.id()
+                        ));
+                    }
                     downloaded = true;
                     let url = repository::redact_url(&format!("{}{}", repo.url(), rel));
                     match check_content(c, &v, &url) {

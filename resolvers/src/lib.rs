@@ -18,7 +18,7 @@ pub mod settings;
 pub mod version;
 
 pub use leiningen::leiningen_order;
-pub use repository::{redact_url, Policy};
+pub use repository::{redact_url, ChecksumPolicy, Policy};
 pub use resolve::{
     local_repository, resolve, standalone_pom_dependencies, to_list_lines, to_tree_string, Auth,
     Coord, Dependency, Download, Exclusion, Mediation, ProgressSink, RemoteRepository, Resolution,

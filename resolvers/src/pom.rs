@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use crate::repository::Policy;
+use crate::repository::{ChecksumPolicy, Policy};
 use crate::version::{Restriction, Version, VersionReq};
 
 #[derive(Debug, thiserror::Error)]
@@ -267,12 +267,21 @@ pub(crate) fn repositories(e: &Element) -> Vec<(String, String, Policy)> {
                     .and_then(|p| p.text_of("enabled"))
                     .is_none_or(|t| t.trim() != "false")
             };
+            // Unwritten, kbuild keeps its `fail` (mvn's default is `warn`).
+            let checksums = |which: &str| {
+                r.child(which)
+                    .and_then(|p| p.text_of("checksumPolicy"))
+                    .and_then(|t| ChecksumPolicy::parse(&t))
+                    .unwrap_or_default()
+            };
             (
                 r.text_of("id").unwrap_or_default(),
                 r.text_of("url").unwrap_or_default(),
                 Policy {
                     releases: enabled("releases"),
                     snapshots: enabled("snapshots"),
+                    release_checksums: checksums("releases"),
+                    snapshot_checksums: checksums("snapshots"),
                 },
             )
         })

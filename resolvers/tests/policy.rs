@@ -5,12 +5,16 @@ mod support;
 
 use std::path::Path;
 
-use kbuild_resolvers::{resolve, to_list_lines, Dependency, Policy, RemoteRepository};
+use kbuild_resolvers::{
+    resolve, to_list_lines, ChecksumPolicy, Dependency, Policy, RemoteRepository,
+};
 use support::{config, mvn_project, publish, runtime, Server};
 
 const SNAPSHOTS_ONLY: Policy = Policy {
     releases: false,
     snapshots: true,
+    release_checksums: ChecksumPolicy::Fail,
+    snapshot_checksums: ChecksumPolicy::Fail,
 };
 
 fn deps(specs: &[&str]) -> Vec<Dependency> {

@@ -2,7 +2,7 @@
 //! managed versions and the global exclusions), repositories, paths, `:aot`, `:main`, and
 //! the code Leiningen hands to the project's JVM.
 
-use kbuild_resolvers::{Auth, Dependency, Policy, RemoteRepository, Secret};
+use kbuild_resolvers::{Auth, ChecksumPolicy, Dependency, Policy, RemoteRepository, Secret};
 
 use super::dependencies::{dep_from_map, dep_map, exclusion, exclusion_map};
 use super::merge::{repo_parts, seq_items};
@@ -207,9 +207,24 @@ fn repository(id: String, opts: &Node) -> R<RemoteRepository> {
             ))
         }
     };
+    // `:checksum` in the kind's map, else at the top (pomegranate merges the two).
+    let checksums = |which: &str| -> R<ChecksumPolicy> {
+        let node = opts
+            .get(which)
+            .and_then(|m| m.get("checksum"))
+            .or_else(|| opts.get("checksum"));
+        match node.map(|n| (n, &n.v)) {
+            None => Ok(ChecksumPolicy::Fail),
+            Some((n, V::Kw(k))) => ChecksumPolicy::parse(k)
+                .ok_or_else(|| expected(PROJECT_CLJ, n, ":fail, :warn or :ignore")),
+            Some((n, _)) => Err(expected(PROJECT_CLJ, n, ":fail, :warn or :ignore")),
+        }
+    };
     let policy = Policy {
         releases: enabled("releases"),
         snapshots: enabled("snapshots"),
+        release_checksums: checksums("releases")?,
+        snapshot_checksums: checksums("snapshots")?,
     };
     if let Some(c) = opts
         .get("creds")
@@ -571,5 +586,28 @@ mod tests {
             e.contains("project.clj:2:") && e.contains(":mirrors key"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn repository_checksum_policies() {
+        use kbuild_resolvers::ChecksumPolicy::{Fail, Ignore, Warn};
+        let p = lein(
+            r#"(defproject a "1"
+  :repositories ^:replace [["w" {:url "https://w/" :checksum :warn}]
+                           ["k" {:url "https://k/" :checksum :warn :snapshots {:checksum :ignore}}]
+                           ["d" "https://d/"]])"#,
+            &[],
+        );
+        let got: Vec<_> = p
+            .repositories
+            .iter()
+            .map(|r| (r.policy.release_checksums, r.policy.snapshot_checksums))
+            .collect();
+        assert_eq!(got, [(Warn, Warn), (Warn, Ignore), (Fail, Fail)]);
+        let e = lein_err(
+            "(defproject a \"1\"\n  :repositories [[\"p\" {:url \"https://p/\" :checksum :maybe}]])",
+            &[],
+        );
+        assert!(e.contains("project.clj:2:") && e.contains(":warn"), "{e}");
     }
 }
