@@ -78,7 +78,7 @@ pub(crate) struct Session {
     pub progress: Option<ProgressSink>,
     /// What Maven would print as a warning, in order, each once.
     pub warnings: Mutex<Vec<String>>,
-    /// Repositories (by URL) that could not be reached, with the failure: asked once, so
+    /// Repositories (by URL) that failed at the transport level, with the failure: asked once, so
     /// an unreachable repository costs its timeout once per resolution, not per file.
     pub down: Mutex<HashMap<String, String>>,
 }
@@ -415,6 +415,15 @@ impl Session {
                     bytes: size,
                 });
             }
+            // An earlier repository failed (an unreachable one was warned about already).
+            if let Some(e @ ResolveError::Fetch { source, .. }) = &first_failure {
+                if !matches!(**source, RepoError::Transport { .. }) {
+                    self.warn(format!(
+                        "{e}; {c} found in repository {} instead",
+                        repo.id()
+                    ));
+                }
+            }
             return Ok(Some(stored));
         }
         match first_failure {
@@ -423,7 +432,8 @@ impl Session {
         }
     }
 
-    /// Records that `repo` could not be reached, with a warning the first time.
+    /// Records that `repo` failed at the transport level (unreachable, or still failing
+    /// after its retries), with a warning the first time.
     fn mark_down(&self, repo: &dyn Repository, message: &str) {
         let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
         if down.contains_key(repo.url()) {
@@ -432,7 +442,7 @@ impl Session {
         down.insert(repo.url().to_string(), message.to_string());
         drop(down);
         self.warn(format!(
-            "repository {} ({}) could not be reached: {message}; not asked again in this resolution",
+            "repository {} ({}) failed: {message}; not asked again in this resolution",
             repo.id(),
             repository::redact_url(repo.url())
         ));

@@ -278,10 +278,24 @@ pub struct RemoteRepository {
 
 /// Where a credential comes from: written in the build file, or an environment variable
 /// read when resolving, so that a target's key holds the variable's name, never its value.
-#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
 pub enum Secret {
     Literal(String),
     Env(String),
+}
+
+/// Serialized (into targets' keys, which the stores keep) a written secret is its SHA-256:
+/// a changed password still changes the key, and no cache holds the password.
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Secret::Literal(v) => {
+                let digest = hex::encode(sha2::Sha256::digest(v.as_bytes()));
+                s.serialize_newtype_variant("Secret", 0, "Literal", &format!("sha256:{digest}"))
+            }
+            Secret::Env(v) => s.serialize_newtype_variant("Secret", 1, "Env", v),
+        }
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -465,7 +479,7 @@ pub struct Resolution {
     /// The root's direct dependencies and below.
     pub tree: Vec<TreeNode>,
     /// What Maven warns about and goes on: a POM no repository has (the artifact then has
-    /// no dependencies), a repository that could not be reached while others answered.
+    /// no dependencies), a repository that failed while others answered.
     pub warnings: Vec<String>,
 }
 

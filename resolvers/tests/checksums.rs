@@ -83,3 +83,41 @@ fn a_mismatch_fails_by_default_and_warns_or_is_ignored_when_the_policy_says_so()
     assert!(mvn.ok, "{}", mvn.stdout);
     assert_eq!(to_list_lines(&r), mvn.list);
 }
+
+/// A mismatch in the first repository under `fail` is that repository's failure: the second
+/// one's good copy resolves (as in mvn), with a warning naming the mismatch.
+#[test]
+fn a_mismatch_in_one_repository_falls_back_to_the_next_with_a_warning() {
+    let (_bad_dir, bad) = bad_checksum_repo();
+    let good_dir = tempfile::tempdir().unwrap();
+    publish(good_dir.path(), "kbt.sum:a:1.0", "", "a");
+    let good = Server::start(good_dir.path());
+    let local = tempfile::tempdir().unwrap();
+    let r = runtime()
+        .block_on(resolve(
+            &config(&[&bad.url, &good.url], local.path()),
+            &[Dependency::parse("kbt.sum:a:1.0").unwrap()],
+            &[],
+        ))
+        .unwrap();
+    assert!(
+        r.warnings.iter().any(|w| w.contains("checksum mismatch")
+            && w.contains("kbt.sum:a:jar:1.0 found in repository r1 instead")),
+        "{:?}",
+        r.warnings
+    );
+
+    let work = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let central = Server::start(empty.path());
+    let body = format!(
+        "<repositories>\
+           <repository><id>bad</id><url>{}</url><releases><checksumPolicy>fail</checksumPolicy></releases></repository>\
+           <repository><id>good</id><url>{}</url></repository></repositories>\
+         <dependencies><dependency><groupId>kbt.sum</groupId><artifactId>a</artifactId><version>1.0</version></dependency></dependencies>",
+        bad.url, good.url
+    );
+    let mvn = mvn_project(work.path(), &body, &central.url);
+    assert!(mvn.ok, "{}", mvn.stdout);
+    assert_eq!(to_list_lines(&r), mvn.list);
+}

@@ -89,9 +89,9 @@ fn an_unreachable_repository_only_fails_what_the_others_lack() {
         assert_eq!(to_list_lines(&r), mvn.list, "{urls:?}");
         if urls[0] == refused {
             assert!(
-                r.warnings
-                    .iter()
-                    .any(|w| w.contains("127.0.0.1:1") && w.contains("could not be reached")),
+                r.warnings.iter().any(|w| w.contains("127.0.0.1:1")
+                    && w.contains("failed:")
+                    && w.contains("not asked again")),
                 "{:?}",
                 r.warnings
             );
@@ -109,4 +109,46 @@ fn an_unreachable_repository_only_fails_what_the_others_lack() {
         assert!(err.contains("kbt.lenient:x:pom:1.0"), "{err}");
         assert!(err.contains("127.0.0.1:1"), "{err}");
     }
+}
+
+/// A repository that answers every request with 500, before one that has the files: both
+/// resolve from the second; kbuild names the failing repository once (after its retries)
+/// and asks it no more.
+#[test]
+fn a_failing_repository_before_one_that_answers_is_named_in_a_warning() {
+    let dir = repo();
+    let server = Server::start(dir.path());
+    let broken_dir = tempfile::tempdir().unwrap();
+    let broken = Server::start(broken_dir.path());
+    broken
+        .faults
+        .fail_500
+        .store(usize::MAX, std::sync::atomic::Ordering::SeqCst);
+    let urls = [broken.url.as_str(), server.url.as_str()];
+    let roots = ["kbt.lenient:y:1.0"];
+    let mvn = theirs(&urls, &roots);
+    assert!(mvn.ok, "{}", mvn.stdout);
+    broken
+        .faults
+        .requests
+        .store(0, std::sync::atomic::Ordering::SeqCst);
+    let r = ours(&urls, &roots).unwrap();
+    assert_eq!(to_list_lines(&r), mvn.list);
+    assert!(
+        r.warnings.iter().any(|w| w.starts_with("repository r0")
+            && w.contains("HTTP status 500")
+            && w.contains("not asked again")),
+        "{:?}",
+        r.warnings
+    );
+    // The first lookup only (y's POM and its four checksum files, three attempts each):
+    // y's jar, z's POM and jar are not asked there.
+    let asked = broken
+        .faults
+        .requests
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        asked <= 5 * 3,
+        "the failing repository was asked {asked} times"
+    );
 }

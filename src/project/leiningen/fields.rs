@@ -513,7 +513,7 @@ mod tests {
         let p = lein(
             r#"(defproject a "1"
   :repositories [["private" {:url "https://p/" :username :env/ci_user :password [:gpg :env]}]
-                 ["lit" {:url "https://l/" :username "u" :password "pw"}]
+                 ["lit" {:url "https://l/" :username "u" :password "hunter2-literal"}]
                  ["open" "https://o/"]])"#,
             &[],
         );
@@ -527,14 +527,19 @@ mod tests {
                 }),
                 Some(Auth {
                     username: vec![Secret::Literal("u".into())],
-                    password: vec![Secret::Literal("pw".into())],
+                    password: vec![Secret::Literal("hunter2-literal".into())],
                 }),
                 None,
             ]
         );
         // The key of the deps target names the variable, never a value read from it.
+        // ... and a written password only as its digest.
         let json = serde_json::to_string(&p.repositories).unwrap();
         assert!(json.contains("CI_USER"), "{json}");
+        assert!(
+            !json.contains("hunter2") && json.contains("sha256:"),
+            "{json}"
+        );
 
         let e = lein_err(
             "(defproject a \"1\"\n  :repositories [[\"p\" {:url \"https://p/\" :password :gpg}]])",
