@@ -2,11 +2,13 @@
 //! `lein` running offline against a local repository made from /usr/share/maven-repo.
 
 mod common;
+#[path = "../resolvers/tests/support/mod.rs"]
+mod support;
 
 use std::process::Command;
 
 use common::lein::{debian_m2, kbuild, lein, totals};
-use common::{git, Project};
+use common::{git, Build, Project};
 
 #[test]
 fn kbuild_classpath_equals_lein_classpath_with_compiled_products_for_target_classes() {
@@ -758,4 +760,220 @@ fn deps_edn_git_dependencies() {
         "{}",
         b.stderr
     );
+}
+
+/// `lein ARGS` online (its repositories are `file:` ones here), with its local repository
+/// at `m2` and the project's own LEIN_HOME.
+fn lein_online(p: &Project, m2: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let m2 = format!("\"{}\"", m2.display());
+    Command::new("lein")
+        .args(["update-in", ":", "assoc", ":local-repo", &m2, "--"])
+        .args(args)
+        .current_dir(p.dir.path())
+        .env("LEIN_HOME", p.path(".lein-home"))
+        .output()
+        .expect("lein is installed")
+}
+
+/// The marker of a jar that `support::publish` wrote: which repository served it.
+fn marker(jar: &std::path::Path) -> String {
+    let mut z = zip::ZipArchive::new(std::fs::File::open(jar).unwrap()).unwrap();
+    std::io::read_to_string(z.by_name("marker.txt").unwrap()).unwrap()
+}
+
+/// `:releases false` on a repository listed first that holds a different `a-1.0` (with a
+/// dependency of its own): lein never takes a release from it, and neither does kbuild; its
+/// snapshot is still used. Both classpaths and the jars they downloaded are compared.
+#[test]
+fn a_repository_with_releases_false_is_not_asked_for_releases_as_in_lein() {
+    releases_setting_as_in_lein(":releases false", "releases repository");
+}
+
+/// A map there is a policy (`:update`, `:checksum`) with releases left on: pomegranate takes
+/// `{:enabled false}` as on too, so the first repository's `a-1.0` and its dependency win.
+#[test]
+fn a_releases_map_leaves_releases_on_as_in_lein() {
+    releases_setting_as_in_lein(":releases {:enabled false}", "snapshots repository");
+}
+
+fn releases_setting_as_in_lein(setting: &str, a_from: &str) {
+    let (snap, rel) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let evil = "<dependencies><dependency><groupId>kbt.policy</groupId><artifactId>evil</artifactId><version>1.0</version></dependency></dependencies>";
+    support::publish(
+        snap.path(),
+        "kbt.policy:a:1.0",
+        evil,
+        "snapshots repository",
+    );
+    support::publish(snap.path(), "kbt.policy:evil:1.0", "", "evil");
+    support::publish(snap.path(), "kbt.policy:s:1.0-SNAPSHOT", "", "snapshot");
+    support::publish(rel.path(), "kbt.policy:a:1.0", "", "releases repository");
+    let p = Project::new("lein-mixed");
+    p.write(
+        "project.clj",
+        &format!(
+            "(defproject kbt/policy \"1\"\n  \
+               :dependencies [[kbt.policy/a \"1.0\"] [kbt.policy/s \"1.0-SNAPSHOT\"]]\n  \
+               :repositories ^:replace [[\"snap\" {{:url \"file://{}\" {}}}]\n                           \
+                                        [\"rel\" \"file://{}\"]])\n",
+            snap.path().display(),
+            setting,
+            rel.path().display()
+        ),
+    );
+    let profiles = "-base,-dev,-user";
+    let work = tempfile::tempdir().unwrap();
+    let (lein_m2, our_m2) = (work.path().join("lein-m2"), work.path().join("kbuild-m2"));
+    let out = lein_online(&p, &lein_m2, &["with-profile", profiles, "classpath"]);
+    assert!(
+        out.status.success(),
+        "lein classpath: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Nothing is compiled, so kbuild's classpath has no entry for lein's target/classes.
+    let theirs = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .replace(&format!("{}/target/classes:", p.dir.path().display()), "")
+        .replace(
+            &lein_m2.display().to_string(),
+            &our_m2.display().to_string(),
+        );
+    assert_eq!(
+        theirs.contains("evil"),
+        a_from != "releases repository",
+        "{theirs}"
+    );
+    let b = Build::from(
+        p.command(&[
+            "--local-repo",
+            our_m2.to_str().unwrap(),
+            "--profile",
+            profiles,
+            "classpath",
+        ])
+        .env("LEIN_HOME", p.path(".lein-home"))
+        .output()
+        .unwrap(),
+    );
+    assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(b.stdout.trim(), theirs);
+    for m2 in [&lein_m2, &our_m2] {
+        assert_eq!(marker(&m2.join("kbt/policy/a/1.0/a-1.0.jar")), a_from);
+        assert_eq!(
+            marker(&m2.join("kbt/policy/s/1.0-SNAPSHOT/s-1.0-SNAPSHOT.jar")),
+            "snapshot"
+        );
+    }
+}
+
+/// `:mirrors` keyed by a regex: it must match the whole repository id (pomegranate's
+/// `re-matches`), and then the mirror replaces the repository. Compared with lein for a
+/// key that matches and one that only matches part of the id.
+#[test]
+fn mirrors_replace_the_repositories_whose_whole_id_they_match_as_in_lein() {
+    let mirror = tempfile::tempdir().unwrap();
+    support::publish(mirror.path(), "kbt.mirror:a:1.0", "", "mirror");
+    for (key, mirrored) in [("#\"sn.p\"", true), ("\"snap\"", true), ("#\"na\"", false)] {
+        let p = Project::new("lein-mixed");
+        p.write(
+            "project.clj",
+            &format!(
+                "(defproject kbt/mirror \"1\"\n  :dependencies [[kbt.mirror/a \"1.0\"]]\n  \
+                 :repositories ^:replace [[\"snap\" \"file:///nonexistent/kbuild-test-repo\"]]\n  \
+                 :mirrors {{{key} {{:name \"inside\" :url \"file://{}\"}}}})\n",
+                mirror.path().display()
+            ),
+        );
+        let profiles = "-base,-dev,-user";
+        let work = tempfile::tempdir().unwrap();
+        let (lein_m2, our_m2) = (work.path().join("lein-m2"), work.path().join("kbuild-m2"));
+        let out = lein_online(&p, &lein_m2, &["with-profile", profiles, "classpath"]);
+        assert_eq!(
+            out.status.success(),
+            mirrored,
+            "{key}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let b = Build::from(
+            p.command(&[
+                "--local-repo",
+                our_m2.to_str().unwrap(),
+                "--profile",
+                profiles,
+                "classpath",
+            ])
+            .env("LEIN_HOME", p.path(".lein-home"))
+            .output()
+            .unwrap(),
+        );
+        assert_eq!(b.ok(), mirrored, "{key}: {}", b.stderr);
+        if mirrored {
+            let theirs = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .replace(&format!("{}/target/classes:", p.dir.path().display()), "")
+                .replace(
+                    &lein_m2.display().to_string(),
+                    &our_m2.display().to_string(),
+                );
+            assert_eq!(b.stdout.trim(), theirs, "{key}");
+        } else {
+            assert!(b.stderr.contains("kbt.mirror:a"), "{}", b.stderr);
+        }
+    }
+}
+
+/// A `.sha1` that does not match: with `:checksum :fail` (Leiningen's default) lein and
+/// kbuild both refuse the jar; with `:checksum :warn` both take it, with the same classpath.
+#[test]
+fn checksum_policy_fail_and_warn_as_in_lein() {
+    let repo = tempfile::tempdir().unwrap();
+    let jar = support::publish(repo.path(), "kbt.sum:a:1.0", "", "a");
+    std::fs::write(jar.with_extension("jar.sha1"), "0".repeat(40)).unwrap();
+    for (setting, ok) in [("", false), (":checksum :warn", true)] {
+        let p = Project::new("lein-mixed");
+        p.write(
+            "project.clj",
+            &format!(
+                "(defproject kbt/sums \"1\"\n  :dependencies [[kbt.sum/a \"1.0\"]]\n  \
+                 :repositories ^:replace [[\"sums\" {{:url \"file://{}\" {setting}}}]])\n",
+                repo.path().display()
+            ),
+        );
+        let profiles = "-base,-dev,-user";
+        let work = tempfile::tempdir().unwrap();
+        let (lein_m2, our_m2) = (work.path().join("lein-m2"), work.path().join("kbuild-m2"));
+        let out = lein_online(&p, &lein_m2, &["with-profile", profiles, "classpath"]);
+        assert_eq!(
+            out.status.success(),
+            ok,
+            "{setting:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let b = Build::from(
+            p.command(&[
+                "--local-repo",
+                our_m2.to_str().unwrap(),
+                "--profile",
+                profiles,
+                "classpath",
+            ])
+            .env("LEIN_HOME", p.path(".lein-home"))
+            .output()
+            .unwrap(),
+        );
+        assert_eq!(b.ok(), ok, "{setting:?}: {}", b.stderr);
+        if ok {
+            let theirs = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .replace(&format!("{}/target/classes:", p.dir.path().display()), "")
+                .replace(
+                    &lein_m2.display().to_string(),
+                    &our_m2.display().to_string(),
+                );
+            assert_eq!(b.stdout.trim(), theirs);
+            assert!(b.stderr.contains("checksum mismatch"), "{}", b.stderr);
+        } else {
+            assert!(b.stderr.contains("checksum mismatch"), "{}", b.stderr);
+        }
+    }
 }

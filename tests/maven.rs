@@ -339,3 +339,28 @@ fn another_machines_local_repository_still_shares_what_depends_on_it() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// A dependency whose POM no repository has resolves as in Maven: its jar, no dependencies of
+/// its own, and Maven's warning with the path that brought it in.
+#[test]
+fn a_jar_without_a_pom_builds_with_a_warning() {
+    let s = setup();
+    for f in ["words-1.0.pom", "words-1.0.pom.sha1"] {
+        std::fs::remove_file(s.p.path("repo/org/example/words/1.0").join(f)).unwrap();
+    }
+    let b = s.build(&[]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(
+        b.stderr.contains(
+            "target greeter: The POM for org.example:words:jar:1.0 is missing, no dependency information available \
+             (dependency path: org.example:greeter:jar:1.0 -> org.example:words:jar:1.0)"
+        ),
+        "{}",
+        b.stderr
+    );
+    assert!(s
+        .local
+        .path()
+        .join("org/example/words/1.0/words-1.0.jar")
+        .is_file());
+}

@@ -11,9 +11,10 @@ use futures::future::{join_all, BoxFuture};
 use crate::mediation::{Graph, Node, ROOT};
 use crate::pom::{self, Model, PomError, RawPom};
 use crate::repository::{
-    self, artifact_path, HttpTransport, LocalRepository, RepoError, Repository,
+    self, artifact_path, HttpTransport, LocalRepository, Policy, RepoError, Repository,
 };
 use crate::resolve::{Coord, Dep, Download, Exclusion, ProgressSink, ResolveError, Scope};
+use crate::settings::Credentials;
 use crate::settings::Settings;
 use crate::version::{Version, VersionReq};
 
@@ -75,6 +76,11 @@ pub(crate) struct Session {
     pub models: Mutex<HashMap<String, Option<Arc<Model>>>>,
     pub snapshot_versions: Mutex<HashMap<String, Option<String>>>,
     pub progress: Option<ProgressSink>,
+    /// What Maven would print as a warning, in order, each once.
+    pub warnings: Mutex<Vec<String>>,
+    /// Repositories (by URL) that failed at the transport level, with the failure: asked once, so
+    /// an unreachable repository costs its timeout once per resolution, not per file.
+    pub down: Mutex<HashMap<String, String>>,
 }
 
 pub(crate) fn home_dir() -> PathBuf {
@@ -153,7 +159,27 @@ fn check_content(c: &Coord, file: &repository::Verified, url: &str) -> Result<()
     }
 }
 
+/// An artifact as Maven names it in messages: `g:a:extension[:classifier]:version`.
+fn artifact_name(c: &Coord) -> String {
+    let classifier = if c.classifier.is_empty() {
+        String::new()
+    } else {
+        format!(":{}", c.classifier)
+    };
+    format!(
+        "{}:{}:{}{classifier}:{}",
+        c.group, c.artifact, c.extension, c.version
+    )
+}
+
 impl Session {
+    pub fn warn(&self, message: String) {
+        let mut w = self.warnings.lock().unwrap_or_else(|e| e.into_inner());
+        if !w.contains(&message) {
+            w.push(message);
+        }
+    }
+
     pub fn repo_names(repos: &[Arc<dyn Repository>]) -> Vec<String> {
         repos
             .iter()
@@ -161,19 +187,30 @@ impl Session {
             .collect()
     }
 
-    /// Opens a repository, applying settings.xml mirrors and credentials.
-    pub fn open_repo(&self, id: &str, url: &str) -> Result<Arc<dyn Repository>, RepoError> {
-        let (id, url) = match self.settings.mirror_for(id, url) {
-            Some(m) => (m.id.as_str(), m.url.as_str()),
-            None => (id, url),
+    /// Opens a repository, applying settings.xml mirrors and credentials. `own` are the
+    /// build file's credentials for it: they win over a settings.xml server of its id, but
+    /// a mirror that takes its place authenticates as the mirror.
+    pub fn open_repo(
+        &self,
+        id: &str,
+        url: &str,
+        policy: Policy,
+        own: Option<Credentials>,
+    ) -> Result<Arc<dyn Repository>, RepoError> {
+        let (id, url, own) = match self.settings.mirror_for(id, url) {
+            Some(m) => (m.id.as_str(), m.url.as_str(), None),
+            None => (id, url, own),
         };
         let mut cache = self.repo_cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(r) = cache.get(url) {
+        let user = own.as_ref().map(|c| c.username.as_str()).unwrap_or("");
+        let key = format!("{url}|{policy:?}|{user}");
+        if let Some(r) = cache.get(&key) {
             return Ok(r.clone());
         }
-        let creds = self.settings.credentials(id).cloned();
+        let creds = own.or_else(|| self.settings.credentials(id).cloned());
         let r = repository::open(id, url, &self.transport, self.allow_http, creds)?;
-        cache.insert(url.to_string(), r.clone());
+        let r = repository::with_policy(r, policy);
+        cache.insert(key, r.clone());
         Ok(r)
     }
 
@@ -260,9 +297,37 @@ impl Session {
             path: vec![],
             source: Box::new(source),
         };
-        for repo in repos {
+        // A repository that fails (unreachable, an HTTP error, a bad checksum) does not stop
+        // the search: a later one may have the file. When none has it, a failure wins over
+        // "not found", as in Maven's resolution exception (so a POM is only missing, and a
+        // warning, when every repository answered that it does not have it).
+        let mut first_failure: Option<ResolveError> = None;
+        for repo in repos.iter().filter(|r| r.policy().accepts(&c.version)) {
+            let failed = |e: ResolveError, first: &mut Option<ResolveError>| {
+                if let ResolveError::Fetch { source, .. } = &e {
+                    if matches!(**source, RepoError::Transport { .. }) {
+                        self.mark_down(repo.as_ref(), &source.to_string());
+                    }
+                }
+                first.get_or_insert(e);
+            };
+            if let Some(message) = self.is_down(repo.as_ref()) {
+                let e = fetch_err(RepoError::Transport {
+                    url: repository::redact_url(repo.url()),
+                    message,
+                });
+                first_failure.get_or_insert(e);
+                continue;
+            }
             let file_version = if c.version.ends_with("SNAPSHOT") {
-                self.snapshot_version(repo.as_ref(), c).await?
+                match self.snapshot_version(repo.as_ref(), c).await {
+                    Ok(v) => v,
+                    Err(e @ ResolveError::Fetch { .. }) => {
+                        failed(e, &mut first_failure);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
             } else {
                 c.version.clone()
             };
@@ -283,26 +348,46 @@ impl Session {
                     })?
                 }
                 Some(p) => return Ok(Some(p)),
-                None => match repository::fetch_checked(repo.as_ref(), &rel)
-                    .await
-                    .map_err(fetch_err)?
-                {
-                    Some(v) => {
-                        downloaded = true;
-                        let url = repository::redact_url(&format!("{}{}", repo.url(), rel));
-                        check_content(c, &v, &url).map_err(|e| match e {
-                            Invalid::Pom(source) => ResolveError::Pom {
+                None => {
+                    let checksums = repo.policy().checksums(&c.version);
+                    let found =
+                        match repository::fetch_checked_as(repo.as_ref(), &rel, checksums).await {
+                            Ok(found) => found,
+                            Err(e) => {
+                                failed(fetch_err(e), &mut first_failure);
+                                continue;
+                            }
+                        };
+                    let Some(v) = found else {
+                        continue;
+                    };
+                    if let Some(m) = &v.mismatch {
+                        self.warn(format!(
+                            "{m}; kept, as repository {}'s checksum policy is warn",
+                            repo.id()
+                        ));
+                    }
+                    downloaded = true;
+                    let url = repository::redact_url(&format!("{}{}", repo.url(), rel));
+                    match check_content(c, &v, &url) {
+                        Ok(()) => v.bytes,
+                        // A POM that does not parse is the artifact's fault, not the
+                        // repository's: another repository would serve the same.
+                        Err(Invalid::Pom(source)) => {
+                            return Err(ResolveError::Pom {
                                 path: vec![],
                                 source,
-                            },
-                            Invalid::Other(message) => {
-                                fetch_err(RepoError::Corrupt { url, message })
-                            }
-                        })?;
-                        v.bytes
+                            })
+                        }
+                        Err(Invalid::Other(message)) => {
+                            failed(
+                                fetch_err(RepoError::Corrupt { url, message }),
+                                &mut first_failure,
+                            );
+                            continue;
+                        }
                     }
-                    None => continue,
-                },
+                }
             };
             let size = bytes.len() as u64;
             // Writing (and syncing) blocks; keep it off the async executor so downloads overlap.
@@ -330,9 +415,42 @@ impl Session {
                     bytes: size,
                 });
             }
+            // An earlier repository failed (an unreachable one was warned about already).
+            if let Some(e @ ResolveError::Fetch { source, .. }) = &first_failure {
+                if !matches!(**source, RepoError::Transport { .. }) {
+                    self.warn(format!(
+                        "{e}; {c} found in repository {} instead",
+                        repo.id()
+                    ));
+                }
+            }
             return Ok(Some(stored));
         }
-        Ok(None)
+        match first_failure {
+            Some(e) => Err(e),
+            None => Ok(None),
+        }
+    }
+
+    /// Records that `repo` failed at the transport level (unreachable, or still failing
+    /// after its retries), with a warning the first time.
+    fn mark_down(&self, repo: &dyn Repository, message: &str) {
+        let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+        if down.contains_key(repo.url()) {
+            return;
+        }
+        down.insert(repo.url().to_string(), message.to_string());
+        drop(down);
+        self.warn(format!(
+            "repository {} ({}) failed: {message}; not asked again in this resolution",
+            repo.id(),
+            repository::redact_url(repo.url())
+        ));
+    }
+
+    fn is_down(&self, repo: &dyn Repository) -> Option<String> {
+        let down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+        down.get(repo.url()).cloned()
     }
 
     async fn raw_pom(
@@ -417,6 +535,9 @@ impl Session {
             let mut chain: Vec<RawPom> = Vec::new();
             let mut seen: Vec<String> = Vec::new();
             let (mut cg, mut ca, mut cv) = (g.to_string(), a.to_string(), v.to_string());
+            // Each POM's own repositories serve its parents and imports too, after the ones
+            // it was found through, as Maven's model resolver adds them while it builds.
+            let mut own_repos: Vec<Arc<dyn Repository>> = repos.to_vec();
             loop {
                 let k = format!("{cg}:{ca}:{cv}");
                 if seen.contains(&k) {
@@ -424,7 +545,7 @@ impl Session {
                     return Err(ResolveError::ParentCycle { chain: seen });
                 }
                 seen.push(k.clone());
-                let Some(raw) = self.raw_pom(&cg, &ca, &cv, repos).await? else {
+                let Some(raw) = self.raw_pom(&cg, &ca, &cv, &own_repos).await? else {
                     if chain.is_empty() {
                         self.models
                             .lock()
@@ -435,9 +556,20 @@ impl Session {
                     return Err(ResolveError::Missing {
                         coord: format!("{k} (parent POM)"),
                         path: vec![],
-                        repositories: Self::repo_names(repos),
+                        repositories: Self::repo_names(&own_repos),
                     });
                 };
+                // Only literal URLs: properties are not known before the whole chain is.
+                for (rid, url, policy) in raw.declared_repositories() {
+                    if url.contains("${") || rid.contains("${") {
+                        continue;
+                    }
+                    if let Ok(r) = self.open_repo(rid, url, *policy, None) {
+                        if !own_repos.iter().any(|x| x.url() == r.url()) {
+                            own_repos.push(r);
+                        }
+                    }
+                }
                 let parent = raw.parent.clone();
                 chain.push((*raw).clone());
                 match parent {
@@ -467,7 +599,7 @@ impl Session {
                 next.push(key.clone());
                 let iv = imp.version.clone().unwrap_or_default();
                 match self
-                    .model(&imp.group_id, &imp.artifact_id, &iv, repos, next)
+                    .model(&imp.group_id, &imp.artifact_id, &iv, &own_repos, next)
                     .await?
                 {
                     Some(bom) => model.add_imported(&bom.managed),
@@ -475,7 +607,7 @@ impl Session {
                         return Err(ResolveError::Missing {
                             coord: format!("{ik} (imported BOM)"),
                             path: vec![],
-                            repositories: Self::repo_names(repos),
+                            repositories: Self::repo_names(&own_repos),
                         })
                     }
                 }
@@ -684,6 +816,17 @@ impl Session {
                     dep = moved;
                     continue 'relocated;
                 }
+                if model.is_none() {
+                    let shown = if path.len() > 1 {
+                        format!(" (dependency path: {})", path.join(" -> "))
+                    } else {
+                        String::new()
+                    };
+                    self.warn(format!(
+                        "The POM for {} is missing, no dependency information available{shown}",
+                        artifact_name(&d.coord)
+                    ));
+                }
                 let cycle = ctx.ancestors.contains(&d.coord.key());
                 out.push(NewNode {
                     dep: d,
@@ -734,8 +877,8 @@ pub(crate) async fn collect(session: &Session, root_deps: Vec<Dep>) -> Result<Gr
                     let mut child_repos = ctx.repos.clone();
                     if !m.repositories.is_empty() {
                         let mut v: Vec<Arc<dyn Repository>> = (*ctx.repos).clone();
-                        for (rid, url) in &m.repositories {
-                            if let Ok(r) = session.open_repo(rid, url) {
+                        for (rid, url, policy) in &m.repositories {
+                            if let Ok(r) = session.open_repo(rid, url, *policy, None) {
                                 if !v.iter().any(|x| x.url() == r.url()) {
                                     v.push(r);
                                 }

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
+use crate::repository::{ChecksumPolicy, Policy};
 use crate::version::{Restriction, Version, VersionReq};
 
 #[derive(Debug, thiserror::Error)]
@@ -175,8 +176,8 @@ pub(crate) struct Relocation {
 }
 
 #[derive(Debug, Clone, Default)]
-struct Activation {
-    active_by_default: bool,
+pub(crate) struct Activation {
+    pub active_by_default: bool,
     jdk: Option<String>,
     property: Option<(String, Option<String>)>,
     /// `<os>`: name, family, arch, version (each optional, `!` negates).
@@ -190,7 +191,7 @@ struct Content {
     properties: Vec<(String, String)>,
     dependencies: Vec<PomDep>,
     managed: Vec<PomDep>,
-    repositories: Vec<(String, String)>,
+    repositories: Vec<(String, String, Policy)>,
 }
 
 #[derive(Debug, Clone)]
@@ -252,19 +253,47 @@ fn read_content(e: &Element) -> Content {
             .child("dependencyManagement")
             .map(|dm| dm.all("dependencies", "dependency").map(read_dep).collect())
             .unwrap_or_default(),
-        repositories: e
-            .all("repositories", "repository")
-            .map(|r| {
-                (
-                    r.text_of("id").unwrap_or_default(),
-                    r.text_of("url").unwrap_or_default(),
-                )
-            })
-            .collect(),
+        repositories: repositories(e),
     }
 }
 
+/// `<repositories>` under `e` (a POM, or a settings.xml profile) as `(id, url, policy)`.
+pub(crate) fn repositories(e: &Element) -> Vec<(String, String, Policy)> {
+    e.all("repositories", "repository")
+        .map(|r| {
+            // `<enabled>` is true unless it says false, as Maven reads it.
+            let enabled = |which: &str| {
+                r.child(which)
+                    .and_then(|p| p.text_of("enabled"))
+                    .is_none_or(|t| t.trim() != "false")
+            };
+            // Unwritten, kbuild keeps its `fail` (mvn's default is `warn`).
+            let checksums = |which: &str| {
+                r.child(which)
+                    .and_then(|p| p.text_of("checksumPolicy"))
+                    .and_then(|t| ChecksumPolicy::parse(&t))
+                    .unwrap_or_default()
+            };
+            (
+                r.text_of("id").unwrap_or_default(),
+                r.text_of("url").unwrap_or_default(),
+                Policy {
+                    releases: enabled("releases"),
+                    snapshots: enabled("snapshots"),
+                    release_checksums: checksums("releases"),
+                    snapshot_checksums: checksums("snapshots"),
+                },
+            )
+        })
+        .collect()
+}
+
 impl RawPom {
+    /// The repositories this file declares, as written (not interpolated).
+    pub fn declared_repositories(&self) -> &[(String, String, Policy)] {
+        &self.content.repositories
+    }
+
     pub fn parse(bytes: &[u8], file: &str) -> Result<RawPom, PomError> {
         let p = parse_document(bytes, file)?;
         if p.name != "project" {
@@ -299,23 +328,7 @@ impl RawPom {
         let profiles = p
             .all("profiles", "profile")
             .map(|pe| {
-                let mut activation = Activation::default();
-                if let Some(a) = pe.child("activation") {
-                    activation.active_by_default =
-                        a.text_of("activeByDefault").as_deref() == Some("true");
-                    activation.jdk = a.text_of("jdk");
-                    activation.property = a.child("property").map(|pr| {
-                        (
-                            pr.text_of("name").unwrap_or_default(),
-                            pr.text_of("value").filter(|v| !v.is_empty()),
-                        )
-                    });
-                    activation.os = a.child("os").map(|o| {
-                        ["name", "family", "arch", "version"]
-                            .map(|k| o.text_of(k).filter(|v| !v.is_empty()))
-                    });
-                    activation.unsupported = a.child("file").is_some();
-                }
+                let activation = Activation::read(pe);
                 Profile {
                     activation,
                     content: read_content(pe),
@@ -416,7 +429,31 @@ fn os_matches(cond: &[Option<String>; 4], env: &Env) -> bool {
         && check(&cond[3], &|v| v == version)
 }
 
-fn activated(a: &Activation, env: &Env) -> bool {
+impl Activation {
+    /// The `<activation>` of a profile element (a POM's or settings.xml's).
+    pub(crate) fn read(profile: &Element) -> Activation {
+        let mut activation = Activation::default();
+        if let Some(a) = profile.child("activation") {
+            activation.active_by_default = a.text_of("activeByDefault").as_deref() == Some("true");
+            activation.jdk = a.text_of("jdk");
+            activation.property = a.child("property").map(|pr| {
+                (
+                    pr.text_of("name").unwrap_or_default(),
+                    pr.text_of("value").filter(|v| !v.is_empty()),
+                )
+            });
+            activation.os = a.child("os").map(|o| {
+                ["name", "family", "arch", "version"]
+                    .map(|k| o.text_of(k).filter(|v| !v.is_empty()))
+            });
+            activation.unsupported = a.child("file").is_some();
+        }
+        activation
+    }
+}
+
+/// Whether a profile's JDK, property and OS conditions hold (activeByDefault aside).
+pub(crate) fn activated(a: &Activation, env: &Env) -> bool {
     if a.unsupported || (a.jdk.is_none() && a.property.is_none() && a.os.is_none()) {
         return false;
     }
@@ -516,7 +553,7 @@ pub(crate) struct Model {
     // declaration decides the type): they only feed `${project.*}` interpolation.
     pub dependencies: Vec<PomDep>,
     pub managed: Vec<PomDep>,
-    pub repositories: Vec<(String, String)>,
+    pub repositories: Vec<(String, String, Policy)>,
     pub relocation: Option<Relocation>,
 }
 
@@ -626,7 +663,7 @@ impl Model {
             repositories: content
                 .repositories
                 .iter()
-                .map(|(id, url)| Ok((i(id)?, i(url)?)))
+                .map(|(id, url, policy)| Ok((i(id)?, i(url)?, *policy)))
                 .collect::<Result<_, PomError>>()?,
             relocation: match &first.relocation {
                 None => None,

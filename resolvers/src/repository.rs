@@ -103,6 +103,123 @@ pub trait Repository: Send + Sync {
     fn url(&self) -> &str;
     /// `Ok(None)` when the repository does not have `path`.
     fn get<'a>(&'a self, path: &'a str) -> Fetch<'a>;
+    /// Which versions it is asked for.
+    fn policy(&self) -> Policy {
+        Policy::default()
+    }
+}
+
+/// Which versions a repository serves, as a POM's or settings.xml's `<releases>` and
+/// `<snapshots>` `<enabled>` say (Leiningen's `:releases` / `:snapshots`): a snapshots-only
+/// repository is never asked for a release, and the reverse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Policy {
+    pub releases: bool,
+    pub snapshots: bool,
+    /// What a checksum that does not match means, for releases and for snapshots.
+    #[serde(default, skip_serializing_if = "ChecksumPolicy::is_fail")]
+    pub release_checksums: ChecksumPolicy,
+    #[serde(default, skip_serializing_if = "ChecksumPolicy::is_fail")]
+    pub snapshot_checksums: ChecksumPolicy,
+}
+
+/// Maven's `<checksumPolicy>` (Leiningen's `:checksum`). kbuild's default is `fail`, stricter
+/// than mvn's `warn`: only a build file or POM that says so relaxes it.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ChecksumPolicy {
+    #[default]
+    Fail,
+    /// Keep the file, with a warning.
+    Warn,
+    /// Do not look at checksums.
+    Ignore,
+}
+
+impl ChecksumPolicy {
+    pub fn is_fail(&self) -> bool {
+        *self == ChecksumPolicy::Fail
+    }
+
+    /// `fail`, `warn` or `ignore`, as POMs and settings.xml write it.
+    pub fn parse(text: &str) -> Option<ChecksumPolicy> {
+        match text.trim() {
+            "fail" => Some(ChecksumPolicy::Fail),
+            "warn" => Some(ChecksumPolicy::Warn),
+            "ignore" => Some(ChecksumPolicy::Ignore),
+            _ => None,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            releases: true,
+            snapshots: true,
+            release_checksums: ChecksumPolicy::Fail,
+            snapshot_checksums: ChecksumPolicy::Fail,
+        }
+    }
+}
+
+impl Policy {
+    pub fn is_default(&self) -> bool {
+        *self == Policy::default()
+    }
+
+    /// The checksum policy for `version`'s kind.
+    pub fn checksums(&self, version: &str) -> ChecksumPolicy {
+        if base_version(version).ends_with("SNAPSHOT") {
+            self.snapshot_checksums
+        } else {
+            self.release_checksums
+        }
+    }
+
+    /// Whether `version` (`1.0`, `1.0-SNAPSHOT`, or a timestamped snapshot) is asked here.
+    pub fn accepts(&self, version: &str) -> bool {
+        if base_version(version).ends_with("SNAPSHOT") {
+            self.snapshots
+        } else {
+            self.releases
+        }
+    }
+}
+
+/// A repository under a policy other than the default.
+struct Restricted {
+    inner: Arc<dyn Repository>,
+    policy: Policy,
+}
+
+impl Repository for Restricted {
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+    fn url(&self) -> &str {
+        self.inner.url()
+    }
+    fn get<'a>(&'a self, path: &'a str) -> Fetch<'a> {
+        self.inner.get(path)
+    }
+    fn policy(&self) -> Policy {
+        self.policy
+    }
+}
+
+/// `repo` asked only for the versions `policy` accepts.
+pub fn with_policy(repo: Arc<dyn Repository>, policy: Policy) -> Arc<dyn Repository> {
+    if policy.is_default() {
+        repo
+    } else {
+        Arc::new(Restricted {
+            inner: repo,
+            policy,
+        })
+    }
 }
 
 /// The longest one file's download may take by default, all its attempts included. Stalls
@@ -436,8 +553,11 @@ pub async fn fetch_verified(
 #[derive(Debug)]
 pub struct Verified {
     pub bytes: Vec<u8>,
-    /// `SHA-512`, `SHA-256`, `SHA-1` or `MD5`; `None` when there was no checksum file.
+    /// `SHA-512`, `SHA-256`, `SHA-1` or `MD5`; `None` when there was no checksum file (or
+    /// none was asked for, or it did not match under a `warn` policy).
     pub checksum: Option<&'static str>,
+    /// The mismatch a `warn` policy let through.
+    pub mismatch: Option<String>,
 }
 
 /// [`fetch_verified`], also telling which checksum (if any) verified the file.
@@ -445,6 +565,23 @@ pub async fn fetch_checked(
     repo: &dyn Repository,
     path: &str,
 ) -> Result<Option<Verified>, RepoError> {
+    fetch_checked_as(repo, path, ChecksumPolicy::Fail).await
+}
+
+/// [`fetch_checked`] under a checksum policy: with `Warn` a mismatch keeps the file and says
+/// so in [`Verified::mismatch`]; with `Ignore` no checksum is asked for.
+pub async fn fetch_checked_as(
+    repo: &dyn Repository,
+    path: &str,
+    policy: ChecksumPolicy,
+) -> Result<Option<Verified>, RepoError> {
+    if policy == ChecksumPolicy::Ignore {
+        return Ok(repo.get(path).await?.map(|bytes| Verified {
+            bytes,
+            checksum: None,
+            mismatch: None,
+        }));
+    }
     // The file and its checksum files are requested together: one round trip, not five.
     let sum_paths: Vec<String> = CHECKSUMS
         .iter()
@@ -467,22 +604,32 @@ pub async fn fetch_checked(
                 .to_ascii_lowercase();
             let actual = digest(ext, &bytes);
             if expected != actual {
-                return Err(RepoError::Checksum {
+                let e = RepoError::Checksum {
                     url: redact_url(&format!("{}{}", repo.url(), path)),
                     algorithm,
                     expected,
                     actual,
-                });
+                };
+                if policy == ChecksumPolicy::Warn {
+                    return Ok(Some(Verified {
+                        bytes,
+                        checksum: None,
+                        mismatch: Some(e.to_string()),
+                    }));
+                }
+                return Err(e);
             }
             return Ok(Some(Verified {
                 bytes,
                 checksum: Some(algorithm),
+                mismatch: None,
             }));
         }
     }
     Ok(Some(Verified {
         bytes,
         checksum: None,
+        mismatch: None,
     }))
 }
 

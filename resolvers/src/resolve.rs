@@ -15,9 +15,9 @@ use sha2::Digest;
 use crate::collect::{self, home_dir, Managed, Session};
 use crate::mediation::{self, Graph, ROOT};
 use crate::pom::{self, PomDep, PomError};
-use crate::repository::{self, HttpTransport, LocalRepository, RepoError, Repository};
+use crate::repository::{self, HttpTransport, LocalRepository, Policy, RepoError, Repository};
 use crate::requests::{self, Requests};
-use crate::settings::{Settings, SettingsError};
+use crate::settings::{Credentials, Settings, SettingsError};
 use crate::version::RangeError;
 
 /// Maven coordinates of one file: `group:artifact:extension[:classifier]:version`.
@@ -262,12 +262,97 @@ impl Dependency {
     }
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RemoteRepository {
     pub id: String,
     /// May hold a user and password (`https://user:password@host/`); `Debug` and every
     /// error show it without the password.
     pub url: String,
+    /// Which versions it is asked for; left out of the serialized form when it is the default.
+    #[serde(default, skip_serializing_if = "Policy::is_default")]
+    pub policy: Policy,
+    /// Credentials the build file gives for it (Leiningen's `:username`/`:password`), which
+    /// win over settings.xml's server of the same id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Auth>,
+}
+
+/// Where a credential comes from: written in the build file, or an environment variable
+/// read when resolving, so that a target's key holds the variable's name, never its value.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+pub enum Secret {
+    Literal(String),
+    Env(String),
+}
+
+/// Serialized (into targets' keys, which the stores keep) a written secret is its SHA-256:
+/// a changed password still changes the key, and no cache holds the password.
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Secret::Literal(v) => {
+                let digest = hex::encode(sha2::Sha256::digest(v.as_bytes()));
+                s.serialize_newtype_variant("Secret", 0, "Literal", &format!("sha256:{digest}"))
+            }
+            Secret::Env(v) => s.serialize_newtype_variant("Secret", 1, "Env", v),
+        }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Secret::Literal(_) => f.write_str("<redacted>"),
+            Secret::Env(v) => write!(f, "${v}"),
+        }
+    }
+}
+
+/// A repository's user name and password, each as the first of its sources that has a
+/// value (Leiningen's `[:gpg :env/PASS]` vector form; a single source is a list of one).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Auth {
+    pub username: Vec<Secret>,
+    pub password: Vec<Secret>,
+}
+
+impl Auth {
+    /// The credentials as the environment has them now, and the variables that were named
+    /// but not set (for a warning: the repository is then asked without them).
+    pub fn resolve(&self) -> (Option<Credentials>, Vec<String>) {
+        let mut unset = Vec::new();
+        let mut first = |sources: &[Secret]| {
+            for s in sources {
+                match s {
+                    Secret::Literal(v) => return Some(v.clone()),
+                    Secret::Env(var) => match std::env::var(var) {
+                        Ok(v) => return Some(v),
+                        Err(_) => unset.push(var.clone()),
+                    },
+                }
+            }
+            None
+        };
+        let username = first(&self.username);
+        let password = first(&self.password);
+        let creds = (username.is_some() || password.is_some()).then(|| Credentials {
+            username: username.unwrap_or_default(),
+            password: password.unwrap_or_default(),
+        });
+        (creds, unset)
+    }
+}
+
+impl RemoteRepository {
+    /// A repository asked for every version.
+    pub fn new(id: impl Into<String>, url: impl Into<String>) -> RemoteRepository {
+        RemoteRepository {
+            id: id.into(),
+            url: url.into(),
+            policy: Policy::default(),
+            auth: None,
+        }
+    }
 }
 
 impl fmt::Debug for RemoteRepository {
@@ -275,6 +360,8 @@ impl fmt::Debug for RemoteRepository {
         f.debug_struct("RemoteRepository")
             .field("id", &self.id)
             .field("url", &repository::redact_url(&self.url))
+            .field("policy", &self.policy)
+            .field("auth", &self.auth)
             .finish()
     }
 }
@@ -307,6 +394,9 @@ pub struct ResolverConfig {
     pub progress: Option<ProgressSink>,
     /// How version conflicts are settled: Maven's nearest-wins, or the Clojure CLI's.
     pub mediation: Mediation,
+    /// Whether the repositories of settings.xml's active profiles come first, as in mvn.
+    /// Leiningen and the Clojure CLI do not read profiles.
+    pub settings_profiles: bool,
 }
 
 /// Version conflict resolution.
@@ -342,10 +432,10 @@ impl fmt::Debug for ProgressSink {
 impl Default for ResolverConfig {
     fn default() -> Self {
         ResolverConfig {
-            repositories: vec![RemoteRepository {
-                id: "central".into(),
-                url: "https://repo.maven.apache.org/maven2/".into(),
-            }],
+            repositories: vec![RemoteRepository::new(
+                "central",
+                "https://repo.maven.apache.org/maven2/",
+            )],
             local_repo: None,
             offline: false,
             allow_http: false,
@@ -358,6 +448,7 @@ impl Default for ResolverConfig {
             parallel_downloads: 8,
             progress: None,
             mediation: Mediation::Nearest,
+            settings_profiles: true,
         }
     }
 }
@@ -390,6 +481,9 @@ pub struct Resolution {
     pub tree: Vec<TreeNode>,
     /// Every path that asked for an artifact, chosen or not (conflicts, "why").
     pub requests: Requests,
+    /// What Maven warns about and goes on: a POM no repository has (the artifact then has
+    /// no dependencies), a repository that failed while others answered.
+    pub warnings: Vec<String>,
 }
 
 fn fmt_path(path: &[String]) -> String {
@@ -580,7 +674,15 @@ fn settings(config: &ResolverConfig) -> Result<Settings, ResolveError> {
         .settings_xml
         .clone()
         .unwrap_or_else(|| home_dir().join(".m2/settings.xml"));
-    Ok(Settings::load(&path)?)
+    let mut settings = Settings::load(&path)?;
+    // Where mvn finds the master password: -Dsettings.security, else ~/.m2.
+    let security = config
+        .system_properties
+        .get("settings.security")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home_dir().join(".m2/settings-security.xml"));
+    settings.decrypt_passwords(&security)?;
+    Ok(settings)
 }
 
 fn local_root(config: &ResolverConfig, settings: &Settings) -> PathBuf {
@@ -634,11 +736,36 @@ pub async fn resolve(
         models: Mutex::new(HashMap::new()),
         snapshot_versions: Mutex::new(HashMap::new()),
         progress: config.progress.clone(),
+        warnings: Mutex::new(Vec::new()),
+        down: Mutex::new(HashMap::new()),
     };
     let mut base = Vec::new();
-    for r in &config.repositories {
+    let from_profiles: Vec<RemoteRepository> = if config.settings_profiles {
+        session
+            .settings
+            .profile_repositories(&session.env)
+            .into_iter()
+            .map(|(id, url, policy)| RemoteRepository {
+                policy,
+                ..RemoteRepository::new(id, url)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for r in from_profiles.iter().chain(&config.repositories) {
+        let creds = r.auth.as_ref().and_then(|a| {
+            let (creds, unset) = a.resolve();
+            for var in unset {
+                session.warn(format!(
+                    "repository {}: its credentials name the environment variable {var}, which is not set; asking without it",
+                    r.id
+                ));
+            }
+            creds
+        });
         let repo = session
-            .open_repo(&r.id, &r.url)
+            .open_repo(&r.id, &r.url, r.policy, creds)
             .map_err(|e| ResolveError::Setup(Box::new(e)))?;
         if !base
             .iter()
@@ -825,10 +952,12 @@ pub async fn resolve(
         out
     }
     let tree = tree(&graph, ROOT, &position, &mut vec![ROOT]);
+    let warnings = std::mem::take(&mut *session.warnings.lock().unwrap_or_else(|e| e.into_inner()));
     Ok(Resolution {
         artifacts,
         tree,
         requests,
+        warnings,
     })
 }
 

@@ -1,10 +1,11 @@
 //! The parts of Maven's `settings.xml` that affect resolution: local repository, offline,
-//! mirrors and server credentials.
+//! mirrors, server credentials, proxies, and the repositories of active profiles.
 
 use std::fmt;
 use std::path::Path;
 
-use crate::pom::{parse_document, PomError};
+use crate::pom::{self, parse_document, PomError};
+use crate::repository::Policy;
 
 #[derive(Clone, Default, PartialEq)]
 pub struct Mirror {
@@ -99,6 +100,18 @@ pub struct Settings {
     /// Server id → credentials.
     pub servers: Vec<(String, Credentials)>,
     pub proxies: Vec<Proxy>,
+    pub profiles: Vec<Profile>,
+    /// `<activeProfiles>`.
+    pub active_profiles: Vec<String>,
+}
+
+/// A `<profile>` of settings.xml, as far as resolution goes: its repositories.
+#[derive(Clone, Debug, Default)]
+pub struct Profile {
+    pub id: String,
+    pub(crate) activation: pom::Activation,
+    /// `(id, url, policy)` in order.
+    pub repositories: Vec<(String, String, Policy)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +123,12 @@ pub enum SettingsError {
     },
     #[error(transparent)]
     Xml(#[from] PomError),
+    #[error("{file}: cannot decrypt {what}: {message}")]
+    Decrypt {
+        file: String,
+        what: String,
+        message: String,
+    },
 }
 
 impl Settings {
@@ -157,7 +176,49 @@ impl Settings {
                     non_proxy_hosts: p.text_of("nonProxyHosts").unwrap_or_default(),
                 })
                 .collect(),
+            profiles: root
+                .all("profiles", "profile")
+                .map(|p| Profile {
+                    id: p.text_of("id").unwrap_or_default(),
+                    activation: pom::Activation::read(p),
+                    repositories: pom::repositories(p),
+                })
+                .collect(),
+            active_profiles: root
+                .all("activeProfiles", "activeProfile")
+                .map(|a| a.text.trim().to_string())
+                .collect(),
         })
+    }
+
+    /// The repositories of the active profiles, which Maven puts before a project's own: a
+    /// profile is active when `<activeProfiles>` names it or its `<activation>` (JDK,
+    /// property, OS, as for POM profiles) holds in `env`; `activeByDefault` ones only while no
+    /// other profile is. (File activation is not read.)
+    pub(crate) fn profile_repositories(&self, env: &pom::Env) -> Vec<(String, String, Policy)> {
+        let named: Vec<&Profile> = self
+            .profiles
+            .iter()
+            .filter(|p| self.active_profiles.contains(&p.id) || pom::activated(&p.activation, env))
+            .collect();
+        let active = if named.is_empty() {
+            self.profiles
+                .iter()
+                .filter(|p| p.activation.active_by_default)
+                .collect()
+        } else {
+            named
+        };
+        let mut out: Vec<(String, String, Policy)> = Vec::new();
+        // Maven injects the active profiles in the order settings.xml declares them, each
+        // one's repositories going before those already there: the last profile's first
+        // (and an id it declares wins).
+        for r in active.iter().rev().flat_map(|p| &p.repositories) {
+            if !out.iter().any(|o| o.0 == r.0) {
+                out.push(r.clone());
+            }
+        }
+        out
     }
 
     /// Reads `path`; a missing file means default settings.
@@ -228,6 +289,136 @@ pub(crate) fn mirror_of_matches(pattern: &str, repo_id: &str, repo_url: &str) ->
         }
     }
     result
+}
+
+impl Settings {
+    /// Decrypts the `{...}` passwords of servers and proxies with the master password of
+    /// `security` (settings-security.xml, as `mvn --encrypt-master-password` writes it). The
+    /// file is only read when some password is encrypted.
+    pub fn decrypt_passwords(&mut self, security: &Path) -> Result<(), SettingsError> {
+        let encrypted = |c: &Credentials| encrypted_part(&c.password).is_some();
+        let any = self.servers.iter().any(|(_, c)| encrypted(c))
+            || self
+                .proxies
+                .iter()
+                .any(|p| p.credentials.as_ref().is_some_and(encrypted));
+        if !any {
+            return Ok(());
+        }
+        let master = master_password(security)?;
+        let fail = |what: String, message: String| SettingsError::Decrypt {
+            file: security.display().to_string(),
+            what,
+            message,
+        };
+        for (id, c) in &mut self.servers {
+            c.password = decrypt(&c.password, &master)
+                .map_err(|m| fail(format!("the password of server {id}"), m))?;
+        }
+        for p in &mut self.proxies {
+            if let Some(c) = &mut p.credentials {
+                c.password = decrypt(&c.password, &master)
+                    .map_err(|m| fail(format!("the password of proxy {}", p.id), m))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// settings-security.xml's `<master>` (following a `<relocation>`), decrypted with the fixed
+/// password Maven uses for it.
+fn master_password(security: &Path) -> Result<String, SettingsError> {
+    let mut path = security.to_path_buf();
+    for _ in 0..4 {
+        let bytes = std::fs::read(&path).map_err(|source| SettingsError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let root = parse_document(&bytes, &path.display().to_string())?;
+        if let Some(next) = root.text_of("relocation").filter(|r| !r.is_empty()) {
+            path = next.into();
+            continue;
+        }
+        let master = root.text_of("master").unwrap_or_default();
+        return decrypt(&master, "settings.security").map_err(|message| SettingsError::Decrypt {
+            file: path.display().to_string(),
+            what: "the master password".into(),
+            message,
+        });
+    }
+    Err(SettingsError::Decrypt {
+        file: security.display().to_string(),
+        what: "the master password".into(),
+        message: "too many <relocation>s".into(),
+    })
+}
+
+/// The base64 between the first unescaped `{` and the next unescaped `}` (Maven allows text
+/// around it), or `None` for a clear password.
+fn encrypted_part(text: &str) -> Option<&str> {
+    let unescaped = |i: usize| i == 0 || text.as_bytes()[i - 1] != b'\\';
+    let start = text
+        .match_indices('{')
+        .map(|(i, _)| i)
+        .find(|&i| unescaped(i))?;
+    let end = text[start..]
+        .match_indices('}')
+        .map(|(i, _)| start + i)
+        .find(|&i| unescaped(i))?;
+    Some(&text[start + 1..end])
+}
+
+/// plexus-cipher's PBECipher: base64 of salt (8 bytes), pad length (1), AES-128-CBC
+/// ciphertext, padding; key and IV are SHA-256(password, salt) halves.
+fn decrypt(text: &str, password: &str) -> Result<String, String> {
+    use aes::cipher::{block_padding::Pkcs7, BlockDecryptMut, KeyIvInit};
+    use sha2::Digest;
+    let Some(b64) = encrypted_part(text) else {
+        return Ok(text.to_string());
+    };
+    let bytes = base64_decode(b64).ok_or("not base64")?;
+    let pad = *bytes.get(8).ok_or("too short")? as usize;
+    let end = bytes
+        .len()
+        .checked_sub(pad)
+        .filter(|&e| e >= 9)
+        .ok_or("bad length")?;
+    let digest = sha2::Sha256::new()
+        .chain_update(password.as_bytes())
+        .chain_update(&bytes[..8])
+        .finalize();
+    let (key, iv) = digest.split_at(16);
+    let mut buf = bytes[9..end].to_vec();
+    let clear = cbc::Decryptor::<aes::Aes128>::new(key.into(), iv.into())
+        .decrypt_padded_mut::<Pkcs7>(&mut buf)
+        .map_err(|_| "wrong master password or damaged value".to_string())?;
+    String::from_utf8(clear.to_vec()).map_err(|_| "not UTF-8".to_string())
+}
+
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32;
+        acc = acc << 6 | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]

@@ -199,7 +199,7 @@ fn deploy_target(pom: &LeinPom, repo: Option<&str>, allow_http: bool) -> Result<
     let secret = |s: &Option<Secret>, what: &str| -> Result<Option<String>, Failure> {
         match s {
             None => Ok(None),
-            Some(Secret::Text(t)) => Ok(Some(t.clone())),
+            Some(Secret::Literal(t)) => Ok(Some(t.clone())),
             Some(Secret::Env(var)) => std::env::var(var).map(Some).map_err(|_| {
                 Failure::Env(format!(
                     "{PROJECT_CLJ}: repository {id:?}: its {what} comes from ${var}, which is not set"

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use kbuild_resolvers::{Dependency, ResolverConfig, Scope};
+use kbuild_resolvers::{Dependency, RemoteRepository, ResolverConfig, Scope};
 
 use super::{conflicts, known_targets, runtime, Failure};
 use crate::env::Options;
@@ -24,11 +24,11 @@ pub struct Request {
 /// The coordinates as the direct dependencies of an empty project, printed like
 /// `mvn dependency:list` (or `:tree`).
 pub fn coordinates(request: &Request, json: bool, options: &Options) -> Result<String, Failure> {
-    let repositories: Vec<(String, String)> = request
+    let repositories: Vec<RemoteRepository> = request
         .repos
         .iter()
         .enumerate()
-        .map(|(i, url)| (format!("repo{}", i + 1), url.clone()))
+        .map(|(i, url)| RemoteRepository::new(format!("repo{}", i + 1), url))
         .collect();
     let parse =
         |line: &String| Dependency::parse_line(line).map_err(|e| Failure::Usage(e.to_string()));
@@ -48,8 +48,16 @@ pub fn coordinates(request: &Request, json: bool, options: &Options) -> Result<S
         .map(parse)
         .collect::<Result<Vec<_>, _>>()?;
     let mut config = maven::config(&repositories, request.allow_http, options);
-    config.progress = Some(maven::progress(&Arc::new(Printer::new(json))));
-    resolution(&config, &roots, &managed, request.tree, options.jobs)
+    let printer = Arc::new(Printer::new(json));
+    config.progress = Some(maven::progress(&printer));
+    resolution(
+        &config,
+        &roots,
+        &managed,
+        request.tree,
+        options.jobs,
+        &printer,
+    )
 }
 
 /// What `kbuild deps` prints for each `:maven` target.
@@ -70,6 +78,7 @@ pub fn deps(
     json: bool,
     options: &Options,
 ) -> Result<String, Failure> {
+    let printer = Printer::new(json);
     let names: Vec<String> = match target {
         Some(t) => {
             known_targets(project, std::slice::from_ref(&t))?;
@@ -87,6 +96,7 @@ pub fn deps(
             repositories,
             allow_http,
             newest,
+            lein_order,
             ..
         } = &project.targets[&name].rule
         else {
@@ -97,10 +107,14 @@ pub fn deps(
         if *newest {
             config.mediation = kbuild_resolvers::Mediation::Newest;
         }
+        config.settings_profiles = !*lein_order && !*newest;
         let rule = config.mediation;
         let r = runtime(options.jobs)?
             .block_on(kbuild_resolvers::resolve(&config, coords, managed))
             .map_err(|e| Failure::Resolve(format!("{}: target {name}: {e}", project.file)))?;
+        for w in &r.warnings {
+            printer.warn(w);
+        }
         if json {
             let mut v = conflicts::to_json(&name, &r, rule);
             if let DepsView::Why(ga) = view {
@@ -167,10 +181,14 @@ fn resolution(
     managed: &[Dependency],
     tree: bool,
     jobs: usize,
+    printer: &Printer,
 ) -> Result<String, Failure> {
     let resolution = runtime(jobs)?
         .block_on(kbuild_resolvers::resolve(config, roots, managed))
         .map_err(|e| Failure::Resolve(e.to_string()))?;
+    for w in &resolution.warnings {
+        printer.warn(w);
+    }
     if tree {
         return Ok(kbuild_resolvers::to_tree_string(&resolution));
     }

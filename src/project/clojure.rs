@@ -108,7 +108,7 @@ pub(crate) struct ClojureProject {
     /// The version is empty for an entry without one (and for a library).
     pub(super) managed: Vec<Dependency>,
     /// `(id, url)`, the tool's defaults first (central, clojars).
-    pub(super) repositories: Vec<(String, String)>,
+    pub(super) repositories: Vec<kbuild_resolvers::RemoteRepository>,
     /// For deps.edn: the (flattened) `:paths`.
     pub(super) source_paths: Vec<String>,
     pub(super) java_source_paths: Vec<String>,
@@ -182,12 +182,9 @@ pub(crate) struct DeployRepository {
 }
 
 /// A credential as project.clj writes it: the text, or the environment variable holding it
-/// (`:env/NAME`; `:env` is `LEIN_USERNAME` / `LEIN_PASSWORD`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Secret {
-    Text(String),
-    Env(String),
-}
+/// (`:env/NAME`; `:env` is `LEIN_USERNAME` / `LEIN_PASSWORD`), the one type resolving and
+/// deploying read.
+pub(crate) use kbuild_resolvers::Secret;
 
 /// A repository with the policies `lein pom` writes for it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -179,10 +179,11 @@ pub(crate) fn kbuild_pom(project: &Project) -> Result<LeinPom, SettingsError> {
                 deps.push(c);
             }
         }
-        for (id, url) in repos {
+        for r in repos {
+            let url = &r.url;
             let central = url.contains("repo1.maven.org") || url.contains("repo.maven.apache.org");
             if !central && !repositories.iter().any(|(_, u)| u == url) {
-                repositories.push((id.clone(), url.clone()));
+                repositories.push((r.id.clone(), url.clone()));
             }
         }
     }

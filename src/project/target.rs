@@ -34,8 +34,8 @@ pub(crate) enum Rule {
         /// dependencyManagement (Leiningen's :managed-dependencies).
         #[serde(skip_serializing_if = "Vec::is_empty")]
         managed: Vec<Dependency>,
-        /// (id, url) in the order they are tried; the project's, then the target's own.
-        repositories: Vec<(String, String)>,
+        /// In the order they are tried; the project's, then the target's own.
+        repositories: Vec<kbuild_resolvers::RemoteRepository>,
         allow_http: bool,
         /// The Clojure CLI's version rule (top-level deps win, else the newest) instead of
         /// Maven's nearest-wins: set for deps.edn projects.

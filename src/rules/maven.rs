@@ -45,11 +45,17 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     } else {
         Mediation::Nearest
     };
+    // Leiningen and the Clojure CLI take no repositories from settings.xml profiles.
+    config.settings_profiles = !*lein_order && !*newest;
     config.progress = Some(progress(&env.printer));
     ctx.reporter().running(ctx.target());
     let resolution = kbuild_resolvers::resolve(&config, coords, managed)
         .await
         .map_err(|e| ctx.fail_as(Cause::Resolution, e.to_string()))?;
+    for w in &resolution.warnings {
+        ctx.reporter()
+            .warn(&format!("target {}: {w}", ctx.target()));
+    }
     let lines = kbuild_resolvers::to_list_lines(&resolution);
     let listed: Vec<usize> = match order {
         Order::Resolution => (0..resolution.artifacts.len()).collect(),
@@ -217,19 +223,13 @@ pub fn progress(
 
 /// The resolver's configuration for a target's repositories and the command line's options.
 pub fn config(
-    repositories: &[(String, String)],
+    repositories: &[RemoteRepository],
     allow_http: bool,
     options: &Options,
 ) -> ResolverConfig {
     let mut config = ResolverConfig::default();
     if !repositories.is_empty() {
-        config.repositories = repositories
-            .iter()
-            .map(|(id, url)| RemoteRepository {
-                id: id.clone(),
-                url: url.clone(),
-            })
-            .collect();
+        config.repositories = repositories.to_vec();
     }
     config.allow_http = allow_http;
     config.offline = options.offline;

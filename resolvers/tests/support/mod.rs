@@ -29,6 +29,12 @@ pub struct Faults {
     /// Send every response body one byte at a time, this many milliseconds apart (0: off),
     /// like a repository behind a dying link.
     pub trickle_ms: AtomicU64,
+    /// Every request's path, in arrival order.
+    pub paths: Mutex<Vec<String>>,
+    /// `(user, password)` that every request must carry as HTTP basic auth (else 401).
+    pub basic_auth: Mutex<Option<(String, String)>>,
+    /// Requests answered 401 for the lack of them.
+    pub unauthorized: AtomicUsize,
 }
 
 pub struct Server {
@@ -64,6 +70,14 @@ impl Server {
     }
 }
 
+impl Server {
+    /// The paths asked so far that contain `part`.
+    pub fn asked(&self, part: &str) -> Vec<String> {
+        let paths = self.faults.paths.lock().unwrap_or_else(|e| e.into_inner());
+        paths.iter().filter(|p| p.contains(part)).cloned().collect()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
@@ -96,6 +110,7 @@ fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
         }
         let mut close = false;
         let mut content_length = 0usize;
+        let mut authorization = String::new();
         loop {
             let mut h = String::new();
             if reader.read_line(&mut h).unwrap_or(0) == 0 {
@@ -108,6 +123,9 @@ fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
             let lower = h.to_ascii_lowercase();
             if lower == "connection: close" {
                 close = true;
+            }
+            if lower.starts_with("authorization:") {
+                authorization = h["authorization:".len()..].trim().to_string();
             }
             if let Some(v) = lower.strip_prefix("content-length:") {
                 content_length = v.trim().parse().unwrap_or(0);
@@ -141,8 +159,20 @@ fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
                 .map(|i| rest[i..].to_string())
                 .unwrap_or_else(|| "/".into());
         }
+        if let Ok(mut paths) = faults.paths.lock() {
+            paths.push(path.clone());
+        }
         let remaining = faults.fail_500.load(Ordering::SeqCst);
-        let (status, body) = if remaining > 0 {
+        let wanted = faults
+            .basic_auth
+            .lock()
+            .ok()
+            .and_then(|a| a.clone())
+            .map(|(u, p)| format!("Basic {}", base64(format!("{u}:{p}").as_bytes())));
+        let (status, body) = if wanted.is_some_and(|w| w != authorization) {
+            faults.unauthorized.fetch_add(1, Ordering::SeqCst);
+            ("401 Unauthorized", Vec::new())
+        } else if remaining > 0 {
             faults.fail_500.store(remaining - 1, Ordering::SeqCst);
             ("500 Internal Server Error", b"boom".to_vec())
         } else if path.contains("..") {
@@ -162,8 +192,14 @@ fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
                 },
             }
         };
+        // Maven's wagon only sends credentials when challenged.
+        let challenge = if status.starts_with("401") {
+            "WWW-Authenticate: Basic realm=\"kbt\"\r\n"
+        } else {
+            ""
+        };
         let head = format!(
-            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n{}\r\n",
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n{challenge}{}\r\n",
             body.len(),
             if close { "Connection: close\r\n" } else { "" }
         );
@@ -187,6 +223,28 @@ fn serve(conn: TcpStream, root: &Path, faults: &Faults, stop: &AtomicBool) {
             return;
         }
     }
+}
+
+/// Standard base64 with padding, for the `Authorization` header.
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// `fixtures/maven` at the workspace root, for the resolvers crate's tests and for the
@@ -278,10 +336,7 @@ pub fn config(urls: &[&str], local: &Path) -> ResolverConfig {
         repositories: urls
             .iter()
             .enumerate()
-            .map(|(i, u)| RemoteRepository {
-                id: format!("r{i}"),
-                url: u.to_string(),
-            })
+            .map(|(i, u)| RemoteRepository::new(format!("r{i}"), u.to_string()))
             .collect(),
         local_repo: Some(local.to_path_buf()),
         offline: false,
@@ -295,6 +350,7 @@ pub fn config(urls: &[&str], local: &Path) -> ResolverConfig {
         parallel_downloads: 8,
         progress: None,
         mediation: Default::default(),
+        settings_profiles: true,
     }
 }
 
@@ -458,6 +514,12 @@ pub fn mvn_list_and_tree(
             .collect();
         return Err(format!("mvn failed: {}", errors.join(" | ")));
     }
+    Ok(list_and_tree(&text))
+}
+
+/// `dependency:list`'s entries and `dependency:tree`'s lines (without the project line) in
+/// mvn's output.
+pub fn list_and_tree(text: &str) -> (Vec<String>, String) {
     let mut list = Vec::new();
     let mut tree = String::new();
     let mut section = "";
@@ -496,5 +558,103 @@ pub fn mvn_list_and_tree(
             _ => {}
         }
     }
-    Ok((list, tree))
+    (list, tree)
+}
+
+/// Writes `g:a:v`'s POM, with `body` inside `<project>` after the coordinates, and a jar that
+/// holds `marker.txt` = `marker` (so which repository served it shows), each with its `.sha1`
+/// (lein fails without one), under the repository `root`. A `-SNAPSHOT` is written under its plain name, as a
+/// repository without maven-metadata.xml serves it. Returns the jar's path.
+pub fn publish(root: &Path, gav: &str, body: &str, marker: &str) -> PathBuf {
+    let [g, a, v]: [&str; 3] = gav
+        .split(':')
+        .collect::<Vec<_>>()
+        .try_into()
+        .expect("group:artifact:version");
+    let dir = root.join(g.replace('.', "/")).join(a).join(v);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let pom = format!(
+        "<project><modelVersion>4.0.0</modelVersion><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version>{body}</project>"
+    );
+    let mut jar = Vec::new();
+    {
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(&mut jar));
+        let opts = zip::write::SimpleFileOptions::default();
+        z.start_file("marker.txt", opts).expect("zip");
+        z.write_all(marker.as_bytes()).expect("zip");
+        z.finish().expect("zip");
+    }
+    let jar_path = dir.join(format!("{a}-{v}.jar"));
+    for (path, bytes) in [
+        (dir.join(format!("{a}-{v}.pom")), pom.into_bytes()),
+        (jar_path.clone(), jar),
+    ] {
+        let sha1 = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&bytes));
+        std::fs::write(&path, &bytes).expect("write");
+        let mut name = path.file_name().expect("name").to_os_string();
+        name.push(".sha1");
+        std::fs::write(path.with_file_name(name), sha1).expect("write");
+    }
+    jar_path
+}
+
+/// What `mvn dependency:list` printed for a project.
+pub struct MvnRun {
+    pub ok: bool,
+    pub stdout: String,
+    pub list: Vec<String>,
+    /// Its local repository.
+    pub local: PathBuf,
+}
+
+/// Runs `mvn dependency:list` in `work` on a project whose POM has `body` (repositories,
+/// dependencies) inside `<project>`, with Debian's repository as the local one (for the
+/// plugin) and central mirrored to `central`, so that nothing leaves the machine.
+pub fn mvn_project(work: &Path, body: &str, central: &str) -> MvnRun {
+    mvn_project_with(work, body, central, "", &[])
+}
+
+/// [`mvn_project`] with `settings` (profiles, servers...) added to its settings.xml and
+/// `args` to its command line.
+pub fn mvn_project_with(
+    work: &Path,
+    body: &str,
+    central: &str,
+    settings: &str,
+    args: &[&str],
+) -> MvnRun {
+    let local = work.join("m2");
+    let ok = Command::new("cp")
+        .arg("-al")
+        .arg(mvn_seed())
+        .arg(&local)
+        .status()
+        .expect("cp")
+        .success();
+    assert!(ok, "cp -al failed");
+    let settings = format!(
+        "<settings><localRepository>{}</localRepository><mirrors><mirror><id>central-here</id><mirrorOf>central</mirrorOf><url>{central}</url></mirror></mirrors>{settings}</settings>",
+        local.display()
+    );
+    std::fs::write(work.join("settings.xml"), settings).expect("write");
+    let pom = format!(
+        "<project><modelVersion>4.0.0</modelVersion><groupId>kbuild.test</groupId><artifactId>root</artifactId><version>1</version><packaging>pom</packaging>{body}</project>"
+    );
+    std::fs::write(work.join("pom.xml"), pom).expect("write");
+    let out = Command::new("mvn")
+        .current_dir(work)
+        .args(["-B", "-ntp", "-Dstyle.color=never", "-s"])
+        .arg(work.join("settings.xml"))
+        .args(args)
+        .arg("org.apache.maven.plugins:maven-dependency-plugin:3.5.0:list")
+        .env("MAVEN_OPTS", "-XX:TieredStopAtLevel=1 -Xshare:auto")
+        .output()
+        .expect("mvn is installed");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    MvnRun {
+        ok: out.status.success(),
+        list: list_and_tree(&stdout).0,
+        stdout,
+        local,
+    }
 }

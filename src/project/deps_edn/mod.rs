@@ -10,6 +10,7 @@ use super::DEPS_EDN;
 use crate::edn::{self, Form, Pos, Value};
 use aliases::Aliases;
 use coord::{dep, deps_map, merge_dep};
+use kbuild_resolvers::RemoteRepository;
 
 fn expected(form: &Form, what: &str) -> ClojureError {
     invalid(
@@ -176,17 +177,11 @@ pub(super) fn read_deps_edn(text: &str, selected: &[&str]) -> R<ClojureProject> 
     })
 }
 
-/// `:mvn/repos` over the CLI's defaults (central, clojars), as `(id, url)`.
-fn repositories(repos: Option<&Form>) -> R<Vec<(String, String)>> {
+/// `:mvn/repos` over the CLI's defaults (central, clojars).
+fn repositories(repos: Option<&Form>) -> R<Vec<RemoteRepository>> {
     let mut repositories = vec![
-        (
-            "central".to_string(),
-            "https://repo1.maven.org/maven2/".to_string(),
-        ),
-        (
-            "clojars".to_string(),
-            "https://repo.clojars.org/".to_string(),
-        ),
+        RemoteRepository::new("central", "https://repo1.maven.org/maven2/"),
+        RemoteRepository::new("clojars", "https://repo.clojars.org/"),
     ];
     if let Some(repos) = repos {
         let entries = repos
@@ -199,7 +194,7 @@ fn repositories(repos: Option<&Form>) -> R<Vec<(String, String)>> {
                 .to_string();
             if matches!(v.value, Value::Nil) {
                 // tools.deps lets a nil entry remove a repository
-                repositories.retain(|(i, _)| *i != id);
+                repositories.retain(|r| r.id != id);
                 continue;
             }
             let url = v
@@ -213,9 +208,9 @@ fn repositories(repos: Option<&Form>) -> R<Vec<(String, String)>> {
                     )
                 })?
                 .to_string();
-            match repositories.iter_mut().find(|(i, _)| *i == id) {
-                Some(slot) => slot.1 = url,
-                None => repositories.push((id, url)),
+            match repositories.iter_mut().find(|r| r.id == id) {
+                Some(slot) => slot.url = url,
+                None => repositories.push(RemoteRepository::new(id, url)),
             }
         }
     }
@@ -302,7 +297,10 @@ mod tests {
         );
         assert_eq!(p.dependencies[3].maven.coord.version, "");
         assert_eq!(
-            p.repositories,
+            p.repositories
+                .iter()
+                .map(|r| (r.id.clone(), r.url.clone()))
+                .collect::<Vec<_>>(),
             [
                 (
                     "central".to_string(),
@@ -336,7 +334,10 @@ mod tests {
             &[],
         );
         assert_eq!(
-            p.repositories,
+            p.repositories
+                .iter()
+                .map(|r| (r.id.clone(), r.url.clone()))
+                .collect::<Vec<_>>(),
             [("central".to_string(), "https://mirror/".to_string())]
         );
     }

@@ -7,7 +7,9 @@ use crate::edn::Form;
 use crate::project::SettingsError;
 
 /// `{"id" "url"}` in source order.
-pub(super) fn repositories(form: &Form) -> Result<Vec<(String, String)>, SettingsError> {
+pub(super) fn repositories(
+    form: &Form,
+) -> Result<Vec<kbuild_resolvers::RemoteRepository>, SettingsError> {
     let map = form
         .as_map()
         .ok_or_else(|| at(form, ":repositories must be a map of id to URL"))?;
@@ -15,7 +17,7 @@ pub(super) fn repositories(form: &Form) -> Result<Vec<(String, String)>, Setting
         .map(
             |(k, v)| match (k.as_str().or_else(|| k.as_symbol()), v.as_str()) {
                 (Some(id), Some(url)) if url.contains("://") => {
-                    Ok((id.to_string(), url.to_string()))
+                    Ok(kbuild_resolvers::RemoteRepository::new(id, url))
                 }
                 (Some(_), _) => Err(at(
                     v,

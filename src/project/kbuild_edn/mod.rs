@@ -21,7 +21,7 @@ use crate::edn::{self, Form};
 #[derive(Default)]
 struct Shared {
     hashers_text: String,
-    repositories: Vec<(String, String)>,
+    repositories: Vec<kbuild_resolvers::RemoteRepository>,
     allow_http: bool,
 }
 

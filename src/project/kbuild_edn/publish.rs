@@ -96,7 +96,7 @@ pub(super) fn publish(form: &Form) -> Result<Publish, SettingsError> {
                             return Ok(None);
                         };
                         if let Some(s) = f.as_str() {
-                            return Ok(Some(Secret::Text(s.to_string())));
+                            return Ok(Some(Secret::Literal(s.to_string())));
                         }
                         match f.as_keyword().and_then(|k| k.strip_prefix("env/")) {
                             Some(var) => Ok(Some(Secret::Env(var.to_string()))),

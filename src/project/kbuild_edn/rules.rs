@@ -259,9 +259,9 @@ pub(super) fn target(name: &str, form: &Form, shared: &Shared) -> Result<Target,
                 .collect::<Result<_, _>>()?;
             let mut repositories = shared.repositories.clone();
             if let Some(r) = form.get("repositories") {
-                for (id, url) in coords::repositories(r)? {
-                    repositories.retain(|(i, _)| *i != id);
-                    repositories.push((id, url));
+                for repo in coords::repositories(r)? {
+                    repositories.retain(|r| r.id != repo.id);
+                    repositories.push(repo);
                 }
             }
             let allow_http = match form.get("allow-http") {
@@ -269,7 +269,8 @@ pub(super) fn target(name: &str, form: &Form, shared: &Shared) -> Result<Target,
                 None => shared.allow_http,
             };
             if !allow_http {
-                if let Some((id, url)) = repositories.iter().find(|(_, u)| u.starts_with("http://"))
+                if let Some(kbuild_resolvers::RemoteRepository { id, url, .. }) =
+                    repositories.iter().find(|r| r.url.starts_with("http://"))
                 {
                     let f = form.get("repositories").unwrap_or(form);
                     return Err(at(

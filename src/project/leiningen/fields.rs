@@ -2,13 +2,14 @@
 //! managed versions and the global exclusions), repositories, paths, `:aot`, `:main`, and
 //! the code Leiningen hands to the project's JVM.
 
-use kbuild_resolvers::Dependency;
+use kbuild_resolvers::{Auth, ChecksumPolicy, Dependency, Policy, RemoteRepository, Secret};
 
 use super::dependencies::{dep_from_map, dep_map, exclusion, exclusion_map};
 use super::merge::{repo_parts, seq_items};
 use super::value::{expected, Node, V};
 use crate::project::clojure::{
-    invalid, Aot, ClojureProject, Dep, DeployRepository, PomInfo, PomRepository, Secret, Tool, R,
+    invalid, Aot, ClojureError, ClojureProject, Dep, DeployRepository, PomInfo, PomRepository,
+    Tool, R,
 };
 use crate::project::PROJECT_CLJ;
 
@@ -189,9 +190,11 @@ fn pom_info(project: &Node) -> R<PomInfo> {
         };
         for (id, opts) in pairs {
             let secret = |k: &str, env: &str| match opts.get(k).map(|n| &n.v) {
-                Some(V::Str(s)) => Some(Secret::Text(s.clone())),
+                Some(V::Str(s)) => Some(Secret::Literal(s.clone())),
                 Some(V::Kw(kw)) if kw == "env" => Some(Secret::Env(env.to_string())),
-                Some(V::Kw(kw)) => kw.strip_prefix("env/").map(|v| Secret::Env(v.to_string())),
+                Some(V::Kw(kw)) => kw
+                    .strip_prefix("env/")
+                    .map(|v| Secret::Env(v.to_uppercase())),
                 _ => None,
             };
             let repo = DeployRepository {
@@ -282,38 +285,197 @@ fn dependencies(project: &Node) -> R<(Vec<Dep>, Vec<Dependency>)> {
     Ok((dependencies, managed))
 }
 
-/// `:repositories` as `(id, url)`.
-fn repositories(project: &Node) -> R<Vec<(String, String)>> {
+/// `:repositories`, each with the versions it is asked for: `:snapshots false` or
+/// `:releases false` (or `nil`) turns one kind off. Pomegranate reads the key as
+/// `(:releases settings true)`, so a map there (`{:update :always}`, even `{:enabled false}`)
+/// leaves it on, as real `lein` shows.
+fn repositories(project: &Node) -> R<Vec<RemoteRepository>> {
     let mut repositories = Vec::new();
     let repos_node = project.get("repositories").cloned().expect("set above");
     let (repo_items, _) = seq_items(PROJECT_CLJ, repos_node, "a vector of repositories")?;
+    let mirrors = mirrors(project)?;
     for r in repo_items {
         let (id, opts) = repo_parts(&r)?;
-        let url = match &opts.v {
-            V::Map(_) => match opts.get("url") {
-                Some(u) => match &u.v {
-                    V::Str(s) => s.clone(),
-                    _ => return Err(expected(PROJECT_CLJ, u, "a repository URL string")),
-                },
-                None => {
-                    return Err(invalid(
-                        PROJECT_CLJ,
-                        opts.pos,
-                        format!("repository {id:?} has no :url"),
-                    ))
-                }
-            },
+        match mirrors.iter().find(|(matches, _)| matches(&id)) {
+            // Several repositories behind one mirror ask it once.
+            Some((_, mirror)) if repositories.contains(mirror) => {}
+            Some((_, mirror)) => repositories.push(mirror.clone()),
+            None => repositories.push(repository(id, &opts)?),
+        }
+    }
+    Ok(repositories)
+}
+
+type Matcher = Box<dyn Fn(&str) -> bool>;
+
+/// `:mirrors`: a repository id (string key) or a regex matching the whole id (as
+/// pomegranate's `re-matches`, which real lein shows) to the repository that replaces it,
+/// with its own URL, policies and credentials; `:name` is its id.
+fn mirrors(project: &Node) -> R<Vec<(Matcher, RemoteRepository)>> {
+    let Some(node) = project.get("mirrors") else {
+        return Ok(Vec::new());
+    };
+    let entries = match &node.v {
+        V::Map(entries) => entries,
+        V::Nil => return Ok(Vec::new()),
+        _ => {
+            return Err(expected(
+                PROJECT_CLJ,
+                node,
+                "a map of repository id or regex to mirror",
+            ))
+        }
+    };
+    let mut out: Vec<(Matcher, RemoteRepository)> = Vec::new();
+    for (k, v) in entries {
+        let (matcher, key): (Matcher, String) = match &k.v {
+            V::Str(id) => {
+                let id = id.clone();
+                (Box::new(move |r: &str| r == id), k_text(k))
+            }
+            V::Regex(re) => {
+                let whole = regex_lite::Regex::new(&format!("^(?:{re})$")).map_err(|e| {
+                    invalid(PROJECT_CLJ, k.pos, format!(":mirrors key #\"{re}\": {e}"))
+                })?;
+                (Box::new(move |r: &str| whole.is_match(r)), k_text(k))
+            }
             _ => {
                 return Err(expected(
                     PROJECT_CLJ,
-                    &opts,
-                    "a repository URL or {:url ...}",
+                    k,
+                    "a repository id string or a regex",
                 ))
             }
         };
-        repositories.push((id, url));
+        let name = match v.get("name").map(|n| &n.v) {
+            Some(V::Str(n)) => n.clone(),
+            _ => key,
+        };
+        out.push((matcher, repository(name, v)?));
     }
-    Ok(repositories)
+    Ok(out)
+}
+
+fn k_text(k: &Node) -> String {
+    match &k.v {
+        V::Str(s) | V::Regex(s) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+/// One repository's settings: `{:url ...}` with its policies and credentials.
+fn repository(id: String, opts: &Node) -> R<RemoteRepository> {
+    let enabled =
+        |which: &str| !matches!(opts.get(which).map(|n| &n.v), Some(V::Bool(false) | V::Nil));
+    let url = match &opts.v {
+        V::Str(s) => s.clone(),
+        V::Map(_) => match opts.get("url") {
+            Some(u) => match &u.v {
+                V::Str(s) => s.clone(),
+                _ => return Err(expected(PROJECT_CLJ, u, "a repository URL string")),
+            },
+            None => {
+                return Err(invalid(
+                    PROJECT_CLJ,
+                    opts.pos,
+                    format!("repository {id:?} has no :url"),
+                ))
+            }
+        },
+        _ => {
+            return Err(expected(
+                PROJECT_CLJ,
+                opts,
+                "a repository URL or {:url ...}",
+            ))
+        }
+    };
+    // `:checksum` in the kind's map, else at the top (pomegranate merges the two).
+    let checksums = |which: &str| -> R<ChecksumPolicy> {
+        let node = opts
+            .get(which)
+            .and_then(|m| m.get("checksum"))
+            .or_else(|| opts.get("checksum"));
+        match node.map(|n| (n, &n.v)) {
+            None => Ok(ChecksumPolicy::Fail),
+            Some((n, V::Kw(k))) => ChecksumPolicy::parse(k)
+                .ok_or_else(|| expected(PROJECT_CLJ, n, ":fail, :warn or :ignore")),
+            Some((n, _)) => Err(expected(PROJECT_CLJ, n, ":fail, :warn or :ignore")),
+        }
+    };
+    let policy = Policy {
+        releases: enabled("releases"),
+        snapshots: enabled("snapshots"),
+        release_checksums: checksums("releases")?,
+        snapshot_checksums: checksums("snapshots")?,
+    };
+    if let Some(c) = opts
+        .get("creds")
+        .filter(|c| matches!(&c.v, V::Kw(k) if k == "gpg"))
+    {
+        return Err(gpg_unsupported(&id, c));
+    }
+    let (username, password) = (
+        credential(&id, opts, "username")?,
+        credential(&id, opts, "password")?,
+    );
+    let auth =
+        (!username.is_empty() || !password.is_empty()).then_some(Auth { username, password });
+    Ok(RemoteRepository {
+        id,
+        url,
+        policy,
+        auth,
+    })
+}
+
+/// A repository's `:username` or `:password` as Leiningen's `resolve-credential` reads it:
+/// a string; `:env` (then `LEIN_USERNAME` / `LEIN_PASSWORD`); `:env/name` (the variable
+/// `NAME`, upper-cased); or a vector of those, the first that has a value winning. The
+/// variables are read when resolving. `:gpg` (~/.lein/credentials.clj.gpg) is not read:
+/// skipped in a vector, an error alone, since the repository would then refuse kbuild.
+fn credential(id: &str, opts: &Node, key: &str) -> R<Vec<Secret>> {
+    let Some(node) = opts.get(key) else {
+        return Ok(Vec::new());
+    };
+    let one = |n: &Node| -> R<Option<Secret>> {
+        Ok(match &n.v {
+            V::Str(s) => Some(Secret::Literal(s.clone())),
+            V::Nil => None,
+            V::Kw(k) if k == "env" => Some(Secret::Env(format!("LEIN_{}", key.to_uppercase()))),
+            V::Kw(k) if k.starts_with("env/") => Some(Secret::Env(k[4..].to_uppercase())),
+            V::Kw(k) if k == "gpg" => None,
+            _ => {
+                return Err(expected(
+                    PROJECT_CLJ,
+                    n,
+                    "a string, :env, :env/VAR or a vector of them",
+                ))
+            }
+        })
+    };
+    match &node.v {
+        V::Seq(items, _) => {
+            let mut out = Vec::new();
+            for i in items {
+                out.extend(one(i)?);
+            }
+            Ok(out)
+        }
+        V::Kw(k) if k == "gpg" => Err(gpg_unsupported(id, node)),
+        _ => Ok(one(node)?.into_iter().collect()),
+    }
+}
+
+fn gpg_unsupported(id: &str, at: &Node) -> ClojureError {
+    invalid(
+        PROJECT_CLJ,
+        at.pos,
+        format!(
+            "repository {id:?}: :gpg credentials (~/.lein/credentials.clj.gpg) are not read by kbuild; \
+             give :username and :password as :env/VAR (or [:gpg :env/VAR])"
+        ),
+    )
 }
 
 fn aot(project: &Node) -> R<Aot> {
@@ -487,14 +649,14 @@ mod tests {
                 DeployRepository {
                     id: "releases".into(),
                     url: "https://r.example/releases".into(),
-                    username: Some(Secret::Text("u".into())),
+                    username: Some(Secret::Literal("u".into())),
                     password: Some(Secret::Env("LEIN_PASSWORD".into())),
                 },
                 DeployRepository {
                     id: "snapshots".into(),
                     url: "https://r.example/s".into(),
                     username: Some(Secret::Env("SU".into())),
-                    password: Some(Secret::Text("p".into())),
+                    password: Some(Secret::Literal("p".into())),
                 },
             ]
         );
@@ -558,5 +720,115 @@ mod tests {
         );
         assert_eq!(coords(&p.dependencies), ["a/b 2 :classifier x"]);
         assert_eq!(maven_coords(&p.managed), ["a/b 1", "a/b 2 :classifier x"]);
+    }
+
+    /// `:username`/`:password` as Leiningen's `resolve-credential` reads them.
+    #[test]
+    fn repository_credentials_literal_env_and_vectors() {
+        use kbuild_resolvers::{Auth, Secret};
+        let p = lein(
+            r#"(defproject a "1"
+  :repositories [["private" {:url "https://p/" :username :env/ci_user :password [:gpg :env]}]
+                 ["lit" {:url "https://l/" :username "u" :password "hunter2-literal"}]
+                 ["open" "https://o/"]])"#,
+            &[],
+        );
+        let auth: Vec<Option<Auth>> = p.repositories.iter().map(|r| r.auth.clone()).collect();
+        assert_eq!(
+            auth[auth.len() - 3..],
+            [
+                Some(Auth {
+                    username: vec![Secret::Env("CI_USER".into())],
+                    password: vec![Secret::Env("LEIN_PASSWORD".into())],
+                }),
+                Some(Auth {
+                    username: vec![Secret::Literal("u".into())],
+                    password: vec![Secret::Literal("hunter2-literal".into())],
+                }),
+                None,
+            ]
+        );
+        // The key of the deps target names the variable, never a value read from it.
+        // ... and a written password only as its digest.
+        let json = serde_json::to_string(&p.repositories).unwrap();
+        assert!(json.contains("CI_USER"), "{json}");
+        assert!(
+            !json.contains("hunter2") && json.contains("sha256:"),
+            "{json}"
+        );
+
+        let e = lein_err(
+            "(defproject a \"1\"\n  :repositories [[\"p\" {:url \"https://p/\" :password :gpg}]])",
+            &[],
+        );
+        assert!(
+            e.contains("project.clj:2:") && e.contains(":gpg credentials"),
+            "{e}"
+        );
+        let e = lein_err(
+            "(defproject a \"1\"\n  :repositories [[\"p\" {:url \"https://p/\" :creds :gpg}]])",
+            &[],
+        );
+        assert!(
+            e.contains("project.clj:2:") && e.contains(":env/VAR"),
+            "{e}"
+        );
+        let e = lein_err(
+            "(defproject a \"1\"\n  :repositories [[\"p\" {:url \"https://p/\" :username 7}]])",
+            &[],
+        );
+        assert!(
+            e.contains("project.clj:2:") && e.contains(":env/VAR"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn mirrors_replace_matching_repositories_and_bad_keys_name_their_line() {
+        let p = lein(
+            r#"(defproject a "1"
+  :repositories ^:replace [["snap" "https://s/"] ["rel" "https://r/"] ["other" "https://o/"]]
+  :mirrors {#"sn.*|rel" {:name "inside" :url "https://m/" :username :env/m_user}})"#,
+            &[],
+        );
+        let repos: Vec<String> = p
+            .repositories
+            .iter()
+            .map(|r| format!("{}={}", r.id, r.url))
+            .collect();
+        // Both mirrored repositories ask the mirror once, where the first stood.
+        assert_eq!(repos, ["inside=https://m/", "other=https://o/"]);
+        assert!(p.repositories[0].auth.is_some());
+        let e = lein_err(
+            "(defproject a \"1\"\n  :mirrors {#\"(\" {:url \"https://m/\"}})",
+            &[],
+        );
+        assert!(
+            e.contains("project.clj:2:") && e.contains(":mirrors key"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn repository_checksum_policies() {
+        use kbuild_resolvers::ChecksumPolicy::{Fail, Ignore, Warn};
+        let p = lein(
+            r#"(defproject a "1"
+  :repositories ^:replace [["w" {:url "https://w/" :checksum :warn}]
+                           ["k" {:url "https://k/" :checksum :warn :snapshots {:checksum :ignore}}]
+                           ["d" "https://d/"]])"#,
+            &[],
+        );
+        let got: Vec<_> = p
+            .repositories
+            .iter()
+            .map(|r| (r.policy.release_checksums, r.policy.snapshot_checksums))
+            .collect();
+        assert_eq!(got, [(Warn, Warn), (Warn, Ignore), (Fail, Fail)]);
+        let e = lein_err(
+            "(defproject a \"1\"\n  :repositories [[\"p\" {:url \"https://p/\" :checksum :maybe}]])",
+            &[],
+        );
+        assert!(e.contains("project.clj:2:") && e.contains(":warn"), "{e}");
     }
 }

@@ -362,7 +362,7 @@ mod tests {
         let ids: Vec<String> = p
             .repositories
             .iter()
-            .map(|(i, u)| format!("{i}={u}"))
+            .map(|r| format!("{}={}", r.id, r.url))
             .collect();
         assert_eq!(
             ids,
@@ -391,7 +391,7 @@ mod tests {
         let ids: Vec<String> = p
             .repositories
             .iter()
-            .map(|(i, u)| format!("{i}={u}"))
+            .map(|r| format!("{}={}", r.id, r.url))
             .collect();
         assert_eq!(
             ids,
@@ -407,7 +407,10 @@ mod tests {
             &[],
         );
         assert_eq!(
-            p.repositories,
+            p.repositories
+                .iter()
+                .map(|r| (r.id.clone(), r.url.clone()))
+                .collect::<Vec<_>>(),
             [("only".to_string(), "https://o/".to_string())]
         );
         let e = lein_err("(defproject foo \"1\"\n :repositories \"x\")", &[]);

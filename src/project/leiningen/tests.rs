@@ -32,7 +32,10 @@ fn minimal_project_gets_leiningen_defaults() {
     );
     assert_eq!(excl(&p.dependencies[1]), ["org.clojure/clojure"]);
     assert_eq!(
-        p.repositories,
+        p.repositories
+            .iter()
+            .map(|r| (r.id.clone(), r.url.clone()))
+            .collect::<Vec<_>>(),
         [
             (
                 "central".to_string(),
@@ -84,7 +87,10 @@ fn project_level_replace_and_top_level_defaults() {
         &[],
     );
     assert_eq!(
-        p.repositories,
+        p.repositories
+            .iter()
+            .map(|r| (r.id.clone(), r.url.clone()))
+            .collect::<Vec<_>>(),
         [("mine".to_string(), "file:///repo".to_string())]
     );
     // :java-opts is the old name of :jvm-opts.
@@ -194,7 +200,10 @@ fn realistic_project_classpath_profiles() {
     );
     assert_eq!(maven_coords(&p.managed), ["org.clojure/spec.alpha 0.3.218"]);
     assert_eq!(
-        p.repositories,
+        p.repositories
+            .iter()
+            .map(|r| (r.id.clone(), r.url.clone()))
+            .collect::<Vec<_>>(),
         [
             (
                 "central".to_string(),
