@@ -699,6 +699,22 @@ pub fn local_repository(config: &ResolverConfig) -> Result<PathBuf, ResolveError
     Ok(local_root(config, &settings(config)?))
 }
 
+/// The HTTP client every repository of a resolution shares, with the configured limits.
+pub(crate) fn transport(
+    config: &ResolverConfig,
+    settings: &Settings,
+) -> Result<HttpTransport, ResolveError> {
+    Ok(HttpTransport::new(
+        config.timeout,
+        config.parallel_downloads,
+        config.retries,
+        settings.active_proxy(),
+    )
+    .map_err(|e| ResolveError::Setup(Box::new(e)))?
+    .with_deadline(config.download_deadline)
+    .with_min_rate(config.min_rate, config.timeout))
+}
+
 /// Resolves `roots` (the direct dependencies of an otherwise empty project whose
 /// dependencyManagement is `managed`, BOM imports included) and downloads every artifact.
 pub async fn resolve(
@@ -708,15 +724,7 @@ pub async fn resolve(
 ) -> Result<Resolution, ResolveError> {
     let settings = settings(config)?;
     let local_root = local_root(config, &settings);
-    let transport = HttpTransport::new(
-        config.timeout,
-        config.parallel_downloads,
-        config.retries,
-        settings.active_proxy(),
-    )
-    .map_err(|e| ResolveError::Setup(Box::new(e)))?
-    .with_deadline(config.download_deadline)
-    .with_min_rate(config.min_rate, config.timeout);
+    let transport = transport(config, &settings)?;
     let mut session = Session {
         local: LocalRepository::new(local_root),
         offline: config.offline || settings.offline,

@@ -3,7 +3,7 @@
 //! [`crate::resolve`], nothing downloaded but the metadata.
 
 use crate::collect::{home_dir, metadata_versions};
-use crate::repository::{self, HttpTransport, LocalRepository};
+use crate::repository::{self, LocalRepository};
 use crate::resolve::{local_repository, ResolveError, ResolverConfig};
 use crate::settings::Settings;
 use crate::version::Version;
@@ -50,15 +50,7 @@ pub async fn available_versions(
         }
     }
     if !(config.offline || settings.offline) {
-        let transport = HttpTransport::new(
-            config.timeout,
-            config.parallel_downloads,
-            config.retries,
-            settings.active_proxy(),
-        )
-        .map_err(|e| ResolveError::Setup(Box::new(e)))?
-        .with_deadline(config.download_deadline)
-        .with_min_rate(config.min_rate, config.timeout);
+        let transport = crate::resolve::transport(config, &settings)?;
         for r in &config.repositories {
             let (id, url) = match settings.mirror_for(&r.id, &r.url) {
                 Some(m) => (m.id.as_str(), m.url.as_str()),
