@@ -152,9 +152,12 @@ pub fn dependents(
     let changes = abi_changes(&old, &now.iter().collect::<Vec<_>>());
     let mut changed = changes.changed;
     // A class whose supertype changed offers other members, though its own file did not
-    // change: its users need compiling as much as the supertype's.
+    // change: its users need compiling as much as the supertype's. The chain of supertypes
+    // may pass through a class compiled again with the same ABI (a body edit in its file).
     let supers: BTreeMap<&str, &[String]> = kept
         .iter()
+        .copied()
+        .chain(now.iter())
         .map(|c| (c.name.as_str(), &c.supers[..]))
         .collect();
     loop {
@@ -350,6 +353,29 @@ mod tests {
         let now = [class("p/A", "A.java", &[], 2)];
         let got = dependents(&previous, &set(&["A.java"]), &now, none).unwrap();
         assert_eq!(got, set(&["Sub.java", "UsesSub.java"]));
+    }
+
+    #[test]
+    fn an_abi_change_reaches_subclasses_through_a_class_compiled_again_unchanged() {
+        // A changed its ABI; Mid (extends A) was compiled again for a body edit, its own ABI
+        // the same; Leaf (extends Mid) was kept, and so was its user, who must compile again:
+        // what Leaf offers through Mid changed.
+        let mid = |abi| {
+            let mut c = class("p/Mid", "Mid.java", &["p/A"], abi);
+            c.supers = vec!["p/A".into()];
+            c
+        };
+        let mut leaf = class("p/Leaf", "Leaf.java", &["p/Mid"], 1);
+        leaf.supers = vec!["p/Mid".into()];
+        let previous = [
+            class("p/A", "A.java", &[], 1),
+            mid(1),
+            leaf,
+            class("p/UsesLeaf", "UsesLeaf.java", &["p/Leaf"], 1),
+        ];
+        let now = [class("p/A", "A.java", &[], 2), mid(1)];
+        let got = dependents(&previous, &set(&["A.java", "Mid.java"]), &now, none).unwrap();
+        assert_eq!(got, set(&["Leaf.java", "UsesLeaf.java"]));
     }
 
     #[test]
