@@ -7,25 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{set, Build, Project, Server};
-
-/// A repository holding Debian's org/clojure and nrepl artifacts, dereferenced (its jars
-/// are relative symlinks).
-fn clojure_repo(dir: &Path) {
-    std::fs::create_dir_all(dir.join("org")).unwrap();
-    for (from, to) in [("org/clojure", "org"), ("nrepl", ".")] {
-        let ok = Command::new("cp")
-            .arg("-rL")
-            .arg(format!("/usr/share/maven-repo/{from}"))
-            .arg(dir.join(to))
-            .status()
-            .unwrap();
-        assert!(
-            ok.success(),
-            "Debian's {from} is installed (.ci/run installs leiningen, which brings it)"
-        );
-    }
-}
+use common::{clojure_repo, set, Build, Project, Server};
 
 struct Setup {
     p: Project,

@@ -4,7 +4,6 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
@@ -93,25 +92,13 @@ impl Drop for Watching {
 
 /// The one file named `name` under kbuild's outputs.
 fn output(p: &Project, name: &str) -> String {
-    let found: Vec<_> = walk(&p.path("target/kbuild"))
+    let found: Vec<Vec<u8>> = common::outputs(p.dir.path())
         .into_iter()
-        .filter(|f| f.file_name().is_some_and(|n| n == name))
+        .filter(|(rel, _)| rel.rsplit('/').next() == Some(name))
+        .map(|(_, bytes)| bytes)
         .collect();
-    assert_eq!(found.len(), 1, "{found:?}");
-    std::fs::read_to_string(&found[0]).unwrap()
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
+    assert_eq!(found.len(), 1, "{name} among the outputs");
+    String::from_utf8(found[0].clone()).unwrap()
 }
 
 const BUILD_FILE: &str = "{:targets {gen {:rule :command :srcs [\"in.txt\"] :outs [\"out.txt\"]\n\
@@ -178,14 +165,7 @@ fn watch_names_what_it_can_rerun() {
 fn clj_app() -> (Project, Server, tempfile::TempDir, tempfile::TempDir) {
     let p = Project::new("clj-app");
     let repo = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(repo.path().join("org")).unwrap();
-    let ok = Command::new("cp")
-        .arg("-rL")
-        .arg("/usr/share/maven-repo/org/clojure")
-        .arg(repo.path().join("org"))
-        .status()
-        .unwrap();
-    assert!(ok.success(), "Debian's Clojure is installed (.ci/run)");
+    common::clojure_repo(repo.path());
     let server = Server::serve(repo.path());
     p.edit("kbuild.edn", "REPO_URL", &server.url);
     (p, server, repo, tempfile::tempdir().unwrap())

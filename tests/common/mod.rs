@@ -221,6 +221,24 @@ pub fn outputs(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// A repository holding Debian's org/clojure and nrepl artifacts, dereferenced (its jars
+/// are relative symlinks).
+pub fn clojure_repo(dir: &Path) {
+    std::fs::create_dir_all(dir.join("org")).unwrap();
+    for (from, to) in [("org/clojure", "org"), ("nrepl", ".")] {
+        let ok = Command::new("cp")
+            .arg("-rL")
+            .arg(format!("/usr/share/maven-repo/{from}"))
+            .arg(dir.join(to))
+            .status()
+            .unwrap();
+        assert!(
+            ok.success(),
+            "Debian's {from} is installed (.ci/run installs leiningen, which brings it)"
+        );
+    }
+}
+
 pub fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
