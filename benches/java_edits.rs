@@ -20,6 +20,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -110,29 +112,11 @@ struct Tool {
 /// Both tools resolve offline from one copy of Debian's Maven repository (Leiningen's base
 /// profile adds nREPL).
 fn lein_javac(dir: &Path, m2: &Path) -> Command {
-    let mut c = Command::new("lein");
-    c.args([
-        "update-in",
-        ":",
-        "assoc",
-        ":local-repo",
-        &format!("\"{}\"", m2.display()),
-        ":offline?",
-        "true",
-        "--",
-        "javac",
-    ])
-    .current_dir(dir);
-    c
+    common::lein(dir, m2, &["javac"])
 }
 
 fn kbuild_build(dir: &Path, m2: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kbuild"));
-    c.args(["--offline", "--local-repo", m2.to_str().unwrap(), "build"])
-        .current_dir(dir)
-        .env("CI", "1")
-        .env("KBUILD_CACHE", "off");
-    c
+    common::kbuild(dir, m2, &["build"])
 }
 
 fn kbuild_no_worker(dir: &Path, m2: &Path) -> Command {
@@ -152,13 +136,7 @@ fn main() {
     let runs = env_or("RUNS", 3);
     let work = tempfile::tempdir().unwrap();
     let m2 = work.path().join("m2");
-    assert!(Command::new("cp")
-        .arg("-rL")
-        .arg("/usr/share/maven-repo")
-        .arg(&m2)
-        .status()
-        .unwrap()
-        .success());
+    common::copy_dir(Path::new("/usr/share/maven-repo"), &m2);
     let mk = |name: &str, edn: bool| {
         let dir = work.path().join(name);
         generate(&dir, packages, classes, !edn);

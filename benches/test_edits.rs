@@ -14,6 +14,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{copy_dir, kbuild, lein};
+
 const NAMESPACES: usize = 60;
 const LEAF: usize = 37;
 
@@ -54,42 +57,6 @@ fn generate(dir: &Path) {
             ),
         );
     }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    assert!(Command::new("cp")
-        .arg("-rL")
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap()
-        .success());
-}
-
-fn lein(dir: &Path, m2: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new("lein");
-    c.args([
-        "update-in",
-        ":",
-        "assoc",
-        ":local-repo",
-        &format!("\"{}\"", m2.display()),
-        ":offline?",
-        "true",
-        "--",
-    ]);
-    c.args(args).current_dir(dir);
-    c
-}
-
-fn kbuild(dir: &Path, m2: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kbuild"));
-    c.args(["--offline", "--local-repo", m2.to_str().unwrap()])
-        .args(args)
-        .current_dir(dir)
-        .env("CI", "1")
-        .env("KBUILD_CACHE", "off");
-    c
 }
 
 /// Runs it; the time, and the totals line it printed.

@@ -10,42 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn copy_dir(from: &Path, to: &Path) {
-    assert!(Command::new("cp")
-        .arg("-rL")
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap()
-        .success());
-}
-
-fn lein(dir: &Path, m2: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new("lein");
-    c.args([
-        "update-in",
-        ":",
-        "assoc",
-        ":local-repo",
-        &format!("\"{}\"", m2.display()),
-        ":offline?",
-        "true",
-        "--",
-    ]);
-    c.args(args).current_dir(dir);
-    c
-}
-
-fn kbuild(dir: &Path, m2: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kbuild"));
-    c.args(["--offline", "--local-repo", m2.to_str().unwrap()])
-        .args(args)
-        .current_dir(dir)
-        .env("CI", "1")
-        // A first run is a first run: not restored from the machine-wide cache.
-        .env("KBUILD_CACHE", "off");
-    c
-}
+mod common;
+use common::{copy_dir, kbuild, lein};
 
 fn time(mut c: Command) -> Duration {
     let t = Instant::now();
