@@ -273,9 +273,9 @@ fn watch(inner: usize) -> ExitCode {
             "kbuild watch runs build, test, run, jar, uberjar, classpath or prep".into(),
         ));
     }
-    let dir = match std::env::current_dir() {
-        Ok(cwd) => cwd.join(first.dir.clone().unwrap_or_default()),
-        Err(e) => return report(Failure::Env(format!("current directory: {e}"))),
+    let dir = match start_dir(&first) {
+        Ok(dir) => dir,
+        Err(f) => return report(f),
     };
     let Some(root) = crate::project::root_above(&dir) else {
         // Discovery says what is missing.
@@ -325,15 +325,20 @@ fn watch(inner: usize) -> ExitCode {
     }
 }
 
+/// Where the command starts: the current directory, or `-C DIR` from it.
+fn start_dir(cli: &Cli) -> Result<PathBuf, Failure> {
+    let cwd =
+        std::env::current_dir().map_err(|e| Failure::Env(format!("current directory: {e}")))?;
+    Ok(match &cli.dir {
+        Some(d) => cwd.join(d),
+        None => cwd,
+    })
+}
+
 /// Runs one command. `watching`: under `kbuild watch`, where `run` starts its program as a
 /// child (returned) instead of becoming it.
 fn run(cli: Cli, watching: bool) -> Result<Option<std::process::Child>, Failure> {
-    let cwd =
-        std::env::current_dir().map_err(|e| Failure::Env(format!("current directory: {e}")))?;
-    let dir = match &cli.dir {
-        Some(d) => cwd.join(d),
-        None => cwd,
-    };
+    let dir = start_dir(&cli)?;
     let jobs = cli.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
