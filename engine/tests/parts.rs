@@ -2,14 +2,16 @@
 //! keyed by what each piece read, gets back the pieces of earlier runs, those of a failed run
 //! included, but never one made while an input it fetched changed.
 
+mod common;
+
+use common::Quiet;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use kbuild_engine::{
-    BuildError, Config, Ctx, Engine, Hash, InputEnv, Inputs, Key, Reporter, Rule, Status, Target,
-    Value,
+    BuildError, Config, Ctx, Engine, Hash, InputEnv, Inputs, Key, Rule, Target, Value,
 };
 
 /// The cells the rule reads, and which one it overwrites while it runs (a file saved meanwhile).
@@ -92,16 +94,6 @@ impl Rule for Pieces {
         }
         .boxed()
     }
-}
-
-struct Quiet;
-
-impl Reporter for Quiet {
-    fn task(&self, _: &str, _: &str, _: Status, _: u64) {}
-    fn running(&self, _: &str) {}
-    fn tool_output(&self, _: &str, _: &str) {}
-    fn warn(&self, _: &str) {}
-    fn error(&self, _: &str) {}
 }
 
 /// Builds the one target; what was recalled and made, sorted, and whether it succeeded.

@@ -2,12 +2,15 @@
 //! first of its traces, which a restore promotes) with what that run fetched, and its detail
 //! reaches the target's note.
 
+mod common;
+
+use common::Quiet;
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use kbuild_engine::{
-    BuildError, Config, Ctx, Engine, InputEnv, Inputs, Key, Reporter, Rule, Status, Target, Value,
+    BuildError, Config, Ctx, Engine, InputEnv, Inputs, Key, Rule, Status, Target, Value,
 };
 
 /// One input cell, `cell`, whose text the test sets.
@@ -65,16 +68,6 @@ impl Rule for Chain {
         }
         .boxed()
     }
-}
-
-struct Quiet;
-
-impl Reporter for Quiet {
-    fn task(&self, _: &str, _: &str, _: Status, _: u64) {}
-    fn running(&self, _: &str) {}
-    fn tool_output(&self, _: &str, _: &str) {}
-    fn warn(&self, _: &str) {}
-    fn error(&self, _: &str) {}
 }
 
 /// Builds target `t` with the cell set to `text`: its status and its note's detail.
