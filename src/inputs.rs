@@ -49,7 +49,8 @@ pub fn hasher_tag(h: &dyn Hasher) -> String {
 
 fn hasher_by_tag(tag: &str) -> Option<&'static dyn Hasher> {
     let (id, version) = tag.split_once('@')?;
-    kbuild_hashers::by_name(id).filter(|h| h.version().to_string() == version)
+    let version: u32 = version.parse().ok()?;
+    kbuild_hashers::by_name(id).filter(|h| h.version() == version)
 }
 
 pub struct ProjectInputs(pub Arc<Env>);
@@ -110,6 +111,14 @@ impl Inputs for ProjectInputs {
             }
         }
         .boxed()
+    }
+
+    fn known(&self, kind: &str, arg: &str, db: &Db) -> Option<Result<Value, BuildError>> {
+        let (tag, path) = arg.split_once(':').filter(|_| kind == "file")?;
+        let h = hasher_by_tag(tag)?;
+        cached_digest(self.0.root(), db, path, h, tag)
+            .transpose()
+            .map(|d| d.map(Value::Digest))
     }
 
     fn describe(&self, kind: &str, arg: &str) -> String {

@@ -7,13 +7,13 @@
 //! [`Db::open_or_recover`]; when the damage only shows on a later read, reads of it miss,
 //! writes are dropped, and the database is moved aside when it is closed.
 
-use std::collections::HashMap;
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use rocksdb::{Direction, IteratorMode, Options, DB};
+use rustc_hash::FxHashMap;
 
 use super::key::Key;
 use super::store::Hash;
@@ -90,7 +90,7 @@ pub struct Damage {
 }
 
 /// Prefixed key → value.
-type Memory = HashMap<Vec<u8>, Vec<u8>>;
+type Memory = FxHashMap<Box<[u8]>, Box<[u8]>>;
 
 pub struct Db {
     /// Closed in `drop`, before a damaged database is moved aside.
@@ -98,7 +98,7 @@ pub struct Db {
     dir: PathBuf,
     /// The stat and syntax caches, read whole at open: one sequential scan is far cheaper
     /// than thousands of point lookups in a no-op build.
-    memory: Mutex<Memory>,
+    memory: RwLock<Memory>,
     /// Whether anything was written: then the memtables are flushed at close, so the next
     /// open has no log to replay and old logs can go.
     dirty: AtomicBool,
@@ -235,6 +235,17 @@ impl Trace {
     }
 }
 
+/// A target's traces as stored (see [`Db::trace_list`]).
+pub struct TraceList(Vec<u8>);
+
+impl TraceList {
+    pub fn iter(&self) -> impl Iterator<Item = Trace> + '_ {
+        let mut r = Reader(&self.0);
+        let n = r.u32().unwrap_or(0);
+        (0..n).map_while(move |_| Trace::decode(&mut r))
+    }
+}
+
 fn put_u32(out: &mut Vec<u8>, n: u32) {
     out.extend_from_slice(&n.to_le_bytes());
 }
@@ -286,14 +297,14 @@ impl Db {
         opts.set_keep_log_file_num(2);
         opts.set_max_log_file_size(1 << 20);
         let db = DB::open(&opts, path).map_err(|e| DbError::classify(path, e))?;
-        let mut memory = HashMap::new();
+        let mut memory = Memory::default();
         for table in [STAT, SYNTAX] {
             for item in db.iterator(IteratorMode::From(&[table], Direction::Forward)) {
                 let (k, v) = item.map_err(|e| DbError::classify(path, e))?;
                 if k.first() != Some(&table) {
                     break;
                 }
-                memory.insert(k.into_vec(), v.into_vec());
+                memory.insert(k, v);
             }
         }
         // Each open starts a write-ahead log, which only a flush retires; no-op builds
@@ -309,7 +320,7 @@ impl Db {
         let db = Db {
             db: ManuallyDrop::new(db),
             dir: path.to_path_buf(),
-            memory: Mutex::new(memory),
+            memory: RwLock::new(memory),
             dirty: AtomicBool::new(false),
             damage: Mutex::new(None),
         };
@@ -319,21 +330,28 @@ impl Db {
         Ok(db)
     }
 
-    fn cached_get(&self, table: u8, key: &[u8]) -> Option<Vec<u8>> {
-        self.memory
-            .lock()
-            .expect("cache lock")
-            .get(&prefixed(table, key))
-            .cloned()
+    /// What `f` makes of the cached value under `table` and the key made of `parts`.
+    fn cached_with<R>(
+        &self,
+        table: u8,
+        parts: &[&[u8]],
+        f: impl FnOnce(&[u8]) -> Option<R>,
+    ) -> Option<R> {
+        with_key(table, parts, |key| {
+            let memory = self.memory.read().expect("cache lock");
+            memory.get(key).and_then(|v| f(v))
+        })
     }
 
-    fn cached_put(&self, table: u8, key: &[u8], value: &[u8]) -> Result<(), DbError> {
-        self.put(table, key, value)?;
-        self.memory
-            .lock()
-            .expect("cache lock")
-            .insert(prefixed(table, key), value.to_vec());
-        Ok(())
+    fn cached_put(&self, table: u8, parts: &[&[u8]], value: &[u8]) -> Result<(), DbError> {
+        with_key(table, parts, |key| {
+            self.put_raw(key, value)?;
+            self.memory
+                .write()
+                .expect("cache lock")
+                .insert(key.into(), value.into());
+            Ok(())
+        })
     }
 
     /// Damage found since the open (the database is moved aside when it closes).
@@ -370,11 +388,16 @@ impl Db {
     }
 
     fn put(&self, table: u8, key: &[u8], value: &[u8]) -> Result<(), DbError> {
+        self.put_raw(&prefixed(table, key), value)
+    }
+
+    /// `key` with its table's prefix.
+    fn put_raw(&self, key: &[u8], value: &[u8]) -> Result<(), DbError> {
         if self.is_damaged() {
             return Ok(());
         }
         self.dirty.store(true, Ordering::Relaxed);
-        let r = self.db.put(prefixed(table, key), value);
+        let r = self.db.put(key, value);
         self.or_damage(r, ())
     }
 
@@ -385,10 +408,10 @@ impl Db {
         path: &str,
         stat: &Stat,
     ) -> Result<Option<Vec<u8>>, DbError> {
-        let Some(v) = self.cached_get(STAT, stat_key(algo, path).as_bytes()) else {
-            return Ok(None);
-        };
-        Ok((v.len() > 32 && v[..32] == stat.encode()).then(|| v[32..].to_vec()))
+        let parts = [algo.as_bytes(), b"\0", path.as_bytes()];
+        Ok(self.cached_with(STAT, &parts, |v| {
+            (v.len() > 32 && v[..32] == stat.encode()).then(|| v[32..].to_vec())
+        }))
     }
 
     pub fn put_stat_digest(
@@ -400,12 +423,12 @@ impl Db {
     ) -> Result<(), DbError> {
         let mut v = stat.encode().to_vec();
         v.extend_from_slice(digest);
-        self.cached_put(STAT, stat_key(algo, path).as_bytes(), &v)
+        self.cached_put(STAT, &[algo.as_bytes(), b"\0", path.as_bytes()], &v)
     }
 
     /// (raw digest, hasher id@version) → syntax digest.
     pub fn syntax_digest(&self, raw: &[u8], hasher: &str) -> Result<Option<Vec<u8>>, DbError> {
-        Ok(self.cached_get(SYNTAX, &syntax_key(raw, hasher)))
+        Ok(self.cached_with(SYNTAX, &[raw, hasher.as_bytes()], |v| Some(v.to_vec())))
     }
 
     pub fn put_syntax_digest(
@@ -414,26 +437,22 @@ impl Db {
         hasher: &str,
         digest: &[u8],
     ) -> Result<(), DbError> {
-        self.cached_put(SYNTAX, &syntax_key(raw, hasher), digest)
+        self.cached_put(SYNTAX, &[raw, hasher.as_bytes()], digest)
     }
 
     /// The stored traces of `key`, most recent first. Undecodable entries are dropped:
     /// a trace is only ever an optimisation.
     pub fn traces(&self, key: &Key) -> Result<Vec<Trace>, DbError> {
-        let Some(v) = self.get(TRACES, key.to_string().as_bytes())? else {
-            return Ok(Vec::new());
-        };
-        let mut r = Reader(&v);
-        let mut out = Vec::new();
-        if let Some(n) = r.u32() {
-            for _ in 0..n {
-                match Trace::decode(&mut r) {
-                    Some(t) => out.push(t),
-                    None => break,
-                }
-            }
-        }
-        Ok(out)
+        Ok(self.trace_list(key)?.iter().collect())
+    }
+
+    /// The stored traces of `key`, decoded one at a time as they are asked for: a no-op
+    /// build replays the first and never decodes the others.
+    pub fn trace_list(&self, key: &Key) -> Result<TraceList, DbError> {
+        Ok(TraceList(
+            self.get(TRACES, key.to_string().as_bytes())?
+                .unwrap_or_default(),
+        ))
     }
 
     /// Records `trace` as the most recent one for `key`, dropping an identical older one
@@ -483,14 +502,25 @@ fn prefixed(table: u8, key: &[u8]) -> Vec<u8> {
     k
 }
 
-fn stat_key(algo: &str, path: &str) -> String {
-    format!("{algo}\0{path}")
-}
-
-fn syntax_key(raw: &[u8], hasher: &str) -> Vec<u8> {
-    let mut k = raw.to_vec();
-    k.extend_from_slice(hasher.as_bytes());
-    k
+/// Calls `f` with `table` followed by `parts`, on the stack when short: the stat cache is
+/// looked up once per file in a no-op build.
+fn with_key<R>(table: u8, parts: &[&[u8]], f: impl FnOnce(&[u8]) -> R) -> R {
+    let len = 1 + parts.iter().map(|p| p.len()).sum::<usize>();
+    let mut stack = [0u8; 256];
+    let mut heap = Vec::new();
+    let buf: &mut [u8] = if len <= stack.len() {
+        &mut stack[..len]
+    } else {
+        heap.resize(len, 0);
+        &mut heap
+    };
+    buf[0] = table;
+    let mut at = 1;
+    for p in parts {
+        buf[at..at + p.len()].copy_from_slice(p);
+        at += p.len();
+    }
+    f(buf)
 }
 
 #[cfg(test)]

@@ -201,6 +201,12 @@ pub trait Inputs: Send + Sync {
         arg: &str,
         env: InputEnv,
     ) -> BoxFuture<'static, Result<Value, BuildError>>;
+    /// The value when it can be had at once from what the database knows (an unchanged
+    /// file, by its stat): no future, no copies of the key. `None` sends the engine to
+    /// [`Inputs::compute`]. A no-op build asks this for every source file.
+    fn known(&self, _kind: &str, _arg: &str, _db: &Db) -> Option<Result<Value, BuildError>> {
+        None
+    }
     /// How `kbuild explain` names it.
     fn describe(&self, kind: &str, arg: &str) -> String;
 }
@@ -270,6 +276,14 @@ impl Computed {
         Computed {
             hash: value.hash(),
             value: Arc::new(value),
+        }
+    }
+
+    /// A product whose digest is known: the digest of the JSON it was stored as.
+    fn of_product(product: Product, hash: Hash) -> Computed {
+        Computed {
+            hash,
+            value: Arc::new(Value::Product(product)),
         }
     }
 
@@ -632,12 +646,12 @@ impl Engine {
                         })
                         .unwrap_or_default(),
                 ))),
-                Key::Input { kind, arg } => self
-                    .inputs
-                    .compute(&kind, &arg, self.input_env())
-                    .await
-                    .map(Computed::new)
-                    .map_err(Arc::new),
+                Key::Input { kind, arg } => match self.inputs.known(&kind, &arg, &self.db) {
+                    Some(known) => known,
+                    None => self.inputs.compute(&kind, &arg, self.input_env()).await,
+                }
+                .map(Computed::new)
+                .map_err(Arc::new),
                 Key::Facet { target, name } => {
                     let whole = self.fetch(Key::Target(target), stack).await?;
                     let field = whole
@@ -707,13 +721,15 @@ impl Engine {
             .always_runs
             .clone()
             .unwrap_or_else(|| "it had never been built".into());
-        let traces = if replay {
-            self.db.traces(&key).map_err(|e| Arc::new(e.into()))?
+        let stored = if replay {
+            Some(self.db.trace_list(&key).map_err(|e| Arc::new(e.into()))?)
         } else {
-            Vec::new()
+            None
         };
-        for (i, trace) in traces.iter().enumerate() {
-            match self.verify(trace, name, stack).await? {
+        // Those tried so far, which did not match.
+        let mut traces = Vec::new();
+        for (i, trace) in stored.iter().flat_map(|s| s.iter()).enumerate() {
+            match self.verify(&trace, name, stack).await? {
                 Some((dep, old, new)) => {
                     if i == 0 {
                         reason = format!(
@@ -726,6 +742,7 @@ impl Engine {
                 }
                 None => match self.restore(name, target, trace.result) {
                     Ok((product, rewrote)) => {
+                        let computed = Computed::of_product(product, trace.result);
                         self.db
                             .promote_trace(&key, i)
                             .map_err(|e| Arc::new(e.into()))?;
@@ -734,13 +751,14 @@ impl Engine {
                             (0, true) => (Status::Restored, "its outputs on disk were missing or modified; restored from the store".to_string()),
                             _ => (Status::Restored, format!("its inputs matched an earlier build (trace {}); restored from the store", i + 1)),
                         };
-                        return Ok((Computed::new(Value::Product(product)), status, why, None));
+                        return Ok((computed, status, why, None));
                     }
                     Err(e) => self.reporter.warn(&format!(
                         "target {name}: cannot restore ({e}); running it again"
                     )),
                 },
             }
+            traces.push(trace);
         }
         let definition = if replay && !self.levels.is_empty() {
             Some(self.fetch(Key::Def(name.to_string()), stack).await?.hash)
@@ -832,8 +850,8 @@ impl Engine {
                 cause: Cause::Build,
             }));
         }
-        let product = self.install(name, stage, info).map_err(Arc::new)?;
-        let computed = Computed::new(Value::Product(product));
+        let (product, hash) = self.install(name, stage, info).map_err(Arc::new)?;
+        let computed = Computed::of_product(product, hash);
         let trace = Trace {
             batches,
             result: computed.hash,
@@ -931,13 +949,14 @@ impl Engine {
                 }
                 match self.restore(name, target, trace.result) {
                     Ok((product, _)) => {
-                        self.record(0..i, &key, definition, &trace, &product).await;
+                        let computed = Computed::of_product(product, trace.result);
+                        let product = computed.product().expect("a product");
+                        self.record(0..i, &key, definition, &trace, product).await;
                         self.db
                             .add_trace(&key, trace)
                             .map_err(|e| Arc::new(e.into()))?;
                         let why =
                             format!("it was built with the same inputs {}", used.level.whence());
-                        let computed = Computed::new(Value::Product(product));
                         return Ok(Some((computed, Status::Restored, why, None)));
                     }
                     Err(e) => {
@@ -1018,11 +1037,14 @@ impl Engine {
         Ok((product, true))
     }
 
-    /// True when `dir` holds exactly the product's files with their digests and modes. A blob
-    /// missing from the store is put back from the file on disk, so that readers of the
-    /// store (a jar packaging this product) find it.
+    /// True when `dir` holds exactly the product's files with their digests and modes,
+    /// checked by their recorded stats. Whether the store still has their blobs is not
+    /// checked here (a stat each): a reader that misses one takes the file from here
+    /// ([`Ctx::dep_file`]).
     fn on_disk_matches(&self, dir: &Path, product: &Product) -> Result<bool, BuildError> {
         let mut seen = 0usize;
+        let prefix = self.rel(dir);
+        let mut rel = String::with_capacity(prefix.len() + 64);
         for entry in walkdir::WalkDir::new(dir) {
             let entry = match entry {
                 Ok(e) => e,
@@ -1031,21 +1053,19 @@ impl Engine {
             if entry.file_type().is_dir() {
                 continue;
             }
-            let Ok(rel) = entry.path().strip_prefix(dir) else {
+            let Some(path) = entry.path().strip_prefix(dir).ok().and_then(|p| p.to_str()) else {
                 return Ok(false);
             };
-            let Some(want) = product.files.get(&*rel.to_string_lossy()) else {
+            let Some(want) = product.files.get(path) else {
                 return Ok(false);
             };
-            match outputs::output_digest(&self.db, entry.path(), &self.rel(entry.path()))? {
+            rel.clear();
+            rel.push_str(&prefix);
+            rel.push('/');
+            rel.push_str(path);
+            match outputs::output_digest(&self.db, entry.path(), &rel)? {
                 Some((h, exec)) if h == want.digest && exec == want.exec => seen += 1,
                 _ => return Ok(false),
-            }
-            if !self.cas.contains(want.digest) {
-                let (h, _) = self.cas.put_file(entry.path())?;
-                if h != want.digest {
-                    return Ok(false);
-                }
             }
         }
         Ok(seen == product.files.len())
@@ -1058,7 +1078,7 @@ impl Engine {
         name: &str,
         stage: tempfile::TempDir,
         info: serde_json::Value,
-    ) -> Result<Product, BuildError> {
+    ) -> Result<(Product, Hash), BuildError> {
         let mut product = Product {
             info,
             ..Product::default()
@@ -1086,9 +1106,9 @@ impl Engine {
                 .to_string();
             product.files.insert(rel, Entry { digest, size, exec });
         }
-        self.cas.put_bytes(&product.to_json())?;
+        let hash = self.cas.put_bytes(&product.to_json())?;
         self.put_in_place(stage, &self.out_dir(name), &product)?;
-        Ok(product)
+        Ok((product, hash))
     }
 
     /// Moves a staged product into place and records its files' stats, so the next build

@@ -97,6 +97,10 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     }
 }
 
+/// Files up to this size are hashed in memory before the store is written (see
+/// [`Cas::put_file`]).
+const IN_MEMORY: u64 = 4 << 20;
+
 pub struct Cas {
     dir: PathBuf,
 }
@@ -131,28 +135,53 @@ impl Cas {
     }
 
     pub fn put_bytes(&self, bytes: &[u8]) -> Result<Hash, StoreError> {
-        // Always written (a rename over the old one): a blob that exists may be corrupted.
         let h = Hash::of(bytes);
-        let mut tmp = self.temp()?;
-        tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
-        self.install(tmp, h)?;
+        if !self.holds(h, bytes.len() as u64) {
+            let mut tmp = self.temp()?;
+            tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
+            self.install(tmp, h)?;
+        }
         Ok(h)
     }
 
-    /// Copies a file into the store, returning its digest and size.
+    /// Copies a file into the store, returning its digest and size. A file up to
+    /// [`IN_MEMORY`] is read once and written only when the store does not already hold it
+    /// (most outputs of a rebuild are blobs the store has); a larger one is streamed into
+    /// place.
     pub fn put_file(&self, src: &Path) -> Result<(Hash, u64), StoreError> {
-        let f = File::open(src).map_err(io_err(src))?;
+        let mut f = File::open(src).map_err(io_err(src))?;
+        let len = f.metadata().map_err(io_err(src))?.len();
+        if len <= IN_MEMORY {
+            let mut bytes = Vec::with_capacity(len as usize);
+            f.read_to_end(&mut bytes).map_err(io_err(src))?;
+            let h = self.put_bytes(&bytes)?;
+            return Ok((h, bytes.len() as u64));
+        }
         let mut tmp = self.temp()?;
         let (h, n) = hash_reader(f, Some(tmp.as_file_mut())).map_err(io_err(src))?;
         self.install(tmp, h)?;
         Ok((h, n))
     }
 
-    /// Reads a blob, verifying it. A corrupted blob is deleted so the next put repairs it.
+    /// Whether the store holds blob `h` of `size` bytes, intact. Checked, not assumed: a blob
+    /// that exists may have been damaged, and a put is what repairs it. Reading a blob
+    /// costs a fraction of writing and renaming a new one.
+    fn holds(&self, h: Hash, size: u64) -> bool {
+        let Ok(f) = File::open(self.path(h)) else {
+            return false;
+        };
+        if f.metadata().map(|m| m.len()).ok() != Some(size) {
+            return false;
+        }
+        matches!(hash_reader(f, None), Ok((got, n)) if got == h && n == size)
+    }
+
+    /// Whether a blob of this digest exists (not verified: every read verifies).
     pub fn contains(&self, h: Hash) -> bool {
         self.path(h).is_file()
     }
 
+    /// Reads a blob, verifying it. A corrupted blob is deleted so the next put repairs it.
     pub fn get(&self, h: Hash) -> Result<Vec<u8>, StoreError> {
         let p = self.path(h);
         let bytes = match fs::read(&p) {
@@ -230,6 +259,35 @@ mod tests {
         assert_eq!(
             fs::metadata(&dest).unwrap().permissions().mode() & 0o777,
             0o755
+        );
+    }
+
+    #[test]
+    fn a_put_keeps_an_intact_blob_and_repairs_a_damaged_one() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let cas = Cas::open(&dir.path().join("cas")).unwrap();
+        let src = dir.path().join("a.class");
+        fs::write(&src, b"cafebabe").unwrap();
+        let (h, _) = cas.put_file(&src).unwrap();
+        let ino = fs::metadata(cas.path(h)).unwrap().ino();
+        cas.put_file(&src).unwrap();
+        assert_eq!(
+            fs::metadata(cas.path(h)).unwrap().ino(),
+            ino,
+            "not rewritten"
+        );
+        // Same size, other bytes: found by the check, replaced by the put.
+        fs::write(cas.path(h), b"cafebabF").unwrap();
+        cas.put_file(&src).unwrap();
+        assert_eq!(cas.get(h).unwrap(), b"cafebabe");
+        // A large file goes the streaming way and lands intact.
+        let big = dir.path().join("big.bin");
+        fs::write(&big, vec![3u8; (IN_MEMORY + 1) as usize]).unwrap();
+        let (h, n) = cas.put_file(&big).unwrap();
+        assert_eq!(
+            (n, cas.get(h).unwrap().len() as u64),
+            (IN_MEMORY + 1, IN_MEMORY + 1)
         );
     }
 }
