@@ -229,8 +229,9 @@ fn commit(repo: &Path, coord: &GitCoord, offline: bool) -> Result<String, GitErr
 }
 
 /// Writes the commit's tree into `dest`, an empty directory (the rule's stage, which the
-/// engine moves into place only once the rule succeeded).
-pub fn export(repo: &Path, sha: &str, dest: &Path) -> Result<(), GitError> {
+/// engine moves into place only once the rule succeeded), with its symbolic links made
+/// files ([`materialize_links`]); returns the links left out.
+pub fn export(repo: &Path, sha: &str, dest: &Path) -> Result<Vec<String>, GitError> {
     let mut archive = git(&[
         &format!("--git-dir={}", repo.display()),
         "archive",
@@ -268,7 +269,41 @@ pub fn export(repo: &Path, sha: &str, dest: &Path) -> Result<(), GitError> {
             ),
         });
     }
-    Ok(())
+    materialize_links(dest)
+}
+
+/// Replaces each symbolic link in `tree` by a copy of the file it names inside the tree: a
+/// product holds files only, and a link kept on disk would make every later build take the
+/// export for modified. A link to a directory, or out of the tree, is removed; those are
+/// returned, relative to `tree`.
+pub fn materialize_links(tree: &Path) -> Result<Vec<String>, GitError> {
+    let top = tree.canonicalize().map_err(io(tree))?;
+    let links: Vec<PathBuf> = walkdir::WalkDir::new(tree)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.path_is_symlink())
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    let mut left_out = Vec::new();
+    for link in links {
+        // Resolved to a file that is no link, so replacing one link never changes another's.
+        let target = std::fs::canonicalize(&link)
+            .ok()
+            .filter(|t| t.starts_with(&top) && t.is_file());
+        std::fs::remove_file(&link).map_err(io(&link))?;
+        match target {
+            Some(t) => {
+                std::fs::copy(&t, &link).map_err(io(&link))?;
+            }
+            None => left_out.push(
+                link.strip_prefix(tree)
+                    .unwrap_or(&link)
+                    .to_string_lossy()
+                    .into_owned(),
+            ),
+        }
+    }
+    Ok(left_out)
 }
 
 #[cfg(test)]
@@ -283,6 +318,34 @@ mod tests {
             err.contains(".kbuild/gitlibs/") && err.contains("`..`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn links_become_copies_of_the_files_they_name_inside_the_tree() {
+        use std::os::unix::fs::symlink;
+        let tree = tempfile::tempdir().unwrap();
+        let t = tree.path();
+        std::fs::create_dir_all(t.join("src/lib")).unwrap();
+        std::fs::write(t.join("src/lib/a.clj"), "(ns lib.a)\n").unwrap();
+        symlink("a.clj", t.join("src/lib/alias.clj")).unwrap();
+        symlink("lib/alias.clj", t.join("src/twice.clj")).unwrap();
+        symlink("lib", t.join("src/dir")).unwrap();
+        symlink("/etc/hostname", t.join("out")).unwrap();
+        symlink("missing", t.join("dangling")).unwrap();
+        let mut left = materialize_links(t).unwrap();
+        left.sort();
+        assert_eq!(left, ["dangling", "out", "src/dir"]);
+        for copy in ["src/lib/alias.clj", "src/twice.clj"] {
+            let meta = std::fs::symlink_metadata(t.join(copy)).unwrap();
+            assert!(meta.is_file(), "{copy}");
+            assert_eq!(
+                std::fs::read_to_string(t.join(copy)).unwrap(),
+                "(ns lib.a)\n"
+            );
+        }
+        for gone in ["src/dir", "out", "dangling"] {
+            assert!(std::fs::symlink_metadata(t.join(gone)).is_err(), "{gone}");
+        }
     }
 
     #[test]

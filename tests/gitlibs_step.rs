@@ -74,6 +74,9 @@ fn git_libraries_are_exported_by_a_build_step_not_by_reading() {
     let b_url = format!("file://{}", b_repo.display());
     let a_url = format!("file://{}", a_repo.display());
     let b_sha = commit(&b_repo, "{:paths [\"src\"]}\n", "lib/b");
+    // A link in the tree, which the export makes a file.
+    std::fs::create_dir_all(a_repo.join("src/lib")).unwrap();
+    std::os::unix::fs::symlink("a.clj", a_repo.join("src/lib/alias.clj")).unwrap();
     let a1 = commit(
         &a_repo,
         &format!(
@@ -148,12 +151,42 @@ fn git_libraries_are_exported_by_a_build_step_not_by_reading() {
     let exported = calls(&log);
     assert!(exported.iter().any(|c| c.contains("clone")), "{exported:?}");
 
-    // A no-op build runs no git at all.
+    let alias = p.path(&format!(".kbuild/gitlibs/my/a/{a1}/src/lib/alias.clj"));
+    assert!(std::fs::symlink_metadata(&alias).unwrap().is_file());
+    assert_eq!(std::fs::read_to_string(&alias).unwrap(), "(ns lib.a)\n");
+
+    // A no-op build runs no git at all, and finds the export as it left it.
     let b = run(&["--json", "classpath"]);
     assert!(b.ok(), "{}", b.stderr);
     assert!(b.executed().is_empty(), "{:?}", b.executed());
     assert_eq!(b.stdout.lines().last().unwrap_or_default(), cp);
     assert_eq!(calls(&log), exported, "a no-op build ran git");
+    let b = run(&["explain", &git_a1]);
+    assert!(
+        b.stdout.contains("git-lib): up to date"),
+        "{}{}",
+        b.stdout,
+        b.stderr
+    );
+
+    // Another checkout sharing the machine-wide cache restores the trees from it: offline,
+    // with no mirror, no git.
+    let other = p.second_checkout();
+    let empty = tempfile::tempdir().unwrap();
+    let b = Build::from(
+        other
+            .command(&["--offline", "--json", "classpath"])
+            .env("PATH", &path)
+            .env("GITLIBS", empty.path())
+            .output()
+            .unwrap(),
+    );
+    assert!(b.ok(), "{}", b.stderr);
+    assert!(b.executed().is_empty(), "{:?}", b.executed());
+    assert!(other
+        .path(&format!(".kbuild/gitlibs/my/b/{b_sha}/src/lib/b.clj"))
+        .is_file());
+    assert_eq!(calls(&log), exported, "the second checkout ran git");
 
     // A lost export is the step's product, restored from the store: offline, no git.
     std::fs::remove_dir_all(p.path(".kbuild/gitlibs")).unwrap();

@@ -3,8 +3,8 @@
 //! tree is the product, put at the target's place (`.kbuild/gitlibs/<lib>/<sha>`), so it
 //! is traced and cached like any other: a no-op build runs no git, and a checkout that lost
 //! the export (or never made it) restores it from the content store or the shared caches,
-//! offline and without the mirror. Its definition is the URL, SHA and tag; a commit's tree
-//! never changes, so nothing else is fetched.
+//! offline and without the mirror. Its definition is the URL, SHA, tag and place; a
+//! commit's tree never changes, so nothing else is fetched.
 
 use kbuild_engine::{BuildError, Cause, Ctx};
 
@@ -30,12 +30,12 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     ctx.reporter().running(ctx.target());
     let exported = tokio::task::spawn_blocking(move || {
         let (repo, full) = gitlibs::fetch(&coord, offline)?;
-        gitlibs::export(&repo, &full, &stage)?;
-        Ok::<_, gitlibs::GitError>(full)
+        let left_out = gitlibs::export(&repo, &full, &stage)?;
+        Ok::<_, gitlibs::GitError>((full, left_out))
     })
     .await
     .map_err(|e| ctx.fail_as(Cause::Environment, format!("git: {e}")))?;
-    let full = exported.map_err(|e| {
+    let (full, left_out) = exported.map_err(|e| {
         let cause = if e.is_environment() {
             Cause::Environment
         } else {
@@ -43,6 +43,13 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
         };
         ctx.fail_as(cause, e.to_string())
     })?;
+    if !left_out.is_empty() {
+        ctx.reporter().warn(&format!(
+            "target {}: symbolic links to a directory or out of the tree are left out: {}",
+            ctx.target(),
+            left_out.join(", ")
+        ));
+    }
     ctx.detail(format!("exported commit {full} of {url}"));
     Ok(Info {
         node: Node {
