@@ -151,6 +151,16 @@ fn git_libraries_are_exported_by_a_build_step_not_by_reading() {
     let exported = calls(&log);
     assert!(exported.iter().any(|c| c.contains("clone")), "{exported:?}");
 
+    // Commands that build nothing read the project with its exported trees, running no git.
+    let b = run(&["graph"]);
+    assert!(
+        b.ok() && b.stdout.contains(&format!("\"{git_b}\"")) && b.stdout.contains("\"local-b\""),
+        "{}{}",
+        b.stdout,
+        b.stderr
+    );
+    assert_eq!(calls(&log), exported, "kbuild graph ran git");
+
     let alias = p.path(&format!(".kbuild/gitlibs/my/a/{a1}/src/lib/alias.clj"));
     assert!(std::fs::symlink_metadata(&alias).unwrap().is_file());
     assert_eq!(std::fs::read_to_string(&alias).unwrap(), "(ns lib.a)\n");
