@@ -10,7 +10,9 @@
 //! - [`lower`]: a [`ClojureProject`] lowered to targets.
 //!
 //! Discovery (below) finds the nearest of these files and reads them as the command line
-//! selects ([`Selection`]: a Leiningen task and profiles, deps.edn aliases).
+//! selects ([`Selection`]: a Leiningen task and profiles, deps.edn aliases). Reading runs
+//! nothing and writes nothing: a deps.edn git library is a `git-lib` target, and its own
+//! deps.edn is read only from a tree a build exported ([`Project::read`], `ops::read`).
 
 mod clojure;
 mod deps_edn;
