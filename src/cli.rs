@@ -345,7 +345,7 @@ fn run(cli: Cli, watching: bool) -> Result<Option<std::process::Child>, Failure>
             .unwrap_or(2)
     });
     // Every command that opens the checkout's state holds its lock from before it reads the
-    // project (which may export git libraries into .kbuild) to its end.
+    // project to its end (the others take it only to export git libraries: `ops::read`).
     let uses_state = !matches!(
         cli.command,
         Command::Hash { .. }
@@ -398,9 +398,9 @@ fn run(cli: Cli, watching: bool) -> Result<Option<std::process::Child>, Failure>
             .filter(|a| !a.is_empty())
             .map(str::to_string)
             .collect(),
-        offline: cli.offline,
     };
-    let discover = |dir: &Path| Project::discover_for(dir, &selection);
+    // The project with its git libraries exported (a build step); `kbuild clean` only reads.
+    let discover = |dir: &Path| ops::read(dir, &selection, cli.json, cli.no_wait, &options);
     let done = match cli.command {
         Command::Hash { hasher, files } => {
             for (line, warning) in ops::inspect::hash(&dir, hasher.as_deref(), &files)? {
@@ -430,7 +430,7 @@ fn run(cli: Cli, watching: bool) -> Result<Option<std::process::Child>, Failure>
             );
             Ok(())
         }
-        Command::Clean => ops::clean::clean(&discover(&dir)?),
+        Command::Clean => ops::clean::clean(&Project::discover_for(&dir, &selection)?),
         Command::Graph => {
             print!("{}", ops::inspect::graph(&discover(&dir)?));
             Ok(())

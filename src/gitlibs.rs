@@ -1,9 +1,9 @@
 //! deps.edn git dependencies, fetched as tools.deps fetches them: one bare mirror per
 //! repository in a shared cache (`$GITLIBS`, else `~/.gitlibs`, under `_repos/`), and the
-//! library's tree at its commit exported into the project, at
-//! `.kbuild/gitlibs/<group>/<artifact>/<sha>`, so that targets name it by a relative path
-//! (cache keys hold no absolute paths). An export is never changed once made: a commit's
-//! tree is immutable, so when it exists no git command runs at all.
+//! library's tree at its commit exported by the `git-lib` rule (`crate::rules`), whose
+//! product it is, at `.kbuild/gitlibs/<group>/<artifact>/<sha>` in the project: targets name
+//! it by a relative path (cache keys hold no absolute paths). Reading a build file only
+//! names these places; nothing here runs before a build asks for the export.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -12,6 +12,58 @@ use crate::project::GitCoord;
 
 /// Where exports live, relative to the project root.
 const EXPORTS: &str = ".kbuild/gitlibs";
+
+/// Why a git library could not be fetched or exported.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("offline, and {0} has never been fetched")]
+    NeverFetched(String),
+    #[error("{what} is not in {url}{}", if *.offline { " (offline: not fetched again)" } else { "" })]
+    NotFound {
+        what: String,
+        url: String,
+        offline: bool,
+    },
+    #[error("{what} of {url} is commit {found}, not :git/sha {sha}")]
+    TagIsNotSha {
+        what: String,
+        url: String,
+        found: String,
+        sha: String,
+    },
+    #[error("{what} failed: {stderr}")]
+    Failed { what: String, stderr: String },
+    #[error("cannot run {tool}: {source}")]
+    Run {
+        tool: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("neither GITLIBS nor HOME is set")]
+    NoCache,
+}
+
+impl GitError {
+    /// Whether the machine is at fault (git missing, an unwritable cache) rather than the
+    /// repository or the coordinate.
+    pub fn is_environment(&self) -> bool {
+        matches!(
+            self,
+            GitError::Run { .. } | GitError::Io { .. } | GitError::NoCache
+        )
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> GitError + '_ {
+    move |source| GitError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
 
 /// Why a git lib's name cannot be its export directory, or `None` if it can.
 pub fn unsafe_lib_name(group: &str, artifact: &str) -> Option<String> {
@@ -25,72 +77,31 @@ pub fn unsafe_lib_name(group: &str, artifact: &str) -> Option<String> {
         })
 }
 
-/// Makes the library's tree available in the project; returns its directory relative to
-/// `root` (the `:deps/root` inside the export, if given).
-pub fn checkout(
-    root: &Path,
-    group: &str,
-    artifact: &str,
-    coord: &GitCoord,
-    offline: bool,
-) -> Result<String, String> {
-    // Nothing is written before every path made from the coordinate is known to stay inside
-    // the project.
-    if let Some(problem) = unsafe_lib_name(group, artifact) {
-        return Err(format!("{group}/{artifact}: {problem}"));
-    }
-    let sub = match &coord.deps_root {
-        None => None,
-        Some(sub) => {
-            let sub = sub.trim_matches('/');
-            kbuild_engine::check_contained(sub).map_err(|e| format!(":deps/root {sub:?} {e}"))?;
-            Some(sub)
-        }
-    };
-    let lib_dir = format!("{EXPORTS}/{group}/{artifact}");
-    let lib_path = root.join(&lib_dir);
-    let sha = match exported(&lib_path, coord) {
-        Some(sha) => sha,
-        None => {
-            let repo = mirror(&coord.url, offline)?;
-            let sha = commit(&repo, coord, offline)?;
-            export(&repo, &sha, &lib_path.join(&sha))?;
-            if let Some(tag) = &coord.tag {
-                // Remembers that the tag was checked against the SHA (see `exported`).
-                let marker = lib_path.join(tag_marker(tag));
-                std::fs::write(&marker, &sha).map_err(|e| format!("{}: {e}", marker.display()))?;
-            }
-            sha
-        }
-    };
-    let mut dir = format!("{lib_dir}/{sha}");
-    if let Some(sub) = sub {
-        dir = format!("{dir}/{sub}");
-    }
-    Ok(dir)
+/// Where the library's tree at `sha` (as the coordinate writes it) is exported, relative to
+/// the project root. The name was checked by [`unsafe_lib_name`] when deps.edn was read.
+pub fn export_dir(group: &str, artifact: &str, sha: &str) -> String {
+    format!("{EXPORTS}/{group}/{artifact}/{sha}")
 }
 
-/// The full SHA of an existing export the coordinate names: its full SHA, or with a tag, the
-/// commit that tag was found to be (and the SHA prefix agreed with) when it was exported.
-fn exported(lib_dir: &Path, coord: &GitCoord) -> Option<String> {
-    let sha = match &coord.tag {
-        None => coord.sha.clone(),
-        Some(tag) => std::fs::read_to_string(lib_dir.join(tag_marker(tag))).ok()?,
-    };
-    (sha.len() == 40 && sha.starts_with(&coord.sha) && lib_dir.join(&sha).is_dir()).then_some(sha)
+/// The bare mirror of the coordinate's repository and the full SHA of the commit it names,
+/// cloned or fetched as needed (never when `offline`). With a tag, the tag decides and the
+/// SHA must agree with it.
+pub fn fetch(coord: &GitCoord, offline: bool) -> Result<(PathBuf, String), GitError> {
+    // One git at a time in a mirror: two fetches into one repository race for its refs.
+    static MIRRORS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = MIRRORS.lock().unwrap_or_else(|e| e.into_inner());
+    let repo = mirror(&coord.url, offline)?;
+    let sha = commit(&repo, coord, offline)?;
+    Ok((repo, sha))
 }
 
-fn tag_marker(tag: &str) -> String {
-    format!(".tag-{}", mirror_name(tag).replace('/', "_"))
-}
-
-fn cache_dir() -> Result<PathBuf, String> {
+fn cache_dir() -> Result<PathBuf, GitError> {
     if let Some(dir) = std::env::var_os("GITLIBS") {
         return Ok(PathBuf::from(dir));
     }
     std::env::var_os("HOME")
         .map(|h| PathBuf::from(h).join(".gitlibs"))
-        .ok_or_else(|| "neither GITLIBS nor HOME is set".to_string())
+        .ok_or(GitError::NoCache)
 }
 
 /// `https://host/a/b.git` → `https/host/a/b.git`: a directory name for the mirror.
@@ -122,32 +133,33 @@ fn git(args: &[&str]) -> Command {
 }
 
 /// Runs git; its stderr becomes the error.
-fn run(mut cmd: Command, what: &str) -> Result<String, String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run git ({what}): {e}"))?;
+fn run(mut cmd: Command, what: &str) -> Result<String, GitError> {
+    let out = cmd.output().map_err(|source| GitError::Run {
+        tool: "git",
+        source,
+    })?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     } else {
-        Err(format!(
-            "{what} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        Err(GitError::Failed {
+            what: what.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
     }
 }
 
 /// The bare mirror of `url` in the cache, cloned on first use.
-fn mirror(url: &str, offline: bool) -> Result<PathBuf, String> {
+fn mirror(url: &str, offline: bool) -> Result<PathBuf, GitError> {
     let repo = cache_dir()?.join("_repos").join(mirror_name(url));
     if repo.join("HEAD").exists() {
         return Ok(repo);
     }
     if offline {
-        return Err(format!("offline, and {url} has never been fetched"));
+        return Err(GitError::NeverFetched(url.to_string()));
     }
     let parent = repo.parent().expect("a name under _repos");
-    std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-    let tmp = tempfile::tempdir_in(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    std::fs::create_dir_all(parent).map_err(io(parent))?;
+    let tmp = tempfile::tempdir_in(parent).map_err(io(parent))?;
     let into = tmp.path().join("repo");
     run(
         git(&[
@@ -161,18 +173,17 @@ fn mirror(url: &str, offline: bool) -> Result<PathBuf, String> {
         &format!("git clone {url}"),
     )?;
     // Another kbuild may have cloned it meanwhile; either copy is good.
-    if std::fs::rename(&into, &repo).is_err() && !repo.join("HEAD").exists() {
-        return Err(format!(
-            "cannot move the clone of {url} into {}",
-            repo.display()
-        ));
+    if let Err(e) = std::fs::rename(&into, &repo) {
+        if !repo.join("HEAD").exists() {
+            return Err(io(&repo)(e));
+        }
     }
     Ok(repo)
 }
 
 /// The full SHA the coordinate names, fetching once if the mirror does not have it yet. With
 /// a tag, the tag decides and the SHA must agree with it.
-fn commit(repo: &Path, coord: &GitCoord, offline: bool) -> Result<String, String> {
+fn commit(repo: &Path, coord: &GitCoord, offline: bool) -> Result<String, GitError> {
     let git_dir = format!("--git-dir={}", repo.display());
     let wanted = match &coord.tag {
         Some(tag) => format!("refs/tags/{tag}^{{commit}}"),
@@ -201,33 +212,27 @@ fn commit(repo: &Path, coord: &GitCoord, offline: bool) -> Result<String, String
         Some(tag) => format!("tag {tag}"),
         None => format!("commit {}", coord.sha),
     };
-    let sha = found.ok_or_else(|| {
-        let hint = if offline {
-            " (offline: not fetched again)"
-        } else {
-            ""
-        };
-        format!("{what} is not in {}{hint}", coord.url)
+    let sha = found.ok_or_else(|| GitError::NotFound {
+        what: what.clone(),
+        url: coord.url.clone(),
+        offline,
     })?;
     if !sha.starts_with(&coord.sha) {
-        return Err(format!(
-            "{what} of {} is commit {sha}, not :git/sha {}",
-            coord.url, coord.sha
-        ));
+        return Err(GitError::TagIsNotSha {
+            what,
+            url: coord.url.clone(),
+            found: sha,
+            sha: coord.sha.clone(),
+        });
     }
     Ok(sha)
 }
 
-/// Writes the commit's tree to `dest` (through a temporary sibling, so that an interrupted
-/// export is never taken for a finished one).
-fn export(repo: &Path, sha: &str, dest: &Path) -> Result<(), String> {
-    if dest.is_dir() {
-        return Ok(());
-    }
-    let parent = dest.parent().expect("under the lib directory");
-    std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-    let tmp = tempfile::tempdir_in(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-    let archive = git(&[
+/// Writes the commit's tree into `dest`, an empty directory (the rule's stage, which the
+/// engine moves into place only once the rule succeeded), with its symbolic links made
+/// files ([`materialize_links`]); returns the links left out.
+pub fn export(repo: &Path, sha: &str, dest: &Path) -> Result<Vec<String>, GitError> {
+    let mut archive = git(&[
         &format!("--git-dir={}", repo.display()),
         "archive",
         "--format=tar",
@@ -236,33 +241,69 @@ fn export(repo: &Path, sha: &str, dest: &Path) -> Result<(), String> {
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
     .spawn()
-    .map_err(|e| format!("cannot run git archive: {e}"))?;
-    let mut archive = archive;
+    .map_err(|source| GitError::Run {
+        tool: "git",
+        source,
+    })?;
     let untar = Command::new("tar")
         .arg("-x")
         .arg("-C")
-        .arg(tmp.path())
+        .arg(dest)
         .stdin(archive.stdout.take().expect("piped"))
         .output()
-        .map_err(|e| format!("cannot run tar: {e}"))?;
-    let archived = archive
-        .wait_with_output()
-        .map_err(|e| format!("git archive: {e}"))?;
+        .map_err(|source| GitError::Run {
+            tool: "tar",
+            source,
+        })?;
+    let archived = archive.wait_with_output().map_err(|source| GitError::Run {
+        tool: "git",
+        source,
+    })?;
     if !archived.status.success() || !untar.status.success() {
-        return Err(format!(
-            "exporting {sha}: {}{}",
-            String::from_utf8_lossy(&archived.stderr).trim(),
-            String::from_utf8_lossy(&untar.stderr).trim()
-        ));
+        return Err(GitError::Failed {
+            what: format!("exporting {sha}"),
+            stderr: format!(
+                "{}{}",
+                String::from_utf8_lossy(&archived.stderr).trim(),
+                String::from_utf8_lossy(&untar.stderr).trim()
+            ),
+        });
     }
-    let tree = tmp.keep();
-    if std::fs::rename(&tree, dest).is_err() {
-        let _ = std::fs::remove_dir_all(&tree);
-        if !dest.is_dir() {
-            return Err(format!("cannot create {}", dest.display()));
+    materialize_links(dest)
+}
+
+/// Replaces each symbolic link in `tree` by a copy of the file it names inside the tree: a
+/// product holds files only, and a link kept on disk would make every later build take the
+/// export for modified. A link to a directory, or out of the tree, is removed; those are
+/// returned, relative to `tree`.
+pub fn materialize_links(tree: &Path) -> Result<Vec<String>, GitError> {
+    let top = tree.canonicalize().map_err(io(tree))?;
+    let links: Vec<PathBuf> = walkdir::WalkDir::new(tree)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.path_is_symlink())
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    let mut left_out = Vec::new();
+    for link in links {
+        // Resolved to a file that is no link, so replacing one link never changes another's.
+        let target = std::fs::canonicalize(&link)
+            .ok()
+            .filter(|t| t.starts_with(&top) && t.is_file());
+        std::fs::remove_file(&link).map_err(io(&link))?;
+        match target {
+            Some(t) => {
+                std::fs::copy(&t, &link).map_err(io(&link))?;
+            }
+            None => left_out.push(
+                link.strip_prefix(tree)
+                    .unwrap_or(&link)
+                    .to_string_lossy()
+                    .into_owned(),
+            ),
         }
     }
-    Ok(())
+    Ok(left_out)
 }
 
 #[cfg(test)]
@@ -280,38 +321,31 @@ mod tests {
     }
 
     #[test]
-    fn checkout_writes_nothing_for_an_escaping_lib_name_or_deps_root() {
-        let root = tempfile::tempdir().unwrap();
-        let project = root.path().join("project");
-        std::fs::create_dir(&project).unwrap();
-        let coord = |deps_root: Option<&str>| GitCoord {
-            url: "file:///nonexistent/repo.git".into(),
-            sha: "0".repeat(40),
-            tag: None,
-            deps_root: deps_root.map(str::to_string),
-        };
-        let err = checkout(&project, "x", "../../../escaped", &coord(None), true).unwrap_err();
-        assert!(
-            err.starts_with("x/../../../escaped: ") && err.contains("`..`"),
-            "{err}"
-        );
-        let err = checkout(&project, "/tmp/x", "/tmp/x", &coord(None), true).unwrap_err();
-        assert!(err.contains("absolute"), "{err}");
-        let err = checkout(&project, "my", "lib", &coord(Some("../..")), true).unwrap_err();
-        assert!(err.contains(":deps/root") && err.contains("`..`"), "{err}");
-        let left: Vec<_> = walk(root.path());
-        assert_eq!(left, vec![project], "nothing but the project itself");
-    }
-
-    fn walk(dir: &Path) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            out.push(e.path());
-            if e.path().is_dir() {
-                out.extend(walk(&e.path()));
-            }
+    fn links_become_copies_of_the_files_they_name_inside_the_tree() {
+        use std::os::unix::fs::symlink;
+        let tree = tempfile::tempdir().unwrap();
+        let t = tree.path();
+        std::fs::create_dir_all(t.join("src/lib")).unwrap();
+        std::fs::write(t.join("src/lib/a.clj"), "(ns lib.a)\n").unwrap();
+        symlink("a.clj", t.join("src/lib/alias.clj")).unwrap();
+        symlink("lib/alias.clj", t.join("src/twice.clj")).unwrap();
+        symlink("lib", t.join("src/dir")).unwrap();
+        symlink("/etc/hostname", t.join("out")).unwrap();
+        symlink("missing", t.join("dangling")).unwrap();
+        let mut left = materialize_links(t).unwrap();
+        left.sort();
+        assert_eq!(left, ["dangling", "out", "src/dir"]);
+        for copy in ["src/lib/alias.clj", "src/twice.clj"] {
+            let meta = std::fs::symlink_metadata(t.join(copy)).unwrap();
+            assert!(meta.is_file(), "{copy}");
+            assert_eq!(
+                std::fs::read_to_string(t.join(copy)).unwrap(),
+                "(ns lib.a)\n"
+            );
         }
-        out
+        for gone in ["src/dir", "out", "dangling"] {
+            assert!(std::fs::symlink_metadata(t.join(gone)).is_err(), "{gone}");
+        }
     }
 
     #[test]

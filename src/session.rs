@@ -48,6 +48,7 @@ impl Session {
                     definition: t.definition.clone(),
                     always_runs,
                     spec: Arc::new(t.clone()),
+                    place: t.place(),
                 },
             );
         }

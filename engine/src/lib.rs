@@ -230,6 +230,9 @@ pub struct Target {
     pub always_runs: Option<String>,
     /// The arguments themselves, for the rule ([`Ctx::spec`]).
     pub spec: Arc<dyn Any + Send + Sync>,
+    /// Where the product is put, relative to the project root, when not `out_root/<name>`
+    /// (a plain relative path: [`check_contained`]).
+    pub place: Option<String>,
 }
 
 /// Where the engine keeps its state, and how much it may run at once.
@@ -384,6 +387,13 @@ impl Engine {
         inputs: Arc<dyn Inputs>,
         reporter: Arc<dyn Reporter>,
     ) -> Result<Arc<Engine>, BuildError> {
+        for (name, t) in &targets {
+            if let Some(place) = &t.place {
+                check_contained(place).map_err(|e| {
+                    BuildError::Input(format!("target {name}: its place {place:?} {e}"))
+                })?;
+            }
+        }
         let state = &config.state;
         fs::create_dir_all(state).map_err(|e| BuildError::io(state.display(), e))?;
         let same = |a: &Path, b: &Path| {
@@ -538,7 +548,10 @@ impl Engine {
 
     /// Where a target's product is on disk.
     pub fn out_dir(&self, name: &str) -> PathBuf {
-        self.config.out_root.join(name)
+        match self.targets.get(name).and_then(|t| t.place.as_ref()) {
+            Some(place) => self.config.root.join(place),
+            None => self.config.out_root.join(name),
+        }
     }
 
     /// A blob from the content store, verified.
@@ -796,7 +809,7 @@ impl Engine {
         stack: &Stack,
     ) -> Result<(Computed, Trace, Option<String>), Failure> {
         let stage = tempfile::Builder::new()
-            .prefix(&format!("{name}-"))
+            .prefix(&stage_prefix(name))
             .tempdir_in(&self.tmp)
             .map_err(|e| Arc::new(BuildError::io(self.tmp.display(), e)))?;
         let ctx = Ctx {
@@ -1023,7 +1036,7 @@ impl Engine {
             return Ok((product, false));
         }
         let stage = tempfile::Builder::new()
-            .prefix(&format!("{name}-"))
+            .prefix(&stage_prefix(name))
             .tempdir_in(&self.tmp)
             .map_err(|e| BuildError::io(self.tmp.display(), e))?;
         for (path, entry) in &product.files {
@@ -1178,6 +1191,12 @@ fn reaches(
         path.pop();
     }
     false
+}
+
+/// A stage directory's name starts with its target's, made one path component (a target's
+/// name may hold `/`).
+fn stage_prefix(name: &str) -> String {
+    format!("{}-", name.replace('/', "_"))
 }
 
 fn dep_failure(target: &str, key: &Key, e: Failure) -> Failure {

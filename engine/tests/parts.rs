@@ -110,6 +110,7 @@ fn build(dir: &std::path::Path, world: &Arc<Mutex<World>>) -> (Vec<String>, Vec<
             definition: String::new(),
             always_runs: None,
             spec: Arc::new(()),
+            place: None,
         },
     )]
     .into_iter()

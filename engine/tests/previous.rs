@@ -78,6 +78,7 @@ fn build(dir: &std::path::Path, text: &str) -> (Status, Option<String>) {
         definition: "t".into(),
         always_runs: None,
         spec: Arc::new(()),
+        place: None,
     };
     let config = Config {
         root: dir.to_path_buf(),

@@ -290,6 +290,7 @@ impl Checkout {
                     definition: world.definition(i),
                     always_runs: None,
                     spec: Arc::new(i),
+                    place: None,
                 };
                 (n.clone(), t)
             })

@@ -10,7 +10,7 @@ use kbuild_engine::{BuildError, Cause, StateLock};
 
 use crate::env::Options;
 use crate::printer::Printer;
-use crate::project::{Project, Rule, SettingsError};
+use crate::project::{Exports, Project, Rule, Selection, SettingsError};
 use crate::session::Session;
 
 pub mod clean;
@@ -36,10 +36,7 @@ pub enum Failure {
 
 impl From<SettingsError> for Failure {
     fn from(e: SettingsError) -> Failure {
-        match e {
-            SettingsError::Fetch { .. } => Failure::Resolve(e.to_string()),
-            _ => Failure::Usage(e.to_string()),
-        }
+        Failure::Usage(e.to_string())
     }
 }
 
@@ -122,6 +119,44 @@ pub fn runtime(jobs: usize) -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::Env(format!("starting the runtime: {e}")))
 }
 
+/// The project that discovery finds from `dir`, with every git library a deps.edn reaches
+/// (its own deps.edn, what that depends on): reading stays free of side effects, and the
+/// exports are a step of the build. Each round builds the `git-lib` targets still pending
+/// (traced and cached, so a no-op runs no git) and reads the project again with their trees,
+/// until no library names a git library not yet exported. The checkout's lock is taken for
+/// that if the command does not hold it yet.
+pub fn read(
+    dir: &Path,
+    selection: &Selection,
+    json: bool,
+    no_wait: bool,
+    options: &Options,
+) -> Result<Project, Failure> {
+    let mut exports = Exports::new();
+    let mut options = options.clone();
+    loop {
+        let project = Project::read(dir, selection, &exports)?;
+        if project.git_pending.is_empty() {
+            return Ok(project);
+        }
+        if options.lock.is_none() {
+            options.lock = lock_state(dir, no_wait)?;
+        }
+        let project = Arc::new(project);
+        let printer = Arc::new(Printer::new(json));
+        let (session, failure) = run_build(&project, &project.git_pending, &printer, &options)?;
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        for name in &project.git_pending {
+            let export = session.info(name).and_then(|i| i.export).ok_or_else(|| {
+                Failure::Build(format!("target {name}: its product names no export"))
+            })?;
+            exports.insert(name.clone(), export.dir);
+        }
+    }
+}
+
 pub fn build(
     project: &Arc<Project>,
     targets: &[String],
@@ -142,18 +177,33 @@ pub fn build(
     };
     known_targets(project, &targets)?;
     let printer = Arc::new(Printer::new(json));
+    let (session, failure) = run_build(project, &targets, &printer, options)?;
+    printer.summary(started.elapsed().as_millis() as u64);
+    match failure {
+        None => Ok(session),
+        Some(failure) => Err(failure),
+    }
+}
+
+/// Brings `targets` up to date in a new session: the session, and the failure to report if
+/// any of them failed.
+fn run_build(
+    project: &Arc<Project>,
+    targets: &[String],
+    printer: &Arc<Printer>,
+    options: &Options,
+) -> Result<(Session, Option<Failure>), Failure> {
     let session = Session::open(project.clone(), printer.clone(), options.clone())?;
     let rt = runtime(options.jobs)?;
-    let results = rt.block_on(session.build(&targets));
+    let results = rt.block_on(session.build(targets));
     session.env.javac.disconnect();
-    printer.summary(started.elapsed().as_millis() as u64);
     let failed: Vec<&str> = results
         .iter()
         .filter(|(_, r)| r.is_err())
         .map(|(t, _)| t.as_str())
         .collect();
     if failed.is_empty() {
-        return Ok(session);
+        return Ok((session, None));
     }
     let c = printer.counts();
     let message = format!(
@@ -170,9 +220,10 @@ pub fn build(
         .map(|(_, e)| e.cause())
         .max()
         .unwrap_or(Cause::Build);
-    Err(match cause {
+    let failure = match cause {
         Cause::Build => Failure::Build(message),
         Cause::Resolution => Failure::Resolve(message),
         Cause::Environment => Failure::Env(message),
-    })
+    };
+    Ok((session, Some(failure)))
 }

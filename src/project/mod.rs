@@ -10,7 +10,9 @@
 //! - [`lower`]: a [`ClojureProject`] lowered to targets.
 //!
 //! Discovery (below) finds the nearest of these files and reads them as the command line
-//! selects ([`Selection`]: a Leiningen task and profiles, deps.edn aliases).
+//! selects ([`Selection`]: a Leiningen task and profiles, deps.edn aliases). Reading runs
+//! nothing and writes nothing: a deps.edn git library is a `git-lib` target, and its own
+//! deps.edn is read only from a tree a build exported ([`Project::read`], `ops::read`).
 
 mod clojure;
 mod deps_edn;
@@ -60,9 +62,6 @@ pub(crate) enum SettingsError {
     NotFound(String),
     #[error("{0}")]
     Clojure(String),
-    /// A dependency could not be fetched (a deps.edn git dependency).
-    #[error("{file}: {message}")]
-    Fetch { file: String, message: String },
 }
 
 /// A project's targets, and what they were read from.
@@ -81,7 +80,15 @@ pub(crate) struct Project {
     pub clojure: Option<ClojureProject>,
     /// kbuild.edn's `:javac-worker`: false keeps javac out of the warm worker.
     pub javac_worker: Option<bool>,
+    /// The `git-lib` targets (deps.edn git dependencies) whose trees were not given to the
+    /// reading ([`Project::read`]): until a build exports them, their libraries and what
+    /// those depend on are missing from the targets.
+    pub git_pending: Vec<String>,
 }
+
+/// The trees of git libraries that a build exported: each `git-lib` target's name, with the
+/// directory its product is in (relative to the root).
+pub(crate) type Exports = BTreeMap<String, String>;
 
 /// What the command line selects in a project.clj or deps.edn.
 #[derive(Default, Clone, Debug)]
@@ -93,8 +100,6 @@ pub(crate) struct Selection {
     pub profiles: Vec<String>,
     /// `-A` aliases for deps.edn.
     pub aliases: Vec<String>,
-    /// Fetch nothing (deps.edn git dependencies must be in the cache already).
-    pub offline: bool,
 }
 
 impl Selection {
@@ -131,21 +136,39 @@ impl Project {
     }
 
     /// Finds the nearest `kbuild.edn`, else `project.clj`, else `deps.edn`, in `start` or
-    /// above it. The latter two are read as their tools would for `selection`.
+    /// above it. The latter two are read as their tools would for `selection`. Reading has
+    /// no side effects: git libraries are left pending ([`Project::read`]).
     pub fn discover_for(start: &Path, selection: &Selection) -> Result<Project, SettingsError> {
+        Project::read(start, selection, &Exports::new())
+    }
+
+    /// [`Project::discover_for`], with the git libraries' trees that a build exported: each
+    /// one's own deps.edn is read from there, and what it depends on joins the targets (a git
+    /// library it names in turn may be pending).
+    pub fn read(
+        start: &Path,
+        selection: &Selection,
+        exports: &Exports,
+    ) -> Result<Project, SettingsError> {
         let d = root_above(start)
             .ok_or_else(|| SettingsError::NotFound(start.display().to_string()))?;
         // A project.clj or deps.edn implies targets; a kbuild.edn beside it may add to them.
         let mut derived = None;
         for (file, tool) in [(PROJECT_CLJ, Tool::Lein), (DEPS_EDN, Tool::Cli)] {
             if d.join(file).is_file() {
-                derived = Some(read_clojure(d, file, tool, selection)?);
+                derived = Some(read_clojure(d, file, tool, selection, exports)?);
                 break;
             }
         }
         match derived {
             Some(p) if !d.join(BUILD_FILE).is_file() => Ok(p),
-            derived => kbuild_edn::read(d, derived),
+            Some(p) => {
+                let pending = p.git_pending.clone();
+                let mut project = kbuild_edn::read(d, Some(p))?;
+                project.git_pending = pending;
+                Ok(project)
+            }
+            None => kbuild_edn::read(d, None),
         }
     }
 
@@ -188,6 +211,7 @@ fn read_clojure(
     file: &str,
     tool: Tool,
     selection: &Selection,
+    exports: &Exports,
 ) -> Result<Project, SettingsError> {
     let path = d.join(file);
     let text = std::fs::read_to_string(&path).map_err(|e| SettingsError::File {
@@ -225,7 +249,7 @@ fn read_clojure(
         }
     }
     .map_err(|e| SettingsError::Clojure(e.to_string()))?;
-    lower::project(d, file, cp, selection)
+    lower::project(d, file, cp, selection, exports)
 }
 
 /// Breadth first from `start` through the graph `deps_of` gives, each name once: the order

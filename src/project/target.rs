@@ -65,6 +65,16 @@ pub(crate) enum Rule {
         #[serde(skip_serializing_if = "Jvm::is_empty")]
         jvm: Jvm,
     },
+    /// A deps.edn git dependency's tree at a commit, exported into `dir` (relative to the
+    /// project root). Only deps.edn lowering makes these: build files do not name them.
+    GitLib {
+        url: String,
+        /// As deps.edn writes it: the full SHA, or with a tag a prefix of it.
+        sha: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tag: Option<String>,
+        dir: String,
+    },
 }
 
 /// What a `jar` or `uberjar` puts in besides its dependencies' products.
@@ -123,6 +133,7 @@ impl Rule {
             Rule::Maven { .. } => "maven",
             Rule::ClojureLibrary { .. } => "clojure-library",
             Rule::Test { .. } => "test",
+            Rule::GitLib { .. } => "git-lib",
         }
     }
 
@@ -176,6 +187,14 @@ impl Target {
             definition,
             hashers,
             line,
+        }
+    }
+
+    /// Where the product goes when not under `target/kbuild/<name>` (relative to the root).
+    pub fn place(&self) -> Option<String> {
+        match &self.rule {
+            Rule::GitLib { dir, .. } => Some(dir.clone()),
+            _ => None,
         }
     }
 

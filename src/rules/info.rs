@@ -68,6 +68,18 @@ pub struct Info {
     /// A `java-library`'s classes as a compiler that uses them sees them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abi: Option<Hash>,
+    /// A `git-lib`'s tree: which commit, and where it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<Export>,
+}
+
+/// A git library's exported tree: the commit's full SHA and the directory holding the tree,
+/// relative to the project root (the deps.edn lowering reads the library's own deps.edn
+/// there).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Export {
+    pub sha: String,
+    pub dir: String,
 }
 
 impl Info {
@@ -87,7 +99,8 @@ impl Info {
 pub fn entries_of(name: &str, target: &Target) -> Vec<CpEntry> {
     match &target.rule {
         Rule::Jar(_) | Rule::Uberjar(_) => vec![CpEntry::Jar(name.to_string())],
-        Rule::Maven { .. } => Vec::new(),
+        // A git library is on the classpath through the library target made of its tree.
+        Rule::Maven { .. } | Rule::GitLib { .. } => Vec::new(),
         Rule::ClojureLibrary { paths, aot, .. } => {
             let mut out: Vec<CpEntry> = paths.iter().cloned().map(CpEntry::Path).collect();
             if !aot.is_empty() {

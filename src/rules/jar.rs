@@ -146,7 +146,8 @@ pub async fn run(env: &Env, ctx: &Ctx, uber: bool) -> Result<serde_json::Value, 
             continue;
         };
         match i.node.kind.as_str() {
-            "test" => continue,
+            // A git library's tree is packaged as its library target's roots.
+            "test" | "git-lib" => continue,
             "clojure-library" => {
                 add_roots(env, dep, &roots, &listed, &mut entries)?;
             }

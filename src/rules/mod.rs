@@ -6,6 +6,7 @@
 mod clojure;
 pub use clojure::{junit_from_product, REPORT as TEST_REPORT};
 mod command;
+mod git_lib;
 pub mod info;
 mod jar;
 mod java;
@@ -42,6 +43,7 @@ pub fn registry(env: &Arc<Env>) -> BTreeMap<&'static str, Arc<dyn Rule>> {
         Kind::new("maven", 2, |e, c| maven::run(e, c).boxed()).checking(maven::check_restore),
         Kind::new("clojure-library", 2, |e, c| clojure::library(e, c).boxed()),
         Kind::new("test", 3, |e, c| clojure::test(e, c).boxed()),
+        Kind::new("git-lib", 1, |e, c| git_lib::run(e, c).boxed()),
     ];
     all.into_iter()
         .map(|k| {

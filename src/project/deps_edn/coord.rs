@@ -234,6 +234,25 @@ mod tests {
             ),
             "deps.edn:1:17: foo/bar: a git dependency needs :git/sha"
         );
+        // Refused when read, before any build step could fetch or write anything.
+        let sha = "0123456789012345678901234567890123456789";
+        let err = deps_err(
+            &format!("{{:deps {{foo/bar {{:git/url \"https://x\" :git/sha \"{sha}\" :deps/root \"../..\"}}}}}}"),
+            &[],
+        );
+        assert!(
+            err.starts_with("deps.edn:1:17: foo/bar: :deps/root \"../..\" ")
+                && err.contains("`..`"),
+            "{err}"
+        );
+        let err = deps_err(
+            &format!("{{:deps {{x/../../y {{:git/url \"https://x\" :git/sha \"{sha}\"}}}}}}"),
+            &[],
+        );
+        assert!(
+            err.contains(".kbuild/gitlibs/") && err.contains("`..`"),
+            "{err}"
+        );
         assert_eq!(
             deps_err("{:deps {foo/bar {:mvn/version 1}}}", &[]),
             "deps.edn:1:31: expected a version string, found integer"

@@ -243,6 +243,7 @@ fn project(root: &Path, form: &Form, base: Option<Project>) -> Result<Project, S
         hashers,
         hashers_text: shared.hashers_text,
         javac_worker,
+        git_pending: Vec::new(),
     })
 }
 

@@ -1,32 +1,56 @@
 //! The libraries a deps.edn reaches that are not Maven artifacts: `:local/root` directories
 //! and jars, and git dependencies' trees. Each becomes a library target of its own; what
-//! they depend on is walked in turn.
+//! they depend on is walked in turn. A git dependency is first a `git-lib` target, the build
+//! step that exports its tree; only once a build brought it up to date (its [`Exports`]
+//! entry) is the tree's deps.edn read, so reading a project fetches and writes nothing.
 
 use std::path::Path;
 
 use kbuild_resolvers::Dependency;
 
 use crate::project::clojure::{Dep, Source};
-use crate::project::{SettingsError, DEPS_EDN};
+use crate::project::{Exports, Rule, SettingsError, DEPS_EDN};
 
-/// A library target: its name and its paths, relative to the project root.
-pub(super) type Library = (String, Vec<String>);
+/// A library target: its name, its paths relative to the project root, and the `git-lib`
+/// target that exports its tree, if it is a git dependency.
+pub(super) struct Library {
+    pub name: String,
+    pub paths: Vec<String>,
+    pub git: Option<String>,
+}
+
+/// What [`walk`] found.
+#[derive(Default)]
+pub(super) struct Walked {
+    pub libraries: Vec<Library>,
+    /// The Maven dependencies of the project and of every library, in order and
+    /// de-duplicated: the project's own first, so that its top-level versions win.
+    pub maven: Vec<Dependency>,
+    /// The `git-lib` targets, each once.
+    pub git: Vec<(String, Rule)>,
+    /// Those of them whose tree no build has exported yet: their libraries, and what those
+    /// depend on, are missing from the rest.
+    pub pending: Vec<String>,
+}
+
+/// The `git-lib` target that exports a git library's tree at `sha`.
+pub(super) fn git_target(group: &str, artifact: &str, sha: &str) -> String {
+    format!("git:{group}/{artifact}@{sha}")
+}
 
 /// `dependencies` split into libraries (walked transitively, each once) and the Maven
-/// dependencies of all, in order and de-duplicated: the project's own first, so that its
-/// top-level versions win.
+/// dependencies of all; git libraries' trees are the ones in `exports`.
 pub(super) fn walk(
     root: &Path,
     file: &str,
     dependencies: &[Dep],
-    offline: bool,
-) -> Result<(Vec<Library>, Vec<Dependency>), SettingsError> {
+    exports: &Exports,
+) -> Result<Walked, SettingsError> {
     let bad = |m: String| SettingsError::File {
         file: file.into(),
         message: m,
     };
-    let mut locals: Vec<Library> = Vec::new();
-    let mut maven: Vec<Dependency> = Vec::new();
+    let mut walked = Walked::default();
     let mut pending: Vec<(String, Dep)> = dependencies
         .iter()
         .map(|d| (String::new(), d.clone()))
@@ -37,32 +61,47 @@ pub(super) fn walk(
         let (group, artifact) = (&d.coord.group, &d.coord.artifact);
         // A git dependency's tree or a :local/root is a library target of its own;
         // anything else is a Maven dependency.
-        let (dir, coord) =
-            match &source {
-                Some(Source::Git(git)) => {
-                    let coord = format!("{group}/{artifact} {{:git/url {:?}}}", git.url);
-                    let dir = crate::gitlibs::checkout(root, group, artifact, git, offline)
-                        .map_err(|e| SettingsError::Fetch {
-                            file: file.into(),
-                            message: format!("{coord}: {e}"),
-                        })?;
-                    (dir, coord)
+        let (dir, coord, git) = match &source {
+            Some(Source::Git(git)) => {
+                let coord = format!("{group}/{artifact} {{:git/url {:?}}}", git.url);
+                let name = git_target(group, artifact, &git.sha);
+                if !walked.git.iter().any(|(n, _)| *n == name) {
+                    let rule = Rule::GitLib {
+                        url: git.url.clone(),
+                        sha: git.sha.clone(),
+                        tag: git.tag.clone(),
+                        dir: crate::gitlibs::export_dir(group, artifact, &git.sha),
+                    };
+                    walked.git.push((name.clone(), rule));
                 }
-                Some(Source::Local(local)) => {
-                    let coord = format!("{group}/{artifact} {{:local/root {local:?}}}");
-                    (normalize(&format!("{base}{local}")), coord)
-                }
-                None => {
-                    if !maven.iter().any(|m| {
-                        m.coord.group == d.coord.group
-                            && m.coord.artifact == d.coord.artifact
-                            && m.coord.classifier == d.coord.classifier
-                    }) {
-                        maven.push(d);
+                let Some(export) = exports.get(&name) else {
+                    if !walked.pending.contains(&name) {
+                        walked.pending.push(name);
                     }
                     continue;
+                };
+                // deps.edn was read with :deps/root checked to stay inside the tree.
+                let dir = match &git.deps_root {
+                    Some(sub) => normalize(&format!("{export}/{}", sub.trim_matches('/'))),
+                    None => export.clone(),
+                };
+                (dir, coord, Some(name))
+            }
+            Some(Source::Local(local)) => {
+                let coord = format!("{group}/{artifact} {{:local/root {local:?}}}");
+                (normalize(&format!("{base}{local}")), coord, None)
+            }
+            None => {
+                if !walked.maven.iter().any(|m| {
+                    m.coord.group == d.coord.group
+                        && m.coord.artifact == d.coord.artifact
+                        && m.coord.classifier == d.coord.classifier
+                }) {
+                    walked.maven.push(d);
                 }
-            };
+                continue;
+            }
+        };
         if seen_roots.contains(&dir) {
             continue;
         }
@@ -73,16 +112,20 @@ pub(super) fn walk(
             // its dependencies (as tools.deps reads it).
             let declared =
                 jar_pom_dependencies(&root.join(&dir)).map_err(|e| bad(format!("{coord}: {e}")))?;
-            locals.push((name, vec![dir]));
+            walked.libraries.push(Library {
+                name,
+                paths: vec![dir],
+                git,
+            });
             pending.extend(declared.into_iter().map(|x| (String::new(), x)));
         } else {
             let (paths, deps) =
                 local_library(root, &dir).map_err(|e| bad(format!("{coord}: {e}")))?;
-            locals.push((name, paths));
+            walked.libraries.push(Library { name, paths, git });
             pending.extend(deps);
         }
     }
-    Ok((locals, maven))
+    Ok(walked)
 }
 
 /// A library directory with its own deps.edn (a `:local/root`, a git dependency's tree): its

@@ -12,18 +12,22 @@ use std::path::Path;
 use globset::Glob;
 
 use super::clojure::{Aot, ClojureProject, Tool};
-use super::{Jvm, Package, Project, Rule, Selection, SettingsError, Target};
+use super::{Exports, Jvm, Package, Project, Rule, Selection, SettingsError, Target};
 use jar_metadata::{leiningen_metadata, maven_metadata};
 
-/// The targets `cp` (read from `file` in `root`) implies for `selection`.
+/// The targets `cp` (read from `file` in `root`) implies for `selection`, with the git
+/// libraries' trees that `exports` names (the others are left pending: see
+/// [`Project::git_pending`]).
 pub(super) fn project(
     root: &Path,
     file: &str,
     cp: ClojureProject,
     selection: &Selection,
+    exports: &Exports,
 ) -> Result<Project, SettingsError> {
     let task = selection.task.as_str();
-    let (locals, coords) = libraries::walk(root, file, &cp.dependencies, selection.offline)?;
+    let walked = libraries::walk(root, file, &cp.dependencies, exports)?;
+    let coords = walked.maven;
     if let Some(d) = coords.iter().find(|d| d.coord.version.is_empty()) {
         return Err(SettingsError::File {
             file: file.into(),
@@ -106,17 +110,23 @@ pub(super) fn project(
         .chain(&cp.resource_paths)
         .map(|p| p.trim_end_matches('/').to_string())
         .collect();
-    for (name, paths) in &locals {
+    for (name, rule) in walked.git {
+        add(&name, rule, Vec::new());
+    }
+    for lib in walked.libraries {
+        // A git library's tree is its git-lib target's product: built before it is read.
+        let mut deps: Vec<String> = vec!["deps".into()];
+        deps.extend(lib.git);
         add(
-            name,
+            &lib.name,
             Rule::ClojureLibrary {
-                paths: paths.clone(),
+                paths: lib.paths,
                 aot: Vec::new(),
                 jvm: Jvm::default(),
             },
-            vec!["deps".into()],
+            deps,
         );
-        main_deps.push(name.clone());
+        main_deps.push(lib.name);
     }
     // Only a compiling library runs project code.
     let jvm = if aot.is_empty() {
@@ -172,5 +182,94 @@ pub(super) fn project(
         hashers_text,
         clojure: Some(cp),
         javac_worker: None,
+        git_pending: walked.pending,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use crate::project::{Exports, Project, Rule, Selection};
+
+    const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+    const OTHER: &str = "89abcdef0123456789abcdef0123456789abcdef";
+
+    fn tree(dir: &Path) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+            .into_iter()
+            .flatten()
+            .map(|e| e.path().to_path_buf())
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn project_with_a_git_dependency() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("deps.edn"),
+            format!(
+                "{{:paths [\"src\"]\n :deps {{my/lib {{:git/url \"file:///nonexistent/lib.git\" :git/sha \"{SHA}\" :deps/root \"core\"}}}}}}\n"
+            ),
+        )
+        .unwrap();
+        dir
+    }
+
+    /// The repository does not exist: reading succeeds only because it runs no git, and it
+    /// leaves the directory as it was.
+    #[test]
+    fn reading_a_git_dependency_fetches_and_writes_nothing() {
+        let dir = project_with_a_git_dependency();
+        let before = tree(dir.path());
+        let p = Project::discover_for(dir.path(), &Selection::default()).unwrap();
+        assert_eq!(tree(dir.path()), before);
+        let name = format!("git:my/lib@{SHA}");
+        assert_eq!(p.git_pending, vec![name.clone()]);
+        let git = &p.targets[&name];
+        assert!(
+            matches!(&git.rule, Rule::GitLib { url, sha, tag: None, dir }
+                if url == "file:///nonexistent/lib.git" && sha == SHA
+                    && *dir == format!(".kbuild/gitlibs/my/lib/{SHA}")),
+            "{:?}",
+            git.rule
+        );
+        assert_eq!(git.place(), Some(format!(".kbuild/gitlibs/my/lib/{SHA}")));
+        // Its library is made once its tree is there.
+        assert!(!p.targets.contains_key("local-lib"));
+    }
+
+    /// Given the tree a build exported, the library's own deps.edn joins the project: its
+    /// paths under `:deps/root`, its Maven dependencies in the one resolution, and a git
+    /// library it names in turn, pending.
+    #[test]
+    fn an_exported_tree_adds_its_library_and_what_it_depends_on() {
+        let dir = project_with_a_git_dependency();
+        let export = format!(".kbuild/gitlibs/my/lib/{SHA}");
+        std::fs::create_dir_all(dir.path().join(&export).join("core")).unwrap();
+        std::fs::write(
+            dir.path().join(&export).join("core/deps.edn"),
+            format!(
+                "{{:paths [\"src\"] :deps {{commons-io/commons-io {{:mvn/version \"2.11.0\"}}\n other/lib {{:git/url \"file:///nonexistent/other.git\" :git/sha \"{OTHER}\"}}}}}}\n"
+            ),
+        )
+        .unwrap();
+        let name = format!("git:my/lib@{SHA}");
+        let exports: Exports = [(name.clone(), export.clone())].into_iter().collect();
+        let p = Project::read(dir.path(), &Selection::default(), &exports).unwrap();
+        let lib = &p.targets["local-lib"];
+        assert_eq!(lib.deps, vec!["deps".to_string(), name]);
+        assert!(
+            matches!(&lib.rule, Rule::ClojureLibrary { paths, .. } if *paths == vec![format!("{export}/core/src")]),
+            "{:?}",
+            lib.rule
+        );
+        let Rule::Maven { coords, .. } = &p.targets["deps"].rule else {
+            panic!("deps is a maven target")
+        };
+        assert!(coords.iter().any(|d| d.coord.artifact == "commons-io"));
+        assert_eq!(p.git_pending, vec![format!("git:other/lib@{OTHER}")]);
+        assert!(p.targets["main"].deps.contains(&"local-lib".to_string()));
+    }
 }
