@@ -3,10 +3,11 @@
 //! identities (`tool`) and settings of this machine (`setting`).
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use kbuild_hashers::Hasher;
@@ -135,18 +136,6 @@ impl Inputs for ProjectInputs {
     }
 }
 
-/// A stat taken less than this long after the file was written is not cached: a second
-/// write within the filesystem's timestamp granularity could leave size and mtime equal.
-const RACY_NS: i64 = 1_000_000_000;
-
-fn racy(stat: &Stat) -> bool {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0);
-    now - stat.mtime_ns < RACY_NS
-}
-
 fn io_err(path: &str, source: io::Error) -> BuildError {
     BuildError::Io {
         what: path.to_string(),
@@ -203,7 +192,7 @@ pub fn file_digest(
             let raw = Sha512::digest(&b).to_vec();
             // Only trust the stat if the file did not change while we read it.
             let after = fs::metadata(&abs).map(|m| Stat::of(&m)).ok();
-            if after == Some(stat) && !racy(&stat) {
+            if after == Some(stat) && !stat.racy() {
                 db.put_stat_digest("sha512", rel, &stat, &raw)?;
             }
             bytes = Some(b);
@@ -338,15 +327,15 @@ pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, Bui
         } else {
             root.join(base)
         };
+        // Entries are `root` joined with names, so the part after its length is the relative
+        // path (a component-wise `strip_prefix` per entry costs a tenth of a no-op).
+        let skip = root.as_os_str().len() + usize::from(!root.as_os_str().as_bytes().ends_with(b"/"));
+        fn after(p: &Path, skip: usize) -> &Path {
+            let bytes = p.as_os_str().as_bytes();
+            Path::new(OsStr::from_bytes(bytes.get(skip..).unwrap_or_default()))
+        }
         let walker = walkdir::WalkDir::new(&start).follow_links(true).into_iter();
-        let walker = walker.filter_entry(|e| {
-            let rel = e
-                .path()
-                .strip_prefix(root)
-                .unwrap_or(e.path())
-                .to_string_lossy();
-            !skipped(&rel)
-        });
+        let walker = walker.filter_entry(|e| !after(e.path(), skip).to_str().is_some_and(skipped));
         for entry in walker {
             let entry = match entry {
                 Ok(e) => e,
@@ -363,12 +352,14 @@ pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, Bui
             if !entry.file_type().is_file() {
                 continue;
             }
-            let Ok(rel) = entry.path().strip_prefix(root) else {
-                continue;
+            let rel = kbuild_engine::utf8_path(after(entry.path(), skip))?;
+            let rel = if rel.contains('\\') {
+                std::borrow::Cow::Owned(rel.replace('\\', "/"))
+            } else {
+                std::borrow::Cow::Borrowed(rel)
             };
-            let rel = kbuild_engine::utf8_path(rel)?.replace('\\', "/");
             if matches(&rel)? {
-                out.push(rel);
+                out.push(rel.into_owned());
             }
         }
     }

@@ -32,6 +32,9 @@ const MAX_LOGS: usize = 4;
 /// switch or a revert without rebuilding.
 pub const MAX_TRACES: usize = 8;
 
+/// See [`Stat::racy`].
+const RACY_NS: i64 = 1_000_000_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("another kbuild is using {0} (its lock is held)")]
@@ -154,7 +157,18 @@ impl Stat {
         }
     }
 
-    fn encode(&self) -> [u8; 32] {
+    /// Whether this stat is too recent to be trusted: taken less than [`RACY_NS`] after
+    /// the file was written, a second write within the filesystem's timestamp granularity
+    /// could leave it unchanged.
+    pub fn racy(&self) -> bool {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or(0);
+        now - self.mtime_ns < RACY_NS
+    }
+
+    pub(crate) fn encode(&self) -> [u8; 32] {
         let mut b = [0u8; 32];
         b[0..8].copy_from_slice(&self.size.to_le_bytes());
         b[8..16].copy_from_slice(&self.mtime_ns.to_le_bytes());

@@ -1032,7 +1032,7 @@ impl Engine {
             .check_restore(&product, &self.db)
             .map_err(BuildError::Input)?;
         let dir = self.out_dir(name);
-        if self.on_disk_matches(&dir, &product)? {
+        if outputs::on_disk_matches(&self.db, &dir, &self.rel(&dir), result, &product)? {
             return Ok((product, false));
         }
         let stage = tempfile::Builder::new()
@@ -1046,42 +1046,8 @@ impl Engine {
             }
             self.cas.copy_to(entry.digest, &dest, entry.exec)?;
         }
-        self.put_in_place(stage, &dir, &product)?;
+        self.put_in_place(stage, &dir, &product, result)?;
         Ok((product, true))
-    }
-
-    /// True when `dir` holds exactly the product's files with their digests and modes,
-    /// checked by their recorded stats. Whether the store still has their blobs is not
-    /// checked here (a stat each): a reader that misses one takes the file from here
-    /// ([`Ctx::dep_file`]).
-    fn on_disk_matches(&self, dir: &Path, product: &Product) -> Result<bool, BuildError> {
-        let mut seen = 0usize;
-        let prefix = self.rel(dir);
-        let mut rel = String::with_capacity(prefix.len() + 64);
-        for entry in walkdir::WalkDir::new(dir) {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(_) => return Ok(false),
-            };
-            if entry.file_type().is_dir() {
-                continue;
-            }
-            let Some(path) = entry.path().strip_prefix(dir).ok().and_then(|p| p.to_str()) else {
-                return Ok(false);
-            };
-            let Some(want) = product.files.get(path) else {
-                return Ok(false);
-            };
-            rel.clear();
-            rel.push_str(&prefix);
-            rel.push('/');
-            rel.push_str(path);
-            match outputs::output_digest(&self.db, entry.path(), &rel)? {
-                Some((h, exec)) if h == want.digest && exec == want.exec => seen += 1,
-                _ => return Ok(false),
-            }
-        }
-        Ok(seen == product.files.len())
     }
 
     /// Takes what a rule wrote into its stage directory into the store, and moves it into
@@ -1120,7 +1086,7 @@ impl Engine {
             product.files.insert(rel, Entry { digest, size, exec });
         }
         let hash = self.cas.put_bytes(&product.to_json())?;
-        self.put_in_place(stage, &self.out_dir(name), &product)?;
+        self.put_in_place(stage, &self.out_dir(name), &product, hash)?;
         Ok((product, hash))
     }
 
@@ -1131,13 +1097,10 @@ impl Engine {
         stage: tempfile::TempDir,
         dir: &Path,
         product: &Product,
+        hash: Hash,
     ) -> Result<(), BuildError> {
         self.swap_into_place(stage, dir)?;
-        for (path, entry) in &product.files {
-            let abs = dir.join(path);
-            outputs::remember_output(&self.db, &abs, &self.rel(&abs), entry.digest)?;
-        }
-        Ok(())
+        outputs::record(&self.db, dir, &self.rel(dir), hash, product)
     }
 
     /// Replaces `dir` by `stage` with two renames; a build killed in between leaves `dir`
