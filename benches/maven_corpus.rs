@@ -94,7 +94,7 @@ fn main() {
 
     println!("Debian Maven corpus: kbuild's resolver against mvn dependency:list");
     println!(
-        "  roots:      {} ({} of them fail in mvn too, for artifacts Debian does not install)",
+        "  roots:      {} ({} fail in mvn, for artifacts Debian does not install: kbuild must fail on one of the same)",
         all.len(),
         failing
     );

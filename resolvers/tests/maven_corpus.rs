@@ -68,15 +68,15 @@ fn the_sample_of_the_debian_corpus_resolves_as_mvn_did() {
     let sample = corpus::sample(&dir);
     assert_eq!(sample.len(), 50, "sample.txt holds 50 roots");
     for root in &sample {
-        let pom = Path::new("/usr/share/maven-repo")
+        let installed = Path::new("/usr/share/maven-repo")
             .join(root.group.replace('.', "/"))
             .join(&root.artifact)
             .join(&root.version);
         assert!(
-            pom.is_dir(),
+            installed.is_dir(),
             "{} is not installed here ({}): .ci/run installs the Debian packages the corpus was made from",
             root.coord(),
-            pom.display()
+            installed.display()
         );
     }
     let problems = kbuild_against_expected(&sample);
