@@ -94,7 +94,7 @@ fn main() {
 
     println!("Debian Maven corpus: kbuild's resolver against mvn dependency:list");
     println!(
-        "  roots:      {} ({} fail in mvn, for artifacts Debian does not install: kbuild must fail on one of the same)",
+        "  roots:      {} ({} fail in mvn, for artifacts Debian does not install: kbuild must fail on the first of them)",
         all.len(),
         failing
     );

@@ -13,8 +13,10 @@
 //! ```
 //!
 //! or, where mvn fails, `fails COORD` lines naming the artifacts mvn could not resolve (or
-//! whose descriptor it could not read) and a `# mvn:` comment with its message. kbuild
-//! agrees with a failure when it fails too and its error names one of those artifacts.
+//! whose descriptor it could not read), in mvn's order, and a `# mvn:` comment with its
+//! message. kbuild agrees with a failure when it fails too and its error names the first of
+//! those artifacts (the one nearest the root in classpath order: kbuild stops at it, mvn
+//! lists the others too).
 //!
 //! Needs `crate::support` (resolvers/tests/support) beside it in the including crate.
 #![allow(dead_code)]
@@ -558,7 +560,9 @@ pub fn compare(expected: &Outcome, kbuild: &Outcome) -> Option<String> {
             Some(d)
         }
         (Outcome::Failed { artifacts, .. }, Outcome::Failed { message, .. })
-            if artifacts.is_empty() || artifacts.iter().any(|a| message.contains(a.as_str())) =>
+            if artifacts
+                .first()
+                .is_none_or(|a| message.contains(a.as_str())) =>
         {
             None
         }
