@@ -22,7 +22,7 @@ use corpus_harness::{self as corpus, Expected};
 use support::{SeedCleanup, Server};
 
 fn main() {
-    let _cleanup = SeedCleanup(vec![support::seed_dir("mvn-seed")]);
+    let cleanup = SeedCleanup(vec![support::seed_dir("mvn-seed")]);
     let dir = corpus::corpus_dir();
     let mut all = corpus::all_expected(&dir);
     if let Ok(only) = std::env::var("ROOTS") {
@@ -155,6 +155,8 @@ fn main() {
         );
     }
     if !differing.is_empty() {
+        // exit skips destructors: remove the repository copy first.
+        drop(cleanup);
         std::process::exit(1);
     }
 }
