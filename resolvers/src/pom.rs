@@ -699,7 +699,8 @@ impl Model {
         );
     }
 
-    /// Injects dependencyManagement into the POM's own dependencies and applies defaults.
+    /// Injects dependencyManagement (version, scope, system path, exclusions) into the POM's
+    /// own dependencies and applies defaults.
     pub fn finish(&mut self) {
         for d in &mut self.dependencies {
             let key = d.management_key();
@@ -710,9 +711,9 @@ impl Model {
                 if d.scope.is_none() {
                     d.scope = m.scope.clone();
                 }
-                if d.optional.is_none() {
-                    d.optional = m.optional.clone();
-                }
+                // Not `optional`: Maven's model builder does not manage it ("optional flag is
+                // not managed", DefaultDependencyManagementInjector). The root project's
+                // management still makes transitive dependencies optional, in collect.
                 if d.system_path.is_none() {
                     d.system_path = m.system_path.clone();
                 }
@@ -890,6 +891,51 @@ mod tests {
         assert!(msg.contains("x/a.pom") && msg.contains("line 3"), "{msg}");
         let err = RawPom::parse(b"<project>\n<groupId>g</groupId>\n", "b.pom").unwrap_err();
         assert!(matches!(err, PomError::Malformed { .. }), "{err}");
+    }
+
+    /// Found by the Debian corpus (maven-slf4j-provider 3.8.7, whose parent manages
+    /// slf4j-simple as optional): Maven's model builder injects a managed version, scope and
+    /// exclusions into a POM's own dependencies but never `<optional>` ("optional flag is not
+    /// managed", DefaultDependencyManagementInjector), so such a dependency stays required.
+    #[test]
+    fn management_does_not_make_a_pom_own_dependency_optional() {
+        let parent = raw(
+            r#"<project><groupId>org.p</groupId><artifactId>parent</artifactId><version>1</version>
+            <dependencyManagement><dependencies>
+              <dependency><groupId>org.s</groupId><artifactId>simple</artifactId><version>2</version><optional>true</optional></dependency>
+              <dependency><groupId>org.s</groupId><artifactId>api</artifactId><version>3</version><optional>true</optional><scope>runtime</scope></dependency>
+            </dependencies></dependencyManagement></project>"#,
+        );
+        let child = raw(
+            r#"<project><parent><groupId>org.p</groupId><artifactId>parent</artifactId><version>1</version></parent>
+            <artifactId>child</artifactId><dependencies>
+              <dependency><groupId>org.s</groupId><artifactId>simple</artifactId></dependency>
+              <dependency><groupId>org.s</groupId><artifactId>api</artifactId></dependency>
+              <dependency><groupId>org.s</groupId><artifactId>own</artifactId><version>1</version><optional>true</optional></dependency>
+            </dependencies></project>"#,
+        );
+        let mut m = Model::assemble(&[child, parent], &env("17", &[])).unwrap();
+        m.finish();
+        let deps: Vec<(&str, &str, &str, Option<&str>)> = m
+            .dependencies
+            .iter()
+            .map(|d| {
+                (
+                    d.artifact_id.as_str(),
+                    d.version.as_deref().unwrap_or_default(),
+                    d.scope.as_deref().unwrap_or_default(),
+                    d.optional.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            deps,
+            vec![
+                ("simple", "2", "compile", None),
+                ("api", "3", "runtime", None),
+                ("own", "1", "compile", Some("true")),
+            ]
+        );
     }
 
     #[test]
