@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::fs;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use kbuild_engine::{BuildError, Db, InputEnv, Inputs, Key, Stat, Value};
+use kbuild_engine::{BuildError, Db, Dirs, InputEnv, Inputs, Key, Stat, Value};
 
 use crate::env::Env;
 
@@ -54,7 +54,18 @@ fn hasher_by_tag(tag: &str) -> Option<&'static dyn Hasher> {
     kbuild_hashers::by_name(id).filter(|h| h.version() == version)
 }
 
-pub struct ProjectInputs(pub Arc<Env>);
+pub struct ProjectInputs {
+    env: Arc<Env>,
+    /// For [`Inputs::known`] only: what runs after a rule must see the tree as it is now.
+    dirs: Dirs,
+}
+
+impl ProjectInputs {
+    pub fn new(env: Arc<Env>) -> ProjectInputs {
+        let dirs = Dirs::new(env.root());
+        ProjectInputs { env, dirs }
+    }
+}
 
 impl Inputs for ProjectInputs {
     fn compute(
@@ -63,7 +74,7 @@ impl Inputs for ProjectInputs {
         arg: &str,
         env: InputEnv,
     ) -> BoxFuture<'static, Result<Value, BuildError>> {
-        let me = self.0.clone();
+        let me = self.env.clone();
         let (kind, arg) = (kind.to_string(), arg.to_string());
         async move {
             match kind.as_str() {
@@ -114,12 +125,18 @@ impl Inputs for ProjectInputs {
         .boxed()
     }
 
+    /// An unchanged source file, by its stat through the build's directory handles.
     fn known(&self, kind: &str, arg: &str, db: &Db) -> Option<Result<Value, BuildError>> {
         let (tag, path) = arg.split_once(':').filter(|_| kind == "file")?;
         let h = hasher_by_tag(tag)?;
-        cached_digest(self.0.root(), db, path, h, tag)
-            .transpose()
-            .map(|d| d.map(Value::Digest))
+        let digest = match self.dirs.stat(path, true) {
+            Ok(None) => Ok(Some(Vec::new())),
+            Ok(Some(found)) if found.is_file => known_digest(db, path, &found.stat, h, tag),
+            // A directory, say: computed the long way, which says what is wrong.
+            Ok(Some(_)) => Ok(None),
+            Err(e) => Err(io_err(path, e)),
+        };
+        digest.transpose().map(|d| d.map(Value::Digest))
     }
 
     fn describe(&self, kind: &str, arg: &str) -> String {
@@ -152,12 +169,23 @@ pub fn cached_digest(
     hasher: &dyn Hasher,
     tag: &str,
 ) -> Result<Option<Vec<u8>>, BuildError> {
-    let meta = match fs::metadata(root.join(rel)) {
-        Ok(m) => m,
+    let stat = match fs::metadata(root.join(rel)) {
+        Ok(m) => Stat::of(&m),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some(Vec::new())),
         Err(e) => return Err(io_err(rel, e)),
     };
-    let Some(raw) = db.stat_digest("sha512", rel, &Stat::of(&meta))? else {
+    known_digest(db, rel, &stat, hasher, tag)
+}
+
+/// The digest the caches hold for `rel` with this stat, if any.
+fn known_digest(
+    db: &Db,
+    rel: &str,
+    stat: &Stat,
+    hasher: &dyn Hasher,
+    tag: &str,
+) -> Result<Option<Vec<u8>>, BuildError> {
+    let Some(raw) = db.stat_digest("sha512", rel, stat)? else {
         return Ok(None);
     };
     if hasher.is_raw() {
@@ -293,6 +321,15 @@ pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, Bui
             let Some((&base, globs)) = groups.get_key_value(base) else {
                 continue;
             };
+            // `base/**` takes everything under its base: no automaton to build (a thousand
+            // resource targets each built one in every no-op).
+            let everything = |g: &&str| {
+                g.strip_suffix("**")
+                    .is_some_and(|b| b.trim_end_matches('/') == base)
+            };
+            if base != rel && globs.iter().any(everything) {
+                return Ok(true);
+            }
             if !compiled.contains_key(base) {
                 let mut set = GlobSetBuilder::new();
                 for g in globs {
@@ -329,7 +366,8 @@ pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, Bui
         };
         // Entries are `root` joined with names, so the part after its length is the relative
         // path (a component-wise `strip_prefix` per entry costs a tenth of a no-op).
-        let skip = root.as_os_str().len() + usize::from(!root.as_os_str().as_bytes().ends_with(b"/"));
+        let skip =
+            root.as_os_str().len() + usize::from(!root.as_os_str().as_bytes().ends_with(b"/"));
         fn after(p: &Path, skip: usize) -> &Path {
             let bytes = p.as_os_str().as_bytes();
             Path::new(OsStr::from_bytes(bytes.get(skip..).unwrap_or_default()))
@@ -470,6 +508,14 @@ mod tests {
         let got = expand_globs(r, &["src/a/*.java".into(), "src/a/notes.txt".into()]).unwrap();
         assert_eq!(got, vec!["src/a/A.java", "src/a/notes.txt"]);
         assert!(expand_globs(r, &["missing/**".into()]).unwrap().is_empty());
+        // `base/**` is everything under the base, at any depth, and nothing beside it.
+        let got = expand_globs(r, &["src/a/**".into()]).unwrap();
+        assert_eq!(
+            got,
+            vec!["src/a/A.java", "src/a/b/B.java", "src/a/notes.txt"]
+        );
+        let got = expand_globs(r, &["**".into()]).unwrap();
+        assert_eq!(got.len(), 4, "all but kbuild's own state: {got:?}");
         // Nested bases, a base that is a prefix but not an ancestor (`src/a-x`), and patterns
         // whose groups are found only through a file's ancestors.
         let got = expand_globs(

@@ -64,7 +64,7 @@ impl Session {
         let engine = Engine::open(
             config,
             targets,
-            Arc::new(ProjectInputs(env.clone())),
+            Arc::new(ProjectInputs::new(env.clone())),
             printer,
         )?;
         Ok(Session {

@@ -14,6 +14,7 @@
 //! - a [`Reporter`], which shows what happens.
 
 pub mod db;
+mod dirs;
 pub mod key;
 mod levels;
 mod lock;
@@ -38,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, Semaphore};
 
 pub use db::{Damage, Db, DbError, Stat, Trace};
+pub use dirs::{Dirs, Found};
 pub use key::Key;
 use levels::Level;
 pub use lock::{StateLock, LOCK_FILE};
@@ -628,6 +630,34 @@ impl Engine {
         }
     }
 
+    /// An input's value without suspending, when it is memoized or [`Inputs::known`] has it:
+    /// memoized either way, so every fetch of the key in this invocation sees the same value.
+    fn known_now(&self, key: &Key) -> Option<Result<Computed, Failure>> {
+        let Key::Input { kind, arg } = key else {
+            return None;
+        };
+        let slot = {
+            let mut memo = self.memo.lock().expect("memo lock");
+            match memo.get(key) {
+                Some(slot) => slot.clone(),
+                None => memo.entry(key.clone()).or_default().clone(),
+            }
+        };
+        if let Some(done) = slot.get() {
+            return Some(done.clone());
+        }
+        let value = self
+            .inputs
+            .known(kind, arg, &self.db)?
+            .map(Computed::new)
+            .map_err(Arc::new);
+        match slot.set(value.clone()) {
+            Ok(()) => Some(value),
+            // Another task computes it meanwhile: its value stands.
+            Err(_) => None,
+        }
+    }
+
     async fn compute(self: &Arc<Self>, key: Key, stack: &Stack) -> Result<Computed, Failure> {
         let slot = self
             .memo
@@ -992,8 +1022,21 @@ impl Engine {
         stack: &Stack,
     ) -> Result<Option<(Key, Hash, Hash)>, Failure> {
         for batch in &trace.batches {
-            let got = all(batch.iter().map(|(k, _)| self.fetch(k.clone(), stack))).await;
-            for ((k, want), got) in batch.iter().zip(got) {
+            // Inputs the database answers at once (unchanged files) are checked in place;
+            // only the rest become concurrent fetches.
+            let mut rest = Vec::new();
+            for (k, want) in batch {
+                match self.known_now(k) {
+                    Some(Ok(got)) if got.hash != *want => {
+                        return Ok(Some((k.clone(), *want, got.hash)))
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(dep_failure(name, k, e)),
+                    None => rest.push((k, want)),
+                }
+            }
+            let got = all(rest.iter().map(|(k, _)| self.fetch((*k).clone(), stack))).await;
+            for ((k, want), got) in rest.into_iter().zip(got) {
                 let got = got.map_err(|e| dep_failure(name, k, e))?;
                 if got.hash != *want {
                     return Ok(Some((k.clone(), *want, got.hash)));

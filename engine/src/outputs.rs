@@ -6,6 +6,7 @@ use std::io;
 use std::path::Path;
 
 use crate::db::{Db, Stat};
+use crate::dirs::Dirs;
 use crate::store::{hash_reader, Hash};
 use crate::value::Product;
 use crate::BuildError;
@@ -38,9 +39,82 @@ fn snapshot_key(rel_dir: &str) -> String {
     format!("outputs:{rel_dir}")
 }
 
+/// The stats of a product's files as put in place and of every directory in its output
+/// directory: one database entry per output directory, as git's index is one file per
+/// worktree. A no-op checks a product with one read and a stat per file and directory; it
+/// lists a directory only when the directory's stat changed (an entry was added or removed).
+struct Snapshot {
+    hash: Hash,
+    /// In the order of the product's files.
+    files: Vec<[u8; 32]>,
+    /// Relative paths (`""` for the output directory itself) with their stats; all zeros
+    /// for a stat too recent to trust ([`Stat::racy`]).
+    dirs: Vec<(String, [u8; 32])>,
+}
+
+impl Snapshot {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(40 + 32 * self.files.len() + 48 * self.dirs.len());
+        v.extend_from_slice(&self.hash.0);
+        v.extend_from_slice(&(self.files.len() as u32).to_le_bytes());
+        for f in &self.files {
+            v.extend_from_slice(f);
+        }
+        for (path, stat) in &self.dirs {
+            v.extend_from_slice(&(path.len() as u32).to_le_bytes());
+            v.extend_from_slice(path.as_bytes());
+            v.extend_from_slice(stat);
+        }
+        v
+    }
+
+    fn decode(mut b: &[u8]) -> Option<Snapshot> {
+        fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+            let (head, rest) = (b.get(..n)?, b.get(n..)?);
+            *b = rest;
+            Some(head)
+        }
+        fn u32_of(b: &mut &[u8]) -> Option<usize> {
+            Some(u32::from_le_bytes(take(b, 4)?.try_into().ok()?) as usize)
+        }
+        let hash = Hash(take(&mut b, 32)?.try_into().ok()?);
+        let n = u32_of(&mut b)?;
+        // Counts come from disk: never allocate beyond what the bytes can hold.
+        let mut files = Vec::with_capacity(n.min(b.len() / 32));
+        for _ in 0..n {
+            files.push(take(&mut b, 32)?.try_into().ok()?);
+        }
+        let mut dirs = Vec::new();
+        while !b.is_empty() {
+            let len = u32_of(&mut b)?;
+            let path = std::str::from_utf8(take(&mut b, len)?).ok()?.to_string();
+            dirs.push((path, take(&mut b, 32)?.try_into().ok()?));
+        }
+        Some(Snapshot { hash, files, dirs })
+    }
+}
+
+/// The number of files under `dir` and the stat of every directory there, each stat taken
+/// before the directory is listed (an entry added later changes it); `None` when the tree
+/// cannot be read.
+fn survey(dir: &Path) -> Option<(usize, Vec<(String, [u8; 32])>)> {
+    let mut files = 0;
+    let mut dirs = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.ok()?;
+        if !entry.file_type().is_dir() {
+            files += 1;
+            continue;
+        }
+        let rel = entry.path().strip_prefix(dir).ok()?.to_str()?.to_string();
+        let stat = Stat::of(&entry.metadata().ok()?);
+        dirs.push((rel, if stat.racy() { [0; 32] } else { stat.encode() }));
+    }
+    Some((files, dirs))
+}
+
 /// Records the stats of the files of `product` (digest `hash`), just put in place in `dir`
-/// (`rel_dir` from the project root): one entry per output directory, as git's index is one
-/// file per worktree, so that a no-op checks a product with one read and a stat per file.
+/// (`rel_dir` from the project root), and of its directories.
 pub(crate) fn record(
     db: &Db,
     dir: &Path,
@@ -48,19 +122,20 @@ pub(crate) fn record(
     hash: Hash,
     product: &Product,
 ) -> Result<(), BuildError> {
-    let mut stats = Vec::with_capacity(32 * (product.files.len() + 1));
-    stats.extend_from_slice(&hash.0);
+    let (_, dirs) = survey(dir).unwrap_or_default();
+    let mut files = Vec::with_capacity(product.files.len());
     for path in product.files.keys() {
         let meta = fs::symlink_metadata(dir.join(path)).map_err(|e| BuildError::io(path, e))?;
-        stats.extend_from_slice(&Stat::of(&meta).encode());
+        files.push(Stat::of(&meta).encode());
     }
-    Ok(db.put_note(&snapshot_key(rel_dir), &stats)?)
+    let snapshot = Snapshot { hash, files, dirs };
+    Ok(db.put_note(&snapshot_key(rel_dir), &snapshot.encode())?)
 }
 
 /// True when `dir` holds exactly the files of `product` (digest `hash`), with their digests
 /// and modes. A file whose stat is the recorded one is taken as written; any other is read
-/// and hashed, and when all match the stats are recorded afresh (unless one is too recent
-/// to be trusted, see [`Stat::racy`]).
+/// and hashed. When every directory's stat is the recorded one, no entry was added or
+/// removed, so the tree is not listed. What had to be looked at afresh is recorded anew.
 pub(crate) fn on_disk_matches(
     db: &Db,
     dir: &Path,
@@ -68,61 +143,70 @@ pub(crate) fn on_disk_matches(
     hash: Hash,
     product: &Product,
 ) -> Result<bool, BuildError> {
-    use std::os::unix::fs::PermissionsExt;
-    // Nothing more than the product: as many files as it has, each of them found below.
-    let mut count = 0usize;
-    for entry in walkdir::WalkDir::new(dir) {
-        match entry {
-            Ok(e) if e.file_type().is_dir() => {}
-            Ok(_) => count += 1,
-            Err(_) => return Ok(false),
-        }
-    }
-    if count != product.files.len() {
-        return Ok(false);
-    }
     let recorded = db
         .note(&snapshot_key(rel_dir))?
-        .filter(|v| v.len() == 32 * (product.files.len() + 1) && v[..32] == hash.0);
-    let mut fresh: Option<Vec<u8>> = None;
+        .and_then(|b| Snapshot::decode(&b))
+        .filter(|s| s.hash == hash && s.files.len() == product.files.len());
+    let dirs = Dirs::new(dir);
+    let dir_unchanged = |(path, stat): &(String, [u8; 32])| {
+        *stat != [0; 32]
+            && match path.as_str() {
+                "" => fs::symlink_metadata(dir)
+                    .ok()
+                    .map(|m| Stat::of(&m).encode()),
+                p => dirs.stat(p, false).ok().flatten().map(|f| f.stat.encode()),
+            } == Some(*stat)
+    };
+    let listed = match &recorded {
+        Some(s) if !s.dirs.is_empty() && s.dirs.iter().all(dir_unchanged) => None,
+        // Nothing more than the product: as many files as it has, each of them found below.
+        _ => match survey(dir) {
+            Some((count, dirs)) if count == product.files.len() => Some(dirs),
+            _ => return Ok(false),
+        },
+    };
+    let stat_of = |path: &str| match dirs.stat(path, false) {
+        Ok(Some(found)) if found.is_file => Ok(Some(found)),
+        Ok(_) => Ok(None),
+        Err(e) => Err(BuildError::io(path, e)),
+    };
+    let mut files = Vec::with_capacity(product.files.len());
+    let mut rehashed = false;
     for (i, (path, entry)) in product.files.iter().enumerate() {
-        let abs = dir.join(path);
-        let meta = match fs::symlink_metadata(&abs) {
-            Ok(m) if m.is_file() => m,
-            Ok(_) => return Ok(false),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(BuildError::io(path, e)),
+        let Some(found) = stat_of(path)? else {
+            return Ok(false);
         };
-        if (meta.permissions().mode() & 0o111 != 0) != entry.exec {
+        if found.executable != entry.exec {
             return Ok(false);
         }
-        let stat = Stat::of(&meta).encode();
-        let at = 32 * (i + 1);
-        if recorded.as_ref().is_some_and(|v| v[at..at + 32] == stat) {
+        let stat = found.stat.encode();
+        if recorded.as_ref().is_some_and(|s| s.files[i] == stat) {
+            files.push(stat);
             continue;
         }
-        let f = fs::File::open(&abs).map_err(|e| BuildError::io(path, e))?;
+        let f = fs::File::open(dir.join(path)).map_err(|e| BuildError::io(path, e))?;
         let (h, _) = hash_reader(f, None).map_err(|e| BuildError::io(path, e))?;
-        let after = fs::symlink_metadata(&abs).map(|m| Stat::of(&m));
-        if h != entry.digest || after.as_ref().map(Stat::encode).ok() != Some(stat) {
+        let after = stat_of(path)?.map(|f| f.stat);
+        if h != entry.digest || after.as_ref().map(Stat::encode) != Some(stat) {
             return Ok(false);
         }
-        let fresh = fresh.get_or_insert_with(|| match &recorded {
-            Some(v) => v.clone(),
-            None => {
-                let mut v = vec![0; 32 * (product.files.len() + 1)];
-                v[..32].copy_from_slice(&hash.0);
-                v
-            }
-        });
+        rehashed = true;
         // A stat too recent could be followed by a write it cannot tell apart; left out, the
         // file is hashed again next time.
-        if !after.is_ok_and(|s| s.racy()) {
-            fresh[at..at + 32].copy_from_slice(&stat);
-        }
+        files.push(if after.is_some_and(|s| s.racy()) {
+            [0; 32]
+        } else {
+            stat
+        });
     }
-    if let Some(v) = fresh {
-        db.put_note(&snapshot_key(rel_dir), &v)?;
+    if rehashed || listed.is_some() {
+        let dirs = match (listed, recorded) {
+            (Some(dirs), _) => dirs,
+            (None, Some(s)) => s.dirs,
+            (None, None) => Vec::new(),
+        };
+        let snapshot = Snapshot { hash, files, dirs };
+        db.put_note(&snapshot_key(rel_dir), &snapshot.encode())?;
     }
     Ok(true)
 }

@@ -56,8 +56,18 @@ impl Serialize for Hash {
 
 impl<'de> Deserialize<'de> for Hash {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Hash, D::Error> {
-        let s = String::deserialize(d)?;
-        Hash::from_hex(&s).ok_or_else(|| serde::de::Error::custom("bad sha256 hex"))
+        // Read in place, without a String per digest: a product lists one per file.
+        struct Hex;
+        impl serde::de::Visitor<'_> for Hex {
+            type Value = Hash;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a sha256 in hex")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Hash, E> {
+                Hash::from_hex(s).ok_or_else(|| E::custom("bad sha256 hex"))
+            }
+        }
+        d.deserialize_str(Hex)
     }
 }
 
