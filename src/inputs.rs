@@ -100,10 +100,7 @@ impl Inputs for ProjectInputs {
                     Ok(Value::Digest(digest))
                 }
                 // Inline: a directory walk is quick, and a blocking-pool thread per glob is not.
-                "glob" => {
-                    let patterns: Vec<String> = arg.split('\n').map(str::to_string).collect();
-                    Ok(Value::Files(expand_globs(me.root(), &patterns)?))
-                }
+                "glob" => Ok(Value::Files(cached_globs(me.root(), &env.db, &arg)?)),
                 "tool" if arg == "javac" => Ok(Value::Text(me.jdk()?.identity.clone())),
                 // Any other program named on PATH: its file's digest, so a new version reruns
                 // what it made.
@@ -299,7 +296,94 @@ fn literal_base(pattern: &str) -> &str {
 /// Patterns are grouped by their literal base, and a group is compiled only when a file under
 /// its base turns up: a file can only match a pattern whose base is one of its ancestors, so
 /// a long list costs what its parse costs, not one automaton over every pattern.
-pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, BuildError> {
+#[cfg(test)]
+fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, BuildError> {
+    Ok(walk_globs(root, patterns)?.0)
+}
+
+/// The stat of a directory as a glob listing remembers it: all zeros when it is missing or
+/// too recent to trust, which never matches.
+fn dir_stat(path: &Path) -> [u8; 32] {
+    match fs::metadata(path) {
+        Ok(m) if m.is_dir() && !Stat::of(&m).racy() => Stat::of(&m).encode(),
+        _ => [0; 32],
+    }
+}
+
+/// What the globs match, listed again only when a directory they walked changed: the
+/// listing is kept with the stat of every directory walked (and of each base's parent, which
+/// changes when the base comes or goes), and an entry added to or removed from a directory
+/// changes its stat.
+fn cached_globs(root: &Path, db: &Db, arg: &str) -> Result<Vec<String>, BuildError> {
+    let note = format!("globs:{}", hex::encode(Sha512::digest(arg.as_bytes())));
+    if let Some(listing) = db.note(&note)?.and_then(|b| Listing::decode(&b)) {
+        let unchanged = |(dir, stat): &(String, [u8; 32])| {
+            *stat != [0; 32] && dir_stat(&root.join(dir)) == *stat
+        };
+        if listing.dirs.iter().all(unchanged) {
+            return Ok(listing.files);
+        }
+    }
+    let patterns: Vec<String> = arg.split('\n').map(str::to_string).collect();
+    let (files, dirs) = walk_globs(root, &patterns)?;
+    let listing = Listing { dirs, files };
+    db.put_note(&note, &listing.encode())?;
+    Ok(listing.files)
+}
+
+/// A glob listing with the directories it was read from (see [`cached_globs`]).
+struct Listing {
+    dirs: Vec<(String, [u8; 32])>,
+    files: Vec<String>,
+}
+
+impl Listing {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        let mut put = |bytes: &[u8]| {
+            v.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            v.extend_from_slice(bytes);
+        };
+        put(&(self.dirs.len() as u32).to_le_bytes());
+        for (dir, stat) in &self.dirs {
+            put(dir.as_bytes());
+            put(stat);
+        }
+        for f in &self.files {
+            put(f.as_bytes());
+        }
+        v
+    }
+
+    fn decode(mut b: &[u8]) -> Option<Listing> {
+        fn next<'a>(b: &mut &'a [u8]) -> Option<&'a [u8]> {
+            let len = u32::from_le_bytes(b.get(..4)?.try_into().ok()?) as usize;
+            let item = b.get(4..4 + len)?;
+            *b = &b[4 + len..];
+            Some(item)
+        }
+        let text = |b: &[u8]| std::str::from_utf8(b).ok().map(str::to_string);
+        let n = u32::from_le_bytes(next(&mut b)?.try_into().ok()?);
+        let mut dirs = Vec::new();
+        for _ in 0..n {
+            let dir = text(next(&mut b)?)?;
+            dirs.push((dir, next(&mut b)?.try_into().ok()?));
+        }
+        let mut files = Vec::new();
+        while !b.is_empty() {
+            files.push(text(next(&mut b)?)?);
+        }
+        Some(Listing { dirs, files })
+    }
+}
+
+/// What [`expand_globs`] returns, and the directories it walked with their stats, each taken
+/// before the directory was listed.
+#[allow(clippy::type_complexity)]
+fn walk_globs(
+    root: &Path,
+    patterns: &[String],
+) -> Result<(Vec<String>, Vec<(String, [u8; 32])>), BuildError> {
     let glob = |p: &str| {
         GlobBuilder::new(p)
             .literal_separator(true)
@@ -358,10 +442,13 @@ pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, Bui
     };
     let bases: Vec<&str> = bases.into_iter().filter(|b| !nested(b)).collect();
     let mut out = Vec::new();
+    let mut dirs = Vec::new();
     for base in bases {
         let start: PathBuf = if base.is_empty() {
             root.to_path_buf()
         } else {
+            let parent = base.rsplit_once('/').map_or("", |(p, _)| p);
+            dirs.push((parent.to_string(), dir_stat(&root.join(parent))));
             root.join(base)
         };
         // Entries are `root` joined with names, so the part after its length is the relative
@@ -387,6 +474,11 @@ pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, Bui
                     )))
                 }
             };
+            if entry.file_type().is_dir() {
+                let rel = after(entry.path(), skip).to_string_lossy().into_owned();
+                dirs.push((rel, dir_stat(entry.path())));
+                continue;
+            }
             if !entry.file_type().is_file() {
                 continue;
             }
@@ -403,7 +495,7 @@ pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, Bui
     }
     out.sort();
     out.dedup();
-    Ok(out)
+    Ok((out, dirs))
 }
 
 /// Where javac lives and what identifies that JDK: `$JAVA_HOME`, else `javac` on `PATH`
@@ -532,6 +624,47 @@ mod tests {
             got,
             vec!["other/C.java", "src/a/b/B.java", "src/a/notes.txt"]
         );
+    }
+
+    #[test]
+    fn a_glob_listing_is_read_again_only_when_a_directory_it_walked_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path().join("p");
+        for f in ["src/a/A.java", "src/b/B.java"] {
+            fs::create_dir_all(r.join(f).parent().unwrap()).unwrap();
+            fs::write(r.join(f), "x").unwrap();
+        }
+        let db = Db::open(&dir.path().join("db")).unwrap();
+        let arg = "src/**/*.java\ngen/**";
+        let note = format!("globs:{}", hex::encode(Sha512::digest(arg.as_bytes())));
+        let ls = || cached_globs(&r, &db, arg).unwrap();
+        // Past the racy window, so that the directories' stats are kept.
+        let age = || std::thread::sleep(std::time::Duration::from_millis(1100));
+        age();
+        assert_eq!(ls(), vec!["src/a/A.java", "src/b/B.java"]);
+        // Served from the listing while no directory changed: a planted listing shows it.
+        let mut planted = Listing::decode(&db.note(&note).unwrap().unwrap()).unwrap();
+        assert!(
+            planted.dirs.iter().all(|(_, s)| *s != [0; 32]),
+            "{:?}",
+            planted.dirs
+        );
+        planted.files = vec!["planted".into()];
+        db.put_note(&note, &planted.encode()).unwrap();
+        assert_eq!(ls(), vec!["planted"]);
+        // A file added, a directory added, a base that comes into being: listed again.
+        fs::write(r.join("src/a/C.java"), "x").unwrap();
+        assert_eq!(ls(), vec!["src/a/A.java", "src/a/C.java", "src/b/B.java"]);
+        age();
+        fs::create_dir_all(r.join("src/c")).unwrap();
+        fs::write(r.join("src/c/D.java"), "x").unwrap();
+        age();
+        assert_eq!(ls().len(), 4);
+        fs::create_dir_all(r.join("gen")).unwrap();
+        fs::write(r.join("gen/g.txt"), "x").unwrap();
+        assert!(ls().contains(&"gen/g.txt".to_string()));
+        fs::remove_dir_all(r.join("src/b")).unwrap();
+        assert!(!ls().contains(&"src/b/B.java".to_string()));
     }
 
     #[test]

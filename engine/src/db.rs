@@ -168,7 +168,8 @@ impl Stat {
         now - self.mtime_ns < RACY_NS
     }
 
-    pub(crate) fn encode(&self) -> [u8; 32] {
+    /// The stat as the caches keep it.
+    pub fn encode(&self) -> [u8; 32] {
         let mut b = [0u8; 32];
         b[0..8].copy_from_slice(&self.size.to_le_bytes());
         b[8..16].copy_from_slice(&self.mtime_ns.to_le_bytes());

@@ -55,13 +55,13 @@ impl Dirs {
         };
         match rustix::fs::statat(&*handle, name, flags) {
             Ok(st) => {
-                let mode = st.st_mode as u32;
+                let mode = st.st_mode;
                 Ok(Some(Found {
                     stat: Stat {
                         size: st.st_size as u64,
-                        mtime_ns: st.st_mtime as i64 * 1_000_000_000 + st.st_mtime_nsec as i64,
-                        ctime_ns: st.st_ctime as i64 * 1_000_000_000 + st.st_ctime_nsec as i64,
-                        ino: st.st_ino as u64,
+                        mtime_ns: st.st_mtime * 1_000_000_000 + st.st_mtime_nsec as i64,
+                        ctime_ns: st.st_ctime * 1_000_000_000 + st.st_ctime_nsec as i64,
+                        ino: st.st_ino,
                     },
                     is_file: mode & 0o170000 == 0o100000,
                     executable: mode & 0o111 != 0,

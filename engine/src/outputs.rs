@@ -43,13 +43,16 @@ fn snapshot_key(rel_dir: &str) -> String {
 /// directory: one database entry per output directory, as git's index is one file per
 /// worktree. A no-op checks a product with one read and a stat per file and directory; it
 /// lists a directory only when the directory's stat changed (an entry was added or removed).
+/// Directories, relative, with their encoded stats.
+type DirStats = Vec<(String, [u8; 32])>;
+
 struct Snapshot {
     hash: Hash,
     /// In the order of the product's files.
     files: Vec<[u8; 32]>,
     /// Relative paths (`""` for the output directory itself) with their stats; all zeros
     /// for a stat too recent to trust ([`Stat::racy`]).
-    dirs: Vec<(String, [u8; 32])>,
+    dirs: DirStats,
 }
 
 impl Snapshot {
@@ -97,7 +100,7 @@ impl Snapshot {
 /// The number of files under `dir` and the stat of every directory there, each stat taken
 /// before the directory is listed (an entry added later changes it); `None` when the tree
 /// cannot be read.
-fn survey(dir: &Path) -> Option<(usize, Vec<(String, [u8; 32])>)> {
+fn survey(dir: &Path) -> Option<(usize, DirStats)> {
     let mut files = 0;
     let mut dirs = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
