@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::fs;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -271,6 +271,9 @@ fn literal_base(pattern: &str) -> &str {
 /// Patterns are grouped by their literal base, and a group is compiled only when a file under
 /// its base turns up: a file can only match a pattern whose base is one of its ancestors, so
 /// a long list costs what its parse costs, not one automaton over every pattern.
+///
+/// A pattern starting with `!` excludes what it matches instead (a generator's inputs leave
+/// out its own outputs this way).
 pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, BuildError> {
     let glob = |p: &str| {
         GlobBuilder::new(p)
@@ -278,6 +281,21 @@ pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, Bui
             .build()
             .map_err(|e| BuildError::Input(format!("bad glob `{p}`: {e}")))
     };
+    let (excluded, included): (Vec<&String>, Vec<&String>) =
+        patterns.iter().partition(|p| p.starts_with('!'));
+    let excluded = if excluded.is_empty() {
+        None
+    } else {
+        let mut set = GlobSetBuilder::new();
+        for p in excluded {
+            set.add(glob(&p[1..])?);
+        }
+        Some(
+            set.build()
+                .map_err(|e| BuildError::Input(format!("bad globs: {e}")))?,
+        )
+    };
+    let patterns = included;
     // Every pattern is checked here; only the groups that are used are kept parsed.
     let mut groups: HashMap<&str, Vec<&str>> = HashMap::new();
     for p in patterns {
@@ -329,7 +347,8 @@ pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, Bui
         };
         // Entries are `root` joined with names, so the part after its length is the relative
         // path (a component-wise `strip_prefix` per entry costs a tenth of a no-op).
-        let skip = root.as_os_str().len() + usize::from(!root.as_os_str().as_bytes().ends_with(b"/"));
+        let skip =
+            root.as_os_str().len() + usize::from(!root.as_os_str().as_bytes().ends_with(b"/"));
         fn after(p: &Path, skip: usize) -> &Path {
             let bytes = p.as_os_str().as_bytes();
             Path::new(OsStr::from_bytes(bytes.get(skip..).unwrap_or_default()))
@@ -358,7 +377,7 @@ pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, Bui
             } else {
                 std::borrow::Cow::Borrowed(rel)
             };
-            if matches(&rel)? {
+            if matches(&rel)? && !excluded.as_ref().is_some_and(|x| x.is_match(&*rel)) {
                 out.push(rel.into_owned());
             }
         }
@@ -470,6 +489,17 @@ mod tests {
         let got = expand_globs(r, &["src/a/*.java".into(), "src/a/notes.txt".into()]).unwrap();
         assert_eq!(got, vec!["src/a/A.java", "src/a/notes.txt"]);
         assert!(expand_globs(r, &["missing/**".into()]).unwrap().is_empty());
+        // `!` patterns take out what they match.
+        let got = expand_globs(
+            r,
+            &[
+                "src/**".into(),
+                "!src/a/b/**".into(),
+                "!src/a/notes.txt".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(got, vec!["src/a/A.java"]);
         // Nested bases, a base that is a prefix but not an ancestor (`src/a-x`), and patterns
         // whose groups are found only through a file's ancestors.
         let got = expand_globs(
