@@ -3,6 +3,7 @@
 //! library ([`libraries`]), `test`, and for a project.clj `jar` and `uberjar` (with the
 //! metadata `lein jar` adds: [`jar_metadata`]).
 
+mod checkouts;
 mod jar_metadata;
 mod libraries;
 
@@ -115,6 +116,31 @@ pub(super) fn project(
         .chain(&cp.resource_paths)
         .map(|p| p.trim_end_matches('/').to_string())
         .collect();
+    // After the project's own compiled products and before the jars, as Leiningen's classpath.
+    let mut checkout_deps = Vec::new();
+    for c in checkouts::read(root, cp.tool)? {
+        let name = format!("checkout-{}", c.name);
+        let mut deps = vec!["deps".to_string()];
+        // Its paths, then its classes where Leiningen puts its compile path.
+        checkout_deps.push(name.clone());
+        if let Some((srcs, javac_opts)) = c.java {
+            let java = format!("{name}-java");
+            add(&java, Rule::JavaLibrary { srcs, javac_opts }, deps.clone());
+            deps.insert(0, java.clone());
+            checkout_deps.push(java);
+        }
+        add(
+            &name,
+            Rule::ClojureLibrary {
+                paths: c.paths,
+                aot: Vec::new(),
+                jvm: Jvm::default(),
+            },
+            deps,
+        );
+    }
+    let at = main_deps.iter().position(|d| d == "deps").unwrap_or(0);
+    main_deps.splice(at..at, checkout_deps);
     for (name, rule) in walked.git {
         add(&name, rule, Vec::new());
     }
