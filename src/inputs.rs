@@ -379,6 +379,9 @@ impl Listing {
 
 /// What [`expand_globs`] returns, and the directories it walked with their stats, each taken
 /// before the directory was listed.
+///
+/// A pattern starting with `!` excludes what it matches instead (a generator's inputs leave
+/// out its own outputs this way).
 #[allow(clippy::type_complexity)]
 fn walk_globs(
     root: &Path,
@@ -390,6 +393,21 @@ fn walk_globs(
             .build()
             .map_err(|e| BuildError::Input(format!("bad glob `{p}`: {e}")))
     };
+    let (excluded, included): (Vec<&String>, Vec<&String>) =
+        patterns.iter().partition(|p| p.starts_with('!'));
+    let excluded = if excluded.is_empty() {
+        None
+    } else {
+        let mut set = GlobSetBuilder::new();
+        for p in excluded {
+            set.add(glob(&p[1..])?);
+        }
+        Some(
+            set.build()
+                .map_err(|e| BuildError::Input(format!("bad globs: {e}")))?,
+        )
+    };
+    let patterns = included;
     // Every pattern is checked here; only the groups that are used are kept parsed.
     let mut groups: HashMap<&str, Vec<&str>> = HashMap::new();
     for p in patterns {
@@ -488,7 +506,7 @@ fn walk_globs(
             } else {
                 std::borrow::Cow::Borrowed(rel)
             };
-            if matches(&rel)? {
+            if matches(&rel)? && !excluded.as_ref().is_some_and(|x| x.is_match(&*rel)) {
                 out.push(rel.into_owned());
             }
         }
@@ -608,6 +626,17 @@ mod tests {
         );
         let got = expand_globs(r, &["**".into()]).unwrap();
         assert_eq!(got.len(), 4, "all but kbuild's own state: {got:?}");
+        // `!` patterns take out what they match.
+        let got = expand_globs(
+            r,
+            &[
+                "src/**".into(),
+                "!src/a/b/**".into(),
+                "!src/a/notes.txt".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(got, vec!["src/a/A.java"]);
         // Nested bases, a base that is a prefix but not an ancestor (`src/a-x`), and patterns
         // whose groups are found only through a file's ancestors.
         let got = expand_globs(

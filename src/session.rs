@@ -33,10 +33,8 @@ impl Session {
         for (name, t) in &project.targets {
             let always_runs = if options.force && matches!(t.rule, Rule::Test { .. }) {
                 Some("--force was given".to_string())
-            } else if t.rule.always_runs() {
-                Some("its versions are ranges or snapshots, which are checked every build".into())
             } else {
-                None
+                t.rule.always_runs().map(String::from)
             };
             let rule = rules
                 .get(t.rule.kind())

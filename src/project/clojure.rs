@@ -138,6 +138,27 @@ pub(crate) struct ClojureProject {
     pub(super) prelude: Vec<String>,
     /// What `lein pom` writes besides the above (empty for deps.edn).
     pub(super) pom: PomInfo,
+    /// Leiningen's `:prep-tasks`, in order (`["javac" "compile"]` unless set; empty for
+    /// deps.edn).
+    pub(super) prep_tasks: Vec<PrepTask>,
+}
+
+/// One `:prep-tasks` entry, with the `project.clj` line it is written on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum PrepTask {
+    /// `"javac"`: kbuild's `java` target.
+    Javac,
+    /// `"compile"`: kbuild's `main` target (its `:aot`).
+    Compile,
+    /// `["run" "-m" NS ARGS...]`: `clojure.main -m NS ARGS...` on the project's classpath,
+    /// writing the `:kbuild/outputs` paths (none: it runs every build).
+    Run {
+        args: Vec<String>,
+        outputs: Vec<String>,
+        line: u32,
+    },
+    /// Any other task, run as `lein TASK ARGS...`.
+    Lein { args: Vec<String>, line: u32 },
 }
 
 /// A project.clj's keys that only its pom.xml uses, as written (`lein pom` writes them).

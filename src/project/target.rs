@@ -65,6 +65,22 @@ pub(crate) enum Rule {
         #[serde(skip_serializing_if = "Jvm::is_empty")]
         jvm: Jvm,
     },
+    /// A `:prep-tasks` entry `["run" "-m" NS ARGS...]`: `clojure.main -m NS ARGS...` run in
+    /// the project root on the project's classpath. Only project.clj lowering makes these.
+    PrepRun {
+        /// `NS ARGS...`.
+        args: Vec<String>,
+        /// The source and resource paths: on its classpath, and its inputs.
+        paths: Vec<String>,
+        /// What it writes into the project (`:kbuild/outputs`); none: it runs every build.
+        outputs: Vec<String>,
+        #[serde(skip_serializing_if = "Jvm::is_empty")]
+        jvm: Jvm,
+    },
+    /// Any other `:prep-tasks` entry: `lein ARGS...` in the project root, every build.
+    LeinTask {
+        args: Vec<String>,
+    },
     /// A deps.edn git dependency's tree at a commit, exported into `dir` (relative to the
     /// project root). Only deps.edn lowering makes these: build files do not name them.
     GitLib {
@@ -134,13 +150,25 @@ impl Rule {
             Rule::ClojureLibrary { .. } => "clojure-library",
             Rule::Test { .. } => "test",
             Rule::GitLib { .. } => "git-lib",
+            Rule::PrepRun { .. } => "prep-run",
+            Rule::LeinTask { .. } => "lein-task",
         }
     }
 
-    /// A rule whose result may change with nothing in the build having changed (version
-    /// ranges, snapshots) runs every time; early cutoff still spares its dependents.
-    pub fn always_runs(&self) -> bool {
-        matches!(self, Rule::Maven { coords, .. } if coords.iter().any(is_dynamic))
+    /// Why a rule runs every time, if it does: its result may change with nothing in the
+    /// build having changed (version ranges, snapshots), or kbuild cannot know what it
+    /// reads and writes. Early cutoff still spares its dependents.
+    pub fn always_runs(&self) -> Option<&'static str> {
+        match self {
+            Rule::Maven { coords, .. } if coords.iter().any(is_dynamic) => {
+                Some("its versions are ranges or snapshots, which are checked every build")
+            }
+            Rule::PrepRun { outputs, .. } if outputs.is_empty() => {
+                Some("the prep task declares no :kbuild/outputs, so it runs every build")
+            }
+            Rule::LeinTask { .. } => Some("a prep task run through lein runs every build"),
+            _ => None,
+        }
     }
 
     /// Whether the rule hashes sources with the project's `:hashers` map, which then enters
@@ -148,7 +176,10 @@ impl Rule {
     fn uses_hashers(&self) -> bool {
         matches!(
             self,
-            Rule::JavaLibrary { .. } | Rule::ClojureLibrary { .. } | Rule::Test { .. }
+            Rule::JavaLibrary { .. }
+                | Rule::ClojureLibrary { .. }
+                | Rule::Test { .. }
+                | Rule::PrepRun { .. }
         )
     }
 }

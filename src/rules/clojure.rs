@@ -81,10 +81,11 @@ struct Sources {
 
 /// Fetches the JDK, the sources under `paths`, the direct dependencies and everything below.
 async fn inputs(env: &Env, ctx: &Ctx, paths: &[String]) -> Result<Sources, BuildError> {
+    // The dependencies first: one may be a prep task that writes into these paths.
+    let deps = Deps::fetch(ctx).await?;
     let got = ctx
         .fetch_all(vec![tool_key("javac"), glob_key(&source_globs(paths))])
         .await?;
-    let deps = Deps::fetch(ctx).await?;
     let closure = deps.fetch_closure(ctx).await?;
     let files = got[1].files().to_vec();
     let values = fetch_files(env, ctx, &files, false).await?;
@@ -116,7 +117,7 @@ fn namespaces(env: &Env, files: &[String]) -> Result<Vec<String>, BuildError> {
     Ok(out)
 }
 
-fn java_classpath(
+pub(super) fn java_classpath(
     env: &Env,
     roots: &[String],
     closure: &[(String, Computed)],

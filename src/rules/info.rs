@@ -101,6 +101,8 @@ pub fn entries_of(name: &str, target: &Target) -> Vec<CpEntry> {
         Rule::Jar(_) | Rule::Uberjar(_) => vec![CpEntry::Jar(name.to_string())],
         // A git library is on the classpath through the library target made of its tree.
         Rule::Maven { .. } | Rule::GitLib { .. } => Vec::new(),
+        // A prep task's effect is on the project's own paths, already on the classpath.
+        Rule::PrepRun { .. } | Rule::LeinTask { .. } => Vec::new(),
         Rule::ClojureLibrary { paths, aot, .. } => {
             let mut out: Vec<CpEntry> = paths.iter().cloned().map(CpEntry::Path).collect();
             if !aot.is_empty() {

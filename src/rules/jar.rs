@@ -147,7 +147,8 @@ pub async fn run(env: &Env, ctx: &Ctx, uber: bool) -> Result<serde_json::Value, 
         };
         match i.node.kind.as_str() {
             // A git library's tree is packaged as its library target's roots.
-            "test" | "git-lib" => continue,
+            // A prep task wrote into the project's paths, which are packaged as roots.
+            "test" | "git-lib" | "prep-run" | "lein-task" => continue,
             "clojure-library" => {
                 add_roots(env, dep, &roots, &listed, &mut entries)?;
             }

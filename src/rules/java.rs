@@ -22,6 +22,8 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     let project::Rule::JavaLibrary { srcs, javac_opts } = &target.rule else {
         return Err(ctx.fail("not a java-library"));
     };
+    // The dependencies first: one may be a prep task that writes sources for this one.
+    let deps = Deps::fetch_shapes(ctx).await?;
     let got = ctx
         .fetch_all(vec![tool_key("javac"), glob_key(srcs)])
         .await?;
@@ -33,7 +35,6 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     // Every target below, not only the direct ones: javac reads them all, so a change in any
     // of them may change these classes even when the direct deps' classes cut off. Java
     // libraries count by their ABI only: what javac can observe of them.
-    let deps = Deps::fetch_shapes(ctx).await?;
     deps.fetch_compiled(ctx).await?;
     fetch_files(env, ctx, &files, false).await?;
 

@@ -12,6 +12,7 @@ mod jar;
 mod java;
 pub mod maven;
 mod ns_deps;
+mod prep;
 mod resources;
 mod test_plan;
 mod test_results;
@@ -44,6 +45,9 @@ pub fn registry(env: &Arc<Env>) -> BTreeMap<&'static str, Arc<dyn Rule>> {
         Kind::new("clojure-library", 2, |e, c| clojure::library(e, c).boxed()),
         Kind::new("test", 3, |e, c| clojure::test(e, c).boxed()),
         Kind::new("git-lib", 1, |e, c| git_lib::run(e, c).boxed()),
+        Kind::new("prep-run", 1, |e, c| prep::generator(e, c).boxed())
+            .checking(prep::check_outputs),
+        Kind::new("lein-task", 1, |e, c| prep::lein(e, c).boxed()),
     ];
     all.into_iter()
         .map(|k| {

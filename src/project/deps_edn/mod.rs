@@ -174,6 +174,7 @@ pub(super) fn read_deps_edn(text: &str, selected: &[&str]) -> R<ClojureProject> 
         test_selectors: Vec::new(),
         prelude: Vec::new(),
         pom: Default::default(),
+        prep_tasks: Vec::new(),
     })
 }
 

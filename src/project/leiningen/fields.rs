@@ -9,7 +9,7 @@ use super::merge::{repo_parts, seq_items};
 use super::value::{expected, Node, V};
 use crate::project::clojure::{
     invalid, Aot, ClojureError, ClojureProject, Dep, DeployRepository, PomInfo, PomRepository,
-    Tool, R,
+    PrepTask, Tool, R,
 };
 use crate::project::PROJECT_CLJ;
 
@@ -50,6 +50,7 @@ pub(super) fn read(project: &Node) -> R<ClojureProject> {
         jvm_opts: strings(project, "jvm-opts")?,
         test_selectors: test_selectors(project)?,
         prelude: prelude(project)?,
+        prep_tasks: prep_tasks(project)?,
         pom: pom_info(project).unwrap_or_else(|e| PomInfo {
             error: Some(e.to_string()),
             ..PomInfo::default()
@@ -592,6 +593,103 @@ pub(super) fn opt_string(map: &Node, key: &str) -> R<Option<String>> {
             _ => Err(expected(PROJECT_CLJ, n, "a string")),
         },
     }
+}
+
+/// `:prep-tasks` as Leiningen's `run-prep-tasks` takes it: a task name, or a vector of the
+/// name and its arguments.
+fn prep_tasks(project: &Node) -> R<Vec<PrepTask>> {
+    let Some(n) = project.get("prep-tasks").filter(|n| !n.is_nil()) else {
+        return Ok(Vec::new());
+    };
+    let items = n
+        .items()
+        .ok_or_else(|| expected(PROJECT_CLJ, n, "a vector of tasks for :prep-tasks"))?;
+    let mut out = Vec::new();
+    for item in items {
+        let words: Vec<String> = match &item.v {
+            V::Str(s) => vec![s.clone()],
+            V::Seq(parts, _) if !parts.is_empty() => parts
+                .iter()
+                .map(|p| match &p.v {
+                    // Leiningen hands the task its arguments as written; strings are the rule.
+                    V::Str(s) | V::Lit(s) => Ok(s.clone()),
+                    V::Kw(k) => Ok(format!(":{k}")),
+                    _ => Err(expected(PROJECT_CLJ, p, "a task argument string")),
+                })
+                .collect::<R<_>>()?,
+            _ => {
+                return Err(expected(
+                    PROJECT_CLJ,
+                    item,
+                    "a task name or a vector [task args...] in :prep-tasks",
+                ))
+            }
+        };
+        let line = item.pos.line;
+        let outputs = match &item.m.outputs {
+            None => None,
+            Some(Err(pos)) => {
+                return Err(invalid(
+                    PROJECT_CLJ,
+                    *pos,
+                    ":kbuild/outputs must be a vector of path strings",
+                ))
+            }
+            Some(Ok(paths)) => Some(paths.clone()),
+        };
+        let task = match words.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["javac"] => PrepTask::Javac,
+            ["compile"] => PrepTask::Compile,
+            ["run", "-m", _, ..] => {
+                let outputs = outputs.clone().unwrap_or_default();
+                for o in &outputs {
+                    check_output(item.pos, o)?;
+                }
+                PrepTask::Run {
+                    args: words[2..].to_vec(),
+                    outputs,
+                    line,
+                }
+            }
+            _ => PrepTask::Lein { args: words, line },
+        };
+        if outputs.is_some() && !matches!(task, PrepTask::Run { .. }) {
+            return Err(invalid(
+                PROJECT_CLJ,
+                item.pos,
+                ":kbuild/outputs is read on [\"run\" \"-m\" NS ...] entries only",
+            ));
+        }
+        out.push(task);
+    }
+    Ok(out)
+}
+
+/// A generator's declared output: a plain relative path in the project, outside kbuild's and
+/// git's own directories (kbuild removes it before the generator runs).
+fn check_output(pos: crate::edn::Pos, path: &str) -> R<()> {
+    let plain = !path.is_empty()
+        && !path.starts_with('/')
+        && path
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != "..");
+    let first = path.split('/').next().unwrap_or_default();
+    let reserved = matches!(first, ".kbuild" | ".git")
+        || path == "target/kbuild"
+        || path.starts_with("target/kbuild/")
+        || path == PROJECT_CLJ;
+    if !plain || reserved {
+        return Err(invalid(
+            PROJECT_CLJ,
+            pos,
+            format!(
+                ":kbuild/outputs names {path:?}, which is not a plain relative path in the \
+                 project (no empty, `.` or `..` part, not absolute, not project.clj, .git, \
+                 .kbuild or target/kbuild)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn strings(map: &Node, key: &str) -> R<Vec<String>> {

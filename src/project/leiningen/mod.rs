@@ -141,6 +141,16 @@ fn read_project(text: &str, profiles: &[&str], extra: Vec<(String, Node)>) -> R<
         paths.m.top_displace = true;
         defaults.set(key, paths);
     }
+    // Leiningen's own default, `^:top-displace` so that a project's vector replaces it.
+    let mut prep = Node::vector(
+        vec![
+            Node::string("javac", def_pos),
+            Node::string("compile", def_pos),
+        ],
+        def_pos,
+    );
+    prep.m.top_displace = true;
+    defaults.set("prep-tasks", prep);
     defaults.set("compile-path", Node::string("%s/classes", def_pos));
     defaults.set("target-path", Node::string("target", def_pos));
     let mut project = meta_merge(defaults, project)?;

@@ -458,3 +458,72 @@ fn fixture_lein_mixed() {
     let p = lein(text, &default_profiles("uberjar"));
     assert_eq!(p.aot, Aot::All);
 }
+
+/// `:prep-tasks` as Leiningen's `run-prep-tasks` takes it: `["javac" "compile"]` unless set
+/// (its default is `^:top-displace`, so the project's vector replaces it), a profile's
+/// entries appended, `:kbuild/outputs` read from an entry's metadata.
+#[test]
+fn prep_tasks_are_read_with_their_outputs_and_lines() {
+    use crate::project::clojure::PrepTask;
+    let p = lein(r#"(defproject foo "0.1.0")"#, &classpath_profiles());
+    assert_eq!(p.prep_tasks, [PrepTask::Javac, PrepTask::Compile]);
+    let p = lein(
+        "(defproject foo \"0.1.0\"\n  :prep-tasks [^{:kbuild/outputs [\"resources/a.edn\"]} [\"run\" \"-m\" \"gen.core\" \"x\"]\n \"javac\" [\"shell\" \"make\" :all] \"compile\"]\n  :profiles {:dev {:prep-tasks [\"version\"]}})",
+        &classpath_profiles(),
+    );
+    assert_eq!(
+        p.prep_tasks,
+        [
+            PrepTask::Run {
+                args: vec!["gen.core".into(), "x".into()],
+                outputs: vec!["resources/a.edn".into()],
+                line: 2
+            },
+            PrepTask::Javac,
+            PrepTask::Lein {
+                args: vec!["shell".into(), "make".into(), ":all".into()],
+                line: 3
+            },
+            PrepTask::Compile,
+            PrepTask::Lein {
+                args: vec!["version".into()],
+                line: 4
+            },
+        ]
+    );
+    let p = lein(
+        "(defproject foo \"0.1.0\" :prep-tasks ^:replace [])",
+        &classpath_profiles(),
+    );
+    assert!(p.prep_tasks.is_empty());
+}
+
+#[test]
+fn prep_task_outputs_must_stay_in_the_project() {
+    for (outputs, why) in [
+        ("[\"../x.edn\"]", "not a plain relative path"),
+        ("[\"/tmp/x\"]", "not a plain relative path"),
+        ("[\"target/kbuild/main/x\"]", "not a plain relative path"),
+        ("[\"project.clj\"]", "not a plain relative path"),
+        ("\"x.edn\"", "must be a vector of path strings"),
+    ] {
+        let e = lein_err(
+            &format!(
+                "(defproject foo \"0.1.0\"\n  :prep-tasks [^{{:kbuild/outputs {outputs}}} [\"run\" \"-m\" \"g\"]])"
+            ),
+            &classpath_profiles(),
+        );
+        assert!(
+            e.starts_with("project.clj:2:") && e.contains(why),
+            "{outputs}: {e}"
+        );
+    }
+    let e = lein_err(
+        "(defproject foo \"0.1.0\"\n  :prep-tasks [^{:kbuild/outputs [\"a\"]} [\"shell\" \"make\"]])",
+        &classpath_profiles(),
+    );
+    assert!(
+        e.starts_with("project.clj:2:") && e.contains("[\"run\" \"-m\" NS ...] entries only"),
+        "{e}"
+    );
+}

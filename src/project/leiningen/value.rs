@@ -17,6 +17,9 @@ pub(super) struct Meta {
     pub(super) reduce: Option<Reduce>,
     /// `:pom-scope` of a profile: the scope its dependencies get.
     pub(super) pom_scope: Option<String>,
+    /// `:kbuild/outputs` of a `:prep-tasks` entry: the paths its generator writes, or the
+    /// position of metadata that is not a vector of strings.
+    pub(super) outputs: Option<Result<Vec<String>, Pos>>,
 }
 
 impl Meta {
@@ -28,6 +31,7 @@ impl Meta {
             prepend: self.prepend || right.prepend,
             reduce: right.reduce.or(self.reduce),
             pom_scope: right.pom_scope.clone().or_else(|| self.pom_scope.clone()),
+            outputs: right.outputs.clone().or_else(|| self.outputs.clone()),
         }
     }
 }
@@ -290,6 +294,16 @@ pub(super) fn to_node(form: &Form) -> Node {
             pom_scope: meta.get("pom-scope").and_then(|f| match &f.value {
                 Value::Keyword(k) | Value::Symbol(k) | Value::Str(k) => Some(k.clone()),
                 _ => None,
+            }),
+            outputs: meta.get("kbuild/outputs").map(|f| match &f.value {
+                Value::Vector(items) => items
+                    .iter()
+                    .map(|i| match &i.value {
+                        Value::Str(s) => Ok(s.clone()),
+                        _ => Err(i.pos),
+                    })
+                    .collect(),
+                _ => Err(f.pos),
             }),
         };
         node = node.with_meta(m);

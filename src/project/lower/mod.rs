@@ -3,6 +3,7 @@
 //! library ([`libraries`]), `test`, and for a project.clj `jar` and `uberjar` (with the
 //! metadata `lein jar` adds: [`jar_metadata`]).
 
+mod checkouts;
 mod jar_metadata;
 mod libraries;
 
@@ -11,7 +12,7 @@ use std::path::Path;
 
 use globset::Glob;
 
-use super::clojure::{Aot, ClojureProject, Tool};
+use super::clojure::{Aot, ClojureProject, PrepTask, Tool};
 use super::{Exports, Jvm, Package, Project, Rule, Selection, SettingsError, Target};
 use jar_metadata::{leiningen_metadata, maven_metadata};
 
@@ -64,6 +65,10 @@ pub(super) fn project(
         order.push(name.to_string());
         targets.insert(name.to_string(), Target::new(rule, deps, &hashers_text, 1));
     };
+    let plan = prep_plan(&cp, !cp.java_source_paths.is_empty());
+    for t in &plan.targets {
+        add(&t.name, t.rule.clone(), t.deps.clone());
+    }
     add(
         "deps",
         Rule::Maven {
@@ -77,6 +82,7 @@ pub(super) fn project(
         vec![],
     );
     let mut main_deps = vec!["deps".to_string()];
+    main_deps.extend(plan.before_main.iter().cloned());
     if !cp.java_source_paths.is_empty() {
         let srcs = cp
             .java_source_paths
@@ -89,7 +95,7 @@ pub(super) fn project(
                 srcs,
                 javac_opts: cp.javac_options.clone(),
             },
-            vec!["deps".into()],
+            [vec!["deps".to_string()], plan.before_java.clone()].concat(),
         );
         main_deps.insert(0, "java".into());
     }
@@ -110,6 +116,31 @@ pub(super) fn project(
         .chain(&cp.resource_paths)
         .map(|p| p.trim_end_matches('/').to_string())
         .collect();
+    // After the project's own compiled products and before the jars, as Leiningen's classpath.
+    let mut checkout_deps = Vec::new();
+    for c in checkouts::read(root, cp.tool)? {
+        let name = format!("checkout-{}", c.name);
+        let mut deps = vec!["deps".to_string()];
+        // Its paths, then its classes where Leiningen puts its compile path.
+        checkout_deps.push(name.clone());
+        if let Some((srcs, javac_opts)) = c.java {
+            let java = format!("{name}-java");
+            add(&java, Rule::JavaLibrary { srcs, javac_opts }, deps.clone());
+            deps.insert(0, java.clone());
+            checkout_deps.push(java);
+        }
+        add(
+            &name,
+            Rule::ClojureLibrary {
+                paths: c.paths,
+                aot: Vec::new(),
+                jvm: Jvm::default(),
+            },
+            deps,
+        );
+    }
+    let at = main_deps.iter().position(|d| d == "deps").unwrap_or(0);
+    main_deps.splice(at..at, checkout_deps);
     for (name, rule) in walked.git {
         add(&name, rule, Vec::new());
     }
@@ -149,7 +180,7 @@ pub(super) fn project(
                 selectors: cp.test_selectors.clone(),
                 jvm: Jvm::of(&cp),
             },
-            vec!["main".into()],
+            [vec!["main".to_string()], plan.after_main.clone()].concat(),
         );
     }
     if cp.tool == Tool::Lein {
@@ -169,8 +200,16 @@ pub(super) fn project(
         if !cp.java_source_paths.is_empty() {
             jar_deps.insert(0, "java".into());
         }
+        jar_deps.extend(plan.after_main.iter().cloned());
         add("jar", Rule::Jar(package.clone()), jar_deps);
-        add("uberjar", Rule::Uberjar(package), vec!["main".into()]);
+        let uberjar_deps = [vec!["main".to_string()], plan.after_main.clone()].concat();
+        add("uberjar", Rule::Uberjar(package), uberjar_deps);
+    }
+    // Errors name the entry's line in project.clj.
+    for t in &plan.targets {
+        if let Some(target) = targets.get_mut(&t.name) {
+            target.line = t.line;
+        }
     }
     Ok(Project {
         root: root.to_path_buf(),
@@ -184,6 +223,93 @@ pub(super) fn project(
         javac_worker: None,
         git_pending: walked.pending,
     })
+}
+
+/// The targets of the `:prep-tasks` entries that are not javac or compile, and where they
+/// fall among kbuild's own targets.
+struct PrepPlan {
+    targets: Vec<PrepTarget>,
+    /// Those before both `"javac"` and `"compile"`: the `java` target depends on them.
+    before_java: Vec<String>,
+    /// Those before `"compile"`: the `main` target depends on them.
+    before_main: Vec<String>,
+    /// Those after `"compile"`: tests and jars depend on them directly.
+    after_main: Vec<String>,
+}
+
+struct PrepTarget {
+    name: String,
+    rule: Rule,
+    deps: Vec<String>,
+    line: u32,
+}
+
+/// Leiningen runs prep tasks one after another before the task itself, so each entry's target
+/// depends on the ones before it, and kbuild's `java` and `main` targets (which stand for
+/// `"javac"` and `"compile"`, wherever those are, or after everything when absent) on the
+/// entries before them. `java` counts as placed no later than `"compile"`, since `main`
+/// always depends on it. Named `prep-N`, N the entry's place in the vector (from 1).
+fn prep_plan(cp: &ClojureProject, has_java: bool) -> PrepPlan {
+    let tasks = &cp.prep_tasks;
+    let at = |want: &PrepTask| tasks.iter().position(|t| t == want).unwrap_or(tasks.len());
+    let compile_at = at(&PrepTask::Compile);
+    let javac_at = at(&PrepTask::Javac).min(compile_at);
+    let paths: Vec<String> = cp
+        .source_paths
+        .iter()
+        .chain(&cp.resource_paths)
+        .map(|p| p.trim_end_matches('/').to_string())
+        .collect();
+    let mut plan = PrepPlan {
+        targets: Vec::new(),
+        before_java: Vec::new(),
+        before_main: Vec::new(),
+        after_main: Vec::new(),
+    };
+    let mut previous: Option<String> = None;
+    for (i, task) in tasks.iter().enumerate() {
+        let (rule, line) = match task {
+            PrepTask::Javac | PrepTask::Compile => continue,
+            PrepTask::Run {
+                args,
+                outputs,
+                line,
+            } => (
+                Rule::PrepRun {
+                    args: args.clone(),
+                    paths: paths.clone(),
+                    outputs: outputs.clone(),
+                    jvm: Jvm::of(cp),
+                },
+                *line,
+            ),
+            PrepTask::Lein { args, line } => (Rule::LeinTask { args: args.clone() }, *line),
+        };
+        let name = format!("prep-{}", i + 1);
+        let mut deps = vec!["deps".to_string()];
+        if has_java && javac_at < i {
+            deps.push("java".into());
+        }
+        if compile_at < i {
+            deps.push("main".into());
+        }
+        deps.extend(previous.replace(name.clone()));
+        if i < javac_at {
+            plan.before_java.push(name.clone());
+        }
+        if i < compile_at {
+            plan.before_main.push(name.clone());
+        } else {
+            plan.after_main.push(name.clone());
+        }
+        plan.targets.push(PrepTarget {
+            name,
+            rule,
+            deps,
+            line,
+        });
+    }
+    plan
 }
 
 #[cfg(test)]
@@ -215,6 +341,32 @@ mod tests {
         )
         .unwrap();
         dir
+    }
+
+    /// Each prep task's target depends on the one before it and on `java` / `main` when
+    /// `"javac"` / `"compile"` come before it; `java`, `main`, tests and jars on those before them.
+    #[test]
+    fn prep_tasks_become_targets_in_leiningen_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("project.clj"),
+            "(defproject foo \"0.1.0\" :java-source-paths [\"java\"]\n  :prep-tasks [^{:kbuild/outputs [\"resources/g.edn\"]} [\"run\" \"-m\" \"gen\"] \"javac\" [\"version\"] \"compile\" \"pom\"])\n",
+        )
+        .unwrap();
+        let p = Project::discover_for(dir.path(), &Selection::default()).unwrap();
+        let deps = |t: &str| p.targets[t].deps.join(" ");
+        assert_eq!(deps("prep-1"), "deps");
+        assert_eq!(deps("prep-3"), "deps java prep-1");
+        assert_eq!(deps("prep-5"), "deps java main prep-3");
+        assert_eq!(deps("java"), "deps prep-1");
+        assert_eq!(deps("main"), "java deps prep-1 prep-3");
+        assert_eq!(deps("test"), "main prep-5");
+        assert_eq!(deps("jar"), "java main prep-5");
+        assert_eq!(p.targets["prep-3"].line, 2);
+        assert!(matches!(&p.targets["prep-1"].rule,
+            Rule::PrepRun { args, outputs, .. } if *args == ["gen"] && *outputs == ["resources/g.edn"]));
+        assert!(p.targets["prep-1"].rule.always_runs().is_none());
+        assert!(p.targets["prep-5"].rule.always_runs().is_some());
     }
 
     /// The repository does not exist: reading succeeds only because it runs no git, and it
