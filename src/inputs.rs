@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::fs;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -329,7 +329,8 @@ pub fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, Bui
         };
         // Entries are `root` joined with names, so the part after its length is the relative
         // path (a component-wise `strip_prefix` per entry costs a tenth of a no-op).
-        let skip = root.as_os_str().len() + usize::from(!root.as_os_str().as_bytes().ends_with(b"/"));
+        let skip =
+            root.as_os_str().len() + usize::from(!root.as_os_str().as_bytes().ends_with(b"/"));
         fn after(p: &Path, skip: usize) -> &Path {
             let bytes = p.as_os_str().as_bytes();
             Path::new(OsStr::from_bytes(bytes.get(skip..).unwrap_or_default()))
