@@ -117,17 +117,17 @@ fn generate(repo: &Path) -> Root {
     layer_start.push(arts.len());
     // 2–5 dependencies each, three in four from the layer just below.
     for layer in 1..LAYERS.len() {
-        for a in layer_start[layer]..layer_start[layer + 1] {
+        for a in &mut arts[layer_start[layer]..layer_start[layer + 1]] {
             let want = 2 + rng.below(4);
-            while arts[a].deps.len() < want {
+            while a.deps.len() < want {
                 let from = if rng.below(4) < 3 {
                     layer - 1
                 } else {
                     rng.below(layer)
                 };
                 let d = layer_start[from] + rng.below(LAYERS[from]);
-                if !arts[a].deps.contains(&d) {
-                    arts[a].deps.push(d);
+                if !a.deps.contains(&d) {
+                    a.deps.push(d);
                 }
             }
         }
