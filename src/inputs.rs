@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use kbuild_engine::{BuildError, Db, Dirs, InputEnv, Inputs, Key, Stat, Value};
+use kbuild_engine::{bytes, BuildError, Db, DirStamps, Dirs, InputEnv, Inputs, Key, Stat, Value};
 
 use crate::env::Env;
 
@@ -301,26 +301,21 @@ fn expand_globs(root: &Path, patterns: &[String]) -> Result<Vec<String>, BuildEr
     Ok(walk_globs(root, patterns)?.0)
 }
 
-/// The stat of a directory as a glob listing remembers it: all zeros when it is missing or
-/// too recent to trust, which never matches.
-fn dir_stat(path: &Path) -> [u8; 32] {
-    match fs::metadata(path) {
-        Ok(m) if m.is_dir() && !Stat::of(&m).racy() => Stat::of(&m).encode(),
-        _ => [0; 32],
-    }
+/// A directory's stat as a glob listing keeps it ([`DirStamps`]): `None` when it is missing.
+fn dir_stat(path: &Path) -> Option<Stat> {
+    fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_dir())
+        .map(|m| Stat::of(&m))
 }
 
 /// What the globs match, listed again only when a directory they walked changed: the
-/// listing is kept with the stat of every directory walked (and of each base's parent, which
-/// changes when the base comes or goes), and an entry added to or removed from a directory
-/// changes its stat.
+/// listing is kept with the stamps of every directory walked (and of each base's parent,
+/// which changes when the base comes or goes).
 fn cached_globs(root: &Path, db: &Db, arg: &str) -> Result<Vec<String>, BuildError> {
-    let note = format!("globs:{}", hex::encode(Sha512::digest(arg.as_bytes())));
+    let note = listing_note(arg);
     if let Some(listing) = db.note(&note)?.and_then(|b| Listing::decode(&b)) {
-        let unchanged = |(dir, stat): &(String, [u8; 32])| {
-            *stat != [0; 32] && dir_stat(&root.join(dir)) == *stat
-        };
-        if listing.dirs.iter().all(unchanged) {
+        if listing.dirs.hold(|dir| dir_stat(&root.join(dir))) {
             return Ok(listing.files);
         }
     }
@@ -331,47 +326,35 @@ fn cached_globs(root: &Path, db: &Db, arg: &str) -> Result<Vec<String>, BuildErr
     Ok(listing.files)
 }
 
+fn listing_note(arg: &str) -> String {
+    format!(
+        "glob-listing:{}",
+        hex::encode(Sha512::digest(arg.as_bytes()))
+    )
+}
+
 /// A glob listing with the directories it was read from (see [`cached_globs`]).
 struct Listing {
-    dirs: Vec<(String, [u8; 32])>,
+    dirs: DirStamps,
     files: Vec<String>,
 }
 
 impl Listing {
     fn encode(&self) -> Vec<u8> {
         let mut v = Vec::new();
-        let mut put = |bytes: &[u8]| {
-            v.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-            v.extend_from_slice(bytes);
-        };
-        put(&(self.dirs.len() as u32).to_le_bytes());
-        for (dir, stat) in &self.dirs {
-            put(dir.as_bytes());
-            put(stat);
-        }
+        self.dirs.encode(&mut v);
         for f in &self.files {
-            put(f.as_bytes());
+            bytes::put_sized(&mut v, f.as_bytes());
         }
         v
     }
 
-    fn decode(mut b: &[u8]) -> Option<Listing> {
-        fn next<'a>(b: &mut &'a [u8]) -> Option<&'a [u8]> {
-            let len = u32::from_le_bytes(b.get(..4)?.try_into().ok()?) as usize;
-            let item = b.get(4..4 + len)?;
-            *b = &b[4 + len..];
-            Some(item)
-        }
-        let text = |b: &[u8]| std::str::from_utf8(b).ok().map(str::to_string);
-        let n = u32::from_le_bytes(next(&mut b)?.try_into().ok()?);
-        let mut dirs = Vec::new();
-        for _ in 0..n {
-            let dir = text(next(&mut b)?)?;
-            dirs.push((dir, next(&mut b)?.try_into().ok()?));
-        }
+    fn decode(b: &[u8]) -> Option<Listing> {
+        let mut r = bytes::Reader::new(b);
+        let dirs = DirStamps::decode(&mut r)?;
         let mut files = Vec::new();
-        while !b.is_empty() {
-            files.push(text(next(&mut b)?)?);
+        while r.rest() > 0 {
+            files.push(r.text()?.to_string());
         }
         Some(Listing { dirs, files })
     }
@@ -382,11 +365,7 @@ impl Listing {
 ///
 /// A pattern starting with `!` excludes what it matches instead (a generator's inputs leave
 /// out its own outputs this way).
-#[allow(clippy::type_complexity)]
-fn walk_globs(
-    root: &Path,
-    patterns: &[String],
-) -> Result<(Vec<String>, Vec<(String, [u8; 32])>), BuildError> {
+fn walk_globs(root: &Path, patterns: &[String]) -> Result<(Vec<String>, DirStamps), BuildError> {
     let glob = |p: &str| {
         GlobBuilder::new(p)
             .literal_separator(true)
@@ -460,13 +439,13 @@ fn walk_globs(
     };
     let bases: Vec<&str> = bases.into_iter().filter(|b| !nested(b)).collect();
     let mut out = Vec::new();
-    let mut dirs = Vec::new();
+    let mut dirs = DirStamps::default();
     for base in bases {
         let start: PathBuf = if base.is_empty() {
             root.to_path_buf()
         } else {
             let parent = base.rsplit_once('/').map_or("", |(p, _)| p);
-            dirs.push((parent.to_string(), dir_stat(&root.join(parent))));
+            dirs.push(parent.to_string(), dir_stat(&root.join(parent)));
             root.join(base)
         };
         // Entries are `root` joined with names, so the part after its length is the relative
@@ -494,7 +473,7 @@ fn walk_globs(
             };
             if entry.file_type().is_dir() {
                 let rel = after(entry.path(), skip).to_string_lossy().into_owned();
-                dirs.push((rel, dir_stat(entry.path())));
+                dirs.push(rel, dir_stat(entry.path()));
                 continue;
             }
             if !entry.file_type().is_file() {
@@ -665,7 +644,7 @@ mod tests {
         }
         let db = Db::open(&dir.path().join("db")).unwrap();
         let arg = "src/**/*.java\ngen/**";
-        let note = format!("globs:{}", hex::encode(Sha512::digest(arg.as_bytes())));
+        let note = listing_note(arg);
         let ls = || cached_globs(&r, &db, arg).unwrap();
         // Past the racy window, so that the directories' stats are kept.
         let age = || std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -674,7 +653,7 @@ mod tests {
         // Served from the listing while no directory changed: a planted listing shows it.
         let mut planted = Listing::decode(&db.note(&note).unwrap().unwrap()).unwrap();
         assert!(
-            planted.dirs.iter().all(|(_, s)| *s != [0; 32]),
+            planted.dirs.hold(|d| dir_stat(&r.join(d))),
             "{:?}",
             planted.dirs
         );

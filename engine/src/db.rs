@@ -15,6 +15,7 @@ use std::sync::{Mutex, RwLock};
 use rocksdb::{Direction, IteratorMode, Options, DB};
 use rustc_hash::FxHashMap;
 
+use super::bytes::{put_sized, put_u32, Reader};
 use super::key::Key;
 use super::store::Hash;
 
@@ -209,19 +210,17 @@ impl Trace {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Option<Trace> {
-        let mut r = Reader(bytes);
+        let mut r = Reader::new(bytes);
         let t = Trace::decode(&mut r)?;
-        r.0.is_empty().then_some(t)
+        (r.rest() == 0).then_some(t)
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
-        put_u32(out, self.batches.len() as u32);
+        put_u32(out, self.batches.len());
         for batch in &self.batches {
-            put_u32(out, batch.len() as u32);
+            put_u32(out, batch.len());
             for (k, h) in batch {
-                let s = k.to_string();
-                put_u32(out, s.len() as u32);
-                out.extend_from_slice(s.as_bytes());
+                put_sized(out, k.to_string().as_bytes());
                 out.extend_from_slice(&h.0);
             }
         }
@@ -229,23 +228,20 @@ impl Trace {
     }
 
     fn decode(r: &mut Reader) -> Option<Trace> {
-        // Counts come from disk or a server: never size an allocation by one beyond what the
-        // remaining bytes could hold.
         let nb = r.u32()?;
-        let mut batches = Vec::with_capacity((nb as usize).min(r.0.len() / 4));
+        let mut batches = Vec::with_capacity(r.capacity(nb, 4));
         for _ in 0..nb {
             let n = r.u32()?;
-            let mut batch = Vec::with_capacity((n as usize).min(r.0.len() / 36));
+            let mut batch = Vec::with_capacity(r.capacity(n, 36));
             for _ in 0..n {
-                let len = r.u32()? as usize;
-                let key = Key::parse(std::str::from_utf8(r.take(len)?).ok()?)?;
-                batch.push((key, r.hash()?));
+                let key = Key::parse(r.text()?)?;
+                batch.push((key, Hash(r.array()?)));
             }
             batches.push(batch);
         }
         Some(Trace {
             batches,
-            result: r.hash()?,
+            result: Hash(r.array()?),
         })
     }
 }
@@ -255,32 +251,9 @@ pub struct TraceList(Vec<u8>);
 
 impl TraceList {
     pub fn iter(&self) -> impl Iterator<Item = Trace> + '_ {
-        let mut r = Reader(&self.0);
+        let mut r = Reader::new(&self.0);
         let n = r.u32().unwrap_or(0);
         (0..n).map_while(move |_| Trace::decode(&mut r))
-    }
-}
-
-fn put_u32(out: &mut Vec<u8>, n: u32) {
-    out.extend_from_slice(&n.to_le_bytes());
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (a, b) = self.0.split_at(n);
-        self.0 = b;
-        Some(a)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn hash(&mut self) -> Option<Hash> {
-        Some(Hash(self.take(32)?.try_into().ok()?))
     }
 }
 
@@ -478,7 +451,7 @@ impl Db {
         all.insert(0, trace);
         all.truncate(MAX_TRACES);
         let mut buf = Vec::new();
-        put_u32(&mut buf, all.len() as u32);
+        put_u32(&mut buf, all.len());
         for t in &all {
             t.encode(&mut buf);
         }

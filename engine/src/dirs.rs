@@ -14,6 +14,7 @@ use std::sync::{Arc, RwLock};
 
 use rustix::fs::{AtFlags, Mode, OFlags};
 
+use crate::bytes::{put_sized, put_u32, Reader};
 use crate::db::Stat;
 
 /// At most this many directory handles are open at once (well under the usual limit of
@@ -94,6 +95,49 @@ impl Dirs {
         }
         open.insert(rel.to_string(), fd.clone());
         Ok(Some(fd))
+    }
+}
+
+/// The stats of the directories a listing was read from, each taken before its directory was
+/// listed: adding or removing an entry changes a directory's stat, so the listing holds while
+/// every one of them does. A stat too recent to trust ([`Stat::racy`]) is kept as zeros,
+/// which never hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DirStamps(Vec<(String, [u8; 32])>);
+
+impl DirStamps {
+    /// Adds directory `rel` with its stat (`None`: not there, which never holds).
+    pub fn push(&mut self, rel: String, stat: Option<Stat>) {
+        let stamp = match stat {
+            Some(s) if !s.racy() => s.encode(),
+            _ => [0; 32],
+        };
+        self.0.push((rel, stamp));
+    }
+
+    /// Whether there are stamps and every one holds: `now` gives a directory's stat today.
+    pub fn hold(&self, mut now: impl FnMut(&str) -> Option<Stat>) -> bool {
+        !self.0.is_empty()
+            && self.0.iter().all(|(rel, stamp)| {
+                *stamp != [0; 32] && now(rel).map(|s| s.encode()) == Some(*stamp)
+            })
+    }
+
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        put_u32(out, self.0.len());
+        for (rel, stamp) in &self.0 {
+            put_sized(out, rel.as_bytes());
+            out.extend_from_slice(stamp);
+        }
+    }
+
+    pub fn decode(r: &mut Reader) -> Option<DirStamps> {
+        let n = r.u32()?;
+        let mut dirs = Vec::with_capacity(r.capacity(n, 36));
+        for _ in 0..n {
+            dirs.push((r.text()?.to_string(), r.array()?));
+        }
+        Some(DirStamps(dirs))
     }
 }
 

@@ -13,6 +13,7 @@
 //! - an [`Inputs`], which computes the input keys (source files, globs, tools, settings);
 //! - a [`Reporter`], which shows what happens.
 
+pub mod bytes;
 pub mod db;
 mod dirs;
 pub mod key;
@@ -39,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, Semaphore};
 
 pub use db::{Damage, Db, DbError, Stat, Trace};
-pub use dirs::{Dirs, Found};
+pub use dirs::{DirStamps, Dirs, Found};
 pub use key::Key;
 use levels::Level;
 pub use lock::{StateLock, LOCK_FILE};

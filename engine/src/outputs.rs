@@ -5,8 +5,9 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
+use crate::bytes::{put_u32, Reader};
 use crate::db::{Db, Stat};
-use crate::dirs::Dirs;
+use crate::dirs::{DirStamps, Dirs};
 use crate::store::{hash_reader, Hash};
 use crate::value::Product;
 use crate::BuildError;
@@ -36,73 +37,51 @@ pub fn output_digest(db: &Db, abs: &Path, rel: &str) -> Result<Option<(Hash, boo
 
 /// The entry under which the stats of the product in `rel_dir` are kept.
 fn snapshot_key(rel_dir: &str) -> String {
-    format!("outputs:{rel_dir}")
+    format!("output-stats:{rel_dir}")
 }
 
 /// The stats of a product's files as put in place and of every directory in its output
 /// directory: one database entry per output directory, as git's index is one file per
 /// worktree. A no-op checks a product with one read and a stat per file and directory; it
 /// lists a directory only when the directory's stat changed (an entry was added or removed).
-/// Directories, relative, with their encoded stats.
-type DirStats = Vec<(String, [u8; 32])>;
-
 struct Snapshot {
     hash: Hash,
-    /// In the order of the product's files.
+    /// In the order of the product's files; all zeros for a stat too recent to trust.
     files: Vec<[u8; 32]>,
-    /// Relative paths (`""` for the output directory itself) with their stats; all zeros
-    /// for a stat too recent to trust ([`Stat::racy`]).
-    dirs: DirStats,
+    /// Relative paths, `""` for the output directory itself.
+    dirs: DirStamps,
 }
 
 impl Snapshot {
     fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(40 + 32 * self.files.len() + 48 * self.dirs.len());
+        let mut v = Vec::with_capacity(40 + 32 * self.files.len());
         v.extend_from_slice(&self.hash.0);
-        v.extend_from_slice(&(self.files.len() as u32).to_le_bytes());
+        put_u32(&mut v, self.files.len());
         for f in &self.files {
             v.extend_from_slice(f);
         }
-        for (path, stat) in &self.dirs {
-            v.extend_from_slice(&(path.len() as u32).to_le_bytes());
-            v.extend_from_slice(path.as_bytes());
-            v.extend_from_slice(stat);
-        }
+        self.dirs.encode(&mut v);
         v
     }
 
-    fn decode(mut b: &[u8]) -> Option<Snapshot> {
-        fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
-            let (head, rest) = (b.get(..n)?, b.get(n..)?);
-            *b = rest;
-            Some(head)
-        }
-        fn u32_of(b: &mut &[u8]) -> Option<usize> {
-            Some(u32::from_le_bytes(take(b, 4)?.try_into().ok()?) as usize)
-        }
-        let hash = Hash(take(&mut b, 32)?.try_into().ok()?);
-        let n = u32_of(&mut b)?;
-        // Counts come from disk: never allocate beyond what the bytes can hold.
-        let mut files = Vec::with_capacity(n.min(b.len() / 32));
+    fn decode(b: &[u8]) -> Option<Snapshot> {
+        let mut r = Reader::new(b);
+        let hash = Hash(r.array()?);
+        let n = r.u32()?;
+        let mut files = Vec::with_capacity(r.capacity(n, 32));
         for _ in 0..n {
-            files.push(take(&mut b, 32)?.try_into().ok()?);
+            files.push(r.array()?);
         }
-        let mut dirs = Vec::new();
-        while !b.is_empty() {
-            let len = u32_of(&mut b)?;
-            let path = std::str::from_utf8(take(&mut b, len)?).ok()?.to_string();
-            dirs.push((path, take(&mut b, 32)?.try_into().ok()?));
-        }
-        Some(Snapshot { hash, files, dirs })
+        let dirs = DirStamps::decode(&mut r)?;
+        (r.rest() == 0).then_some(Snapshot { hash, files, dirs })
     }
 }
 
-/// The number of files under `dir` and the stat of every directory there, each stat taken
-/// before the directory is listed (an entry added later changes it); `None` when the tree
-/// cannot be read.
-fn survey(dir: &Path) -> Option<(usize, DirStats)> {
+/// The number of files under `dir` and the stamps of every directory there; `None` when the
+/// tree cannot be read.
+fn survey(dir: &Path) -> Option<(usize, DirStamps)> {
     let mut files = 0;
-    let mut dirs = Vec::new();
+    let mut dirs = DirStamps::default();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.ok()?;
         if !entry.file_type().is_dir() {
@@ -110,8 +89,7 @@ fn survey(dir: &Path) -> Option<(usize, DirStats)> {
             continue;
         }
         let rel = entry.path().strip_prefix(dir).ok()?.to_str()?.to_string();
-        let stat = Stat::of(&entry.metadata().ok()?);
-        dirs.push((rel, if stat.racy() { [0; 32] } else { stat.encode() }));
+        dirs.push(rel, Some(Stat::of(&entry.metadata().ok()?)));
     }
     Some((files, dirs))
 }
@@ -151,17 +129,12 @@ pub(crate) fn on_disk_matches(
         .and_then(|b| Snapshot::decode(&b))
         .filter(|s| s.hash == hash && s.files.len() == product.files.len());
     let dirs = Dirs::new(dir);
-    let dir_unchanged = |(path, stat): &(String, [u8; 32])| {
-        *stat != [0; 32]
-            && match path.as_str() {
-                "" => fs::symlink_metadata(dir)
-                    .ok()
-                    .map(|m| Stat::of(&m).encode()),
-                p => dirs.stat(p, false).ok().flatten().map(|f| f.stat.encode()),
-            } == Some(*stat)
+    let stat_now = |path: &str| match path {
+        "" => fs::symlink_metadata(dir).ok().map(|m| Stat::of(&m)),
+        p => dirs.stat(p, false).ok().flatten().map(|f| f.stat),
     };
     let listed = match &recorded {
-        Some(s) if !s.dirs.is_empty() && s.dirs.iter().all(dir_unchanged) => None,
+        Some(s) if s.dirs.hold(stat_now) => None,
         // Nothing more than the product: as many files as it has, each of them found below.
         _ => match survey(dir) {
             Some((count, dirs)) if count == product.files.len() => Some(dirs),
@@ -206,7 +179,7 @@ pub(crate) fn on_disk_matches(
         let dirs = match (listed, recorded) {
             (Some(dirs), _) => dirs,
             (None, Some(s)) => s.dirs,
-            (None, None) => Vec::new(),
+            (None, None) => DirStamps::default(),
         };
         let snapshot = Snapshot { hash, files, dirs };
         db.put_note(&snapshot_key(rel_dir), &snapshot.encode())?;
