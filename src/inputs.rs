@@ -249,16 +249,18 @@ pub fn file_digest(
     Ok(digest.0.to_vec())
 }
 
+/// Where `PATH` finds program `name`.
+pub fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
+}
+
 /// What identifies a program found on `PATH`: the sha512 of the file it resolves to (the
 /// stat cache spares re-reading it). A program that is not there is named as missing; running
 /// it will fail with the real error.
 pub fn program_identity(db: &Db, name: &str, warn: &dyn Fn(String)) -> Result<String, BuildError> {
-    let found = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(name))
-            .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
-    });
-    let Some(file) = found.and_then(|f| fs::canonicalize(f).ok()) else {
+    let Some(file) = on_path(name).and_then(|f| fs::canonicalize(f).ok()) else {
         return Ok(format!("{name}: not on PATH"));
     };
     let sha512 = kbuild_hashers::by_name("sha512").expect("sha512 is built in");
@@ -517,15 +519,11 @@ pub fn find_jdk() -> Result<Jdk, BuildError> {
     let home = match std::env::var_os("JAVA_HOME").filter(|h| !h.is_empty()) {
         Some(h) => PathBuf::from(h),
         None => {
-            let path = std::env::var_os("PATH").unwrap_or_default();
-            let javac = std::env::split_paths(&path)
-                .map(|d| d.join("javac"))
-                .find(|p| p.is_file())
-                .ok_or_else(|| {
-                    BuildError::Tool(
-                        "javac was not found: set JAVA_HOME or put a JDK's bin on PATH".into(),
-                    )
-                })?;
+            let javac = on_path("javac").ok_or_else(|| {
+                BuildError::Tool(
+                    "javac was not found: set JAVA_HOME or put a JDK's bin on PATH".into(),
+                )
+            })?;
             let real = fs::canonicalize(&javac).unwrap_or(javac);
             real.parent()
                 .and_then(Path::parent)

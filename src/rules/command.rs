@@ -10,7 +10,7 @@ use std::path::Path;
 use kbuild_engine::{is_contained, BuildError, Ctx};
 
 use super::info::Deps;
-use super::{exit_text, fetch_sources, run_tool};
+use super::{exit_text, fetch_sources, run_tool, walk_without_links, Walked};
 use crate::env::Env;
 use crate::inputs::tool_key;
 use crate::project::{self, Target};
@@ -48,23 +48,20 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
         )));
     }
     for o in outs {
-        // Each part of the path: `a/b` with `a` a link to elsewhere is no `b` in $OUT.
-        let mut at = stage.to_path_buf();
-        for part in o.split('/') {
-            at.push(part);
-            match fs::symlink_metadata(&at) {
-                Err(_) => return Err(ctx.fail(format!("the command did not create {o} in $OUT"))),
-                Ok(m) if m.file_type().is_symlink() => {
-                    let to = fs::read_link(&at)
-                        .map(|t| format!(" (to {})", t.display()))
-                        .unwrap_or_default();
-                    return Err(ctx.fail(format!(
-                        "{} in $OUT is a symbolic link{to}; :outs must be files or \
-                         directories the command wrote",
-                        at.strip_prefix(stage).unwrap_or(&at).display()
-                    )));
-                }
-                Ok(_) => {}
+        match walk_without_links(stage, o) {
+            Walked::Found(_) => {}
+            Walked::Missing => {
+                return Err(ctx.fail(format!("the command did not create {o} in $OUT")))
+            }
+            Walked::Link(at) => {
+                let to = fs::read_link(&at)
+                    .map(|t| format!(" (to {})", t.display()))
+                    .unwrap_or_default();
+                return Err(ctx.fail(format!(
+                    "{} in $OUT is a symbolic link{to}; :outs must be files or \
+                     directories the command wrote",
+                    at.strip_prefix(stage).unwrap_or(&at).display()
+                )));
             }
         }
     }

@@ -203,3 +203,26 @@ pub(crate) fn exit_text(code: Option<i32>) -> String {
         None => "killed by a signal".to_string(),
     }
 }
+
+/// Where a relative path leads under a directory, followed part by part.
+enum Walked {
+    Found(std::path::PathBuf),
+    Missing,
+    /// This part of the way is a symbolic link, which could lead out of the directory.
+    Link(std::path::PathBuf),
+}
+
+/// Follows `rel` (`/`-separated) from `base` without going through a symbolic link: `a/b`
+/// with `a` a link to elsewhere is not a `b` under `base`.
+fn walk_without_links(base: &Path, rel: &str) -> Walked {
+    let mut at = base.to_path_buf();
+    for part in rel.split('/') {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Err(_) => return Walked::Missing,
+            Ok(m) if m.file_type().is_symlink() => return Walked::Link(at),
+            Ok(_) => {}
+        }
+    }
+    Walked::Found(at)
+}

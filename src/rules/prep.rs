@@ -13,9 +13,9 @@ use kbuild_engine::{output_digest, BuildError, Cause, Ctx, Db, Product};
 
 use super::clojure::{java_classpath, source_globs};
 use super::info::Deps;
-use super::{exit_text, fetch_files, run_tool};
+use super::{exit_text, fetch_files, run_tool, walk_without_links, Walked};
 use crate::env::Env;
-use crate::inputs::{glob_key, tool_key};
+use crate::inputs::{glob_key, on_path, tool_key};
 use crate::project::{self, Target};
 
 pub async fn generator(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> {
@@ -112,22 +112,15 @@ pub fn check_outputs(env: &Env, product: &Product, db: &Db) -> Result<(), String
 /// The declared output `rel` in the project when it exists; an error when it, or a directory
 /// on the way to it, is a symbolic link (which could lead out of the project).
 fn in_tree(ctx: &Ctx, rel: &str) -> Result<Option<PathBuf>, BuildError> {
-    let mut at = ctx.root().to_path_buf();
-    for part in rel.split('/') {
-        at.push(part);
-        match fs::symlink_metadata(&at) {
-            Err(_) => return Ok(None),
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err(ctx.fail(format!(
-                    "{} is a symbolic link; a :kbuild/outputs path must lead to files and \
-                     directories in the project",
-                    at.strip_prefix(ctx.root()).unwrap_or(&at).display()
-                )))
-            }
-            Ok(_) => {}
-        }
+    match walk_without_links(ctx.root(), rel) {
+        Walked::Found(at) => Ok(Some(at)),
+        Walked::Missing => Ok(None),
+        Walked::Link(at) => Err(ctx.fail(format!(
+            "{} is a symbolic link; a :kbuild/outputs path must lead to files and \
+             directories in the project",
+            at.strip_prefix(ctx.root()).unwrap_or(&at).display()
+        ))),
     }
-    Ok(Some(at))
 }
 
 /// Copies an output (a file, or a directory of files and directories) into the product.
@@ -198,10 +191,4 @@ fn quoted(args: &[String]) -> String {
         .map(|a| format!("{a:?}"))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file()))
 }

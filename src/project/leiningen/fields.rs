@@ -668,17 +668,12 @@ fn prep_tasks(project: &Node) -> R<Vec<PrepTask>> {
 /// A generator's declared output: a plain relative path in the project, outside kbuild's and
 /// git's own directories (kbuild removes it before the generator runs).
 fn check_output(pos: crate::edn::Pos, path: &str) -> R<()> {
-    let plain = !path.is_empty()
-        && !path.starts_with('/')
-        && path
-            .split('/')
-            .all(|p| !p.is_empty() && p != "." && p != "..");
     let first = path.split('/').next().unwrap_or_default();
     let reserved = matches!(first, ".kbuild" | ".git")
         || path == "target/kbuild"
         || path.starts_with("target/kbuild/")
         || path == PROJECT_CLJ;
-    if !plain || reserved {
+    if reserved || !kbuild_engine::is_contained(path) {
         return Err(invalid(
             PROJECT_CLJ,
             pos,
