@@ -17,6 +17,8 @@
 //!
 //! `cargo bench --bench resolve_scale`
 
+#[path = "../tests/common/mod.rs"]
+mod common;
 #[path = "../resolvers/tests/support/mod.rs"]
 mod support;
 
@@ -26,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sha1::Digest;
+use common::Nginx;
 
 const GROUPS: [&str; 5] = ["io", "core", "net", "data", "app"];
 /// Artifacts per layer, from the leaves up; the root project depends on the last layer.
@@ -65,19 +67,6 @@ struct Root {
     deps: Vec<String>,
     managed: Vec<String>,
     artifacts: usize,
-}
-
-/// Writes `bytes` at `path` and its `.sha1` beside it.
-fn put(path: &Path, bytes: &[u8]) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, bytes).unwrap();
-    let mut name = path.file_name().unwrap().to_os_string();
-    name.push(".sha1");
-    std::fs::write(
-        path.with_file_name(name),
-        hex::encode(sha1::Sha1::digest(bytes)),
-    )
-    .unwrap();
 }
 
 fn dir_of(root: &Path, group: &str, id: &str, version: &str) -> PathBuf {
@@ -169,7 +158,7 @@ fn generate(repo: &Path) -> Root {
         x + "</dependency>"
     };
 
-    put(
+    support::put_with_sha1(
         &dir_of(repo, "org.kbench", "kbench-parent", "1").join("kbench-parent-1.pom"),
         b"<project><modelVersion>4.0.0</modelVersion><groupId>org.kbench</groupId>\
           <artifactId>kbench-parent</artifactId><version>1</version><packaging>pom</packaging>\
@@ -186,7 +175,7 @@ fn generate(repo: &Path) -> Root {
              <groupId>org.kbench.{g}</groupId><artifactId>{g}-parent</artifactId><version>1</version><packaging>pom</packaging>\
              <dependencyManagement><dependencies>{managed}</dependencies></dependencyManagement></project>"
         );
-        put(
+        support::put_with_sha1(
             &dir_of(
                 repo,
                 &format!("org.kbench.{g}"),
@@ -223,8 +212,8 @@ fn generate(repo: &Path) -> Root {
                  <dependencies>{deps}</dependencies></project>",
                 a.group, GROUPS[a.family], a.id, a.id
             );
-            put(&dir.join(format!("{}-{v}.pom", a.id)), pom.as_bytes());
-            put(
+            support::put_with_sha1(&dir.join(format!("{}-{v}.pom", a.id)), pom.as_bytes());
+            support::put_with_sha1(
                 &dir.join(format!("{}-{v}.jar", a.id)),
                 &jar(&format!("{}-{v}", a.id)),
             );
@@ -240,72 +229,6 @@ fn generate(repo: &Path) -> Root {
             .map(|&i| gav(i, "1.1.0"))
             .collect(),
         artifacts: arts.len(),
-    }
-}
-
-/// Debian's nginx serving `dir` on 127.0.0.1 (HTTP/1.1, keep-alive, as a real repository
-/// is), logging each request, stopped on drop.
-struct Nginx {
-    child: std::process::Child,
-    url: String,
-    conf: tempfile::TempDir,
-}
-
-impl Nginx {
-    fn serve(dir: &Path) -> Nginx {
-        let conf = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let c = conf.path().display();
-        let text = format!(
-            "daemon off; master_process off; worker_processes 1;\n\
-             pid {c}/nginx.pid; error_log {c}/error.log;\n\
-             events {{ worker_connections 256; }}\n\
-             http {{\n\
-               access_log {c}/access.log;\n\
-               client_body_temp_path {c}/body; proxy_temp_path {c}/proxy;\n\
-               fastcgi_temp_path {c}/fastcgi; uwsgi_temp_path {c}/uwsgi; scgi_temp_path {c}/scgi;\n\
-               server {{ listen 127.0.0.1:{port}; root {root}; }}\n\
-             }}\n",
-            root = dir.display()
-        );
-        std::fs::write(conf.path().join("nginx.conf"), text).unwrap();
-        let child = Command::new("nginx")
-            .arg("-p")
-            .arg(conf.path())
-            .arg("-c")
-            .arg(conf.path().join("nginx.conf"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("nginx runs (.ci/run installs nginx-core)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nginx did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Nginx {
-            child,
-            url: format!("http://127.0.0.1:{port}/"),
-            conf,
-        }
-    }
-
-    /// Requests served so far (nginx writes its log line as each request ends).
-    fn requests(&self) -> usize {
-        std::fs::read_to_string(self.conf.path().join("access.log"))
-            .map(|t| t.lines().count())
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

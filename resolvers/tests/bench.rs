@@ -8,22 +8,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use kbuild_resolvers::{resolve, to_list_lines, Dependency};
-use sha1::Digest;
 use support::{config, mvn_list, runtime, Server};
 
 const N: usize = 100;
-
-fn put(path: &Path, bytes: &[u8]) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, bytes).unwrap();
-    let mut name = path.file_name().unwrap().to_os_string();
-    name.push(".sha1");
-    std::fs::write(
-        path.with_file_name(name),
-        hex::encode(sha1::Sha1::digest(bytes)),
-    )
-    .unwrap();
-}
 
 /// n0..n99, each depending on a few later ones; every tenth node also exists in 2.0, which
 /// some paths request, so mediation has work to do.
@@ -50,8 +37,8 @@ fn generate(root: &Path) {
                 "<project><modelVersion>4.0.0</modelVersion><groupId>kbt.bench</groupId><artifactId>n{i}</artifactId><version>{v}</version><dependencies>{deps}</dependencies></project>"
             );
             let dir = root.join(format!("kbt/bench/n{i}/{v}"));
-            put(&dir.join(format!("n{i}-{v}.pom")), pom.as_bytes());
-            put(&dir.join(format!("n{i}-{v}.jar")), &jar);
+            support::put_with_sha1(&dir.join(format!("n{i}-{v}.pom")), pom.as_bytes());
+            support::put_with_sha1(&dir.join(format!("n{i}-{v}.jar")), &jar);
         }
     }
 }

@@ -329,15 +329,21 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Debian's nginx on 127.0.0.1 as a Bazel HTTP cache (WebDAV `PUT`, files under `dir`), in
-/// one foreground process, stopped on drop.
+/// Debian's nginx serving a directory on 127.0.0.1 (HTTP/1.1 with keep-alive, as a real
+/// repository or cache is), in one foreground process, logging each request, stopped on drop.
 pub struct Nginx {
     child: std::process::Child,
     pub url: String,
-    _conf: tempfile::TempDir,
+    conf: tempfile::TempDir,
 }
 
 impl Nginx {
+    /// `dir` served read-only, as a Maven repository.
+    pub fn serve(dir: &Path) -> Nginx {
+        Nginx::start(dir, tempfile::tempdir().unwrap(), "")
+    }
+
+    /// `dir` as a Bazel HTTP cache (WebDAV `PUT`, files under `dir`).
     pub fn webdav(dir: &Path) -> Nginx {
         Nginx::webdav_with_users(dir, &[])
     }
@@ -359,6 +365,16 @@ impl Nginx {
                 conf.path().display()
             )
         };
+        let location = format!(
+            "client_max_body_size 0;\n\
+             location / {{ dav_methods PUT; create_full_put_path on; {auth} }}"
+        );
+        Nginx::start(dir, conf, &location)
+    }
+
+    /// nginx with its configuration in `conf`, serving `dir` with `server` added to its
+    /// server block.
+    fn start(dir: &Path, conf: tempfile::TempDir, server: &str) -> Nginx {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -368,16 +384,15 @@ impl Nginx {
         let text = format!(
             "daemon off; master_process off; worker_processes 1;\n\
              pid {c}/nginx.pid; error_log {c}/error.log;\n\
-             events {{ worker_connections 64; }}\n\
+             events {{ worker_connections 256; }}\n\
              http {{\n\
-               access_log off;\n\
+               access_log {c}/access.log;\n\
                client_body_temp_path {c}/body; proxy_temp_path {c}/proxy;\n\
                fastcgi_temp_path {c}/fastcgi; uwsgi_temp_path {c}/uwsgi; scgi_temp_path {c}/scgi;\n\
                server {{\n\
                  listen 127.0.0.1:{port};\n\
                  root {root};\n\
-                 client_max_body_size 0;\n\
-                 location / {{ dav_methods PUT; create_full_put_path on; {auth} }}\n\
+                 {server}\n\
                }}\n\
              }}\n",
             root = dir.display()
@@ -404,8 +419,15 @@ impl Nginx {
         Nginx {
             child,
             url: format!("http://127.0.0.1:{port}/"),
-            _conf: conf,
+            conf,
         }
+    }
+
+    /// Requests served so far (nginx writes its log line as each request ends).
+    pub fn requests(&self) -> usize {
+        fs::read_to_string(self.conf.path().join("access.log"))
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
     }
 }
 

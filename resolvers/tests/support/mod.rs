@@ -585,17 +585,20 @@ pub fn publish(root: &Path, gav: &str, body: &str, marker: &str) -> PathBuf {
         z.finish().expect("zip");
     }
     let jar_path = dir.join(format!("{a}-{v}.jar"));
-    for (path, bytes) in [
-        (dir.join(format!("{a}-{v}.pom")), pom.into_bytes()),
-        (jar_path.clone(), jar),
-    ] {
-        let sha1 = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(&bytes));
-        std::fs::write(&path, &bytes).expect("write");
-        let mut name = path.file_name().expect("name").to_os_string();
-        name.push(".sha1");
-        std::fs::write(path.with_file_name(name), sha1).expect("write");
-    }
+    put_with_sha1(&dir.join(format!("{a}-{v}.pom")), pom.as_bytes());
+    put_with_sha1(&jar_path, &jar);
     jar_path
+}
+
+/// Writes `bytes` at `path` (making its directory) and their `.sha1` beside it, as a
+/// repository serves every file.
+pub fn put_with_sha1(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+    std::fs::write(path, bytes).expect("write");
+    let mut name = path.file_name().expect("name").to_os_string();
+    name.push(".sha1");
+    let sha1 = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(bytes));
+    std::fs::write(path.with_file_name(name), sha1).expect("write");
 }
 
 /// What `mvn dependency:list` printed for a project.
