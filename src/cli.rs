@@ -325,6 +325,16 @@ fn watch(inner: usize) -> ExitCode {
     }
 }
 
+/// A finished command's session: closed for the exit, or dropped under `kbuild watch`, whose
+/// process goes on.
+fn end(session: crate::session::Session, watching: bool) {
+    if watching {
+        drop(session);
+    } else {
+        session.close_at_exit();
+    }
+}
+
 /// Where the command starts: the current directory, or `-C DIR` from it.
 fn start_dir(cli: &Cli) -> Result<PathBuf, Failure> {
     let cwd =
@@ -413,7 +423,9 @@ fn run(cli: Cli, watching: bool) -> Result<Option<std::process::Child>, Failure>
         }
         Command::Build { targets } => {
             let project = Arc::new(discover(&dir)?);
-            ops::build(&project, &targets, cli.json, &options).map(|_| ())
+            let session = ops::build(&project, &targets, cli.json, &options)?;
+            end(session, watching);
+            Ok(())
         }
         Command::Outputs { target } => {
             let project = Arc::new(discover(&dir)?);
@@ -469,8 +481,9 @@ fn run(cli: Cli, watching: bool) -> Result<Option<std::process::Child>, Failure>
         }
         Command::Classpath { targets } => {
             let project = Arc::new(discover(&dir)?);
-            let (_, cp) = ops::classpath(&project, targets, cli.json, &options)?;
+            let (session, cp) = ops::classpath(&project, targets, cli.json, &options)?;
             println!("{}", cp.join(":"));
+            end(session, watching);
             Ok(())
         }
         Command::Repl { headless } => {

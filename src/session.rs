@@ -76,6 +76,18 @@ impl Session {
         self.engine.build(targets).await
     }
 
+    /// Ends the session of a process about to exit (see [`Engine::close_at_exit`]): the
+    /// database is closed, the rest left to the exit.
+    pub fn close_at_exit(self) {
+        let Session {
+            engine,
+            env,
+            project,
+        } = self;
+        engine.close_at_exit();
+        std::mem::forget((env, project));
+    }
+
     /// A target's product from this invocation.
     pub fn product(&self, name: &str) -> Option<Product> {
         self.engine.value(name)?.product().cloned()

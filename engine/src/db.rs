@@ -342,6 +342,13 @@ impl Db {
         })
     }
 
+    /// Empties the in-memory caches without freeing them (see [`crate::Engine::close_at_exit`]).
+    pub(crate) fn leave_caches_to_exit(&mut self) {
+        if let Ok(memory) = self.memory.get_mut() {
+            std::mem::forget(std::mem::take(memory));
+        }
+    }
+
     /// Damage found since the open (the database is moved aside when it closes).
     pub fn damage(&self) -> Option<Damage> {
         self.damage.lock().expect("damage lock").clone()

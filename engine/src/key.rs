@@ -2,12 +2,14 @@
 //! project root, so traces stay valid when the checkout moves.
 
 use std::fmt;
+use std::sync::Arc;
 
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub enum Key {
     /// An input of a kind the application registered (a source file under a hasher, a glob,
     /// a tool, a setting), computed by its [`crate::Inputs`]; `arg` is canonical text.
-    Input { kind: String, arg: String },
+    /// Shared, not copied, when cloned: a no-op build clones a key per source file.
+    Input { kind: Arc<str>, arg: Arc<str> },
     /// A target's definition: its rule's name and version and its arguments.
     Def(String),
     /// A target's product.
@@ -19,9 +21,9 @@ pub enum Key {
 }
 
 impl Key {
-    pub fn input(kind: &str, arg: impl Into<String>) -> Key {
+    pub fn input(kind: &str, arg: impl Into<Arc<str>>) -> Key {
         Key::Input {
-            kind: kind.to_string(),
+            kind: kind.into(),
             arg: arg.into(),
         }
     }

@@ -20,6 +20,16 @@ impl Hash {
         Hash(Sha256::digest(bytes).into())
     }
 
+    /// The digest of `parts` one after another, as [`Hash::of`] their concatenation, without
+    /// making it.
+    pub fn of_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> Hash {
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update(p);
+        }
+        Hash(h.finalize().into())
+    }
+
     pub fn to_hex(self) -> String {
         hex::encode(self.0)
     }

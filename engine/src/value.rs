@@ -20,27 +20,16 @@ pub enum Value {
 }
 
 impl Value {
+    /// Streamed, not assembled: a no-op hashes a value per source file.
     pub fn hash(&self) -> Hash {
-        let mut bytes = Vec::new();
         match self {
-            Value::Digest(d) => {
-                bytes.push(b'd');
-                bytes.extend_from_slice(d);
-            }
-            Value::Files(files) => {
-                bytes.push(b'f');
-                for f in files {
-                    bytes.extend_from_slice(f.as_bytes());
-                    bytes.push(0);
-                }
-            }
-            Value::Text(t) => {
-                bytes.push(b't');
-                bytes.extend_from_slice(t.as_bytes());
-            }
-            Value::Product(p) => return p.hash(),
+            Value::Digest(d) => Hash::of_parts([&b"d"[..], d]),
+            Value::Files(files) => Hash::of_parts(
+                std::iter::once(&b"f"[..]).chain(files.iter().flat_map(|f| [f.as_bytes(), b"\0"])),
+            ),
+            Value::Text(t) => Hash::of_parts([&b"t"[..], t.as_bytes()]),
+            Value::Product(p) => p.hash(),
         }
-        Hash::of(&bytes)
     }
 }
 
@@ -103,5 +92,10 @@ mod tests {
             Value::Text("x".into()).hash(),
             Value::Digest(b"x".to_vec()).hash()
         );
+        // The digests of a value's tagged bytes, which stored traces hold: they never change.
+        let files = Value::Files(vec!["a/B.java".into(), "c".into()]);
+        assert_eq!(files.hash(), Hash::of(b"fa/B.java\0c\0"));
+        assert_eq!(Value::Digest(vec![1, 2]).hash(), Hash::of(b"d\x01\x02"));
+        assert_eq!(Value::Text("x".into()).hash(), Hash::of(b"tx"));
     }
 }

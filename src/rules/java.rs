@@ -150,7 +150,7 @@ fn base(
     // the compiler sees of the dependencies) must be as it was.
     let now = ctx.fetched();
     let other = |k: &Key| {
-        source_of_key(k).is_none() && !matches!(k, Key::Input { kind, .. } if kind == "glob")
+        source_of_key(k).is_none() && !matches!(k, Key::Input { kind, .. } if &**kind == "glob")
     };
     let moved = now
         .iter()
@@ -354,7 +354,7 @@ fn new_classes(
 /// The source path a file input names, for inputs of kind `file` (`java@1:src/A.java`).
 fn source_of_key(key: &Key) -> Option<&str> {
     match key {
-        Key::Input { kind, arg } if kind == "file" => arg.split_once(':').map(|(_, p)| p),
+        Key::Input { kind, arg } if &**kind == "file" => arg.split_once(':').map(|(_, p)| p),
         _ => None,
     }
 }
