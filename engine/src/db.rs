@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, RwLock};
 
-use rocksdb::{Direction, IteratorMode, Options, DB};
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use rocksdb::{Options, DB};
+use rustc_hash::FxBuildHasher;
+use std::hash::BuildHasher;
 
 use super::bytes::{put_sized, put_u32, Reader};
 use super::key::Key;
@@ -93,8 +95,60 @@ pub struct Damage {
     pub moved_to: PathBuf,
 }
 
-/// Prefixed key → value.
-type Memory = FxHashMap<Box<[u8]>, Box<[u8]>>;
+/// The cached tables, prefixed key → value: every entry's bytes side by side in one buffer,
+/// found through a table of offsets. A no-op build reads a whole table at open and looks up
+/// an entry per file; one allocation for them all, not two per entry.
+#[derive(Default)]
+struct Memory {
+    /// Entries one after another: key length and value length (`u32` each), key, value. A
+    /// replaced entry stays, unreferenced: a build replaces few.
+    bytes: Vec<u8>,
+    /// Where each entry starts in `bytes`.
+    index: HashTable<usize>,
+}
+
+impl Memory {
+    fn entry(bytes: &[u8], at: usize) -> (&[u8], &[u8]) {
+        let len =
+            |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes")) as usize;
+        let (k, v) = (len(at), len(at + 4));
+        let key = &bytes[at + 8..at + 8 + k];
+        (key, &bytes[at + 8 + k..at + 8 + k + v])
+    }
+
+    fn hash(key: &[u8]) -> u64 {
+        FxBuildHasher.hash_one(key)
+    }
+
+    fn get(&self, key: &[u8]) -> Option<&[u8]> {
+        let at = self.index.find(Memory::hash(key), |&at| {
+            Memory::entry(&self.bytes, at).0 == key
+        })?;
+        Some(Memory::entry(&self.bytes, *at).1)
+    }
+
+    fn insert(&mut self, key: &[u8], value: &[u8]) {
+        let at = self.bytes.len();
+        self.bytes
+            .extend_from_slice(&(key.len() as u32).to_le_bytes());
+        self.bytes
+            .extend_from_slice(&(value.len() as u32).to_le_bytes());
+        self.bytes.extend_from_slice(key);
+        self.bytes.extend_from_slice(value);
+        let bytes = &self.bytes;
+        let hash = Memory::hash(key);
+        match self
+            .index
+            .find_mut(hash, |&old| Memory::entry(bytes, old).0 == key)
+        {
+            Some(old) => *old = at,
+            None => {
+                self.index
+                    .insert_unique(hash, at, |&o| Memory::hash(Memory::entry(bytes, o).0));
+            }
+        }
+    }
+}
 
 pub struct Db {
     /// Closed in `drop`, before a damaged database is moved aside.
@@ -287,13 +341,17 @@ impl Db {
         let db = DB::open(&opts, path).map_err(|e| DbError::classify(path, e))?;
         let mut memory = Memory::default();
         for table in [STAT, SYNTAX] {
-            for item in db.iterator(IteratorMode::From(&[table], Direction::Forward)) {
-                let (k, v) = item.map_err(|e| DbError::classify(path, e))?;
+            // The raw iterator lends each entry's bytes: nothing is allocated per entry.
+            let mut it = db.raw_iterator();
+            it.seek([table]);
+            while let (Some(k), Some(v)) = (it.key(), it.value()) {
                 if k.first() != Some(&table) {
                     break;
                 }
                 memory.insert(k, v);
+                it.next();
             }
+            it.status().map_err(|e| DbError::classify(path, e))?;
         }
         // Each open starts a write-ahead log, which only a flush retires; no-op builds
         // write nothing, so their empty logs pile up (and every open reads them all). Past a
@@ -327,26 +385,16 @@ impl Db {
     ) -> Option<R> {
         with_key(table, parts, |key| {
             let memory = self.memory.read().expect("cache lock");
-            memory.get(key).and_then(|v| f(v))
+            memory.get(key).and_then(f)
         })
     }
 
     fn cached_put(&self, table: u8, parts: &[&[u8]], value: &[u8]) -> Result<(), DbError> {
         with_key(table, parts, |key| {
             self.put_raw(key, value)?;
-            self.memory
-                .write()
-                .expect("cache lock")
-                .insert(key.into(), value.into());
+            self.memory.write().expect("cache lock").insert(key, value);
             Ok(())
         })
-    }
-
-    /// Empties the in-memory caches without freeing them (see [`crate::Engine::close_at_exit`]).
-    pub(crate) fn leave_caches_to_exit(&mut self) {
-        if let Ok(memory) = self.memory.get_mut() {
-            std::mem::forget(std::mem::take(memory));
-        }
     }
 
     /// Damage found since the open (the database is moved aside when it closes).
@@ -521,6 +569,24 @@ fn with_key<R>(table: u8, parts: &[&[u8]], f: impl FnOnce(&[u8]) -> R) -> R {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_memory_finds_every_entry_through_growth_and_the_latest_of_a_replaced_one() {
+        let mut m = Memory::default();
+        let key = |i: u32| format!("k{i}").into_bytes();
+        for i in 0..5000u32 {
+            m.insert(&key(i), &i.to_le_bytes());
+        }
+        m.insert(&key(7), b"new");
+        m.insert(b"", b"empty key");
+        for i in (0..5000u32).filter(|&i| i != 7) {
+            assert_eq!(m.get(&key(i)), Some(&i.to_le_bytes()[..]), "{i}");
+        }
+        assert_eq!(m.get(&key(7)), Some(&b"new"[..]));
+        assert_eq!(m.get(b""), Some(&b"empty key"[..]));
+        assert_eq!(m.get(b"k5000"), None);
+        assert_eq!(m.index.len(), 5001);
+    }
 
     #[test]
     fn opens_that_write_nothing_do_not_pile_up_logs() {

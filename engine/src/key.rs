@@ -2,7 +2,7 @@
 //! project root, so traces stay valid when the checkout moves.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub enum Key {
@@ -23,7 +23,7 @@ pub enum Key {
 impl Key {
     pub fn input(kind: &str, arg: impl Into<Arc<str>>) -> Key {
         Key::Input {
-            kind: kind.into(),
+            kind: shared_kind(kind),
             arg: arg.into(),
         }
     }
@@ -43,6 +43,23 @@ impl Key {
             _ => Key::input(kind, rest),
         })
     }
+}
+
+/// One copy of each input kind: a trace's keys repeat a handful of kinds thousands of times.
+/// Only the first few are kept, so that text from a damaged trace cannot grow the list.
+fn shared_kind(kind: &str) -> Arc<str> {
+    static KINDS: RwLock<Vec<Arc<str>>> = RwLock::new(Vec::new());
+    let found = |kinds: &[Arc<str>]| kinds.iter().find(|k| ***k == *kind).cloned();
+    if let Some(k) = KINDS.read().ok().and_then(|kinds| found(&kinds)) {
+        return k;
+    }
+    let k: Arc<str> = kind.into();
+    if let Ok(mut kinds) = KINDS.write() {
+        if kinds.len() < 16 && found(&kinds).is_none() {
+            kinds.push(k.clone());
+        }
+    }
+    k
 }
 
 impl fmt::Display for Key {

@@ -562,7 +562,7 @@ impl Engine {
 
     /// Ends the last use of the engine in a process that is about to exit: the database is
     /// closed as a drop closes it (flushed, moved aside if damaged), then the lock is
-    /// released; the memo and the caches are left for the exit to reclaim rather than freed
+    /// released; the memo and the statuses are left for the exit to reclaim rather than freed
     /// entry by entry, which was a tenth of a no-op on a large tree. Never for a process that
     /// goes on (`kbuild watch`): what is left is not freed. When another holder of the engine
     /// remains, this is a plain drop.
@@ -579,9 +579,7 @@ impl Engine {
             ..
         } = engine;
         std::mem::forget((memo, statuses, targets, waits));
-        if let Ok(mut db) = Arc::try_unwrap(db) {
-            db.leave_caches_to_exit();
-        }
+        drop(db);
     }
 
     /// A blob from the content store, verified.
