@@ -12,6 +12,7 @@ use crate::mediation::{Graph, Node, ROOT};
 use crate::pom::{self, Model, PomError, RawPom};
 use crate::repository::{
     self, artifact_path, HttpTransport, LocalRepository, Policy, RepoError, Repository,
+    UpdatePolicy,
 };
 use crate::resolve::{Coord, Dep, Download, Exclusion, ProgressSink, ResolveError, Scope};
 use crate::settings::Credentials;
@@ -59,6 +60,10 @@ type ModelResult = Result<Option<Arc<Model>>, ResolveError>;
 pub(crate) struct Session {
     pub local: LocalRepository,
     pub offline: bool,
+    /// Check every repository's metadata now, whatever its update policy (mvn's `-U`).
+    pub update_snapshots: bool,
+    /// Serializes the read-modify-write of `resolver-status.properties` files.
+    pub status_lock: Mutex<()>,
     pub allow_http: bool,
     pub settings: Settings,
     pub transport: HttpTransport,
@@ -81,6 +86,123 @@ pub(crate) struct Session {
     /// Repositories (by URL) that failed at the transport level, with the failure: asked once, so
     /// an unreachable repository costs its timeout once per resolution, not per file.
     pub down: Mutex<HashMap<String, String>>,
+}
+
+/// Where maven-resolver records when each metadata file was last checked.
+const STATUS_FILE: &str = "resolver-status.properties";
+
+fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `resolver-status.properties`, a Java properties file of `<file>.lastUpdated=<ms>` lines.
+mod status {
+    use std::path::Path;
+
+    /// Java's properties escapes in a key (`\:`, `\=`, `\ `...) undone.
+    fn unescape(key: &str) -> String {
+        let mut out = String::new();
+        let mut chars = key.chars();
+        while let Some(c) = chars.next() {
+            out.push(if c == '\\' {
+                chars.next().unwrap_or(c)
+            } else {
+                c
+            });
+        }
+        out
+    }
+
+    fn escape(key: &str) -> String {
+        key.chars().fold(String::new(), |mut out, c| {
+            if matches!(c, ':' | '=' | ' ' | '#' | '!' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+            out
+        })
+    }
+
+    /// The key and value of one line, split at the first unescaped `=` or `:`.
+    fn entry(line: &str) -> Option<(String, &str)> {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with(['#', '!']) {
+            return None;
+        }
+        let mut escaped = false;
+        for (i, c) in line.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '=' | ':' if !escaped => {
+                    return Some((unescape(line[..i].trim_end()), line[i + 1..].trim()))
+                }
+                _ => escaped = false,
+            }
+        }
+        None
+    }
+
+    /// The milliseconds recorded under `key`; `None` when there are none (or no file).
+    pub fn read(file: &Path, key: &str) -> Option<u64> {
+        let text = std::fs::read_to_string(file).ok()?;
+        text.lines()
+            .rev()
+            .filter_map(entry)
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.parse().ok())
+    }
+
+    /// Records `millis` under `key`, keeping the other entries; written atomically.
+    pub fn write(file: &Path, key: &str, millis: u64) -> std::io::Result<()> {
+        let old = std::fs::read_to_string(file).unwrap_or_default();
+        let mut text = String::from(
+            "#NOTE: This is a Maven Resolver internal implementation file, its format can be changed without prior notice.\n",
+        );
+        for line in old.lines() {
+            match entry(line) {
+                Some((k, _)) if k == key => {}
+                Some(_) => {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+                None => {}
+            }
+        }
+        text.push_str(&format!("{}={millis}\n", escape(key)));
+        let dir = file.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".kbuild-")
+            .suffix(".part")
+            .tempfile_in(dir)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+        tmp.persist(file).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn entries_are_read_back_and_others_kept() {
+            let dir = tempfile::tempdir().unwrap();
+            let f = dir.path().join("resolver-status.properties");
+            std::fs::write(
+                &f,
+                "#c\nmaven-metadata-a.xml.lastUpdated=5\nother\\:key=7\n",
+            )
+            .unwrap();
+            assert_eq!(super::read(&f, "maven-metadata-a.xml.lastUpdated"), Some(5));
+            assert_eq!(super::read(&f, "other:key"), Some(7));
+            super::write(&f, "maven-metadata-a.xml.lastUpdated", 9).unwrap();
+            super::write(&f, "id:x.lastUpdated", 11).unwrap();
+            assert_eq!(super::read(&f, "maven-metadata-a.xml.lastUpdated"), Some(9));
+            assert_eq!(super::read(&f, "other:key"), Some(7));
+            assert_eq!(super::read(&f, "id:x.lastUpdated"), Some(11));
+            assert_eq!(super::read(&f, "missing"), None);
+        }
+    }
 }
 
 pub(crate) fn home_dir() -> PathBuf {
@@ -214,6 +336,46 @@ impl Session {
         Ok(r)
     }
 
+    /// `repo`'s `maven-metadata.xml` in the layout directory `dir`. As in Maven, the copy
+    /// kept in the local repository (`maven-metadata-<id>.xml`) serves until `updates` says a
+    /// check is due (the time of the last one is in `resolver-status.properties`, Maven's own
+    /// record, so mvn and kbuild see each other's checks); a due check asks the repository and
+    /// records its answer, found or not. `update_snapshots` makes every check due.
+    async fn metadata(
+        &self,
+        repo: &dyn Repository,
+        dir: &str,
+        updates: UpdatePolicy,
+    ) -> Result<Option<Vec<u8>>, RepoError> {
+        let name = format!("maven-metadata-{}.xml", repo.id());
+        let copy = self.local.path_of(&format!("{dir}/{name}"));
+        let status = self.local.path_of(&format!("{dir}/{STATUS_FILE}"));
+        let key = format!("{name}.lastUpdated");
+        let now = now_millis();
+        let last = status::read(&status, &key);
+        if !self.update_snapshots && last.is_some_and(|last| !updates.is_due(last, now)) {
+            return match std::fs::read(&copy) {
+                Ok(bytes) => Ok(Some(bytes)),
+                // Checked, and the repository had none: not asked again until due.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(source) => Err(RepoError::Io {
+                    path: copy.display().to_string(),
+                    source,
+                }),
+            };
+        }
+        let found = repository::fetch_verified(repo, &format!("{dir}/maven-metadata.xml")).await?;
+        if let Some(bytes) = &found {
+            self.local.store(&format!("{dir}/{name}"), bytes)?;
+        }
+        let _guard = self.status_lock.lock().unwrap_or_else(|e| e.into_inner());
+        status::write(&status, &key, now).map_err(|source| RepoError::Io {
+            path: status.display().to_string(),
+            source,
+        })?;
+        Ok(found)
+    }
+
     /// Resolves a `-SNAPSHOT` version to the timestamped file version in `repo`.
     async fn snapshot_version(
         &self,
@@ -235,7 +397,11 @@ impl Session {
         {
             return Ok(v.clone().unwrap_or_else(|| c.version.clone()));
         }
-        let found = match repository::fetch_verified(repo, &meta_path).await {
+        let dir = meta_path.trim_end_matches("/maven-metadata.xml");
+        let found = match self
+            .metadata(repo, dir, repo.policy().snapshot_updates)
+            .await
+        {
             Ok(Some(bytes)) => {
                 let file = repository::redact_url(&format!("{}{}", repo.url(), meta_path));
                 snapshot_file_version(&bytes, &file, &c.version, &c.extension, &c.classifier)
@@ -669,11 +835,12 @@ impl Session {
             if let Ok(bytes) = std::fs::read(&local_meta) {
                 all.extend(parse(&bytes, &local_meta.display().to_string())?);
             }
-            let fetched = join_all(
-                repos
-                    .iter()
-                    .map(|r| repository::fetch_verified(r.as_ref(), &rel)),
-            )
+            // The versions of releases and snapshots alike: the more frequent policy.
+            let fetched = join_all(repos.iter().map(|r| {
+                let p = r.policy();
+                let updates = p.release_updates.most_frequent(p.snapshot_updates);
+                self.metadata(r.as_ref(), &dir, updates)
+            }))
             .await;
             for (repo, res) in repos.iter().zip(fetched) {
                 let bytes = res.map_err(|source| ResolveError::Fetch {
@@ -684,10 +851,6 @@ impl Session {
                 if let Some(bytes) = bytes {
                     let file = repository::redact_url(&format!("{}{}", repo.url(), rel));
                     all.extend(parse(&bytes, &file)?);
-                    // Cached like Maven does, so offline range resolution works later.
-                    let _ = self
-                        .local
-                        .store(&format!("{dir}/maven-metadata-{}.xml", repo.id()), &bytes);
                 }
             }
         }

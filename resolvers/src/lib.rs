@@ -20,7 +20,7 @@ pub mod version;
 mod versions;
 
 pub use leiningen::leiningen_order;
-pub use repository::{redact_url, ChecksumPolicy, Policy};
+pub use repository::{redact_url, ChecksumPolicy, Policy, UpdatePolicy};
 pub use requests::{Request, Requests};
 pub use resolve::{
     local_repository, resolve, standalone_pom_dependencies, to_list_lines, to_tree_string, Auth,

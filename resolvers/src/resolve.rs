@@ -373,6 +373,9 @@ pub struct ResolverConfig {
     pub local_repo: Option<PathBuf>,
     /// Local repository only (settings.xml `offline` also turns this on).
     pub offline: bool,
+    /// Check every repository's metadata (snapshots, ranges) now, whatever its update
+    /// policy, as mvn's `-U`.
+    pub update_snapshots: bool,
     /// Permit plain `http://` repositories (Maven 3.8+ blocks them).
     pub allow_http: bool,
     /// Default `~/.m2/settings.xml`; a missing file means no settings.
@@ -438,6 +441,7 @@ impl Default for ResolverConfig {
             )],
             local_repo: None,
             offline: false,
+            update_snapshots: false,
             allow_http: false,
             settings_xml: None,
             system_properties: BTreeMap::new(),
@@ -728,6 +732,8 @@ pub async fn resolve(
     let mut session = Session {
         local: LocalRepository::new(local_root),
         offline: config.offline || settings.offline,
+        update_snapshots: config.update_snapshots,
+        status_lock: Mutex::new(()),
         allow_http: config.allow_http,
         settings,
         transport,

@@ -233,6 +233,7 @@ pub fn config(
     }
     config.allow_http = allow_http;
     config.offline = options.offline;
+    config.update_snapshots = options.update_snapshots;
     config.local_repo = options.local_repo.clone();
     // POM profiles activate on the JDK's version, as Maven's would on the one it runs on.
     if let Some(v) = crate::inputs::java_version() {

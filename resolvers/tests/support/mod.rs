@@ -340,6 +340,7 @@ pub fn config(urls: &[&str], local: &Path) -> ResolverConfig {
             .collect(),
         local_repo: Some(local.to_path_buf()),
         offline: false,
+        update_snapshots: false,
         allow_http: true,
         settings_xml: Some(local.join("no-settings.xml")),
         system_properties: props,
@@ -644,6 +645,13 @@ pub fn mvn_project_with(
         "<project><modelVersion>4.0.0</modelVersion><groupId>kbuild.test</groupId><artifactId>root</artifactId><version>1</version><packaging>pom</packaging>{body}</project>"
     );
     std::fs::write(work.join("pom.xml"), pom).expect("write");
+    mvn_again(work, args)
+}
+
+/// Runs `mvn dependency:list` again on the project [`mvn_project_with`] wrote in `work`,
+/// with its local repository as that run left it.
+pub fn mvn_again(work: &Path, args: &[&str]) -> MvnRun {
+    let local = work.join("m2");
     let out = Command::new("mvn")
         .current_dir(work)
         .args(["-B", "-ntp", "-Dstyle.color=never", "-s"])

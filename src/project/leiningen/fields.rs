@@ -2,7 +2,9 @@
 //! managed versions and the global exclusions), repositories, paths, `:aot`, `:main`, and
 //! the code Leiningen hands to the project's JVM.
 
-use kbuild_resolvers::{Auth, ChecksumPolicy, Dependency, Policy, RemoteRepository, Secret};
+use kbuild_resolvers::{
+    Auth, ChecksumPolicy, Dependency, Policy, RemoteRepository, Secret, UpdatePolicy,
+};
 
 use super::dependencies::{dep_from_map, dep_map, exclusion, exclusion_map};
 use super::merge::{repo_parts, seq_items};
@@ -404,11 +406,28 @@ fn repository(id: String, opts: &Node) -> R<RemoteRepository> {
             Some((n, _)) => Err(expected(PROJECT_CLJ, n, ":fail, :warn or :ignore")),
         }
     };
+    // `:update` likewise: pomegranate's `:always`, `:daily` (its default) or `:never`.
+    let updates = |which: &str| -> R<UpdatePolicy> {
+        let node = opts
+            .get(which)
+            .and_then(|m| m.get("update"))
+            .or_else(|| opts.get("update"));
+        let bad = |n: &Node| expected(PROJECT_CLJ, n, ":always, :daily or :never");
+        match node.map(|n| (n, &n.v)) {
+            None => Ok(UpdatePolicy::Daily),
+            Some((n, V::Kw(k))) => UpdatePolicy::parse(k)
+                .filter(|u| !matches!(u, UpdatePolicy::Interval(_)))
+                .ok_or_else(|| bad(n)),
+            Some((n, _)) => Err(bad(n)),
+        }
+    };
     let policy = Policy {
         releases: enabled("releases"),
         snapshots: enabled("snapshots"),
         release_checksums: checksums("releases")?,
         snapshot_checksums: checksums("snapshots")?,
+        release_updates: updates("releases")?,
+        snapshot_updates: updates("snapshots")?,
     };
     if let Some(c) = opts
         .get("creds")
@@ -923,5 +942,28 @@ mod tests {
             &[],
         );
         assert!(e.contains("project.clj:2:") && e.contains(":warn"), "{e}");
+    }
+
+    #[test]
+    fn repository_update_policies() {
+        use kbuild_resolvers::UpdatePolicy::{Always, Daily, Never};
+        let p = lein(
+            r#"(defproject a "1"
+  :repositories ^:replace [["a" {:url "https://a/" :update :always}]
+                           ["n" {:url "https://n/" :update :daily :snapshots {:update :never}}]
+                           ["d" "https://d/"]])"#,
+            &[],
+        );
+        let got: Vec<_> = p
+            .repositories
+            .iter()
+            .map(|r| (r.policy.release_updates, r.policy.snapshot_updates))
+            .collect();
+        assert_eq!(got, [(Always, Always), (Daily, Never), (Daily, Daily)]);
+        let e = lein_err(
+            "(defproject a \"1\"\n  :repositories [[\"p\" {:url \"https://p/\" :update :hourly}]])",
+            &[],
+        );
+        assert!(e.contains("project.clj:2:") && e.contains(":never"), "{e}");
     }
 }
