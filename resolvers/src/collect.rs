@@ -319,7 +319,20 @@ impl Session {
         policy: Policy,
         own: Option<Credentials>,
     ) -> Result<Arc<dyn Repository>, RepoError> {
-        let (id, url, own) = match self.settings.mirror_for(id, url) {
+        // Maven's global settings add the http blocker after the user's mirrors; kbuild's
+        // `allow_http` is the explicit opt-in that lifts it.
+        let blocker = crate::settings::Mirror::default_http_blocker();
+        let mirror = self.settings.mirror_for(id, url).or_else(|| {
+            (!self.allow_http && crate::settings::mirror_of_matches(&blocker.mirror_of, id, url))
+                .then_some(&blocker)
+        });
+        if let Some(m) = mirror.filter(|m| m.blocked) {
+            return Ok(repository::with_policy(
+                repository::blocked(id, url, m),
+                policy,
+            ));
+        }
+        let (id, url, own) = match mirror {
             Some(m) => (m.id.as_str(), m.url.as_str(), None),
             None => (id, url, own),
         };
@@ -581,9 +594,13 @@ impl Session {
                     bytes: size,
                 });
             }
-            // An earlier repository failed (an unreachable one was warned about already).
+            // An earlier repository failed (an unreachable one was warned about already; a
+            // blocked one was blocked on purpose).
             if let Some(e @ ResolveError::Fetch { source, .. }) = &first_failure {
-                if !matches!(**source, RepoError::Transport { .. }) {
+                if !matches!(
+                    **source,
+                    RepoError::Transport { .. } | RepoError::Blocked { .. }
+                ) {
                     self.warn(format!(
                         "{e}; {c} found in repository {} instead",
                         repo.id()

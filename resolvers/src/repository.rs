@@ -27,6 +27,13 @@ pub enum RepoError {
     },
     #[error("refusing plain http repository `{id}` ({url}); allow http explicitly to use it")]
     InsecureHttp { id: String, url: String },
+    #[error("blocked mirror {mirror} ({mirror_url}) for repository {id} ({url})")]
+    Blocked {
+        mirror: String,
+        mirror_url: String,
+        id: String,
+        url: String,
+    },
     #[error("unsupported repository URL `{url}` for `{id}`")]
     UnsupportedUrl { id: String, url: String },
     #[error("{url}: {message}")]
@@ -575,6 +582,41 @@ impl Repository for FileRepository {
             }
         })
     }
+}
+
+/// A repository behind a blocked mirror: every lookup fails, naming both, as in Maven.
+struct Blocked {
+    id: String,
+    url: String,
+    mirror: crate::settings::Mirror,
+}
+
+impl Repository for Blocked {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn url(&self) -> &str {
+        &self.url
+    }
+    fn get<'a>(&'a self, _path: &'a str) -> Fetch<'a> {
+        Box::pin(async move {
+            Err(RepoError::Blocked {
+                mirror: self.mirror.id.clone(),
+                mirror_url: redact_url(&self.mirror.url),
+                id: self.id.clone(),
+                url: redact_url(&self.url),
+            })
+        })
+    }
+}
+
+/// The repository `id` at `url` as `mirror`, a blocked mirror, leaves it: failing.
+pub fn blocked(id: &str, url: &str, mirror: &crate::settings::Mirror) -> Arc<dyn Repository> {
+    Arc::new(Blocked {
+        id: id.into(),
+        url: url.into(),
+        mirror: mirror.clone(),
+    })
 }
 
 /// Opens `url` as a repository: `https://`, `http://` (only with `allow_http`) or `file:`.

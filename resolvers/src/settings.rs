@@ -13,6 +13,21 @@ pub struct Mirror {
     /// `Debug` shows it without a password written into it.
     pub url: String,
     pub mirror_of: String,
+    /// `<blocked>true</blocked>`: every repository it mirrors fails its lookups.
+    pub blocked: bool,
+}
+
+impl Mirror {
+    /// Maven 3.8's `maven-default-http-blocker`, from its global settings.xml: plain http
+    /// repositories off this machine are blocked.
+    pub fn default_http_blocker() -> Mirror {
+        Mirror {
+            id: "maven-default-http-blocker".into(),
+            url: "http://0.0.0.0/".into(),
+            mirror_of: "external:http:*".into(),
+            blocked: true,
+        }
+    }
 }
 
 impl fmt::Debug for Mirror {
@@ -21,6 +36,7 @@ impl fmt::Debug for Mirror {
             .field("id", &self.id)
             .field("url", &crate::repository::redact_url(&self.url))
             .field("mirror_of", &self.mirror_of)
+            .field("blocked", &self.blocked)
             .finish()
     }
 }
@@ -143,6 +159,7 @@ impl Settings {
                     id: m.text_of("id").unwrap_or_default(),
                     url: m.text_of("url").unwrap_or_default(),
                     mirror_of: m.text_of("mirrorOf").unwrap_or_default(),
+                    blocked: m.text_of("blocked").as_deref() == Some("true"),
                 })
                 .collect(),
             servers: root

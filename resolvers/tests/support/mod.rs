@@ -636,8 +636,20 @@ pub fn mvn_project_with(
         .expect("cp")
         .success();
     assert!(ok, "cp -al failed");
+    // `<mirrors>` in `settings` join the one for central (settings.xml allows one list).
+    let (mirrors, settings) = match (settings.find("<mirrors>"), settings.find("</mirrors>")) {
+        (Some(start), Some(end)) => (
+            &settings[start + "<mirrors>".len()..end],
+            format!(
+                "{}{}",
+                &settings[..start],
+                &settings[end + "</mirrors>".len()..]
+            ),
+        ),
+        _ => ("", settings.to_string()),
+    };
     let settings = format!(
-        "<settings><localRepository>{}</localRepository><mirrors><mirror><id>central-here</id><mirrorOf>central</mirrorOf><url>{central}</url></mirror></mirrors>{settings}</settings>",
+        "<settings><localRepository>{}</localRepository><mirrors>{mirrors}<mirror><id>central-here</id><mirrorOf>central</mirrorOf><url>{central}</url></mirror></mirrors>{settings}</settings>",
         local.display()
     );
     std::fs::write(work.join("settings.xml"), settings).expect("write");
