@@ -141,6 +141,8 @@ pub(crate) struct ClojureProject {
     /// Leiningen's `:prep-tasks`, in order (`["javac" "compile"]` unless set; empty for
     /// deps.edn).
     pub(super) prep_tasks: Vec<PrepTask>,
+    /// What reading left aside, for a warning each (`project.clj:LINE: ...`).
+    pub notes: Vec<String>,
 }
 
 /// One `:prep-tasks` entry, with the `project.clj` line it is written on.

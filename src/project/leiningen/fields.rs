@@ -53,11 +53,26 @@ pub(super) fn read(project: &Node) -> R<ClojureProject> {
         test_selectors: test_selectors(project)?,
         prelude: prelude(project)?,
         prep_tasks: prep_tasks(project)?,
+        notes: notes(project),
         pom: pom_info(project).unwrap_or_else(|e| PomInfo {
             error: Some(e.to_string()),
             ..PomInfo::default()
         }),
     })
+}
+
+/// Keys read and left aside: plugins' repositories serve plugins, which kbuild does not run.
+fn notes(project: &Node) -> Vec<String> {
+    project
+        .get("plugin-repositories")
+        .map(|n| {
+            format!(
+                "{PROJECT_CLJ}:{}: :plugin-repositories is ignored (kbuild runs no Leiningen plugins)",
+                n.pos.line
+            )
+        })
+        .into_iter()
+        .collect()
 }
 
 /// The keys only `lein pom` reads.
