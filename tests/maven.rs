@@ -364,3 +364,85 @@ fn a_jar_without_a_pom_builds_with_a_warning() {
         .join("org/example/words/1.0/words-1.0.jar")
         .is_file());
 }
+
+/// `~/.m2/settings.xml` is an input of every `:maven` target: a mirror, a proxy or a
+/// profile's repository edited there resolves the cached target again, a comment does not, and
+/// a mirror made `<blocked>` fails it (exit 4) naming the repository it blocks.
+#[test]
+fn settings_xml_edits_resolve_again_and_comments_do_not() {
+    let s = setup();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".m2")).unwrap();
+    let url = s._server.url.clone();
+    let write = |body: &str| {
+        std::fs::write(
+            home.path().join(".m2/settings.xml"),
+            format!("<settings>\n{body}\n</settings>\n"),
+        )
+        .unwrap()
+    };
+    let build = || {
+        let out =
+            s.p.command(&s.args(&["--json", "build", "greeter"]))
+                .env("HOME", home.path())
+                .output()
+                .unwrap();
+        common::Build::from(out)
+    };
+    let mirror = |to: &str, blocked: bool| {
+        format!(
+            "<mirrors><mirror><id>m</id><mirrorOf>fixture</mirrorOf><url>{to}</url><blocked>{blocked}</blocked></mirror></mirrors>"
+        )
+    };
+
+    write("<!-- one -->");
+    assert_eq!(build().executed(), set(&["greeter"]));
+    write("<!-- two, reworded -->\n\n");
+    let b = build();
+    assert!(b.ok() && b.executed().is_empty(), "{}", b.stderr);
+
+    write(&mirror(&url, false));
+    assert_eq!(build().executed(), set(&["greeter"]));
+    write(&format!("<!-- a comment -->{}", mirror(&url, false)));
+    assert!(build().executed().is_empty());
+    write(&mirror(&format!("{url}?moved"), false));
+    assert_eq!(build().executed(), set(&["greeter"]));
+
+    let proxy = "<proxies><proxy><id>p</id><active>false</active><host>proxy.invalid</host></proxy></proxies>";
+    write(&format!(
+        "{}{proxy}",
+        mirror(&format!("{url}?moved"), false)
+    ));
+    assert_eq!(build().executed(), set(&["greeter"]));
+
+    let profile = |repo: &str| {
+        format!(
+            "<profiles><profile><id>extra</id><repositories><repository><id>extra</id><url>{repo}</url></repository></repositories></profile></profiles><activeProfiles><activeProfile>extra</activeProfile></activeProfiles>"
+        )
+    };
+    write(&profile(&url));
+    assert_eq!(build().executed(), set(&["greeter"]));
+    write(&profile(&format!("{url}?other")));
+    assert_eq!(build().executed(), set(&["greeter"]));
+
+    // Artifacts already in the local repository do not hide a block: the target resolves
+    // again, and a fresh local repository's lookup fails where mvn's would.
+    write(&mirror(&url, true));
+    let fresh = tempfile::tempdir().unwrap();
+    let out =
+        s.p.command(&[
+            "--local-repo",
+            fresh.path().to_str().unwrap(),
+            "build",
+            "greeter",
+        ])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("blocked mirror m") && err.contains(&format!("repository fixture ({url})")),
+        "{err}"
+    );
+}

@@ -697,6 +697,13 @@ fn local_root(config: &ResolverConfig, settings: &Settings) -> PathBuf {
         .unwrap_or_else(|| home_dir().join(".m2/repository"))
 }
 
+/// What `resolve` reads from settings.xml (and settings-security.xml) with this
+/// configuration, as [`Settings::fingerprint`] gives it: an edit that changes it may change a
+/// resolution, one that does not (a comment) cannot.
+pub fn settings_fingerprint(config: &ResolverConfig) -> Result<String, ResolveError> {
+    Ok(settings(config)?.fingerprint())
+}
+
 /// The local repository `resolve` uses with this configuration: the configured one, else
 /// settings.xml's `<localRepository>`, else `~/.m2/repository`.
 pub fn local_repository(config: &ResolverConfig) -> Result<PathBuf, ResolveError> {

@@ -238,6 +238,23 @@ impl Settings {
         out
     }
 
+    /// What resolution reads from these settings, as text that changes only when they do
+    /// (not with a comment or a reformat). Passwords enter as their SHA-256.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let secret = |c: &Credentials| hex::encode(sha2::Sha256::digest(c.password.as_bytes()));
+        let mut text = format!("{self:?}");
+        for (id, c) in &self.servers {
+            text.push_str(&format!("\nserver {id} {}", secret(c)));
+        }
+        for p in &self.proxies {
+            if let Some(c) = &p.credentials {
+                text.push_str(&format!("\nproxy {} {}", p.id, secret(c)));
+            }
+        }
+        text
+    }
+
     /// Reads `path`; a missing file means default settings.
     pub fn load(path: &Path) -> Result<Settings, SettingsError> {
         match std::fs::read(path) {

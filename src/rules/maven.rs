@@ -8,7 +8,7 @@ use kbuild_engine::{output_digest, BuildError, Cause, Ctx, Db, Hash, Product};
 
 use super::info::{artifact_entries, Artifact, Info, Node};
 use crate::env::{Env, Options};
-use crate::inputs::{file_key, maven_local_repo_key};
+use crate::inputs::{file_key, maven_local_repo_key, maven_settings_key};
 use crate::project::{self, Target};
 
 pub const LOCK_FILE: &str = "kbuild.lock";
@@ -48,6 +48,8 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     // Leiningen and the Clojure CLI take no repositories from settings.xml profiles.
     config.settings_profiles = !*lein_order && !*newest;
     config.progress = Some(progress(&env.printer));
+    // Mirrors, credentials, proxies and profiles decide what resolves: an edit resolves again.
+    ctx.fetch(maven_settings_key()).await?;
     ctx.reporter().running(ctx.target());
     let resolution = kbuild_resolvers::resolve(&config, coords, managed)
         .await
