@@ -53,12 +53,61 @@ pub(super) fn read(project: &Node) -> R<ClojureProject> {
         test_selectors: test_selectors(project)?,
         prelude: prelude(project)?,
         prep_tasks: prep_tasks(project)?,
+        checkout_shares: checkout_shares(project).map_err(|e| e.to_string()),
         notes: notes(project),
         pom: pom_info(project).unwrap_or_else(|e| PomInfo {
             error: Some(e.to_string()),
             ..PomInfo::default()
         }),
     })
+}
+
+/// The keys of a checkout that `:checkout-deps-shares` can name.
+pub(super) const CHECKOUT_SHARES: [&str; 5] = [
+    "source-paths",
+    "test-paths",
+    "resource-paths",
+    "java-source-paths",
+    "compile-path",
+];
+
+/// `:checkout-deps-shares` as keywords, each once (a later repeat adds nothing to a
+/// classpath). `:base` ends it with lein's function for the checkouts' own checkouts, which
+/// kbuild does not read; any other function is an error, as kbuild evaluates nothing.
+fn checkout_shares(project: &Node) -> R<Vec<String>> {
+    let Some(node) = project.get("checkout-deps-shares").filter(|n| !n.is_nil()) else {
+        return Ok(Vec::new());
+    };
+    let (items, _) = seq_items(PROJECT_CLJ, node.clone(), "a vector of keywords")?;
+    let mut out: Vec<String> = Vec::new();
+    for item in &items {
+        match &item.v {
+            V::Kw(k) if CHECKOUT_SHARES.contains(&k.as_str()) => {
+                if !out.contains(k) {
+                    out.push(k.clone());
+                }
+            }
+            V::Sym(s) if s == super::profiles::CHECKOUT_DEPS_PATHS => {}
+            V::Kw(k) => {
+                return Err(invalid(
+                    PROJECT_CLJ,
+                    item.pos,
+                    format!(
+                        ":checkout-deps-shares: kbuild shares a checkout's :{} only, not :{k}",
+                        CHECKOUT_SHARES.join(", :")
+                    ),
+                ))
+            }
+            _ => {
+                return Err(invalid(
+                    PROJECT_CLJ,
+                    item.pos,
+                    ":checkout-deps-shares: a function here would have to run, which kbuild does not do; name the paths with keywords (:source-paths, :compile-path...)",
+                ))
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Keys read and left aside: plugins' repositories serve plugins, which kbuild does not run.
