@@ -3,6 +3,8 @@
 //! against the resolved jars, and real java running the result.
 
 mod common;
+#[path = "../resolvers/tests/support/mod.rs"]
+mod support;
 
 use std::process::Command;
 
@@ -445,4 +447,82 @@ fn settings_xml_edits_resolve_again_and_comments_do_not() {
         err.contains("blocked mirror m") && err.contains(&format!("repository fixture ({url})")),
         "{err}"
     );
+}
+
+/// The marker in a jar that `support::publish` wrote.
+fn jar_marker(path: &std::path::Path) -> String {
+    let mut z = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    std::io::read_to_string(z.by_name("marker.txt").unwrap()).unwrap()
+}
+
+/// A `:maven` target on a snapshot runs every build, but within the repository's update
+/// policy (daily by default) it keeps the build it has when the repository publishes a new
+/// one; `-U` checks now and takes it, and a project.clj repository with `:update :always`
+/// takes it on the next build.
+#[test]
+fn snapshots_follow_the_update_policy_and_dash_u_checks_now() {
+    let repo = tempfile::tempdir().unwrap();
+    support::publish_snapshot(repo.path(), "kbt.update:s:1.0-SNAPSHOT", 1, "one");
+    let server = Server::serve(repo.path());
+    let p = Project::empty();
+    p.write(
+        "kbuild.edn",
+        &format!(
+            "{{:repositories {{\"snaps\" \"{}\"}} :allow-http true\n :targets {{s {{:rule :maven :coords [[kbt.update/s \"1.0-SNAPSHOT\"]]}}}}}}\n",
+            server.url
+        ),
+    );
+    let local = tempfile::tempdir().unwrap();
+    let jar = local
+        .path()
+        .join("kbt/update/s/1.0-SNAPSHOT/s-1.0-SNAPSHOT.jar");
+    let build = |extra: &[&str]| {
+        let mut args = vec!["--local-repo", local.path().to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.extend(["--json", "build"]);
+        let b = common::Build::from(p.run(&args));
+        assert!(b.ok(), "{}", b.stderr);
+        assert_eq!(
+            b.executed(),
+            set(&["s"]),
+            "a snapshot is checked every build"
+        );
+        jar_marker(&jar)
+    };
+    assert_eq!(build(&[]), "one");
+    support::publish_snapshot(repo.path(), "kbt.update:s:1.0-SNAPSHOT", 2, "two");
+    assert_eq!(build(&[]), "one", "daily: checked already today");
+    assert_eq!(build(&["-U"]), "two");
+
+    let repo = tempfile::tempdir().unwrap();
+    support::publish_snapshot(repo.path(), "kbt.update:s:1.0-SNAPSHOT", 1, "one");
+    let p = Project::empty();
+    p.write(
+        "project.clj",
+        &format!(
+            "(defproject kbt/app \"1\"\n  :dependencies [[kbt.update/s \"1.0-SNAPSHOT\"]]\n  :repositories ^:replace [[\"snaps\" {{:url \"file://{}\" :update :always}}]])\n",
+            repo.path().display()
+        ),
+    );
+    let local = tempfile::tempdir().unwrap();
+    let jar = local
+        .path()
+        .join("kbt/update/s/1.0-SNAPSHOT/s-1.0-SNAPSHOT.jar");
+    let build = || {
+        let b = common::Build::from(p.run(&[
+            "--local-repo",
+            local.path().to_str().unwrap(),
+            // Without :base, whose nREPL this repository does not have.
+            "--profile",
+            "-base",
+            "--json",
+            "build",
+            "deps",
+        ]));
+        assert!(b.ok(), "{}", b.stderr);
+        jar_marker(&jar)
+    };
+    assert_eq!(build(), "one");
+    support::publish_snapshot(repo.path(), "kbt.update:s:1.0-SNAPSHOT", 2, "two");
+    assert_eq!(build(), "two", ":update :always checks every build");
 }

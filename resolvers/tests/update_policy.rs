@@ -19,29 +19,8 @@ fn marker(path: &Path) -> String {
     std::io::read_to_string(z.by_name("marker.txt").unwrap()).unwrap()
 }
 
-/// Publishes build `build` of `kbt.update:s:1.0-SNAPSHOT` as a deploy does: timestamped
-/// files, and version-level metadata naming the newest.
 fn publish_snapshot(root: &Path, build: u32, marker: &str) {
-    publish(root, "kbt.update:s:1.0-SNAPSHOT", "", marker);
-    let dir = root.join(G).join("s/1.0-SNAPSHOT");
-    let stamp = format!("20260101.00000{build}");
-    let version = format!("1.0-{stamp}-{build}");
-    for ext in ["jar", "pom"] {
-        let plain = dir.join(format!("s-1.0-SNAPSHOT.{ext}"));
-        let bytes = std::fs::read(&plain).unwrap();
-        put_with_sha1(&dir.join(format!("s-{version}.{ext}")), &bytes);
-        std::fs::remove_file(&plain).unwrap();
-        std::fs::remove_file(plain.with_extension(format!("{ext}.sha1"))).unwrap();
-    }
-    let meta = format!(
-        "<metadata><groupId>kbt.update</groupId><artifactId>s</artifactId><version>1.0-SNAPSHOT</version>\
-         <versioning><snapshot><timestamp>{stamp}</timestamp><buildNumber>{build}</buildNumber></snapshot>\
-         <lastUpdated>2026010100000{build}</lastUpdated><snapshotVersions>\
-         <snapshotVersion><extension>jar</extension><value>{version}</value><updated>2026010100000{build}</updated></snapshotVersion>\
-         <snapshotVersion><extension>pom</extension><value>{version}</value><updated>2026010100000{build}</updated></snapshotVersion>\
-         </snapshotVersions></versioning></metadata>"
-    );
-    put_with_sha1(&dir.join("maven-metadata.xml"), meta.as_bytes());
+    support::publish_snapshot(root, "kbt.update:s:1.0-SNAPSHOT", build, marker);
 }
 
 /// Publishes release `version` of `kbt.update:r`, with artifact-level metadata listing

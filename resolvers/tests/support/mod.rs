@@ -591,6 +591,41 @@ pub fn publish(root: &Path, gav: &str, body: &str, marker: &str) -> PathBuf {
     jar_path
 }
 
+/// Publishes build `build` (1 to 9) of the snapshot `g:a:v-SNAPSHOT` as a deploy does:
+/// timestamped POM and jar (holding `marker`), and version-level metadata naming them as the
+/// newest. Earlier builds stay.
+pub fn publish_snapshot(root: &Path, gav: &str, build: u32, marker: &str) {
+    let [g, a, v]: [&str; 3] = gav
+        .split(':')
+        .collect::<Vec<_>>()
+        .try_into()
+        .expect("group:artifact:version");
+    publish(root, gav, "", marker);
+    let dir = root.join(g.replace('.', "/")).join(a).join(v);
+    let stamp = format!("20260101.00000{build}");
+    let version = format!("{}{stamp}-{build}", v.trim_end_matches("SNAPSHOT"));
+    for ext in ["jar", "pom"] {
+        let plain = dir.join(format!("{a}-{v}.{ext}"));
+        let bytes = std::fs::read(&plain).expect("published");
+        put_with_sha1(&dir.join(format!("{a}-{version}.{ext}")), &bytes);
+        std::fs::remove_file(&plain).expect("remove");
+        std::fs::remove_file(plain.with_extension(format!("{ext}.sha1"))).expect("remove");
+    }
+    let updated = format!("2026010100000{build}");
+    let entries: String = ["jar", "pom"]
+        .iter()
+        .map(|ext| {
+            format!("<snapshotVersion><extension>{ext}</extension><value>{version}</value><updated>{updated}</updated></snapshotVersion>")
+        })
+        .collect();
+    let meta = format!(
+        "<metadata><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version>\
+         <versioning><snapshot><timestamp>{stamp}</timestamp><buildNumber>{build}</buildNumber></snapshot>\
+         <lastUpdated>{updated}</lastUpdated><snapshotVersions>{entries}</snapshotVersions></versioning></metadata>"
+    );
+    put_with_sha1(&dir.join("maven-metadata.xml"), meta.as_bytes());
+}
+
 /// Writes `bytes` at `path` (making its directory) and their `.sha1` beside it, as a
 /// repository serves every file.
 pub fn put_with_sha1(path: &Path, bytes: &[u8]) {
