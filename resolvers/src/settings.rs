@@ -298,7 +298,10 @@ fn is_external(url: &str) -> bool {
         Some((scheme, rest)) if scheme != "file" => rest,
         _ => return false,
     };
-    let host = rest.split(['/', ':']).next().unwrap_or("");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // After a `user:password@`, before a `:port`.
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host_port.split(':').next().unwrap_or("");
     host != "localhost" && host != "127.0.0.1"
 }
 
@@ -517,5 +520,11 @@ mod tests {
         assert!(!mirror_of_matches("external:*", "c", "http://127.0.0.1:1/"));
         assert!(mirror_of_matches("external:http:*", "c", "http://h/"));
         assert!(!mirror_of_matches("external:http:*", "c", "https://h/"));
+        assert!(!mirror_of_matches(
+            "external:http:*",
+            "c",
+            "http://u:pw@127.0.0.1:8/"
+        ));
+        assert!(mirror_of_matches("external:*", "c", "https://localhost@h/"));
     }
 }

@@ -265,3 +265,46 @@ fn update_policies_parse_and_fall_due_as_in_maven() {
     assert_eq!(Interval(5).most_frequent(Interval(3)), Interval(3));
     assert_eq!(Always.most_frequent(Never), Always);
 }
+
+/// kbuild reads the checks mvn recorded: after mvn resolved the snapshot into a local
+/// repository today, kbuild on that local repository keeps it under `daily` without asking,
+/// and mvn keeps what kbuild took after `-U`.
+#[test]
+fn mvn_and_kbuild_see_each_others_checks() {
+    let repo = tempfile::tempdir().unwrap();
+    publish_snapshot(repo.path(), 1, "one");
+    let server = Server::start(repo.path());
+    let work = tempfile::tempdir().unwrap();
+    let body = format!(
+        "<repositories><repository><id>upd</id><url>{}</url></repository></repositories>\
+         <dependencies><dependency><groupId>kbt.update</groupId><artifactId>s</artifactId><version>1.0-SNAPSHOT</version></dependency></dependencies>",
+        server.url
+    );
+    let mvn = mvn_project_with(work.path(), &body, &server.url, "", &[]);
+    assert!(mvn.ok, "{}", mvn.stdout);
+    publish_snapshot(repo.path(), 2, "two");
+
+    let mut cfg = kbuild_config(&server.url, &mvn.local, UpdatePolicy::Daily);
+    let before = server.asked("maven-metadata.xml").len();
+    let lines = kbuild_resolve(&cfg, Subject::Snapshot.dependency());
+    assert_eq!(Subject::Snapshot.taken(&lines, &mvn.local), "one");
+    assert_eq!(
+        server.asked("maven-metadata.xml").len(),
+        before,
+        "mvn checked today"
+    );
+
+    publish_snapshot(repo.path(), 3, "three");
+    cfg.update_snapshots = true;
+    let lines = kbuild_resolve(&cfg, Subject::Snapshot.dependency());
+    assert_eq!(Subject::Snapshot.taken(&lines, &mvn.local), "three");
+    publish_snapshot(repo.path(), 4, "four");
+    let mvn = mvn_again(work.path(), &[]);
+    assert!(mvn.ok, "{}", mvn.stdout);
+    assert_eq!(
+        Subject::Snapshot.taken(&mvn.list, &mvn.local),
+        "three",
+        "kbuild checked today: {}",
+        mvn.stdout
+    );
+}
