@@ -17,6 +17,7 @@ use crate::repository::{
 use crate::resolve::{Coord, Dep, Download, Exclusion, ProgressSink, ResolveError, Scope};
 use crate::settings::Credentials;
 use crate::settings::Settings;
+use crate::status;
 use crate::version::{Version, VersionReq};
 
 /// Root dependency management, keyed like the classic dependency manager.
@@ -86,123 +87,6 @@ pub(crate) struct Session {
     /// Repositories (by URL) that failed at the transport level, with the failure: asked once, so
     /// an unreachable repository costs its timeout once per resolution, not per file.
     pub down: Mutex<HashMap<String, String>>,
-}
-
-/// Where maven-resolver records when each metadata file was last checked.
-const STATUS_FILE: &str = "resolver-status.properties";
-
-fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// `resolver-status.properties`, a Java properties file of `<file>.lastUpdated=<ms>` lines.
-mod status {
-    use std::path::Path;
-
-    /// Java's properties escapes in a key (`\:`, `\=`, `\ `...) undone.
-    fn unescape(key: &str) -> String {
-        let mut out = String::new();
-        let mut chars = key.chars();
-        while let Some(c) = chars.next() {
-            out.push(if c == '\\' {
-                chars.next().unwrap_or(c)
-            } else {
-                c
-            });
-        }
-        out
-    }
-
-    fn escape(key: &str) -> String {
-        key.chars().fold(String::new(), |mut out, c| {
-            if matches!(c, ':' | '=' | ' ' | '#' | '!' | '\\') {
-                out.push('\\');
-            }
-            out.push(c);
-            out
-        })
-    }
-
-    /// The key and value of one line, split at the first unescaped `=` or `:`.
-    fn entry(line: &str) -> Option<(String, &str)> {
-        let line = line.trim_start();
-        if line.is_empty() || line.starts_with(['#', '!']) {
-            return None;
-        }
-        let mut escaped = false;
-        for (i, c) in line.char_indices() {
-            match c {
-                '\\' if !escaped => escaped = true,
-                '=' | ':' if !escaped => {
-                    return Some((unescape(line[..i].trim_end()), line[i + 1..].trim()))
-                }
-                _ => escaped = false,
-            }
-        }
-        None
-    }
-
-    /// The milliseconds recorded under `key`; `None` when there are none (or no file).
-    pub fn read(file: &Path, key: &str) -> Option<u64> {
-        let text = std::fs::read_to_string(file).ok()?;
-        text.lines()
-            .rev()
-            .filter_map(entry)
-            .find(|(k, _)| k == key)
-            .and_then(|(_, v)| v.parse().ok())
-    }
-
-    /// Records `millis` under `key`, keeping the other entries; written atomically.
-    pub fn write(file: &Path, key: &str, millis: u64) -> std::io::Result<()> {
-        let old = std::fs::read_to_string(file).unwrap_or_default();
-        let mut text = String::from(
-            "#NOTE: This is a Maven Resolver internal implementation file, its format can be changed without prior notice.\n",
-        );
-        for line in old.lines() {
-            match entry(line) {
-                Some((k, _)) if k == key => {}
-                Some(_) => {
-                    text.push_str(line);
-                    text.push('\n');
-                }
-                None => {}
-            }
-        }
-        text.push_str(&format!("{}={millis}\n", escape(key)));
-        let dir = file.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".kbuild-")
-            .suffix(".part")
-            .tempfile_in(dir)?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-        tmp.persist(file).map_err(|e| e.error)?;
-        Ok(())
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn entries_are_read_back_and_others_kept() {
-            let dir = tempfile::tempdir().unwrap();
-            let f = dir.path().join("resolver-status.properties");
-            std::fs::write(
-                &f,
-                "#c\nmaven-metadata-a.xml.lastUpdated=5\nother\\:key=7\n",
-            )
-            .unwrap();
-            assert_eq!(super::read(&f, "maven-metadata-a.xml.lastUpdated"), Some(5));
-            assert_eq!(super::read(&f, "other:key"), Some(7));
-            super::write(&f, "maven-metadata-a.xml.lastUpdated", 9).unwrap();
-            super::write(&f, "id:x.lastUpdated", 11).unwrap();
-            assert_eq!(super::read(&f, "maven-metadata-a.xml.lastUpdated"), Some(9));
-            assert_eq!(super::read(&f, "other:key"), Some(7));
-            assert_eq!(super::read(&f, "id:x.lastUpdated"), Some(11));
-            assert_eq!(super::read(&f, "missing"), None);
-        }
-    }
 }
 
 pub(crate) fn home_dir() -> PathBuf {
@@ -362,10 +246,10 @@ impl Session {
     ) -> Result<Option<Vec<u8>>, RepoError> {
         let name = format!("maven-metadata-{}.xml", repo.id());
         let copy = self.local.path_of(&format!("{dir}/{name}"));
-        let status = self.local.path_of(&format!("{dir}/{STATUS_FILE}"));
+        let status = format!("{dir}/{}", status::FILE);
         let key = format!("{name}.lastUpdated");
-        let now = now_millis();
-        let last = status::read(&status, &key);
+        let now = status::now_millis();
+        let last = status::read(&self.local.path_of(&status), &key);
         if !self.update_snapshots && last.is_some_and(|last| !updates.is_due(last, now)) {
             return match std::fs::read(&copy) {
                 Ok(bytes) => Ok(Some(bytes)),
@@ -382,10 +266,7 @@ impl Session {
             self.local.store(&format!("{dir}/{name}"), bytes)?;
         }
         let _guard = self.status_lock.lock().unwrap_or_else(|e| e.into_inner());
-        status::write(&status, &key, now).map_err(|source| RepoError::Io {
-            path: status.display().to_string(),
-            source,
-        })?;
+        status::write(&self.local, &status, &key, now)?;
         Ok(found)
     }
 

@@ -16,6 +16,7 @@ pub mod repository;
 mod requests;
 mod resolve;
 pub mod settings;
+mod status;
 pub mod version;
 mod versions;
 
