@@ -63,7 +63,7 @@ pub(super) fn read(project: &Node) -> R<ClojureProject> {
 }
 
 /// The keys of a checkout that `:checkout-deps-shares` can name.
-pub(super) const CHECKOUT_SHARES: [&str; 5] = [
+const CHECKOUT_SHARES: [&str; 5] = [
     "source-paths",
     "test-paths",
     "resource-paths",

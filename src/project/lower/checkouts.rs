@@ -1,8 +1,8 @@
 //! Leiningen's `checkouts/`: each `checkouts/<name>` (a directory or a link to one) holding a
-//! project.clj is another project whose paths go on the classpath ahead of its jar, as
-//! the project's `:checkout-deps-shares` (Leiningen's default: source, test and resource
-//! paths, then the compile path) puts them; its Java is compiled by a target of its own, which stands for its
-//! compile path.
+//! project.clj is another project whose paths go on the classpath ahead of its jar, as the
+//! project's `:checkout-deps-shares` (Leiningen's default: source, test and resource paths,
+//! then the compile path) puts them; its Java is compiled by a target of its own, which
+//! stands for its compile path.
 
 use std::path::Path;
 
@@ -83,10 +83,12 @@ pub(super) fn read(
                 "test-paths" => &cp.test_paths,
                 "resource-paths" => &cp.resource_paths,
                 "java-source-paths" => &cp.java_source_paths,
-                _ => {
+                "compile-path" => {
                     shared.push(Shared::Compiled);
                     continue;
                 }
+                // The reader let through only the keys above.
+                _ => continue,
             };
             let paths: Vec<String> = paths.iter().map(under).collect::<Result<_, _>>()?;
             match shared.last_mut() {
