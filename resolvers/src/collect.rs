@@ -63,8 +63,6 @@ pub(crate) struct Session {
     pub offline: bool,
     /// Check every repository's metadata now, whatever its update policy (mvn's `-U`).
     pub update_snapshots: bool,
-    /// Serializes the read-modify-write of `resolver-status.properties` files.
-    pub status_lock: Mutex<()>,
     pub allow_http: bool,
     pub settings: Settings,
     pub transport: HttpTransport,
@@ -265,7 +263,6 @@ impl Session {
         if let Some(bytes) = &found {
             self.local.store(&format!("{dir}/{name}"), bytes)?;
         }
-        let _guard = self.status_lock.lock().unwrap_or_else(|e| e.into_inner());
         status::write(&self.local, &status, &key, now)?;
         Ok(found)
     }

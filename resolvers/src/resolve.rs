@@ -740,7 +740,6 @@ pub async fn resolve(
         local: LocalRepository::new(local_root),
         offline: config.offline || settings.offline,
         update_snapshots: config.update_snapshots,
-        status_lock: Mutex::new(()),
         allow_http: config.allow_http,
         settings,
         transport,

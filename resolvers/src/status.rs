@@ -68,7 +68,11 @@ pub fn read(file: &Path, key: &str) -> Option<u64> {
 }
 
 /// Records `millis` under `key` in the file at `rel` in `local`, keeping the other entries.
+/// One write at a time in this process (resolutions of several targets run at once), so
+/// none loses another's entry.
 pub fn write(local: &LocalRepository, rel: &str, key: &str, millis: u64) -> Result<(), RepoError> {
+    static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = WRITING.lock().unwrap_or_else(|e| e.into_inner());
     let old = std::fs::read_to_string(local.path_of(rel)).unwrap_or_default();
     let mut text = String::from(
         "#NOTE: This is a Maven Resolver internal implementation file, its format can be changed without prior notice.\n",
