@@ -38,6 +38,10 @@ struct Cli {
     /// Resolve Maven artifacts from the local repository only.
     #[arg(long, global = true)]
     offline: bool,
+    /// Check the repositories' metadata (snapshots, version ranges) now, whatever their
+    /// update policies, as mvn's -U.
+    #[arg(short = 'U', long = "update-snapshots", global = true)]
+    update_snapshots: bool,
     /// The local Maven repository (default: settings.xml's localRepository, else ~/.m2/repository).
     #[arg(long = "local-repo", global = true, value_name = "DIR")]
     local_repo: Option<PathBuf>,
@@ -372,6 +376,7 @@ fn run(cli: Cli, watching: bool) -> Result<Option<std::process::Child>, Failure>
     let mut options = Options {
         jobs,
         offline: cli.offline,
+        update_snapshots: cli.update_snapshots,
         local_repo: cli.local_repo.as_ref().map(|d| dir.join(d)),
         relock: matches!(cli.command, Command::Lock),
         force: matches!(cli.command, Command::Test { force: true, .. }),

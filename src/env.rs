@@ -20,6 +20,8 @@ pub struct Options {
     pub jobs: usize,
     /// Resolve from the local Maven repository only.
     pub offline: bool,
+    /// Check repositories' metadata whatever their update policies (`-U`).
+    pub update_snapshots: bool,
     /// The local Maven repository, instead of settings.xml's or ~/.m2/repository.
     pub local_repo: Option<PathBuf>,
     /// Resolve without checking kbuild.lock (`kbuild lock` writes a new one).

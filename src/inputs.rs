@@ -43,6 +43,14 @@ pub fn maven_local_repo_key() -> Key {
 
 const MAVEN_LOCAL_REPO: &str = "maven-local-repo";
 
+/// The [`Key`] of what resolution reads from `~/.m2/settings.xml` (mirrors, servers,
+/// proxies, profiles), so an edit there resolves again and a comment does not.
+pub fn maven_settings_key() -> Key {
+    Key::input("setting", MAVEN_SETTINGS)
+}
+
+const MAVEN_SETTINGS: &str = "maven-settings";
+
 /// `id@version` as it appears in keys.
 pub fn hasher_tag(h: &dyn Hasher) -> String {
     format!("{}@{}", h.id(), h.version())
@@ -115,6 +123,13 @@ impl Inputs for ProjectInputs {
                 }
                 "setting" if arg == MAVEN_LOCAL_REPO => {
                     Ok(Value::Text(me.local_repo()?.to_string_lossy().into_owned()))
+                }
+                // Settings that do not read are a value too: the resolution then says why.
+                "setting" if arg == MAVEN_SETTINGS => {
+                    let config = crate::rules::maven::config(&[], false, &me.options);
+                    let text = kbuild_resolvers::settings_fingerprint(&config)
+                        .unwrap_or_else(|e| format!("unreadable: {e}"));
+                    Ok(Value::Digest(Sha512::digest(text.as_bytes()).to_vec()))
                 }
                 _ => Ok(Value::Text(format!("unknown input {kind}:{arg}"))),
             }

@@ -67,6 +67,46 @@ fn repositories_written_as_a_map_read_as_lein_reads_them() {
     assert_eq!(b.stdout.trim(), theirs);
 }
 
+/// `:plugin-repositories` serves lein's plugins: kbuild reads past it with a warning naming
+/// its line, and the classpath is lein's.
+#[test]
+fn plugin_repositories_are_ignored_with_a_note() {
+    let m2 = debian_m2();
+    let p = Project::new("lein-mixed");
+    p.edit(
+        "project.clj",
+        ":java-source-paths",
+        ":plugin-repositories [[\"plugins\" {:url \"https://plugins.example.invalid/\" :update :never}]]\n  :java-source-paths",
+    );
+    let line = p
+        .read("project.clj")
+        .lines()
+        .position(|l| l.contains(":plugin-repositories"))
+        .unwrap()
+        + 1;
+    let out = lein(&p, &m2, &["classpath"]);
+    assert!(
+        out.status.success(),
+        "lein classpath: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = p.dir.path().display().to_string();
+    let theirs = String::from_utf8_lossy(&out.stdout).trim().replace(
+        &format!("{root}/target/classes"),
+        &format!("{root}/target/kbuild/main:{root}/target/kbuild/java"),
+    );
+    let b = kbuild(&p, &m2, &["classpath"]);
+    assert!(b.ok(), "{}", b.stderr);
+    assert_eq!(b.stdout.trim(), theirs);
+    assert!(
+        b.stderr.contains(&format!(
+            "project.clj:{line}: :plugin-repositories is ignored"
+        )),
+        "{}",
+        b.stderr
+    );
+}
+
 #[test]
 fn kbuild_test_on_a_leiningen_project_counts_what_lein_test_counts() {
     let m2 = debian_m2();

@@ -3,6 +3,8 @@
 //! against the resolved jars, and real java running the result.
 
 mod common;
+#[path = "../resolvers/tests/support/mod.rs"]
+mod support;
 
 use std::process::Command;
 
@@ -363,4 +365,164 @@ fn a_jar_without_a_pom_builds_with_a_warning() {
         .path()
         .join("org/example/words/1.0/words-1.0.jar")
         .is_file());
+}
+
+/// `~/.m2/settings.xml` is an input of every `:maven` target: a mirror, a proxy or a
+/// profile's repository edited there resolves the cached target again, a comment does not, and
+/// a mirror made `<blocked>` fails it (exit 4) naming the repository it blocks.
+#[test]
+fn settings_xml_edits_resolve_again_and_comments_do_not() {
+    let s = setup();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".m2")).unwrap();
+    let url = s._server.url.clone();
+    let write = |body: &str| {
+        std::fs::write(
+            home.path().join(".m2/settings.xml"),
+            format!("<settings>\n{body}\n</settings>\n"),
+        )
+        .unwrap()
+    };
+    let build = || {
+        let out =
+            s.p.command(&s.args(&["--json", "build", "greeter"]))
+                .env("HOME", home.path())
+                .output()
+                .unwrap();
+        common::Build::from(out)
+    };
+    let mirror = |to: &str, blocked: bool| {
+        format!(
+            "<mirrors><mirror><id>m</id><mirrorOf>fixture</mirrorOf><url>{to}</url><blocked>{blocked}</blocked></mirror></mirrors>"
+        )
+    };
+
+    write("<!-- one -->");
+    assert_eq!(build().executed(), set(&["greeter"]));
+    write("<!-- two, reworded -->\n\n");
+    let b = build();
+    assert!(b.ok() && b.executed().is_empty(), "{}", b.stderr);
+
+    write(&mirror(&url, false));
+    assert_eq!(build().executed(), set(&["greeter"]));
+    write(&format!("<!-- a comment -->{}", mirror(&url, false)));
+    assert!(build().executed().is_empty());
+    write(&mirror(&format!("{url}?moved"), false));
+    assert_eq!(build().executed(), set(&["greeter"]));
+
+    let proxy = "<proxies><proxy><id>p</id><active>false</active><host>proxy.invalid</host></proxy></proxies>";
+    write(&format!(
+        "{}{proxy}",
+        mirror(&format!("{url}?moved"), false)
+    ));
+    assert_eq!(build().executed(), set(&["greeter"]));
+
+    let profile = |repo: &str| {
+        format!(
+            "<profiles><profile><id>extra</id><repositories><repository><id>extra</id><url>{repo}</url></repository></repositories></profile></profiles><activeProfiles><activeProfile>extra</activeProfile></activeProfiles>"
+        )
+    };
+    write(&profile(&url));
+    assert_eq!(build().executed(), set(&["greeter"]));
+    write(&profile(&format!("{url}?other")));
+    assert_eq!(build().executed(), set(&["greeter"]));
+
+    // Artifacts already in the local repository do not hide a block: the target resolves
+    // again, and a fresh local repository's lookup fails where mvn's would.
+    write(&mirror(&url, true));
+    let fresh = tempfile::tempdir().unwrap();
+    let out =
+        s.p.command(&[
+            "--local-repo",
+            fresh.path().to_str().unwrap(),
+            "build",
+            "greeter",
+        ])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("blocked mirror m") && err.contains(&format!("repository fixture ({url})")),
+        "{err}"
+    );
+}
+
+/// The marker in a jar that `support::publish` wrote.
+fn jar_marker(path: &std::path::Path) -> String {
+    let mut z = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    std::io::read_to_string(z.by_name("marker.txt").unwrap()).unwrap()
+}
+
+/// A `:maven` target on a snapshot runs every build, but within the repository's update
+/// policy (daily by default) it keeps the build it has when the repository publishes a new
+/// one; `-U` checks now and takes it, and a project.clj repository with `:update :always`
+/// takes it on the next build.
+#[test]
+fn snapshots_follow_the_update_policy_and_dash_u_checks_now() {
+    let repo = tempfile::tempdir().unwrap();
+    support::publish_snapshot(repo.path(), "kbt.update:s:1.0-SNAPSHOT", 1, "one");
+    let server = Server::serve(repo.path());
+    let p = Project::empty();
+    p.write(
+        "kbuild.edn",
+        &format!(
+            "{{:repositories {{\"snaps\" \"{}\"}} :allow-http true\n :targets {{s {{:rule :maven :coords [[kbt.update/s \"1.0-SNAPSHOT\"]]}}}}}}\n",
+            server.url
+        ),
+    );
+    let local = tempfile::tempdir().unwrap();
+    let jar = local
+        .path()
+        .join("kbt/update/s/1.0-SNAPSHOT/s-1.0-SNAPSHOT.jar");
+    let build = |extra: &[&str]| {
+        let mut args = vec!["--local-repo", local.path().to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.extend(["--json", "build"]);
+        let b = common::Build::from(p.run(&args));
+        assert!(b.ok(), "{}", b.stderr);
+        assert_eq!(
+            b.executed(),
+            set(&["s"]),
+            "a snapshot is checked every build"
+        );
+        jar_marker(&jar)
+    };
+    assert_eq!(build(&[]), "one");
+    support::publish_snapshot(repo.path(), "kbt.update:s:1.0-SNAPSHOT", 2, "two");
+    assert_eq!(build(&[]), "one", "daily: checked already today");
+    assert_eq!(build(&["-U"]), "two");
+
+    let repo = tempfile::tempdir().unwrap();
+    support::publish_snapshot(repo.path(), "kbt.update:s:1.0-SNAPSHOT", 1, "one");
+    let p = Project::empty();
+    p.write(
+        "project.clj",
+        &format!(
+            "(defproject kbt/app \"1\"\n  :dependencies [[kbt.update/s \"1.0-SNAPSHOT\"]]\n  :repositories ^:replace [[\"snaps\" {{:url \"file://{}\" :update :always}}]])\n",
+            repo.path().display()
+        ),
+    );
+    let local = tempfile::tempdir().unwrap();
+    let jar = local
+        .path()
+        .join("kbt/update/s/1.0-SNAPSHOT/s-1.0-SNAPSHOT.jar");
+    let build = || {
+        let b = common::Build::from(p.run(&[
+            "--local-repo",
+            local.path().to_str().unwrap(),
+            // Without :base, whose nREPL this repository does not have.
+            "--profile",
+            "-base",
+            "--json",
+            "build",
+            "deps",
+        ]));
+        assert!(b.ok(), "{}", b.stderr);
+        jar_marker(&jar)
+    };
+    assert_eq!(build(), "one");
+    support::publish_snapshot(repo.path(), "kbt.update:s:1.0-SNAPSHOT", 2, "two");
+    assert_eq!(build(), "two", ":update :always checks every build");
 }

@@ -12,10 +12,12 @@ use crate::mediation::{Graph, Node, ROOT};
 use crate::pom::{self, Model, PomError, RawPom};
 use crate::repository::{
     self, artifact_path, HttpTransport, LocalRepository, Policy, RepoError, Repository,
+    UpdatePolicy,
 };
 use crate::resolve::{Coord, Dep, Download, Exclusion, ProgressSink, ResolveError, Scope};
 use crate::settings::Credentials;
 use crate::settings::Settings;
+use crate::status;
 use crate::version::{Version, VersionReq};
 
 /// Root dependency management, keyed like the classic dependency manager.
@@ -59,6 +61,8 @@ type ModelResult = Result<Option<Arc<Model>>, ResolveError>;
 pub(crate) struct Session {
     pub local: LocalRepository,
     pub offline: bool,
+    /// Check every repository's metadata now, whatever its update policy (mvn's `-U`).
+    pub update_snapshots: bool,
     pub allow_http: bool,
     pub settings: Settings,
     pub transport: HttpTransport,
@@ -197,7 +201,20 @@ impl Session {
         policy: Policy,
         own: Option<Credentials>,
     ) -> Result<Arc<dyn Repository>, RepoError> {
-        let (id, url, own) = match self.settings.mirror_for(id, url) {
+        // Maven's global settings add the http blocker after the user's mirrors; kbuild's
+        // `allow_http` is the explicit opt-in that lifts it.
+        let blocker = crate::settings::Mirror::default_http_blocker();
+        let mirror = self.settings.mirror_for(id, url).or_else(|| {
+            (!self.allow_http && crate::settings::mirror_of_matches(&blocker.mirror_of, id, url))
+                .then_some(&blocker)
+        });
+        if let Some(m) = mirror.filter(|m| m.blocked) {
+            return Ok(repository::with_policy(
+                repository::blocked(id, url, m),
+                policy,
+            ));
+        }
+        let (id, url, own) = match mirror {
             Some(m) => (m.id.as_str(), m.url.as_str(), None),
             None => (id, url, own),
         };
@@ -212,6 +229,42 @@ impl Session {
         let r = repository::with_policy(r, policy);
         cache.insert(key, r.clone());
         Ok(r)
+    }
+
+    /// `repo`'s `maven-metadata.xml` in the layout directory `dir`. As in Maven, the copy
+    /// kept in the local repository (`maven-metadata-<id>.xml`) serves until `updates` says a
+    /// check is due (the time of the last one is in `resolver-status.properties`, Maven's own
+    /// record, so mvn and kbuild see each other's checks); a due check asks the repository and
+    /// records its answer, found or not. `update_snapshots` makes every check due.
+    async fn metadata(
+        &self,
+        repo: &dyn Repository,
+        dir: &str,
+        updates: UpdatePolicy,
+    ) -> Result<Option<Vec<u8>>, RepoError> {
+        let name = format!("maven-metadata-{}.xml", repo.id());
+        let copy = self.local.path_of(&format!("{dir}/{name}"));
+        let status = format!("{dir}/{}", status::FILE);
+        let key = format!("{name}.lastUpdated");
+        let now = status::now_millis();
+        let last = status::read(&self.local.path_of(&status), &key);
+        if !self.update_snapshots && last.is_some_and(|last| !updates.is_due(last, now)) {
+            return match std::fs::read(&copy) {
+                Ok(bytes) => Ok(Some(bytes)),
+                // Checked, and the repository had none: not asked again until due.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(source) => Err(RepoError::Io {
+                    path: copy.display().to_string(),
+                    source,
+                }),
+            };
+        }
+        let found = repository::fetch_verified(repo, &format!("{dir}/maven-metadata.xml")).await?;
+        if let Some(bytes) = &found {
+            self.local.store(&format!("{dir}/{name}"), bytes)?;
+        }
+        status::write(&self.local, &status, &key, now)?;
+        Ok(found)
     }
 
     /// Resolves a `-SNAPSHOT` version to the timestamped file version in `repo`.
@@ -235,7 +288,11 @@ impl Session {
         {
             return Ok(v.clone().unwrap_or_else(|| c.version.clone()));
         }
-        let found = match repository::fetch_verified(repo, &meta_path).await {
+        let dir = meta_path.trim_end_matches("/maven-metadata.xml");
+        let found = match self
+            .metadata(repo, dir, repo.policy().snapshot_updates)
+            .await
+        {
             Ok(Some(bytes)) => {
                 let file = repository::redact_url(&format!("{}{}", repo.url(), meta_path));
                 snapshot_file_version(&bytes, &file, &c.version, &c.extension, &c.classifier)
@@ -415,9 +472,13 @@ impl Session {
                     bytes: size,
                 });
             }
-            // An earlier repository failed (an unreachable one was warned about already).
+            // An earlier repository failed (an unreachable one was warned about already; a
+            // blocked one was blocked on purpose).
             if let Some(e @ ResolveError::Fetch { source, .. }) = &first_failure {
-                if !matches!(**source, RepoError::Transport { .. }) {
+                if !matches!(
+                    **source,
+                    RepoError::Transport { .. } | RepoError::Blocked { .. }
+                ) {
                     self.warn(format!(
                         "{e}; {c} found in repository {} instead",
                         repo.id()
@@ -669,11 +730,12 @@ impl Session {
             if let Ok(bytes) = std::fs::read(&local_meta) {
                 all.extend(parse(&bytes, &local_meta.display().to_string())?);
             }
-            let fetched = join_all(
-                repos
-                    .iter()
-                    .map(|r| repository::fetch_verified(r.as_ref(), &rel)),
-            )
+            // The versions of releases and snapshots alike: the more frequent policy.
+            let fetched = join_all(repos.iter().map(|r| {
+                let p = r.policy();
+                let updates = p.release_updates.most_frequent(p.snapshot_updates);
+                self.metadata(r.as_ref(), &dir, updates)
+            }))
             .await;
             for (repo, res) in repos.iter().zip(fetched) {
                 let bytes = res.map_err(|source| ResolveError::Fetch {
@@ -684,10 +746,6 @@ impl Session {
                 if let Some(bytes) = bytes {
                     let file = repository::redact_url(&format!("{}{}", repo.url(), rel));
                     all.extend(parse(&bytes, &file)?);
-                    // Cached like Maven does, so offline range resolution works later.
-                    let _ = self
-                        .local
-                        .store(&format!("{dir}/maven-metadata-{}.xml", repo.id()), &bytes);
                 }
             }
         }

@@ -16,15 +16,17 @@ pub mod repository;
 mod requests;
 mod resolve;
 pub mod settings;
+mod status;
 pub mod version;
 mod versions;
 
 pub use leiningen::leiningen_order;
-pub use repository::{redact_url, ChecksumPolicy, Policy};
+pub use repository::{redact_url, ChecksumPolicy, Policy, UpdatePolicy};
 pub use requests::{Request, Requests};
 pub use resolve::{
-    local_repository, resolve, standalone_pom_dependencies, to_list_lines, to_tree_string, Auth,
-    Coord, Dependency, Download, Exclusion, Mediation, ProgressSink, RemoteRepository, Resolution,
-    ResolveError, ResolvedArtifact, ResolverConfig, Scope, Secret, TreeNode,
+    local_repository, resolve, settings_fingerprint, standalone_pom_dependencies, to_list_lines,
+    to_tree_string, Auth, Coord, Dependency, Download, Exclusion, Mediation, ProgressSink,
+    RemoteRepository, Resolution, ResolveError, ResolvedArtifact, ResolverConfig, Scope, Secret,
+    TreeNode,
 };
 pub use versions::available_versions;

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use crate::repository::{ChecksumPolicy, Policy};
+use crate::repository::{ChecksumPolicy, Policy, UpdatePolicy};
 use crate::version::{Restriction, Version, VersionReq};
 
 #[derive(Debug, thiserror::Error)]
@@ -274,6 +274,13 @@ pub(crate) fn repositories(e: &Element) -> Vec<(String, String, Policy)> {
                     .and_then(|t| ChecksumPolicy::parse(&t))
                     .unwrap_or_default()
             };
+            // Unwritten or unknown, Maven's `daily`.
+            let updates = |which: &str| {
+                r.child(which)
+                    .and_then(|p| p.text_of("updatePolicy"))
+                    .and_then(|t| UpdatePolicy::parse(&t))
+                    .unwrap_or_default()
+            };
             (
                 r.text_of("id").unwrap_or_default(),
                 r.text_of("url").unwrap_or_default(),
@@ -282,6 +289,8 @@ pub(crate) fn repositories(e: &Element) -> Vec<(String, String, Policy)> {
                     snapshots: enabled("snapshots"),
                     release_checksums: checksums("releases"),
                     snapshot_checksums: checksums("snapshots"),
+                    release_updates: updates("releases"),
+                    snapshot_updates: updates("snapshots"),
                 },
             )
         })

@@ -27,6 +27,13 @@ pub enum RepoError {
     },
     #[error("refusing plain http repository `{id}` ({url}); allow http explicitly to use it")]
     InsecureHttp { id: String, url: String },
+    #[error("blocked mirror {mirror} ({mirror_url}) for repository {id} ({url})")]
+    Blocked {
+        mirror: String,
+        mirror_url: String,
+        id: String,
+        url: String,
+    },
     #[error("unsupported repository URL `{url}` for `{id}`")]
     UnsupportedUrl { id: String, url: String },
     #[error("{url}: {message}")]
@@ -121,6 +128,92 @@ pub struct Policy {
     pub release_checksums: ChecksumPolicy,
     #[serde(default, skip_serializing_if = "ChecksumPolicy::is_fail")]
     pub snapshot_checksums: ChecksumPolicy,
+    /// How often its metadata (snapshots' timestamps, the versions a range sees) is asked
+    /// again, for releases and for snapshots.
+    #[serde(default, skip_serializing_if = "UpdatePolicy::is_daily")]
+    pub release_updates: UpdatePolicy,
+    #[serde(default, skip_serializing_if = "UpdatePolicy::is_daily")]
+    pub snapshot_updates: UpdatePolicy,
+}
+
+/// Maven's `<updatePolicy>` (Leiningen's `:update`): when a repository's cached
+/// `maven-metadata.xml` is checked again.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdatePolicy {
+    Always,
+    /// Once a day: when the last check was before today's local midnight (Maven's default).
+    #[default]
+    Daily,
+    /// After this many minutes.
+    Interval(u32),
+    Never,
+}
+
+impl UpdatePolicy {
+    pub fn is_daily(&self) -> bool {
+        *self == UpdatePolicy::Daily
+    }
+
+    /// `always`, `daily`, `never` or `interval:N`, as POMs and settings.xml write it.
+    pub fn parse(text: &str) -> Option<UpdatePolicy> {
+        match text.trim() {
+            "always" => Some(UpdatePolicy::Always),
+            "daily" => Some(UpdatePolicy::Daily),
+            "never" => Some(UpdatePolicy::Never),
+            t => t
+                .strip_prefix("interval:")
+                .and_then(|n| n.parse().ok())
+                .map(UpdatePolicy::Interval),
+        }
+    }
+
+    /// Whether a check last made at `last` (ms since the epoch) is due again at `now`, as
+    /// maven-resolver's update policy analyzer decides.
+    pub fn is_due(&self, last: u64, now: u64) -> bool {
+        match self {
+            UpdatePolicy::Always => true,
+            UpdatePolicy::Never => false,
+            UpdatePolicy::Daily => last < local_midnight(now),
+            UpdatePolicy::Interval(minutes) => last + u64::from(*minutes) * 60_000 < now,
+        }
+    }
+
+    /// The more frequent of two policies, which metadata for both kinds of version (the
+    /// versions a range lists) follows, as Maven's effective policy.
+    pub fn most_frequent(self, other: UpdatePolicy) -> UpdatePolicy {
+        use UpdatePolicy::*;
+        match (self, other) {
+            (Always, _) | (_, Always) => Always,
+            (Interval(a), Interval(b)) => Interval(a.min(b)),
+            (Interval(a), _) | (_, Interval(a)) => Interval(a),
+            (Daily, _) | (_, Daily) => Daily,
+            (Never, Never) => Never,
+        }
+    }
+}
+
+/// The start of the local day that contains `now` (ms since the epoch), as Java's default
+/// calendar sees it.
+fn local_midnight(now: u64) -> u64 {
+    let secs = (now / 1000) as libc::time_t;
+    // SAFETY: localtime_r and mktime only read and write the structs given them.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&secs, &mut tm).is_null() {
+            return now - now % 86_400_000;
+        }
+        tm.tm_hour = 0;
+        tm.tm_min = 0;
+        tm.tm_sec = 0;
+        tm.tm_isdst = -1;
+        match libc::mktime(&mut tm) {
+            -1 => now - now % 86_400_000,
+            t => t.max(0) as u64 * 1000,
+        }
+    }
 }
 
 /// Maven's `<checksumPolicy>` (Leiningen's `:checksum`). kbuild's default is `fail`, stricter
@@ -161,6 +254,8 @@ impl Default for Policy {
             snapshots: true,
             release_checksums: ChecksumPolicy::Fail,
             snapshot_checksums: ChecksumPolicy::Fail,
+            release_updates: UpdatePolicy::Daily,
+            snapshot_updates: UpdatePolicy::Daily,
         }
     }
 }
@@ -176,6 +271,15 @@ impl Policy {
             self.snapshot_checksums
         } else {
             self.release_checksums
+        }
+    }
+
+    /// The update policy for metadata about `version`'s kind.
+    pub fn updates(&self, version: &str) -> UpdatePolicy {
+        if base_version(version).ends_with("SNAPSHOT") {
+            self.snapshot_updates
+        } else {
+            self.release_updates
         }
     }
 
@@ -478,6 +582,41 @@ impl Repository for FileRepository {
             }
         })
     }
+}
+
+/// A repository behind a blocked mirror: every lookup fails, naming both, as in Maven.
+struct Blocked {
+    id: String,
+    url: String,
+    mirror: crate::settings::Mirror,
+}
+
+impl Repository for Blocked {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn url(&self) -> &str {
+        &self.url
+    }
+    fn get<'a>(&'a self, _path: &'a str) -> Fetch<'a> {
+        Box::pin(async move {
+            Err(RepoError::Blocked {
+                mirror: self.mirror.id.clone(),
+                mirror_url: redact_url(&self.mirror.url),
+                id: self.id.clone(),
+                url: redact_url(&self.url),
+            })
+        })
+    }
+}
+
+/// The repository `id` at `url` as `mirror`, a blocked mirror, leaves it: failing.
+pub fn blocked(id: &str, url: &str, mirror: &crate::settings::Mirror) -> Arc<dyn Repository> {
+    Arc::new(Blocked {
+        id: id.into(),
+        url: url.into(),
+        mirror: mirror.clone(),
+    })
 }
 
 /// Opens `url` as a repository: `https://`, `http://` (only with `allow_http`) or `file:`.

@@ -373,6 +373,9 @@ pub struct ResolverConfig {
     pub local_repo: Option<PathBuf>,
     /// Local repository only (settings.xml `offline` also turns this on).
     pub offline: bool,
+    /// Check every repository's metadata (snapshots, ranges) now, whatever its update
+    /// policy, as mvn's `-U`.
+    pub update_snapshots: bool,
     /// Permit plain `http://` repositories (Maven 3.8+ blocks them).
     pub allow_http: bool,
     /// Default `~/.m2/settings.xml`; a missing file means no settings.
@@ -438,6 +441,7 @@ impl Default for ResolverConfig {
             )],
             local_repo: None,
             offline: false,
+            update_snapshots: false,
             allow_http: false,
             settings_xml: None,
             system_properties: BTreeMap::new(),
@@ -693,6 +697,13 @@ fn local_root(config: &ResolverConfig, settings: &Settings) -> PathBuf {
         .unwrap_or_else(|| home_dir().join(".m2/repository"))
 }
 
+/// What `resolve` reads from settings.xml (and settings-security.xml) with this
+/// configuration, as [`Settings::fingerprint`] gives it: an edit that changes it may change a
+/// resolution, one that does not (a comment) cannot.
+pub fn settings_fingerprint(config: &ResolverConfig) -> Result<String, ResolveError> {
+    Ok(settings(config)?.fingerprint())
+}
+
 /// The local repository `resolve` uses with this configuration: the configured one, else
 /// settings.xml's `<localRepository>`, else `~/.m2/repository`.
 pub fn local_repository(config: &ResolverConfig) -> Result<PathBuf, ResolveError> {
@@ -728,6 +739,7 @@ pub async fn resolve(
     let mut session = Session {
         local: LocalRepository::new(local_root),
         offline: config.offline || settings.offline,
+        update_snapshots: config.update_snapshots,
         allow_http: config.allow_http,
         settings,
         transport,

@@ -13,6 +13,21 @@ pub struct Mirror {
     /// `Debug` shows it without a password written into it.
     pub url: String,
     pub mirror_of: String,
+    /// `<blocked>true</blocked>`: every repository it mirrors fails its lookups.
+    pub blocked: bool,
+}
+
+impl Mirror {
+    /// Maven 3.8's `maven-default-http-blocker`, from its global settings.xml: plain http
+    /// repositories off this machine are blocked.
+    pub fn default_http_blocker() -> Mirror {
+        Mirror {
+            id: "maven-default-http-blocker".into(),
+            url: "http://0.0.0.0/".into(),
+            mirror_of: "external:http:*".into(),
+            blocked: true,
+        }
+    }
 }
 
 impl fmt::Debug for Mirror {
@@ -21,6 +36,7 @@ impl fmt::Debug for Mirror {
             .field("id", &self.id)
             .field("url", &crate::repository::redact_url(&self.url))
             .field("mirror_of", &self.mirror_of)
+            .field("blocked", &self.blocked)
             .finish()
     }
 }
@@ -143,6 +159,7 @@ impl Settings {
                     id: m.text_of("id").unwrap_or_default(),
                     url: m.text_of("url").unwrap_or_default(),
                     mirror_of: m.text_of("mirrorOf").unwrap_or_default(),
+                    blocked: m.text_of("blocked").as_deref() == Some("true"),
                 })
                 .collect(),
             servers: root
@@ -221,6 +238,23 @@ impl Settings {
         out
     }
 
+    /// What resolution reads from these settings, as text that changes only when they do
+    /// (not with a comment or a reformat). Passwords enter as their SHA-256.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let secret = |c: &Credentials| hex::encode(sha2::Sha256::digest(c.password.as_bytes()));
+        let mut text = format!("{self:?}");
+        for (id, c) in &self.servers {
+            text.push_str(&format!("\nserver {id} {}", secret(c)));
+        }
+        for p in &self.proxies {
+            if let Some(c) = &p.credentials {
+                text.push_str(&format!("\nproxy {} {}", p.id, secret(c)));
+            }
+        }
+        text
+    }
+
     /// Reads `path`; a missing file means default settings.
     pub fn load(path: &Path) -> Result<Settings, SettingsError> {
         match std::fs::read(path) {
@@ -264,7 +298,10 @@ fn is_external(url: &str) -> bool {
         Some((scheme, rest)) if scheme != "file" => rest,
         _ => return false,
     };
-    let host = rest.split(['/', ':']).next().unwrap_or("");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // After a `user:password@`, before a `:port`.
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host_port.split(':').next().unwrap_or("");
     host != "localhost" && host != "127.0.0.1"
 }
 
@@ -483,5 +520,11 @@ mod tests {
         assert!(!mirror_of_matches("external:*", "c", "http://127.0.0.1:1/"));
         assert!(mirror_of_matches("external:http:*", "c", "http://h/"));
         assert!(!mirror_of_matches("external:http:*", "c", "https://h/"));
+        assert!(!mirror_of_matches(
+            "external:http:*",
+            "c",
+            "http://u:pw@127.0.0.1:8/"
+        ));
+        assert!(mirror_of_matches("external:*", "c", "https://localhost@h/"));
     }
 }

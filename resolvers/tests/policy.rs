@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 
 use kbuild_resolvers::{
-    resolve, to_list_lines, ChecksumPolicy, Dependency, Policy, RemoteRepository,
+    resolve, to_list_lines, ChecksumPolicy, Dependency, Policy, RemoteRepository, UpdatePolicy,
 };
 use support::{config, mvn_project, publish, runtime, Server};
 
@@ -15,6 +15,8 @@ const SNAPSHOTS_ONLY: Policy = Policy {
     snapshots: true,
     release_checksums: ChecksumPolicy::Fail,
     snapshot_checksums: ChecksumPolicy::Fail,
+    release_updates: UpdatePolicy::Daily,
+    snapshot_updates: UpdatePolicy::Daily,
 };
 
 fn deps(specs: &[&str]) -> Vec<Dependency> {

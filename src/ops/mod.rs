@@ -137,6 +137,10 @@ pub fn read(
     loop {
         let project = Project::read(dir, selection, &exports)?;
         if project.git_pending.is_empty() {
+            let printer = Printer::new(json);
+            for note in project.clojure.iter().flat_map(|c| &c.notes) {
+                printer.warn(note);
+            }
             return Ok(project);
         }
         if options.lock.is_none() {

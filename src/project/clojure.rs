@@ -141,6 +141,14 @@ pub(crate) struct ClojureProject {
     /// Leiningen's `:prep-tasks`, in order (`["javac" "compile"]` unless set; empty for
     /// deps.edn).
     pub(super) prep_tasks: Vec<PrepTask>,
+    /// Leiningen's `:checkout-deps-shares`, de-duplicated: which keys of each checkout go on
+    /// the classpath, in order (`source-paths`, `test-paths`, `resource-paths`,
+    /// `java-source-paths`, `compile-path`).
+    /// An entry kbuild cannot read (a function) is this error, raised only when there are
+    /// checkouts: lein too calls the shares only then.
+    pub(super) checkout_shares: Result<Vec<String>, String>,
+    /// What reading left aside, for a warning each (`project.clj:LINE: ...`).
+    pub notes: Vec<String>,
 }
 
 /// One `:prep-tasks` entry, with the `project.clj` line it is written on.

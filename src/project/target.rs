@@ -161,7 +161,7 @@ impl Rule {
     pub fn always_runs(&self) -> Option<&'static str> {
         match self {
             Rule::Maven { coords, .. } if coords.iter().any(is_dynamic) => {
-                Some("its versions are ranges or snapshots, which are checked every build")
+                Some("its versions are ranges or snapshots, checked every build (the repositories' metadata as their update policies say)")
             }
             Rule::PrepRun { outputs, .. } if outputs.is_empty() => {
                 Some("the prep task declares no :kbuild/outputs, so it runs every build")

@@ -8,7 +8,7 @@ use kbuild_engine::{output_digest, BuildError, Cause, Ctx, Db, Hash, Product};
 
 use super::info::{artifact_entries, Artifact, Info, Node};
 use crate::env::{Env, Options};
-use crate::inputs::{file_key, maven_local_repo_key};
+use crate::inputs::{file_key, maven_local_repo_key, maven_settings_key};
 use crate::project::{self, Target};
 
 pub const LOCK_FILE: &str = "kbuild.lock";
@@ -48,6 +48,8 @@ pub async fn run(env: &Env, ctx: &Ctx) -> Result<serde_json::Value, BuildError> 
     // Leiningen and the Clojure CLI take no repositories from settings.xml profiles.
     config.settings_profiles = !*lein_order && !*newest;
     config.progress = Some(progress(&env.printer));
+    // Mirrors, credentials, proxies and profiles decide what resolves: an edit resolves again.
+    ctx.fetch(maven_settings_key()).await?;
     ctx.reporter().running(ctx.target());
     let resolution = kbuild_resolvers::resolve(&config, coords, managed)
         .await
@@ -233,6 +235,7 @@ pub fn config(
     }
     config.allow_http = allow_http;
     config.offline = options.offline;
+    config.update_snapshots = options.update_snapshots;
     config.local_repo = options.local_repo.clone();
     // POM profiles activate on the JDK's version, as Maven's would on the one it runs on.
     if let Some(v) = crate::inputs::java_version() {

@@ -340,6 +340,7 @@ pub fn config(urls: &[&str], local: &Path) -> ResolverConfig {
             .collect(),
         local_repo: Some(local.to_path_buf()),
         offline: false,
+        update_snapshots: false,
         allow_http: true,
         settings_xml: Some(local.join("no-settings.xml")),
         system_properties: props,
@@ -590,6 +591,41 @@ pub fn publish(root: &Path, gav: &str, body: &str, marker: &str) -> PathBuf {
     jar_path
 }
 
+/// Publishes build `build` (1 to 9) of the snapshot `g:a:v-SNAPSHOT` as a deploy does:
+/// timestamped POM and jar (holding `marker`), and version-level metadata naming them as the
+/// newest. Earlier builds stay.
+pub fn publish_snapshot(root: &Path, gav: &str, build: u32, marker: &str) {
+    let [g, a, v]: [&str; 3] = gav
+        .split(':')
+        .collect::<Vec<_>>()
+        .try_into()
+        .expect("group:artifact:version");
+    publish(root, gav, "", marker);
+    let dir = root.join(g.replace('.', "/")).join(a).join(v);
+    let stamp = format!("20260101.00000{build}");
+    let version = format!("{}{stamp}-{build}", v.trim_end_matches("SNAPSHOT"));
+    for ext in ["jar", "pom"] {
+        let plain = dir.join(format!("{a}-{v}.{ext}"));
+        let bytes = std::fs::read(&plain).expect("published");
+        put_with_sha1(&dir.join(format!("{a}-{version}.{ext}")), &bytes);
+        std::fs::remove_file(&plain).expect("remove");
+        std::fs::remove_file(plain.with_extension(format!("{ext}.sha1"))).expect("remove");
+    }
+    let updated = format!("2026010100000{build}");
+    let entries: String = ["jar", "pom"]
+        .iter()
+        .map(|ext| {
+            format!("<snapshotVersion><extension>{ext}</extension><value>{version}</value><updated>{updated}</updated></snapshotVersion>")
+        })
+        .collect();
+    let meta = format!(
+        "<metadata><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version>\
+         <versioning><snapshot><timestamp>{stamp}</timestamp><buildNumber>{build}</buildNumber></snapshot>\
+         <lastUpdated>{updated}</lastUpdated><snapshotVersions>{entries}</snapshotVersions></versioning></metadata>"
+    );
+    put_with_sha1(&dir.join("maven-metadata.xml"), meta.as_bytes());
+}
+
 /// Writes `bytes` at `path` (making its directory) and their `.sha1` beside it, as a
 /// repository serves every file.
 pub fn put_with_sha1(path: &Path, bytes: &[u8]) {
@@ -635,8 +671,20 @@ pub fn mvn_project_with(
         .expect("cp")
         .success();
     assert!(ok, "cp -al failed");
+    // `<mirrors>` in `settings` join the one for central (settings.xml allows one list).
+    let (mirrors, settings) = match (settings.find("<mirrors>"), settings.find("</mirrors>")) {
+        (Some(start), Some(end)) => (
+            &settings[start + "<mirrors>".len()..end],
+            format!(
+                "{}{}",
+                &settings[..start],
+                &settings[end + "</mirrors>".len()..]
+            ),
+        ),
+        _ => ("", settings.to_string()),
+    };
     let settings = format!(
-        "<settings><localRepository>{}</localRepository><mirrors><mirror><id>central-here</id><mirrorOf>central</mirrorOf><url>{central}</url></mirror></mirrors>{settings}</settings>",
+        "<settings><localRepository>{}</localRepository><mirrors>{mirrors}<mirror><id>central-here</id><mirrorOf>central</mirrorOf><url>{central}</url></mirror></mirrors>{settings}</settings>",
         local.display()
     );
     std::fs::write(work.join("settings.xml"), settings).expect("write");
@@ -644,6 +692,13 @@ pub fn mvn_project_with(
         "<project><modelVersion>4.0.0</modelVersion><groupId>kbuild.test</groupId><artifactId>root</artifactId><version>1</version><packaging>pom</packaging>{body}</project>"
     );
     std::fs::write(work.join("pom.xml"), pom).expect("write");
+    mvn_again(work, args)
+}
+
+/// Runs `mvn dependency:list` again on the project [`mvn_project_with`] wrote in `work`,
+/// with its local repository as that run left it.
+pub fn mvn_again(work: &Path, args: &[&str]) -> MvnRun {
+    let local = work.join("m2");
     let out = Command::new("mvn")
         .current_dir(work)
         .args(["-B", "-ntp", "-Dstyle.color=never", "-s"])

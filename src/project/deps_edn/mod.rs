@@ -175,6 +175,8 @@ pub(super) fn read_deps_edn(text: &str, selected: &[&str]) -> R<ClojureProject> 
         prelude: Vec::new(),
         pom: Default::default(),
         prep_tasks: Vec::new(),
+        checkout_shares: Ok(Vec::new()),
+        notes: Vec::new(),
     })
 }
 

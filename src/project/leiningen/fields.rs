@@ -2,7 +2,9 @@
 //! managed versions and the global exclusions), repositories, paths, `:aot`, `:main`, and
 //! the code Leiningen hands to the project's JVM.
 
-use kbuild_resolvers::{Auth, ChecksumPolicy, Dependency, Policy, RemoteRepository, Secret};
+use kbuild_resolvers::{
+    Auth, ChecksumPolicy, Dependency, Policy, RemoteRepository, Secret, UpdatePolicy,
+};
 
 use super::dependencies::{dep_from_map, dep_map, exclusion, exclusion_map};
 use super::merge::{repo_parts, seq_items};
@@ -51,11 +53,75 @@ pub(super) fn read(project: &Node) -> R<ClojureProject> {
         test_selectors: test_selectors(project)?,
         prelude: prelude(project)?,
         prep_tasks: prep_tasks(project)?,
+        checkout_shares: checkout_shares(project).map_err(|e| e.to_string()),
+        notes: notes(project),
         pom: pom_info(project).unwrap_or_else(|e| PomInfo {
             error: Some(e.to_string()),
             ..PomInfo::default()
         }),
     })
+}
+
+/// The keys of a checkout that `:checkout-deps-shares` can name.
+const CHECKOUT_SHARES: [&str; 5] = [
+    "source-paths",
+    "test-paths",
+    "resource-paths",
+    "java-source-paths",
+    "compile-path",
+];
+
+/// `:checkout-deps-shares` as keywords, each once (a later repeat adds nothing to a
+/// classpath). `:base` ends it with lein's function for the checkouts' own checkouts, which
+/// kbuild does not read; any other function is an error, as kbuild evaluates nothing.
+fn checkout_shares(project: &Node) -> R<Vec<String>> {
+    let Some(node) = project.get("checkout-deps-shares").filter(|n| !n.is_nil()) else {
+        return Ok(Vec::new());
+    };
+    let (items, _) = seq_items(PROJECT_CLJ, node.clone(), "a vector of keywords")?;
+    let mut out: Vec<String> = Vec::new();
+    for item in &items {
+        match &item.v {
+            V::Kw(k) if CHECKOUT_SHARES.contains(&k.as_str()) => {
+                if !out.contains(k) {
+                    out.push(k.clone());
+                }
+            }
+            V::Sym(s) if s == super::profiles::CHECKOUT_DEPS_PATHS => {}
+            V::Kw(k) => {
+                return Err(invalid(
+                    PROJECT_CLJ,
+                    item.pos,
+                    format!(
+                        ":checkout-deps-shares: kbuild shares a checkout's :{} only, not :{k}",
+                        CHECKOUT_SHARES.join(", :")
+                    ),
+                ))
+            }
+            _ => {
+                return Err(invalid(
+                    PROJECT_CLJ,
+                    item.pos,
+                    ":checkout-deps-shares: a function here would have to run, which kbuild does not do; name the paths with keywords (:source-paths, :compile-path...)",
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Keys read and left aside: plugins' repositories serve plugins, which kbuild does not run.
+fn notes(project: &Node) -> Vec<String> {
+    project
+        .get("plugin-repositories")
+        .map(|n| {
+            format!(
+                "{PROJECT_CLJ}:{}: :plugin-repositories is ignored (kbuild runs no Leiningen plugins)",
+                n.pos.line
+            )
+        })
+        .into_iter()
+        .collect()
 }
 
 /// The keys only `lein pom` reads.
@@ -404,11 +470,28 @@ fn repository(id: String, opts: &Node) -> R<RemoteRepository> {
             Some((n, _)) => Err(expected(PROJECT_CLJ, n, ":fail, :warn or :ignore")),
         }
     };
+    // `:update` likewise: pomegranate's `:always`, `:daily` (its default) or `:never`.
+    let updates = |which: &str| -> R<UpdatePolicy> {
+        let node = opts
+            .get(which)
+            .and_then(|m| m.get("update"))
+            .or_else(|| opts.get("update"));
+        let bad = |n: &Node| expected(PROJECT_CLJ, n, ":always, :daily or :never");
+        match node.map(|n| (n, &n.v)) {
+            None => Ok(UpdatePolicy::Daily),
+            Some((n, V::Kw(k))) => UpdatePolicy::parse(k)
+                .filter(|u| !matches!(u, UpdatePolicy::Interval(_)))
+                .ok_or_else(|| bad(n)),
+            Some((n, _)) => Err(bad(n)),
+        }
+    };
     let policy = Policy {
         releases: enabled("releases"),
         snapshots: enabled("snapshots"),
         release_checksums: checksums("releases")?,
         snapshot_checksums: checksums("snapshots")?,
+        release_updates: updates("releases")?,
+        snapshot_updates: updates("snapshots")?,
     };
     if let Some(c) = opts
         .get("creds")
@@ -923,5 +1006,28 @@ mod tests {
             &[],
         );
         assert!(e.contains("project.clj:2:") && e.contains(":warn"), "{e}");
+    }
+
+    #[test]
+    fn repository_update_policies() {
+        use kbuild_resolvers::UpdatePolicy::{Always, Daily, Never};
+        let p = lein(
+            r#"(defproject a "1"
+  :repositories ^:replace [["a" {:url "https://a/" :update :always}]
+                           ["n" {:url "https://n/" :update :daily :snapshots {:update :never}}]
+                           ["d" "https://d/"]])"#,
+            &[],
+        );
+        let got: Vec<_> = p
+            .repositories
+            .iter()
+            .map(|r| (r.policy.release_updates, r.policy.snapshot_updates))
+            .collect();
+        assert_eq!(got, [(Always, Always), (Daily, Never), (Daily, Daily)]);
+        let e = lein_err(
+            "(defproject a \"1\"\n  :repositories [[\"p\" {:url \"https://p/\" :update :hourly}]])",
+            &[],
+        );
+        assert!(e.contains("project.clj:2:") && e.contains(":never"), "{e}");
     }
 }

@@ -300,6 +300,9 @@ impl Profiles {
     }
 }
 
+/// The function `:base`'s `:checkout-deps-shares` ends with (`#'classpath/checkout-deps-paths`).
+pub(super) const CHECKOUT_DEPS_PATHS: &str = "leiningen.core.classpath/checkout-deps-paths";
+
 /// Leiningen's built-in profiles (`leiningen.core.project/default-profiles`), as far as
 /// they concern a build: `:base` adds `dev-resources`, nREPL and a JVM option, all of
 /// which the project can displace.
@@ -331,6 +334,23 @@ fn builtin_profiles(pos: Pos) -> Vec<(String, Node)> {
                 Node::vector(vec![Node::string("dev-resources", pos)], pos),
             ),
             (Node::kw("jvm-opts", pos), jvm_opts),
+            // The last entry is a function of lein's that adds the checkouts' own checkouts.
+            (
+                Node::kw("checkout-deps-shares", pos),
+                Node::vector(
+                    [
+                        "source-paths",
+                        "test-paths",
+                        "resource-paths",
+                        "compile-path",
+                    ]
+                    .iter()
+                    .map(|k| Node::kw(k, pos))
+                    .chain([sym(CHECKOUT_DEPS_PATHS)])
+                    .collect(),
+                    pos,
+                ),
+            ),
             (
                 Node::kw("dependencies", pos),
                 Node::vector(

@@ -1,8 +1,8 @@
 //! Leiningen's `checkouts/`: each `checkouts/<name>` (a directory or a link to one) holding a
-//! project.clj is another project whose paths go on the classpath ahead of its jar, as
-//! `:checkout-deps-shares` (Leiningen's default: source, test and resource paths, then the
-//! compile path) puts them; its Java is compiled by a target of its own, which stands for its
-//! compile path.
+//! project.clj is another project whose paths go on the classpath ahead of its jar, as the
+//! project's `:checkout-deps-shares` (Leiningen's default: source, test and resource paths,
+//! then the compile path) puts them; its Java is compiled by a target of its own, which
+//! stands for its compile path.
 
 use std::path::Path;
 
@@ -10,18 +10,32 @@ use super::super::clojure::Tool;
 use super::super::leiningen::{default_profiles, read_project_clj};
 use super::super::SettingsError;
 
-/// A checkout as targets: its shared paths (relative to the project root, through
-/// `checkouts/<name>`) and, when it has Java sources, their globs and javac options.
+/// A checkout as targets: what it shares, in classpath order, and, when it shares its
+/// compile path and has Java sources, their globs and javac options.
 pub(super) struct Checkout {
     pub name: String,
-    pub paths: Vec<String>,
+    pub shared: Vec<Shared>,
     pub java: Option<(Vec<String>, Vec<String>)>,
+}
+
+/// One stretch of a checkout's classpath entries.
+pub(super) enum Shared {
+    /// Paths relative to the project root, through `checkouts/<name>`.
+    Paths(Vec<String>),
+    /// Its compile path: the classes its Java target compiles (nothing without Java).
+    Compiled,
 }
 
 /// The checkouts of the project at `root`, by name (Leiningen takes them in the directory's
 /// listing order, which the file system decides). A directory without a project.clj is left
 /// out, as Leiningen leaves it out with a warning; one's own `checkouts/` are not read.
-pub(super) fn read(root: &Path, tool: Tool) -> Result<Vec<Checkout>, SettingsError> {
+/// `shares` are the project's `:checkout-deps-shares` keys, in order, or why they could not
+/// be read (an error once there is a checkout).
+pub(super) fn read(
+    root: &Path,
+    tool: Tool,
+    shares: &Result<Vec<String>, String>,
+) -> Result<Vec<Checkout>, SettingsError> {
     if tool != Tool::Lein {
         return Ok(Vec::new());
     }
@@ -59,14 +73,32 @@ pub(super) fn read(root: &Path, tool: Tool) -> Result<Vec<Checkout>, SettingsErr
             }
             Ok(format!("checkouts/{name}/{p}"))
         };
-        let paths = cp
-            .source_paths
-            .iter()
-            .chain(&cp.test_paths)
-            .chain(&cp.resource_paths)
-            .map(under)
-            .collect::<Result<_, _>>()?;
-        let java = if cp.java_source_paths.is_empty() {
+        let shares = shares
+            .as_ref()
+            .map_err(|e| SettingsError::Clojure(e.clone()))?;
+        let mut shared: Vec<Shared> = Vec::new();
+        for share in shares {
+            let paths = match share.as_str() {
+                "source-paths" => &cp.source_paths,
+                "test-paths" => &cp.test_paths,
+                "resource-paths" => &cp.resource_paths,
+                "java-source-paths" => &cp.java_source_paths,
+                "compile-path" => {
+                    shared.push(Shared::Compiled);
+                    continue;
+                }
+                // The reader let through only the keys above.
+                _ => continue,
+            };
+            let paths: Vec<String> = paths.iter().map(under).collect::<Result<_, _>>()?;
+            match shared.last_mut() {
+                Some(Shared::Paths(run)) => run.extend(paths),
+                _ if !paths.is_empty() => shared.push(Shared::Paths(paths)),
+                _ => {}
+            }
+        }
+        let compiled = shared.iter().any(|s| matches!(s, Shared::Compiled));
+        let java = if cp.java_source_paths.is_empty() || !compiled {
             None
         } else {
             let srcs = cp
@@ -76,7 +108,7 @@ pub(super) fn read(root: &Path, tool: Tool) -> Result<Vec<Checkout>, SettingsErr
                 .collect::<Result<_, _>>()?;
             Some((srcs, cp.javac_options.clone()))
         };
-        out.push(Checkout { name, paths, java });
+        out.push(Checkout { name, shared, java });
     }
     Ok(out)
 }

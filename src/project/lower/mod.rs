@@ -118,26 +118,37 @@ pub(super) fn project(
         .collect();
     // After the project's own compiled products and before the jars, as Leiningen's classpath.
     let mut checkout_deps = Vec::new();
-    for c in checkouts::read(root, cp.tool)? {
+    for c in checkouts::read(root, cp.tool, &cp.checkout_shares)? {
         let name = format!("checkout-{}", c.name);
         let mut deps = vec!["deps".to_string()];
-        // Its paths, then its classes where Leiningen puts its compile path.
-        checkout_deps.push(name.clone());
-        if let Some((srcs, javac_opts)) = c.java {
+        let java = c.java.map(|(srcs, javac_opts)| {
             let java = format!("{name}-java");
             add(&java, Rule::JavaLibrary { srcs, javac_opts }, deps.clone());
             deps.insert(0, java.clone());
-            checkout_deps.push(java);
+            java
+        });
+        // Each stretch of paths is a library (`checkout-<name>`, then `-2`...), and its
+        // classes stand where the shares put its compile path.
+        let mut stretches = 0;
+        for shared in c.shared {
+            match shared {
+                checkouts::Shared::Compiled => checkout_deps.extend(java.clone()),
+                checkouts::Shared::Paths(paths) => {
+                    stretches += 1;
+                    let lib = match stretches {
+                        1 => name.clone(),
+                        n => format!("{name}-{n}"),
+                    };
+                    let rule = Rule::ClojureLibrary {
+                        paths,
+                        aot: Vec::new(),
+                        jvm: Jvm::default(),
+                    };
+                    add(&lib, rule, deps.clone());
+                    checkout_deps.push(lib);
+                }
+            }
         }
-        add(
-            &name,
-            Rule::ClojureLibrary {
-                paths: c.paths,
-                aot: Vec::new(),
-                jvm: Jvm::default(),
-            },
-            deps,
-        );
     }
     let at = main_deps.iter().position(|d| d == "deps").unwrap_or(0);
     main_deps.splice(at..at, checkout_deps);
