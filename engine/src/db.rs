@@ -341,8 +341,11 @@ impl Db {
         let db = DB::open(&opts, path).map_err(|e| DbError::classify(path, e))?;
         let mut memory = Memory::default();
         for table in [STAT, SYNTAX] {
-            // The raw iterator lends each entry's bytes: nothing is allocated per entry.
-            let mut it = db.raw_iterator();
+            // The raw iterator lends each entry's bytes: nothing is allocated per entry. The
+            // blocks it reads are copied into the memory, so RocksDB need not cache them.
+            let mut read = rocksdb::ReadOptions::default();
+            read.fill_cache(false);
+            let mut it = db.raw_iterator_opt(read);
             it.seek([table]);
             while let (Some(k), Some(v)) = (it.key(), it.value()) {
                 if k.first() != Some(&table) {
