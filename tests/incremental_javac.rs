@@ -71,6 +71,14 @@ fn a_body_edit_in_one_of_twenty_files_compiles_that_file_alone() {
     p.build(&[]);
     assert!(explain(&p).contains("javac compiled all 20 sources: no previous output"));
 
+    // What it keeps of its previous output is linked into the new one, not written again;
+    // a file there that no longer holds the product's bytes is written from the store.
+    use std::os::unix::fs::MetadataExt;
+    let ino = |rel: &str| std::fs::metadata(p.path(rel)).unwrap().ino();
+    let kept = ino("target/kbuild/lib/g/C3.class");
+    let tampered = "target/kbuild/lib/g/C4.class";
+    let c4 = p.bytes(tampered);
+    std::fs::write(p.path(tampered), b"not a class").unwrap();
     p.edit("src/g/F7.java", "+ 7;", "+ 70;");
     p.build(&[]);
     let why = explain(&p);
@@ -78,6 +86,8 @@ fn a_body_edit_in_one_of_twenty_files_compiles_that_file_alone() {
         why.contains("javac compiled 1 of 20 sources, incrementally"),
         "{why}"
     );
+    assert_eq!(ino("target/kbuild/lib/g/C3.class"), kept, "linked, not rewritten");
+    assert_eq!(p.bytes(tampered), c4);
     let incremental = product(&p);
 
     // A signature change reaches the one class that calls it.

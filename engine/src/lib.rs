@@ -1392,6 +1392,26 @@ impl Ctx {
         Ok(self.engine.cas.get(entry.digest)?)
     }
 
+    /// Puts file `path` of the previous product, whose bytes (from [`Ctx::previous_file`])
+    /// are `bytes`, into the stage at the same path. When this target's output directory
+    /// still holds that file with those bytes, the stage gets a hard link to it rather than a
+    /// new file: an incremental rule keeps most of its previous output, and creating
+    /// thousands of files was most of a one-file recompile. The old directory goes when the
+    /// new one is put in place, so the file then has one name again.
+    pub fn keep_previous_file(&self, path: &str, bytes: &[u8]) -> Result<(), BuildError> {
+        check_contained(path).map_err(|e| self.fail(format!("{path:?} {e}")))?;
+        let dest = self.stage().join(path);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(|e| BuildError::io(parent.display(), e))?;
+        }
+        let existing = self.out_dir(&self.target).join(path);
+        if fs::read(&existing).is_ok_and(|b| b == bytes) && fs::hard_link(&existing, &dest).is_ok()
+        {
+            return Ok(());
+        }
+        fs::write(&dest, bytes).map_err(|e| BuildError::io(dest.display(), e))
+    }
+
     /// The keys fetched so far in this run, with their digests.
     pub fn fetched(&self) -> HashMap<Key, Hash> {
         let batches = self.batches.lock().expect("trace lock");

@@ -230,7 +230,7 @@ async fn incremental(
     };
     let stage = ctx.stage();
     for (path, bytes) in old_bytes.iter().filter(|(p, _)| !plan.drop.contains(*p)) {
-        write_file(&stage.join(path), bytes)?;
+        ctx.keep_previous_file(path, bytes)?;
     }
     // The stage comes first: the classes of this target's sources hide any of the same name
     // below, as the sources themselves do in a full compile.
@@ -372,13 +372,6 @@ fn has_processor(entry: &Path) -> bool {
 }
 
 const PROCESSORS: &str = "META-INF/services/javax.annotation.processing.Processor";
-
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| BuildError::io(parent.display(), e))?;
-    }
-    std::fs::write(path, bytes).map_err(|e| BuildError::io(path.display(), e))
-}
 
 fn remove_file(path: &Path) -> Result<(), BuildError> {
     std::fs::remove_file(path).map_err(|e| BuildError::io(path.display(), e))
