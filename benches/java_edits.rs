@@ -29,7 +29,9 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn class_source(p: usize, c: usize, body: &str, constant: usize, extra: bool) -> String {
+/// `extra`: a public method `extraN` more, a signature change (a new N each run, so that no
+/// run returns to a state an earlier one built).
+fn class_source(p: usize, c: usize, body: &str, constant: usize, extra: Option<usize>) -> String {
     let mut s = format!("package p{p};\n\npublic class C{c} {{\n");
     let _ = writeln!(s, "    public static final int K = {constant};\n");
     let _ = writeln!(s, "    public static int f(int x) {{");
@@ -39,14 +41,14 @@ fn class_source(p: usize, c: usize, body: &str, constant: usize, extra: bool) ->
         let _ = writeln!(s, "        return p{}.C{c}.f(x) + {c}{body};", p - 1);
     }
     let _ = writeln!(s, "    }}");
-    if extra {
-        let _ = writeln!(s, "\n    public static int extra() {{ return 0; }}");
+    if let Some(n) = extra {
+        let _ = writeln!(s, "\n    public static int extra{n}() {{ return 0; }}");
     }
     s.push_str("}\n");
     s
 }
 
-fn write_class(root: &Path, p: usize, c: usize, body: &str, constant: usize, extra: bool) {
+fn write_class(root: &Path, p: usize, c: usize, body: &str, constant: usize, extra: Option<usize>) {
     let dir = root.join(format!("java/p{p}"));
     fs::create_dir_all(&dir).unwrap();
     fs::write(
@@ -61,7 +63,7 @@ fn write_class(root: &Path, p: usize, c: usize, body: &str, constant: usize, ext
 fn generate(root: &Path, packages: usize, classes: usize, clj: bool) {
     for p in 0..packages {
         for c in 0..classes {
-            write_class(root, p, c, "", 1, false);
+            write_class(root, p, c, "", 1, None);
         }
     }
     if !clj {
@@ -177,21 +179,21 @@ fn main() {
     let edits: Vec<(&str, Edit)> = vec![
         (
             "body edit at the bottom",
-            Box::new(|d: &Path, i: usize| write_class(d, 0, 0, &format!(" + {}", i + 1), 1, false)),
+            Box::new(|d: &Path, i: usize| write_class(d, 0, 0, &format!(" + {}", i + 1), 1, None)),
         ),
         (
             "body edit at the top",
             Box::new(move |d: &Path, i: usize| {
-                write_class(d, top, 0, &format!(" + {}", i + 1), 1, false)
+                write_class(d, top, 0, &format!(" + {}", i + 1), 1, None)
             }),
         ),
         (
             "constant change at the bottom",
-            Box::new(|d: &Path, i: usize| write_class(d, 0, 0, "", i + 2, false)),
+            Box::new(|d: &Path, i: usize| write_class(d, 0, 0, "", i + 2, None)),
         ),
         (
             "signature change at the bottom",
-            Box::new(|d: &Path, i: usize| write_class(d, 0, 0, "", 1, i % 2 == 0)),
+            Box::new(|d: &Path, i: usize| write_class(d, 0, 0, "", 1, Some(i))),
         ),
         (
             "every file touched",

@@ -86,7 +86,11 @@ fn a_body_edit_in_one_of_twenty_files_compiles_that_file_alone() {
         why.contains("javac compiled 1 of 20 sources, incrementally"),
         "{why}"
     );
-    assert_eq!(ino("target/kbuild/lib/g/C3.class"), kept, "linked, not rewritten");
+    assert_eq!(
+        ino("target/kbuild/lib/g/C3.class"),
+        kept,
+        "linked, not rewritten"
+    );
     assert_eq!(p.bytes(tampered), c4);
     let incremental = product(&p);
 

@@ -10,30 +10,38 @@ use std::process::Command;
 use common::lein::{debian_m2, kbuild, lein, totals};
 use common::{git, Build, Project};
 
-#[test]
-fn kbuild_classpath_equals_lein_classpath_with_compiled_products_for_target_classes() {
-    let m2 = debian_m2();
-    let p = Project::new("lein-mixed");
-    let out = lein(&p, &m2, &["classpath"]);
+/// `lein classpath` of `p` (`args` are lein's before the task: `with-profile +test`), with
+/// lein's `target/classes` as kbuild's compiled products stand in for it.
+fn lein_classpath(p: &Project, m2: &std::path::Path, args: &[&str]) -> String {
+    let out = lein(p, m2, &[args, &["classpath"]].concat());
     assert!(
         out.status.success(),
         "lein classpath: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let root = p.dir.path().display().to_string();
     let theirs = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        theirs.contains(&format!("{root}/target/classes")),
+        "{theirs}"
+    );
+    theirs.replace(
+        &format!("{root}/target/classes"),
+        &format!("{root}/target/kbuild/main:{root}/target/kbuild/java"),
+    )
+}
+
+#[test]
+fn kbuild_classpath_equals_lein_classpath_with_compiled_products_for_target_classes() {
+    let m2 = debian_m2();
+    let p = Project::new("lein-mixed");
+    let want = lein_classpath(&p, &m2, &[]);
     let b = kbuild(&p, &m2, &["classpath"]);
     assert!(b.ok(), "{}", b.stderr);
-    let root = p.dir.path().display().to_string();
-    let ours_compiled = format!("{root}/target/kbuild/main:{root}/target/kbuild/java");
-    let want = theirs.replace(&format!("{root}/target/classes"), &ours_compiled);
-    assert_ne!(want, theirs, "lein's classpath has target/classes");
     assert_eq!(b.stdout.trim(), want);
 
     // The same with a profile added, as `lein with-profile +test classpath`.
-    let out = lein(&p, &m2, &["with-profile", "+test", "classpath"]);
-    let theirs = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .replace(&format!("{root}/target/classes"), &ours_compiled);
+    let theirs = lein_classpath(&p, &m2, &["with-profile", "+test"]);
     let b = kbuild(&p, &m2, &["--profile", "+test", "classpath"]);
     assert!(b.ok(), "{}", b.stderr);
     assert!(theirs.contains("test-resources"));
@@ -51,17 +59,7 @@ fn repositories_written_as_a_map_read_as_lein_reads_them() {
         ":java-source-paths",
         ":repositories {\"mirror\" \"https://repo.example.invalid/maven2/\"\n                 \"snapshots\" {:url \"https://snapshots.example.invalid/\" :releases false}}\n  :java-source-paths",
     );
-    let out = lein(&p, &m2, &["classpath"]);
-    assert!(
-        out.status.success(),
-        "lein classpath: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let root = p.dir.path().display().to_string();
-    let theirs = String::from_utf8_lossy(&out.stdout).trim().replace(
-        &format!("{root}/target/classes"),
-        &format!("{root}/target/kbuild/main:{root}/target/kbuild/java"),
-    );
+    let theirs = lein_classpath(&p, &m2, &[]);
     let b = kbuild(&p, &m2, &["classpath"]);
     assert!(b.ok(), "{}", b.stderr);
     assert_eq!(b.stdout.trim(), theirs);
@@ -84,17 +82,7 @@ fn plugin_repositories_are_ignored_with_a_note() {
         .position(|l| l.contains(":plugin-repositories"))
         .unwrap()
         + 1;
-    let out = lein(&p, &m2, &["classpath"]);
-    assert!(
-        out.status.success(),
-        "lein classpath: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let root = p.dir.path().display().to_string();
-    let theirs = String::from_utf8_lossy(&out.stdout).trim().replace(
-        &format!("{root}/target/classes"),
-        &format!("{root}/target/kbuild/main:{root}/target/kbuild/java"),
-    );
+    let theirs = lein_classpath(&p, &m2, &[]);
     let b = kbuild(&p, &m2, &["classpath"]);
     assert!(b.ok(), "{}", b.stderr);
     assert_eq!(b.stdout.trim(), theirs);
@@ -516,17 +504,7 @@ fn user_and_project_profiles_clj_are_merged_as_lein_merges_them() {
         "{:user {:resource-paths [\"user-res\"]}}\n",
     );
     p.write("profiles.clj", "{:dev {:source-paths [\"dev-src\"]}}\n");
-    let out = lein(&p, &m2, &["classpath"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let root = p.dir.path().display().to_string();
-    let theirs = String::from_utf8_lossy(&out.stdout).trim().replace(
-        &format!("{root}/target/classes"),
-        &format!("{root}/target/kbuild/main:{root}/target/kbuild/java"),
-    );
+    let theirs = lein_classpath(&p, &m2, &[]);
     assert!(
         theirs.contains("user-res") && theirs.contains("dev-src"),
         "{theirs}"
