@@ -274,15 +274,6 @@ impl Policy {
         }
     }
 
-    /// The update policy for metadata about `version`'s kind.
-    pub fn updates(&self, version: &str) -> UpdatePolicy {
-        if base_version(version).ends_with("SNAPSHOT") {
-            self.snapshot_updates
-        } else {
-            self.release_updates
-        }
-    }
-
     /// Whether `version` (`1.0`, `1.0-SNAPSHOT`, or a timestamped snapshot) is asked here.
     pub fn accepts(&self, version: &str) -> bool {
         if base_version(version).ends_with("SNAPSHOT") {
