@@ -2,7 +2,8 @@
 //! `:resources` targets (10 targets, and 1,000 for 20,000 files), built once, then timed with
 //! nothing to do (process start to exit, median), with the peak memory of a no-op and the
 //! cost per file, and `kbuild classpath` on the 1,000-target graph. Next to each, what
-//! `stat` of every file costs on this machine: the floor a no-op without a watcher has.
+//! `stat` of every file costs on this machine: the floor a no-op without a watcher has; and
+//! the no-op under `kbuild watch`, after a change no target reads, which needs no stat.
 //!
 //! `cargo bench --bench scale` (env RUNS: timed runs per figure, default 7; SIZES: a comma
 //! list of file counts, default 2500,20000,100000).
@@ -70,6 +71,47 @@ fn measure(root: &Path, args: &[&str], runs: usize) -> (f64, i64) {
     (times[runs / 2].as_secs_f64() * 1000.0, peak)
 }
 
+/// The median time `kbuild watch build` reports for a rerun after a change that no target
+/// reads (ms): the watcher vouches for every stat, so the no-op takes none.
+fn watch_noop(root: &Path, runs: usize) -> f64 {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kbuild"))
+        .args(["watch", "build"])
+        .current_dir(root)
+        .env("CI", "1")
+        .env("KBUILD_CACHE", "off")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    // The run's time as the watch line gives it, in ms.
+    let mut next_run = || loop {
+        let line = lines.next().expect("kbuild watch ended").unwrap();
+        if let Some(rest) = line.strip_prefix("watch: done in ") {
+            let took = rest.split(" (").next().unwrap();
+            break match took.strip_suffix(" ms") {
+                Some(ms) => ms.parse::<f64>().unwrap(),
+                None => took.trim_end_matches(" s").parse::<f64>().unwrap() * 1000.0,
+            };
+        }
+        assert!(!line.starts_with("watch: failed"), "{line}");
+    };
+    next_run();
+    std::fs::create_dir_all(root.join("scratch")).unwrap();
+    let mut times = Vec::new();
+    // The first reruns take the stats that the first run (which wrote) did not keep.
+    for i in 0..runs + 2 {
+        std::fs::write(root.join("scratch/note.txt"), format!("{i}\n")).unwrap();
+        times.push(next_run());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut times = times.split_off(2);
+    times.sort_by(f64::total_cmp);
+    times[runs / 2]
+}
+
 /// What one stat of every file under `dir` costs, in one thread (ms).
 fn stat_floor(dir: &Path) -> f64 {
     let files: Vec<_> = walk(dir);
@@ -108,8 +150,8 @@ fn main() {
         cases.push((20000, 1000));
     }
     println!(
-        "{:>8} {:>8} {:>12} {:>10} {:>12} {:>12}",
-        "files", "targets", "no-op ms", "peak MiB", "µs per file", "stat floor"
+        "{:>8} {:>8} {:>12} {:>10} {:>12} {:>12} {:>14}",
+        "files", "targets", "no-op ms", "peak MiB", "µs per file", "stat floor", "watching ms"
     );
     for (files, targets) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -119,11 +161,12 @@ fn main() {
         std::thread::sleep(Duration::from_millis(1100));
         kbuild(dir.path(), &["build"]);
         let (ms, rss) = measure(dir.path(), &["build"], runs);
+        let floor = stat_floor(&dir.path().join("res"));
+        let watching = watch_noop(dir.path(), runs);
         println!(
-            "{files:>8} {targets:>8} {ms:>12.1} {:>10.1} {:>12.1} {:>9.1} ms",
+            "{files:>8} {targets:>8} {ms:>12.1} {:>10.1} {:>12.1} {floor:>9.1} ms {watching:>14.1}",
             rss as f64 / 1024.0,
             ms * 1000.0 / files as f64,
-            stat_floor(&dir.path().join("res"))
         );
         if targets == 1000 {
             let (ms, _) = measure(dir.path(), &["classpath"], runs);

@@ -235,7 +235,7 @@ pub fn main() -> ExitCode {
     if let Command::Watch { command } = &cli.command {
         return watch(command.len());
     }
-    match run(cli, false) {
+    match run(cli, None, false) {
         Ok(_) => ExitCode::SUCCESS,
         Err(f) => report(f),
     }
@@ -283,7 +283,7 @@ fn watch(inner: usize) -> ExitCode {
     };
     let Some(root) = crate::project::root_above(&dir) else {
         // Discovery says what is missing.
-        return match run(first, true) {
+        return match run(first, None, true) {
             Ok(_) => ExitCode::SUCCESS,
             Err(f) => report(f),
         };
@@ -292,24 +292,33 @@ fn watch(inner: usize) -> ExitCode {
         Ok(w) => w,
         Err(e) => return report(Failure::Env(e)),
     };
+    let watched = Arc::new(kbuild_engine::Watched::new(root));
     let mut cli = Some(first);
     loop {
         let started = std::time::Instant::now();
-        let ran = run(cli.take().unwrap_or_else(parse), true);
-        let secs = started.elapsed().as_secs_f64();
+        watch.sync(&watched);
+        let ran = run(cli.take().unwrap_or_else(parse), Some(&watched), true);
+        let took = match started.elapsed().as_secs_f64() {
+            s if s < 1.0 => format!("{} ms", (s * 1000.0).round()),
+            s => format!("{s:.1} s"),
+        };
         let mut program = match ran {
             Ok(program) => {
                 let what = if program.is_some() { "started" } else { "done" };
-                eprintln!("watch: {what} in {secs:.1} s; waiting for changes (Ctrl-C stops)");
+                let (known, taken) = watched.counts();
+                eprintln!(
+                    "watch: {what} in {took} ({known} stats known from the watcher, \
+                     {taken} taken); waiting for changes (Ctrl-C stops)"
+                );
                 program
             }
             Err(f) => {
                 report(f);
-                eprintln!("watch: failed in {secs:.1} s; waiting for changes (Ctrl-C stops)");
+                eprintln!("watch: failed in {took}; waiting for changes (Ctrl-C stops)");
                 None
             }
         };
-        let wake = watch.next(program.as_mut());
+        let wake = watch.next(program.as_mut(), &watched);
         if let Some(child) = program.as_mut() {
             crate::watch::end(child);
         }
@@ -329,11 +338,11 @@ fn watch(inner: usize) -> ExitCode {
     }
 }
 
-/// A finished command's session: closed for the exit, or dropped under `kbuild watch`, whose
-/// process goes on.
+/// A finished command's session: closed for the exit, or freed in the background under
+/// `kbuild watch`, whose process goes on.
 fn end(session: crate::session::Session, watching: bool) {
     if watching {
-        drop(session);
+        session.close_in_background();
     } else {
         session.close_at_exit();
     }
@@ -350,8 +359,13 @@ fn start_dir(cli: &Cli) -> Result<PathBuf, Failure> {
 }
 
 /// Runs one command. `watching`: under `kbuild watch`, where `run` starts its program as a
-/// child (returned) instead of becoming it.
-fn run(cli: Cli, watching: bool) -> Result<Option<std::process::Child>, Failure> {
+/// child (returned) instead of becoming it, and `watched` holds the stats its watcher vouches
+/// for.
+fn run(
+    cli: Cli,
+    watched: Option<&Arc<kbuild_engine::Watched>>,
+    watching: bool,
+) -> Result<Option<std::process::Child>, Failure> {
     let dir = start_dir(&cli)?;
     let jobs = cli.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -395,6 +409,7 @@ fn run(cli: Cli, watching: bool) -> Result<Option<std::process::Child>, Failure>
                 std::env::var("KBUILD_JAVAC_WORKER").as_deref(),
                 Ok("off" | "false" | "0" | "no")
             ),
+        watched: watched.cloned(),
     };
     let task = match &cli.command {
         Command::Test { .. } => "test",

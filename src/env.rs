@@ -39,6 +39,8 @@ pub struct Options {
     pub lock: Option<Arc<StateLock>>,
     /// Compile through the warm javac worker (`--no-worker`, `KBUILD_JAVAC_WORKER=off`: no).
     pub javac_worker: bool,
+    /// Under `kbuild watch`: the stats its watcher vouches for.
+    pub watched: Option<Arc<kbuild_engine::Watched>>,
 }
 
 pub struct Env {

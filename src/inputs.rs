@@ -64,13 +64,15 @@ fn hasher_by_tag(tag: &str) -> Option<&'static dyn Hasher> {
 
 pub struct ProjectInputs {
     env: Arc<Env>,
-    /// For [`Inputs::known`] only: what runs after a rule must see the tree as it is now.
-    dirs: Dirs,
+    /// For [`Inputs::known`], which the engine asks before it runs anything (what runs
+    /// after a rule must see the tree as it is now): stats through directory handles, and
+    /// under `kbuild watch` those its watcher vouches for.
+    dirs: Arc<Dirs>,
 }
 
 impl ProjectInputs {
     pub fn new(env: Arc<Env>) -> ProjectInputs {
-        let dirs = Dirs::new(env.root());
+        let dirs = Arc::new(Dirs::watched(env.root(), env.options.watched.as_ref()));
         ProjectInputs { env, dirs }
     }
 }
@@ -83,6 +85,7 @@ impl Inputs for ProjectInputs {
         env: InputEnv,
     ) -> BoxFuture<'static, Result<Value, BuildError>> {
         let me = self.env.clone();
+        let dirs = self.dirs.clone();
         let (kind, arg) = (kind.to_string(), arg.to_string());
         async move {
             match kind.as_str() {
@@ -108,7 +111,17 @@ impl Inputs for ProjectInputs {
                     Ok(Value::Digest(digest))
                 }
                 // Inline: a directory walk is quick, and a blocking-pool thread per glob is not.
-                "glob" => Ok(Value::Files(cached_globs(me.root(), &env.db, &arg)?)),
+                "glob" => {
+                    // Under a watcher, the directories' stats as `known` has them; afresh
+                    // after a rule ran.
+                    let watched = env.watched.is_some().then_some(&*dirs);
+                    Ok(Value::Files(cached_globs(
+                        me.root(),
+                        &env.db,
+                        &arg,
+                        watched,
+                    )?))
+                }
                 "tool" if arg == "javac" => Ok(Value::Text(me.jdk()?.identity.clone())),
                 // Any other program named on PATH: its file's digest, so a new version reruns
                 // what it made.
@@ -329,10 +342,24 @@ fn dir_stat(path: &Path) -> Option<Stat> {
 /// What the globs match, listed again only when a directory they walked changed: the
 /// listing is kept with the stamps of every directory walked (and of each base's parent,
 /// which changes when the base comes or goes).
-fn cached_globs(root: &Path, db: &Db, arg: &str) -> Result<Vec<String>, BuildError> {
+///
+/// `watched`: the stats of the build's [`Dirs`] under a watcher; else each is taken afresh.
+fn cached_globs(
+    root: &Path,
+    db: &Db,
+    arg: &str,
+    watched: Option<&Dirs>,
+) -> Result<Vec<String>, BuildError> {
     let note = listing_note(arg);
     if let Some(listing) = db.note(&note)?.and_then(|b| Listing::decode(&b)) {
-        if listing.dirs.hold(|dir| dir_stat(&root.join(dir))) {
+        let now = |dir: &str| match watched {
+            Some(dirs) => match dirs.stat(dir, true) {
+                Ok(Some(found)) if found.is_dir => Some(found.stat),
+                _ => None,
+            },
+            None => dir_stat(&root.join(dir)),
+        };
+        if listing.dirs.hold(now) {
             return Ok(listing.files);
         }
     }
@@ -658,7 +685,7 @@ mod tests {
         let db = Db::open(&dir.path().join("db")).unwrap();
         let arg = "src/**/*.java\ngen/**";
         let note = listing_note(arg);
-        let ls = || cached_globs(&r, &db, arg).unwrap();
+        let ls = || cached_globs(&r, &db, arg, None).unwrap();
         // Past the racy window, so that the directories' stats are kept.
         let age = || std::thread::sleep(std::time::Duration::from_millis(1100));
         age();

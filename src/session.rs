@@ -58,6 +58,7 @@ impl Session {
             shared: shared_cache_dir(),
             remote: remote_cache()?,
             lock: options.lock.clone(),
+            watched: options.watched.clone(),
         };
         let engine = Engine::open(
             config,
@@ -86,6 +87,18 @@ impl Session {
         } = self;
         engine.close_at_exit();
         std::mem::forget((env, project));
+    }
+
+    /// Ends the session of a process that goes on (`kbuild watch`): the database is closed
+    /// now, and the rest is freed on a thread of its own, so the command is done sooner.
+    pub fn close_in_background(self) {
+        let Session {
+            engine,
+            env,
+            project,
+        } = self;
+        let rest = engine.close();
+        std::thread::spawn(move || drop((rest, env, project)));
     }
 
     /// A target's product from this invocation.

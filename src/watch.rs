@@ -10,6 +10,8 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kbuild_engine::Watched;
+use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RemoveKind};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 /// Quiet time after a change before the command runs again: an editor's save is several
@@ -19,6 +21,8 @@ const SETTLE: Duration = Duration::from_millis(100);
 const SETTLE_AT_MOST: Duration = Duration::from_secs(2);
 /// How often a wait looks at Ctrl-C and at a running program.
 const POLL: Duration = Duration::from_millis(50);
+/// The longest [`Watch::sync`] waits for the watcher to report its own file.
+const SYNC_AT_MOST: Duration = Duration::from_secs(2);
 
 /// Directories at the project root that hold what tools write, never what a build reads.
 const IGNORED_DIRS: &[&str] = &[
@@ -44,6 +48,10 @@ pub enum Wake {
 /// the command running finishes, a second one ends kbuild at once.
 pub struct Watch {
     root: PathBuf,
+    /// Directories by the name events give them, and their real path where a symbolic link
+    /// led to them: a directory reached by two names has one watch, and its events carry only
+    /// one of the names.
+    aliases: std::cell::RefCell<std::collections::HashMap<PathBuf, Option<PathBuf>>>,
     events: Receiver<notify::Result<notify::Event>>,
     _watcher: RecommendedWatcher,
     stop: Arc<AtomicBool>,
@@ -67,6 +75,7 @@ impl Watch {
             .map_err(|e| format!("watching {}: {e}", root.display()))?;
         Ok(Watch {
             root: root.to_path_buf(),
+            aliases: Default::default(),
             events,
             _watcher: watcher,
             stop,
@@ -78,10 +87,46 @@ impl Watch {
         self.stop.load(Ordering::SeqCst)
     }
 
-    /// Waits for a change that matters, settled, or for Ctrl-C. `program` is a program the
-    /// command left running (`watch run`): its exit is reported once, and it goes on
-    /// running until the change.
-    pub fn next(&self, mut program: Option<&mut Child>) -> Wake {
+    /// Before a build: makes `watched` hold every change made until now, then settles it.
+    /// The watcher is asked to see a file written here (a cookie, as watchman calls it):
+    /// events arrive in order, so once its event is in, every earlier change's is too.
+    pub fn sync(&self, watched: &Watched) {
+        let cookie = self
+            .root
+            .join(".kbuild")
+            .join(format!("watch-sync-{}", std::process::id()));
+        if std::fs::write(&cookie, b"").is_err() {
+            // No state directory yet (nothing remembered either) or an unwritable one.
+            watched.lost();
+        } else {
+            let deadline = Instant::now() + SYNC_AT_MOST;
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match self.events.recv_timeout(left) {
+                    Ok(Ok(event)) => {
+                        self.tell(watched, &event);
+                        if event.paths.contains(&cookie) {
+                            break;
+                        }
+                    }
+                    Ok(Err(_)) => watched.lost(),
+                    Err(_) => {
+                        watched.lost();
+                        break;
+                    }
+                }
+            }
+            let _ = std::fs::remove_file(&cookie);
+        }
+        watched.settle();
+        // What a directory is may change by the next build.
+        self.aliases.borrow_mut().clear();
+    }
+
+    /// Waits for a change that matters, settled, or for Ctrl-C, telling `watched` of every
+    /// change meanwhile. `program` is a program the command left running (`watch run`): its
+    /// exit is reported once, and it goes on running until the change.
+    pub fn next(&self, mut program: Option<&mut Child>, watched: &Watched) -> Wake {
         let mut changed: Vec<PathBuf> = Vec::new();
         let mut first: Option<Instant> = None;
         let mut last = Instant::now();
@@ -105,6 +150,15 @@ impl Watch {
             }
             match self.events.recv_timeout(POLL) {
                 Ok(Ok(event)) => {
+                    self.tell(watched, &event);
+                    if event.need_rescan() {
+                        // Events were lost: as below.
+                        first.get_or_insert_with(Instant::now);
+                        last = Instant::now();
+                        if changed.is_empty() {
+                            changed.push(PathBuf::from("."));
+                        }
+                    }
                     if matches!(event.kind, EventKind::Access(_)) {
                         continue;
                     }
@@ -120,6 +174,7 @@ impl Watch {
                 }
                 // The watcher lost events (its queue overflowed): anything may have changed.
                 Ok(Err(_)) => {
+                    watched.lost();
                     first.get_or_insert_with(Instant::now);
                     last = Instant::now();
                     if changed.is_empty() {
@@ -130,6 +185,51 @@ impl Watch {
                 Err(RecvTimeoutError::Disconnected) => return Wake::Stop,
             }
         }
+    }
+
+    /// Tells `watched` what an event changed: a file's content or stat, or a whole tree (a
+    /// directory created, removed or renamed, and any event this does not know).
+    fn tell(&self, watched: &Watched, event: &notify::Event) {
+        if event.need_rescan() {
+            watched.lost();
+            return;
+        }
+        let tree = match event.kind {
+            // Opened or read: nothing changed.
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => false,
+            EventKind::Access(_) => return,
+            EventKind::Create(CreateKind::File) => {
+                // A second name for a file: a write through either makes an event for that name
+                // only, so no remembered stat can be trusted.
+                use std::os::unix::fs::MetadataExt;
+                let linked = event.paths.iter().any(|p| {
+                    std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() && m.nlink() > 1)
+                });
+                if linked {
+                    watched.lost();
+                }
+                false
+            }
+            EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Metadata(_))
+            | EventKind::Remove(RemoveKind::File) => false,
+            _ => true,
+        };
+        for path in &event.paths {
+            watched.changed(path, tree);
+            if let Some(real) = self.real_path(path) {
+                watched.changed(&real, tree);
+            }
+        }
+    }
+
+    /// `path` by its real directory, when a symbolic link leads to the one it is in.
+    fn real_path(&self, path: &Path) -> Option<PathBuf> {
+        let (dir, name) = (path.parent()?, path.file_name()?);
+        let mut aliases = self.aliases.borrow_mut();
+        let real = aliases
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| std::fs::canonicalize(dir).ok().filter(|real| real != dir));
+        real.as_ref().map(|real| real.join(name))
     }
 
     /// The path relative to the root when a change to it may matter to a build; None for

@@ -16,6 +16,7 @@ use rustix::fs::{AtFlags, Mode, OFlags};
 
 use crate::bytes::{put_sized, put_u32, Reader};
 use crate::db::Stat;
+use crate::watched::Watched;
 
 /// At most this many directory handles are open at once (well under the usual limit of
 /// 1,024 files per process).
@@ -26,12 +27,18 @@ const MAX_OPEN: usize = 256;
 pub struct Found {
     pub stat: Stat,
     pub is_file: bool,
+    pub is_dir: bool,
     pub executable: bool,
 }
 
 pub struct Dirs {
     root: PathBuf,
-    open: RwLock<HashMap<String, Arc<OwnedFd>>>,
+    /// Directory handles by root-relative path, each with whether it was reached without a
+    /// symbolic link (asked only when watched).
+    open: RwLock<HashMap<String, (Arc<OwnedFd>, bool)>>,
+    /// Under `kbuild watch`: the stats the watcher vouches for, and where this root is in
+    /// its tree (`""` at its root, else `dir/`).
+    watched: Option<(Arc<Watched>, String)>,
 }
 
 impl Dirs {
@@ -39,14 +46,74 @@ impl Dirs {
         Dirs {
             root: root.to_path_buf(),
             open: RwLock::new(HashMap::new()),
+            watched: None,
         }
     }
 
-    /// The stat of `rel` (a `/`-separated path under the root), following a final symlink
-    /// when `follow`; `None` when there is nothing there.
+    /// Stats of `root` that consult `watched` first and keep what they find there, when
+    /// `root` is in its tree.
+    pub fn watched(root: &Path, watched: Option<&Arc<Watched>>) -> Dirs {
+        let mut dirs = Dirs::new(root);
+        dirs.watched = watched.and_then(|w| {
+            let rel = root.strip_prefix(w.root()).ok()?.to_str()?;
+            let prefix = if rel.is_empty() {
+                String::new()
+            } else {
+                format!("{rel}/")
+            };
+            Some((w.clone(), prefix))
+        });
+        dirs
+    }
+
+    /// The stat of `rel` (a `/`-separated path under the root, `""` for the root itself),
+    /// following a final symlink when `follow`; `None` when there is nothing there.
     pub fn stat(&self, rel: &str, follow: bool) -> io::Result<Option<Found>> {
-        let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
-        let Some(handle) = self.dir(dir)? else {
+        let Some((watched, prefix)) = &self.watched else {
+            return Ok(self.stat_now(rel, follow)?.and_then(|(found, ..)| found));
+        };
+        KEY.with_borrow_mut(|key| {
+            key.clear();
+            key.push_str(prefix);
+            key.push_str(rel);
+            if rel.is_empty() && !prefix.is_empty() {
+                key.pop();
+            }
+            if let Some(found) = watched.recall(key.as_bytes()) {
+                return Ok(found);
+            }
+            let Some((found, links, real)) = self.stat_now(rel, false)? else {
+                // Its directory is missing: the directory's own change is what shows.
+                return Ok(None);
+            };
+            match found {
+                // A symbolic link (or a device, a socket): not remembered, and followed
+                // afresh, since what it leads to may be outside what the watcher sees.
+                Some(f) if !f.is_file && !f.is_dir => {
+                    if follow {
+                        return Ok(self.stat_now(rel, true)?.and_then(|(f, ..)| f));
+                    }
+                }
+                _ => watched.remember(key.as_bytes(), found, links, real),
+            }
+            Ok(found)
+        })
+    }
+
+    /// A stat now: what it found (`None` inside: nothing there), the link count, and whether
+    /// the directory holding it was reached without a symbolic link; `None` when that
+    /// directory is missing.
+    #[allow(clippy::type_complexity)]
+    fn stat_now(&self, rel: &str, follow: bool) -> io::Result<Option<(Option<Found>, u64, bool)>> {
+        let (dir, name) = match rel.rsplit_once('/') {
+            Some((dir, name)) => (dir, name),
+            None if rel.is_empty() => {
+                let found = found_at(rustix::fs::CWD, &self.root, follow)?;
+                return Ok(Some((found, 1, self.root_is_seen())));
+            }
+            None => ("", rel),
+        };
+        let Some((handle, real)) = self.dir(dir)? else {
             return Ok(None);
         };
         let flags = if follow {
@@ -54,29 +121,33 @@ impl Dirs {
         } else {
             AtFlags::SYMLINK_NOFOLLOW
         };
-        match rustix::fs::statat(&*handle, name, flags) {
-            Ok(st) => {
-                let mode = st.st_mode;
-                Ok(Some(Found {
-                    stat: Stat {
-                        size: st.st_size as u64,
-                        mtime_ns: st.st_mtime * 1_000_000_000 + st.st_mtime_nsec as i64,
-                        ctime_ns: st.st_ctime * 1_000_000_000 + st.st_ctime_nsec as i64,
-                        ino: st.st_ino,
-                    },
-                    is_file: mode & 0o170000 == 0o100000,
-                    executable: mode & 0o111 != 0,
-                }))
-            }
-            Err(e) if missing(e) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        Ok(Some(match rustix::fs::statat(&*handle, name, flags) {
+            Ok(st) => (Some(found_of(&st)), st.st_nlink, real),
+            Err(e) if missing(e) => (None, 0, real),
+            Err(e) => return Err(e.into()),
+        }))
+    }
+
+    /// Whether the watcher sees a change to this root's own stat: it is the watched root
+    /// (whose own events it reports), or its directory is inside the watched tree and reached
+    /// without a symbolic link.
+    fn root_is_seen(&self) -> bool {
+        let Some((w, prefix)) = &self.watched else {
+            return false;
+        };
+        let Some(me) = prefix.strip_suffix('/') else {
+            return w.is_real_dir(&self.root, "");
+        };
+        let above = me.rsplit_once('/').map_or("", |(dir, _)| dir);
+        self.root
+            .parent()
+            .is_some_and(|parent| w.is_real_dir(parent, above))
     }
 
     /// The handle of directory `rel` (the root when empty), or `None` when it is not there.
-    fn dir(&self, rel: &str) -> io::Result<Option<Arc<OwnedFd>>> {
-        if let Some(fd) = self.open.read().expect("dirs lock").get(rel) {
-            return Ok(Some(fd.clone()));
+    fn dir(&self, rel: &str) -> io::Result<Option<(Arc<OwnedFd>, bool)>> {
+        if let Some(open) = self.open.read().expect("dirs lock").get(rel) {
+            return Ok(Some(open.clone()));
         }
         let path = if rel.is_empty() {
             self.root.clone()
@@ -89,12 +160,53 @@ impl Dirs {
             Err(e) if missing(e) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
+        let real = self
+            .watched
+            .as_ref()
+            .is_some_and(|(w, prefix)| w.is_real_dir(&path, &format!("{prefix}{rel}")));
         let mut open = self.open.write().expect("dirs lock");
         if open.len() >= MAX_OPEN {
             open.clear();
         }
-        open.insert(rel.to_string(), fd.clone());
-        Ok(Some(fd))
+        open.insert(rel.to_string(), (fd.clone(), real));
+        Ok(Some((fd, real)))
+    }
+}
+
+thread_local! {
+    /// The watched key of a stat, built without an allocation per file.
+    static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+fn found_at<Fd: std::os::fd::AsFd>(
+    dir: Fd,
+    path: &Path,
+    follow: bool,
+) -> io::Result<Option<Found>> {
+    let flags = if follow {
+        AtFlags::empty()
+    } else {
+        AtFlags::SYMLINK_NOFOLLOW
+    };
+    match rustix::fs::statat(dir, path, flags) {
+        Ok(st) => Ok(Some(found_of(&st))),
+        Err(e) if missing(e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn found_of(st: &rustix::fs::Stat) -> Found {
+    let kind = st.st_mode & 0o170000;
+    Found {
+        stat: Stat {
+            size: st.st_size as u64,
+            mtime_ns: st.st_mtime * 1_000_000_000 + st.st_mtime_nsec as i64,
+            ctime_ns: st.st_ctime * 1_000_000_000 + st.st_ctime_nsec as i64,
+            ino: st.st_ino,
+        },
+        is_file: kind == 0o100000,
+        is_dir: kind == 0o040000,
+        executable: st.st_mode & 0o111 != 0,
     }
 }
 

@@ -24,6 +24,7 @@ mod remote;
 mod shared;
 pub mod store;
 pub mod value;
+mod watched;
 
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
@@ -52,6 +53,7 @@ use shared::Shared;
 use store::Cas;
 pub use store::{Hash, StoreError};
 pub use value::{Entry, Product, Value};
+pub use watched::Watched;
 
 /// What a failure is about, for an application's exit codes; ordered from the least to the
 /// most fundamental.
@@ -220,6 +222,9 @@ pub trait Inputs: Send + Sync {
 pub struct InputEnv {
     pub db: Arc<Db>,
     pub reporter: Arc<dyn Reporter>,
+    /// The stats a watcher vouches for, if any; `None` when the input is computed again
+    /// after a rule ran, which must look at the tree as it is.
+    pub watched: Option<Arc<Watched>>,
 }
 
 /// One target as the engine sees it.
@@ -257,6 +262,9 @@ pub struct Config {
     /// it across more than the engine's life; without one, [`Engine::open`] takes it, and
     /// fails at once when another process holds it.
     pub lock: Option<Arc<StateLock>>,
+    /// Under `kbuild watch`: the stats its watcher vouches for ([`Watched`]), which spare a
+    /// no-op its stats of the tree.
+    pub watched: Option<Arc<Watched>>,
 }
 
 #[derive(Clone, Debug)]
@@ -560,16 +568,20 @@ impl Engine {
         }
     }
 
-    /// Ends the last use of the engine in a process that is about to exit: the database is
-    /// closed as a drop closes it (flushed, moved aside if damaged), then the lock is
-    /// released; the memo and the statuses are left for the exit to reclaim rather than freed
-    /// entry by entry, which was a tenth of a no-op on a large tree. Never for a process that
-    /// goes on (`kbuild watch`): what is left is not freed. When another holder of the engine
-    /// remains, this is a plain drop.
+    /// Ends the last use of the engine in a process that is about to exit: [`Engine::close`],
+    /// with what is left for the exit to reclaim rather than freed entry by entry, which was
+    /// a tenth of a no-op on a large tree. When another holder of the engine remains, this is
+    /// a plain drop.
     pub fn close_at_exit(self: Arc<Self>) {
-        let Ok(engine) = Arc::try_unwrap(self) else {
-            return;
-        };
+        std::mem::forget(self.close());
+    }
+
+    /// Closes the database as a drop closes it (flushed, moved aside if damaged) and then
+    /// releases the lock; returns the memo and the statuses, which the caller frees where it
+    /// costs least (`kbuild watch` on another thread, while it waits for changes). `None`
+    /// when another holder of the engine remains: then this is a plain drop.
+    pub fn close(self: Arc<Self>) -> Option<impl Send> {
+        let engine = Arc::try_unwrap(self).ok()?;
         let Engine {
             db,
             memo,
@@ -578,8 +590,8 @@ impl Engine {
             waits,
             ..
         } = engine;
-        std::mem::forget((memo, statuses, targets, waits));
         drop(db);
+        Some((memo, statuses, targets, waits))
     }
 
     /// A blob from the content store, verified.
@@ -596,10 +608,12 @@ impl Engine {
         }
     }
 
-    fn input_env(&self) -> InputEnv {
+    /// `again`: for the check after a rule ran, which stats afresh.
+    fn input_env(&self, again: bool) -> InputEnv {
         InputEnv {
             db: self.db.clone(),
             reporter: self.reporter.clone(),
+            watched: self.config.watched.clone().filter(|_| !again),
         }
     }
 
@@ -717,7 +731,11 @@ impl Engine {
                 ))),
                 Key::Input { kind, arg } => match self.inputs.known(&kind, &arg, &self.db) {
                     Some(known) => known,
-                    None => self.inputs.compute(&kind, &arg, self.input_env()).await,
+                    None => {
+                        self.inputs
+                            .compute(&kind, &arg, self.input_env(false))
+                            .await
+                    }
                 }
                 .map(Computed::new)
                 .map_err(Arc::new),
@@ -864,6 +882,9 @@ impl Engine {
         previous: Option<&Trace>,
         stack: &Stack,
     ) -> Result<(Computed, Trace, Option<String>), Failure> {
+        if let Some(w) = &self.config.watched {
+            w.writes();
+        }
         let stage = tempfile::Builder::new()
             .prefix(&stage_prefix(name))
             .tempdir_in(&self.tmp)
@@ -944,7 +965,7 @@ impl Engine {
             .collect();
         let now = all(inputs
             .iter()
-            .map(|(kind, arg, _)| self.inputs.compute(kind, arg, self.input_env())))
+            .map(|(kind, arg, _)| self.inputs.compute(kind, arg, self.input_env(true))))
         .await;
         for ((kind, arg, then), now) in inputs.iter().zip(now) {
             if now.map_err(Arc::new)?.hash() != *then {
@@ -1101,7 +1122,8 @@ impl Engine {
             .check_restore(&product, &self.db)
             .map_err(BuildError::Input)?;
         let dir = self.out_dir(name);
-        if outputs::on_disk_matches(&self.db, &dir, &self.rel(&dir), result, &product)? {
+        let watched = self.config.watched.as_ref();
+        if outputs::on_disk_matches(&self.db, &dir, &self.rel(&dir), result, &product, watched)? {
             return Ok((product, false));
         }
         let stage = tempfile::Builder::new()
@@ -1168,6 +1190,9 @@ impl Engine {
         product: &Product,
         hash: Hash,
     ) -> Result<(), BuildError> {
+        if let Some(w) = &self.config.watched {
+            w.writes();
+        }
         self.swap_into_place(stage, dir)?;
         outputs::record(&self.db, dir, &self.rel(dir), hash, product)
     }

@@ -4,12 +4,14 @@
 use std::fs;
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::bytes::{put_u32, Reader};
 use crate::db::{Db, Stat};
 use crate::dirs::{DirStamps, Dirs};
 use crate::store::{hash_reader, Hash};
 use crate::value::Product;
+use crate::watched::Watched;
 use crate::BuildError;
 
 /// The sha256 of an output file (the content store's digest) and its executable bit; `None`
@@ -123,16 +125,14 @@ pub(crate) fn on_disk_matches(
     rel_dir: &str,
     hash: Hash,
     product: &Product,
+    watched: Option<&Arc<Watched>>,
 ) -> Result<bool, BuildError> {
     let recorded = db
         .note(&snapshot_key(rel_dir))?
         .and_then(|b| Snapshot::decode(&b))
         .filter(|s| s.hash == hash && s.files.len() == product.files.len());
-    let dirs = Dirs::new(dir);
-    let stat_now = |path: &str| match path {
-        "" => fs::symlink_metadata(dir).ok().map(|m| Stat::of(&m)),
-        p => dirs.stat(p, false).ok().flatten().map(|f| f.stat),
-    };
+    let dirs = Dirs::watched(dir, watched);
+    let stat_now = |path: &str| dirs.stat(path, false).ok().flatten().map(|f| f.stat);
     let listed = match &recorded {
         Some(s) if s.dirs.hold(stat_now) => None,
         // Nothing more than the product: as many files as it has, each of them found below.

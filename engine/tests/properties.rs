@@ -304,6 +304,7 @@ impl Checkout {
             shared: None,
             remote: None,
             lock: None,
+            watched: None,
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
