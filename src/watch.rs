@@ -52,6 +52,9 @@ pub struct Watch {
     /// led to them: a directory reached by two names has one watch, and its events carry only
     /// one of the names.
     aliases: std::cell::RefCell<std::collections::HashMap<PathBuf, Option<PathBuf>>>,
+    /// False once the watcher failed to report a cookie (`.kbuild` on a filesystem it cannot
+    /// watch, say): from then on every build takes its stats afresh, without the wait.
+    cookies: std::cell::Cell<bool>,
     events: Receiver<notify::Result<notify::Event>>,
     _watcher: RecommendedWatcher,
     stop: Arc<AtomicBool>,
@@ -76,6 +79,7 @@ impl Watch {
         Ok(Watch {
             root: root.to_path_buf(),
             aliases: Default::default(),
+            cookies: std::cell::Cell::new(true),
             events,
             _watcher: watcher,
             stop,
@@ -95,7 +99,7 @@ impl Watch {
             .root
             .join(".kbuild")
             .join(format!("watch-sync-{}", std::process::id()));
-        if std::fs::write(&cookie, b"").is_err() {
+        if !self.cookies.get() || std::fs::write(&cookie, b"").is_err() {
             // No state directory yet (nothing remembered either) or an unwritable one.
             watched.lost();
         } else {
@@ -112,6 +116,7 @@ impl Watch {
                     Ok(Err(_)) => watched.lost(),
                     Err(_) => {
                         watched.lost();
+                        self.cookies.set(false);
                         break;
                     }
                 }

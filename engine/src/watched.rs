@@ -27,6 +27,10 @@ pub struct Watched {
     /// directory whose resolved path is not the root's joined with its own name was reached
     /// through a link.
     real_root: Option<PathBuf>,
+    /// Root-relative path → what `lstat` said (`None`: nothing there), in shards by the
+    /// path's hash: both cores look paths up at once, and one lock would be one cache line
+    /// that each lookup takes from the other core.
+    seen: [RwLock<FxHashMap<Box<[u8]>, Option<Found>>>; SHARDS],
     state: RwLock<State>,
     /// Set once the current build wrote into the tree.
     wrote: AtomicBool,
@@ -35,10 +39,10 @@ pub struct Watched {
     taken: AtomicU64,
 }
 
+const SHARDS: usize = 16;
+
 #[derive(Default)]
 struct State {
-    /// Root-relative path → what `lstat` said (`None`: nothing there).
-    seen: FxHashMap<Box<[u8]>, Option<Found>>,
     /// Changes reported since the last settle: the path, and whether a whole tree below it
     /// may have changed (a directory created, removed or renamed).
     changed: Vec<(Box<[u8]>, bool)>,
@@ -63,6 +67,7 @@ impl Watched {
         Watched {
             root: root.to_path_buf(),
             real_root: std::fs::canonicalize(root).ok(),
+            seen: Default::default(),
             state: RwLock::new(State::default()),
             wrote: AtomicBool::new(false),
             recalled: AtomicU64::new(0),
@@ -108,16 +113,22 @@ impl Watched {
         let state = &mut *state;
         state.young.clear();
         if std::mem::take(&mut state.lost) {
-            state.seen.clear();
+            for shard in &self.seen {
+                shard.write().expect("watched lock").clear();
+            }
             state.holding.clear();
             state.changed.clear();
             return;
         }
         let mut trees = FxHashSet::default();
         for (path, tree) in std::mem::take(&mut state.changed) {
-            state.seen.remove(&path);
+            self.shard(&path)
+                .write()
+                .expect("watched lock")
+                .remove(&path);
             // Adding, removing or renaming an entry changes its directory's stat.
-            state.seen.remove(parent(&path));
+            let dir = parent(&path);
+            self.shard(dir).write().expect("watched lock").remove(dir);
             if tree {
                 state.young.insert(path.clone());
                 if state.holding.contains(&path) {
@@ -126,7 +137,10 @@ impl Watched {
             }
         }
         if !trees.is_empty() {
-            state.seen.retain(|path, _| !under_any(path, &trees));
+            for shard in &self.seen {
+                let mut shard = shard.write().expect("watched lock");
+                shard.retain(|path, _| !under_any(path, &trees));
+            }
         }
     }
 
@@ -149,8 +163,8 @@ impl Watched {
         let found = if self.wrote.load(Ordering::Relaxed) {
             None
         } else {
-            let state = self.state.read().expect("watched lock");
-            state.seen.get(rel).copied()
+            let shard = self.shard(rel).read().expect("watched lock");
+            shard.get(rel).copied()
         };
         let counter = if found.is_some() {
             &self.recalled
@@ -181,7 +195,15 @@ impl Watched {
             }
             dir = parent(dir);
         }
-        state.seen.insert(rel.into(), found);
+        let mut shard = self.shard(rel).write().expect("watched lock");
+        shard.insert(rel.into(), found);
+    }
+
+    fn shard(&self, rel: &[u8]) -> &RwLock<FxHashMap<Box<[u8]>, Option<Found>>> {
+        use std::hash::BuildHasher;
+        let hash = rustc_hash::FxBuildHasher.hash_one(rel);
+        // Bits that neither the table's bucket index (low) nor its tags (high) use.
+        &self.seen[(hash >> 32) as usize % SHARDS]
     }
 
     /// Whether directory `abs`, named `rel` from the root, is reached without a symbolic
