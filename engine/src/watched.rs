@@ -30,7 +30,7 @@ pub struct Watched {
     /// Root-relative path → what `lstat` said (`None`: nothing there), in shards by the
     /// path's hash: both cores look paths up at once, and one lock would be one cache line
     /// that each lookup takes from the other core.
-    seen: [RwLock<FxHashMap<Box<[u8]>, Option<Found>>>; SHARDS],
+    seen: [RwLock<Shard>; SHARDS],
     state: RwLock<State>,
     /// Set once the current build wrote into the tree.
     wrote: AtomicBool,
@@ -40,6 +40,7 @@ pub struct Watched {
 }
 
 const SHARDS: usize = 16;
+type Shard = FxHashMap<Box<[u8]>, Option<Found>>;
 
 #[derive(Default)]
 struct State {
@@ -199,7 +200,7 @@ impl Watched {
         shard.insert(rel.into(), found);
     }
 
-    fn shard(&self, rel: &[u8]) -> &RwLock<FxHashMap<Box<[u8]>, Option<Found>>> {
+    fn shard(&self, rel: &[u8]) -> &RwLock<Shard> {
         use std::hash::BuildHasher;
         let hash = rustc_hash::FxBuildHasher.hash_one(rel);
         // Bits that neither the table's bucket index (low) nor its tags (high) use.
