@@ -15,7 +15,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -31,7 +31,7 @@ pub struct Watched {
     /// path's hash: both cores look paths up at once, and one lock would be one cache line
     /// that each lookup takes from the other core.
     seen: [RwLock<Shard>; SHARDS],
-    state: RwLock<State>,
+    state: Mutex<State>,
     /// Set once the current build wrote into the tree.
     wrote: AtomicBool,
     /// This build's stats: remembered ones used, and ones taken.
@@ -69,7 +69,7 @@ impl Watched {
             root: root.to_path_buf(),
             real_root: std::fs::canonicalize(root).ok(),
             seen: Default::default(),
-            state: RwLock::new(State::default()),
+            state: Mutex::new(State::default()),
             wrote: AtomicBool::new(false),
             recalled: AtomicU64::new(0),
             taken: AtomicU64::new(0),
@@ -80,28 +80,32 @@ impl Watched {
         &self.root
     }
 
-    /// The watcher reports a change to `path` (absolute, or relative to the root); `tree`:
-    /// anything below it may have changed too. Applied at the next settle.
+    /// The watcher reports a change to `path` (absolute, under the root as the watcher names
+    /// it or as links resolve it, or relative to the root); `tree`: anything below it may
+    /// have changed too. Applied at the next settle.
     pub fn changed(&self, path: &Path, tree: bool) {
-        let mut state = self.state.write().expect("watched lock");
-        match path.strip_prefix(&self.root) {
-            Ok(rel) if path.is_absolute() => {
+        let rel = if path.is_relative() {
+            Some(path)
+        } else {
+            path.strip_prefix(&self.root)
+                .ok()
+                .or_else(|| path.strip_prefix(self.real_root.as_ref()?).ok())
+        };
+        let mut state = self.state.lock().expect("watched lock");
+        match rel {
+            Some(rel) => {
                 let rel = rel.as_os_str().as_encoded_bytes().into();
-                state.changed.push((rel, tree));
-            }
-            Err(_) if path.is_relative() => {
-                let rel = path.as_os_str().as_encoded_bytes().into();
                 state.changed.push((rel, tree));
             }
             // Outside the root: not a path anything here remembers, but a sign the watcher's
             // view is not what this expects.
-            _ => state.lost = true,
+            None => state.lost = true,
         }
     }
 
     /// The watcher lost events (its queue overflowed): anything may have changed.
     pub fn lost(&self) {
-        self.state.write().expect("watched lock").lost = true;
+        self.state.lock().expect("watched lock").lost = true;
     }
 
     /// Starts a build: applies the changes reported since the last one. The caller has made
@@ -110,7 +114,7 @@ impl Watched {
         self.wrote.store(false, Ordering::SeqCst);
         self.recalled.store(0, Ordering::Relaxed);
         self.taken.store(0, Ordering::Relaxed);
-        let mut state = self.state.write().expect("watched lock");
+        let mut state = self.state.lock().expect("watched lock");
         let state = &mut *state;
         state.young.clear();
         if std::mem::take(&mut state.lost) {
@@ -184,7 +188,7 @@ impl Watched {
         if !real || !one_name || self.wrote.load(Ordering::Relaxed) {
             return;
         }
-        let mut state = self.state.write().expect("watched lock");
+        let mut state = self.state.lock().expect("watched lock");
         if !state.young.is_empty() && under_any(rel, &state.young) {
             return;
         }
@@ -316,5 +320,25 @@ mod tests {
         w.lost();
         w.settle();
         assert_eq!(w.recall(b"f"), None, "lost events forget everything");
+    }
+
+    #[test]
+    fn a_change_named_by_the_real_path_of_a_linked_root_forgets_only_that_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let root = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &root).unwrap();
+        let w = Watched::new(&root);
+        w.remember(b"a.txt", found(1), 1, true);
+        w.remember(b"b.txt", found(1), 1, true);
+        w.changed(&std::fs::canonicalize(&real).unwrap().join("a.txt"), false);
+        w.settle();
+        assert_eq!(w.recall(b"a.txt"), None);
+        assert_eq!(
+            w.recall(b"b.txt"),
+            Some(found(1)),
+            "not taken for lost events"
+        );
     }
 }
