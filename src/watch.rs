@@ -153,41 +153,38 @@ impl Watch {
                     return Wake::Changed(changed);
                 }
             }
-            match self.events.recv_timeout(POLL) {
+            let (lost, paths) = match self.events.recv_timeout(POLL) {
                 Ok(Ok(event)) => {
                     self.tell(watched, &event);
-                    if event.need_rescan() {
-                        // Events were lost: as below.
-                        first.get_or_insert_with(Instant::now);
-                        last = Instant::now();
-                        if changed.is_empty() {
-                            changed.push(PathBuf::from("."));
-                        }
-                    }
-                    if matches!(event.kind, EventKind::Access(_)) {
-                        continue;
-                    }
-                    for path in event.paths {
-                        if let Some(rel) = self.matters(&path) {
-                            if !changed.contains(&rel) {
-                                changed.push(rel);
-                            }
-                            first.get_or_insert_with(Instant::now);
-                            last = Instant::now();
-                        }
-                    }
+                    let read = matches!(event.kind, EventKind::Access(_));
+                    (
+                        event.need_rescan(),
+                        if read { Vec::new() } else { event.paths },
+                    )
                 }
-                // The watcher lost events (its queue overflowed): anything may have changed.
                 Ok(Err(_)) => {
                     watched.lost();
+                    (true, Vec::new())
+                }
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return Wake::Stop,
+            };
+            // The watcher lost events (its queue overflowed): anything may have changed.
+            if lost {
+                first.get_or_insert_with(Instant::now);
+                last = Instant::now();
+                if changed.is_empty() {
+                    changed.push(PathBuf::from("."));
+                }
+            }
+            for path in paths {
+                if let Some(rel) = self.matters(&path) {
+                    if !changed.contains(&rel) {
+                        changed.push(rel);
+                    }
                     first.get_or_insert_with(Instant::now);
                     last = Instant::now();
-                    if changed.is_empty() {
-                        changed.push(PathBuf::from("."));
-                    }
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return Wake::Stop,
             }
         }
     }

@@ -108,24 +108,16 @@ impl Dirs {
         let (dir, name) = match rel.rsplit_once('/') {
             Some((dir, name)) => (dir, name),
             None if rel.is_empty() => {
-                let found = found_at(rustix::fs::CWD, &self.root, follow)?;
-                return Ok(Some((found, 1, self.root_is_seen())));
+                let (found, links) = stat_at(rustix::fs::CWD, &self.root, follow)?;
+                return Ok(Some((found, links, self.root_is_seen())));
             }
             None => ("", rel),
         };
         let Some((handle, real)) = self.dir(dir)? else {
             return Ok(None);
         };
-        let flags = if follow {
-            AtFlags::empty()
-        } else {
-            AtFlags::SYMLINK_NOFOLLOW
-        };
-        Ok(Some(match rustix::fs::statat(&*handle, name, flags) {
-            Ok(st) => (Some(found_of(&st)), st.st_nlink, real),
-            Err(e) if missing(e) => (None, 0, real),
-            Err(e) => return Err(e.into()),
-        }))
+        let (found, links) = stat_at(&*handle, name, follow)?;
+        Ok(Some((found, links, real)))
     }
 
     /// Whether the watcher sees a change to this root's own stat: it is the watched root
@@ -178,19 +170,21 @@ thread_local! {
     static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
-fn found_at<Fd: std::os::fd::AsFd>(
+/// What a stat of `path` from directory `dir` finds (`None`: nothing there), and its link
+/// count.
+fn stat_at<Fd: std::os::fd::AsFd, P: rustix::path::Arg>(
     dir: Fd,
-    path: &Path,
+    path: P,
     follow: bool,
-) -> io::Result<Option<Found>> {
+) -> io::Result<(Option<Found>, u64)> {
     let flags = if follow {
         AtFlags::empty()
     } else {
         AtFlags::SYMLINK_NOFOLLOW
     };
     match rustix::fs::statat(dir, path, flags) {
-        Ok(st) => Ok(Some(found_of(&st))),
-        Err(e) if missing(e) => Ok(None),
+        Ok(st) => Ok((Some(found_of(&st)), st.st_nlink)),
+        Err(e) if missing(e) => Ok((None, 0)),
         Err(e) => Err(e.into()),
     }
 }
