@@ -7,7 +7,6 @@
 //! [`Db::open_or_recover`]; when the damage only shows on a later read, reads of it miss,
 //! writes are dropped, and the database is moved aside when it is closed.
 
-use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, RwLock};
@@ -27,9 +26,6 @@ const STAT: u8 = b's';
 const SYNTAX: u8 = b'y';
 const TRACES: u8 = b't';
 const NOTES: u8 = b'n';
-
-/// Write-ahead logs tolerated at open before this session flushes to retire them.
-const MAX_LOGS: usize = 4;
 
 /// How many traces are kept per key, most recent first: enough to come back from a branch
 /// switch or a revert without rebuilding.
@@ -151,28 +147,35 @@ impl Memory {
 }
 
 pub struct Db {
-    /// Closed in `drop`, before a damaged database is moved aside.
-    db: ManuallyDrop<DB>,
+    /// RocksDB, opened for reading until the first write (see [`Db::open`]). `None` only
+    /// in `drop`, which closes it before a damaged database is moved aside.
+    handle: RwLock<Option<Handle>>,
     dir: PathBuf,
     /// The stat and syntax caches, read whole at open: one sequential scan is far cheaper
     /// than thousands of point lookups in a no-op build.
     memory: RwLock<Memory>,
     /// Whether anything was written: then the memtables are flushed at close, so the next
-    /// open has no log to replay and old logs can go.
+    /// open has no log to replay.
     dirty: AtomicBool,
     /// Damage RocksDB reported after the open, if any: from then on reads miss, writes are
     /// dropped, and the database is moved aside at close.
     damage: Mutex<Option<Damage>>,
 }
 
+struct Handle {
+    db: DB,
+    writable: bool,
+}
+
 impl Drop for Db {
     fn drop(&mut self) {
         let damage = self.damage.lock().map(|d| d.clone()).unwrap_or(None);
-        if damage.is_none() && self.dirty.load(Ordering::Relaxed) {
-            let _ = self.db.flush();
+        let handle = self.handle.get_mut().map(Option::take).unwrap_or(None);
+        if let Some(h) = handle {
+            if damage.is_none() && h.writable && self.dirty.load(Ordering::Relaxed) {
+                let _ = h.db.flush();
+            }
         }
-        // SAFETY: `db` is not used after this; `drop` runs once.
-        unsafe { ManuallyDrop::drop(&mut self.db) };
         if let Some(d) = damage {
             let _ = std::fs::rename(&self.dir, &d.moved_to);
         }
@@ -333,19 +336,31 @@ impl Db {
         }
     }
 
+    /// Opens the database for reading, and for writing only when the first write comes: a
+    /// build that writes nothing (a no-op) then leaves it as it was. A writable open starts
+    /// a write-ahead log, a manifest and an options file, and syncs them, which costs more
+    /// than the rest of a small no-op. The engine's state lock keeps other kbuilds out, so
+    /// nothing writes behind the reading handle. A database not yet made is made writable.
     pub fn open(path: &Path) -> Result<Db, DbError> {
-        let mut opts = Options::default();
-        opts.create_if_missing(true);
-        opts.set_keep_log_file_num(2);
-        opts.set_max_log_file_size(1 << 20);
-        let db = DB::open(&opts, path).map_err(|e| DbError::classify(path, e))?;
+        let classify = |e| DbError::classify(path, e);
+        let handle = if path.join("CURRENT").exists() {
+            Handle {
+                db: DB::open_for_read_only(&options(), path, false).map_err(classify)?,
+                writable: false,
+            }
+        } else {
+            Handle {
+                db: DB::open(&options(), path).map_err(classify)?,
+                writable: true,
+            }
+        };
         let mut memory = Memory::default();
         for table in [STAT, SYNTAX] {
             // The raw iterator lends each entry's bytes: nothing is allocated per entry. The
             // blocks it reads are copied into the memory, so RocksDB need not cache them.
             let mut read = rocksdb::ReadOptions::default();
             read.fill_cache(false);
-            let mut it = db.raw_iterator_opt(read);
+            let mut it = handle.db.raw_iterator_opt(read);
             it.seek([table]);
             while let (Some(k), Some(v)) = (it.key(), it.value()) {
                 if k.first() != Some(&table) {
@@ -354,29 +369,15 @@ impl Db {
                 memory.insert(k, v);
                 it.next();
             }
-            it.status().map_err(|e| DbError::classify(path, e))?;
+            it.status().map_err(classify)?;
         }
-        // Each open starts a write-ahead log, which only a flush retires; no-op builds
-        // write nothing, so their empty logs pile up (and every open reads them all). Past a
-        // few, a one-key write makes this close flush, which removes them.
-        let logs = std::fs::read_dir(path)
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
-                    .count()
-            })
-            .unwrap_or(0);
-        let db = Db {
-            db: ManuallyDrop::new(db),
+        Ok(Db {
+            handle: RwLock::new(Some(handle)),
             dir: path.to_path_buf(),
             memory: RwLock::new(memory),
             dirty: AtomicBool::new(false),
             damage: Mutex::new(None),
-        };
-        if logs > MAX_LOGS {
-            db.put(NOTES, b"\0logs", &(logs as u64).to_le_bytes())?;
-        }
-        Ok(db)
+        })
     }
 
     /// What `f` makes of the cached value under `table` and the key made of `parts`.
@@ -429,21 +430,35 @@ impl Db {
     }
 
     fn get(&self, table: u8, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
-        let r = self.db.get(prefixed(table, key));
+        let r = self.with_handle(|h| h.db.get(prefixed(table, key)));
         self.or_damage(r, None)
+    }
+
+    fn with_handle<R>(&self, f: impl FnOnce(&Handle) -> R) -> R {
+        f(self.handle.read().expect("db lock").as_ref().expect("open"))
     }
 
     fn put(&self, table: u8, key: &[u8], value: &[u8]) -> Result<(), DbError> {
         self.put_raw(&prefixed(table, key), value)
     }
 
-    /// `key` with its table's prefix.
+    /// `key` with its table's prefix. The first write reopens the database writable.
     fn put_raw(&self, key: &[u8], value: &[u8]) -> Result<(), DbError> {
         if self.is_damaged() {
             return Ok(());
         }
+        if !self.with_handle(|h| h.writable) {
+            let mut slot = self.handle.write().expect("db lock");
+            if !slot.as_ref().expect("open").writable {
+                let opened = DB::open(&options(), &self.dir).map(Some);
+                match self.or_damage(opened, None)? {
+                    Some(db) => *slot = Some(Handle { db, writable: true }),
+                    None => return Ok(()),
+                }
+            }
+        }
         self.dirty.store(true, Ordering::Relaxed);
-        let r = self.db.put(key, value);
+        let r = self.with_handle(|h| h.db.put(key, value));
         self.or_damage(r, ())
     }
 
@@ -541,6 +556,14 @@ impl Db {
     }
 }
 
+fn options() -> Options {
+    let mut opts = Options::default();
+    opts.create_if_missing(true);
+    opts.set_keep_log_file_num(2);
+    opts.set_max_log_file_size(1 << 20);
+    opts
+}
+
 fn prefixed(table: u8, key: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(key.len() + 1);
     k.push(table);
@@ -591,24 +614,46 @@ mod tests {
         assert_eq!(m.index.len(), 5001);
     }
 
+    /// Every file in `dir` with its length and modification time.
+    fn listing(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+        let mut all: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let m = e.metadata().unwrap();
+                (e.path(), m.len(), m.modified().unwrap())
+            })
+            .collect();
+        all.sort();
+        all
+    }
+
     #[test]
-    fn opens_that_write_nothing_do_not_pile_up_logs() {
+    fn an_open_that_writes_nothing_leaves_the_database_as_it_was() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path()).unwrap();
-        db.put_note("t", b"v").unwrap();
-        drop(db);
-        let logs = || {
-            std::fs::read_dir(dir.path())
-                .unwrap()
-                .filter(|e| e.as_ref().unwrap().path().extension() == Some("log".as_ref()))
-                .count()
-        };
-        for _ in 0..20 {
-            drop(Db::open(dir.path()).unwrap());
-            assert!(logs() <= MAX_LOGS + 1, "{} logs", logs());
+        filled(dir.path());
+        let before = listing(dir.path());
+        for _ in 0..5 {
+            let db = Db::open(dir.path()).unwrap();
+            assert_eq!(db.note("t").unwrap().as_deref(), Some(&b"v"[..]));
+            db.put_note("t", b"v").unwrap();
+            assert!(db.stat_digest("sha512", "f1", &stat(1)).unwrap().is_some());
+            drop(db);
         }
+        assert_eq!(listing(dir.path()), before);
+        // The first write opens it writable; what it wrote is there at the next open.
         let db = Db::open(dir.path()).unwrap();
-        assert_eq!(db.note("t").unwrap().as_deref(), Some(&b"v"[..]));
+        db.put_note("t", b"w").unwrap();
+        db.put_stat_digest("sha512", "new", &stat(9), &[1; 64])
+            .unwrap();
+        assert_eq!(db.note("t").unwrap().as_deref(), Some(&b"w"[..]));
+        drop(db);
+        let db = Db::open(dir.path()).unwrap();
+        assert_eq!(db.note("t").unwrap().as_deref(), Some(&b"w"[..]));
+        assert_eq!(
+            db.stat_digest("sha512", "new", &stat(9)).unwrap(),
+            Some(vec![1; 64])
+        );
     }
 
     #[test]
@@ -672,26 +717,37 @@ mod tests {
         assert_eq!(db.stat_digest("sha256", "a.txt", &s).unwrap(), None);
     }
 
+    /// Without the engine's state lock, a second writer meets RocksDB's: reported as a
+    /// lock, not as damage.
     #[test]
-    fn a_second_open_reports_the_lock_and_is_no_damage() {
+    fn a_second_writer_reports_the_lock_and_is_no_damage() {
         let top = tempfile::tempdir().unwrap();
         let dir = top.path().join("db");
-        let _db = Db::open(&dir).unwrap();
-        assert!(matches!(Db::open(&dir), Err(DbError::Locked(_))));
-        assert!(matches!(Db::open_or_recover(&dir), Err(DbError::Locked(_))));
+        let db = Db::open(&dir).unwrap();
+        db.put_note("a", b"1").unwrap();
+        let second = Db::open(&dir).unwrap();
+        assert!(matches!(
+            second.put_note("b", b"2"),
+            Err(DbError::Locked(_))
+        ));
+        drop(db);
+        assert!(matches!(Db::open_or_recover(&dir), Ok((_, None))));
         assert!(!top.path().join("db.corrupt-1").exists());
     }
 
-    fn filled(dir: &Path) {
-        let db = Db::open(dir).unwrap();
-        let s = |i: u64| Stat {
+    fn stat(i: u64) -> Stat {
+        Stat {
             size: i,
             mtime_ns: 1,
             ctime_ns: 2,
             ino: 3,
-        };
+        }
+    }
+
+    fn filled(dir: &Path) {
+        let db = Db::open(dir).unwrap();
         for i in 0..500 {
-            db.put_stat_digest("sha512", &format!("f{i}"), &s(i), &[7; 64])
+            db.put_stat_digest("sha512", &format!("f{i}"), &stat(i), &[7; 64])
                 .unwrap();
         }
         db.put_note("t", b"v").unwrap();
