@@ -11,17 +11,19 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, RwLock};
 
-use hashbrown::HashTable;
 use rocksdb::{Options, DB};
-use rustc_hash::FxBuildHasher;
-use std::hash::BuildHasher;
 
 use super::bytes::{put_sized, put_u32, Reader};
 use super::key::Key;
 use super::store::Hash;
 
+mod caches;
+use caches::{Caches, CachesError};
+
 // One column family with a one-byte prefix per table: with several column families RocksDB
-// keeps an empty write-ahead log per open until every family flushes, and they pile up.
+// keeps an empty write-ahead log per open until every family flushes, and they pile up. The
+// stat and syntax caches live in files of their own (`caches`), under the same prefixes;
+// RocksDB held them once, and entries of that layout are deleted at the first write.
 const STAT: u8 = b's';
 const SYNTAX: u8 = b'y';
 const TRACES: u8 = b't';
@@ -42,6 +44,8 @@ pub enum DbError {
     Corrupt { path: String, message: String },
     #[error("database {path}: {message}")]
     Rocks { path: String, message: String },
+    #[error("{0}")]
+    Io(String),
 }
 
 impl DbError {
@@ -91,69 +95,16 @@ pub struct Damage {
     pub moved_to: PathBuf,
 }
 
-/// The cached tables, prefixed key → value: every entry's bytes side by side in one buffer,
-/// found through a table of offsets. A no-op build reads a whole table at open and looks up
-/// an entry per file; one allocation for them all, not two per entry.
-#[derive(Default)]
-struct Memory {
-    /// Entries one after another: key length and value length (`u32` each), key, value. A
-    /// replaced entry stays, unreferenced: a build replaces few.
-    bytes: Vec<u8>,
-    /// Where each entry starts in `bytes`.
-    index: HashTable<usize>,
-}
-
-impl Memory {
-    fn entry(bytes: &[u8], at: usize) -> (&[u8], &[u8]) {
-        let len =
-            |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes")) as usize;
-        let (k, v) = (len(at), len(at + 4));
-        let key = &bytes[at + 8..at + 8 + k];
-        (key, &bytes[at + 8 + k..at + 8 + k + v])
-    }
-
-    fn hash(key: &[u8]) -> u64 {
-        FxBuildHasher.hash_one(key)
-    }
-
-    fn get(&self, key: &[u8]) -> Option<&[u8]> {
-        let at = self.index.find(Memory::hash(key), |&at| {
-            Memory::entry(&self.bytes, at).0 == key
-        })?;
-        Some(Memory::entry(&self.bytes, *at).1)
-    }
-
-    fn insert(&mut self, key: &[u8], value: &[u8]) {
-        let at = self.bytes.len();
-        self.bytes
-            .extend_from_slice(&(key.len() as u32).to_le_bytes());
-        self.bytes
-            .extend_from_slice(&(value.len() as u32).to_le_bytes());
-        self.bytes.extend_from_slice(key);
-        self.bytes.extend_from_slice(value);
-        let bytes = &self.bytes;
-        let hash = Memory::hash(key);
-        match self
-            .index
-            .find_mut(hash, |&old| Memory::entry(bytes, old).0 == key)
-        {
-            Some(old) => *old = at,
-            None => {
-                self.index
-                    .insert_unique(hash, at, |&o| Memory::hash(Memory::entry(bytes, o).0));
-            }
-        }
-    }
-}
-
 pub struct Db {
     /// RocksDB, opened for reading until the first write (see [`Db::open`]). `None` only
     /// in `drop`, which closes it before a damaged database is moved aside.
     handle: RwLock<Option<Handle>>,
     dir: PathBuf,
-    /// The stat and syntax caches, read whole at open: one sequential scan is far cheaper
+    /// The stat and syntax caches, read whole at open: reading two files is far cheaper
     /// than thousands of point lookups in a no-op build.
-    memory: RwLock<Memory>,
+    caches: RwLock<Caches>,
+    /// Whether RocksDB still holds cache entries of the old layout, to delete.
+    old_layout: AtomicBool,
     /// Whether anything was written: then the memtables are flushed at close, so the next
     /// open has no log to replay.
     dirty: AtomicBool,
@@ -170,6 +121,9 @@ struct Handle {
 impl Drop for Db {
     fn drop(&mut self) {
         let damage = self.damage.lock().map(|d| d.clone()).unwrap_or(None);
+        if let Ok(c) = self.caches.get_mut() {
+            let _ = c.close();
+        }
         let handle = self.handle.get_mut().map(Option::take).unwrap_or(None);
         if let Some(h) = handle {
             if damage.is_none() && h.writable && self.dirty.load(Ordering::Relaxed) {
@@ -354,27 +308,23 @@ impl Db {
                 writable: true,
             }
         };
-        let mut memory = Memory::default();
-        for table in [STAT, SYNTAX] {
-            // The raw iterator lends each entry's bytes: nothing is allocated per entry. The
-            // blocks it reads are copied into the memory, so RocksDB need not cache them.
-            let mut read = rocksdb::ReadOptions::default();
-            read.fill_cache(false);
-            let mut it = handle.db.raw_iterator_opt(read);
+        let caches = Caches::load(path).map_err(|e| match e {
+            CachesError::Damaged { .. } => DbError::Corrupt {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            },
+            CachesError::Io { .. } => DbError::Io(e.to_string()),
+        })?;
+        let old_layout = [STAT, SYNTAX].iter().any(|&table| {
+            let mut it = handle.db.raw_iterator();
             it.seek([table]);
-            while let (Some(k), Some(v)) = (it.key(), it.value()) {
-                if k.first() != Some(&table) {
-                    break;
-                }
-                memory.insert(k, v);
-                it.next();
-            }
-            it.status().map_err(classify)?;
-        }
+            it.key().and_then(|k| k.first().copied()) == Some(table)
+        });
         Ok(Db {
             handle: RwLock::new(Some(handle)),
             dir: path.to_path_buf(),
-            memory: RwLock::new(memory),
+            caches: RwLock::new(caches),
+            old_layout: AtomicBool::new(old_layout),
             dirty: AtomicBool::new(false),
             damage: Mutex::new(None),
         })
@@ -388,16 +338,17 @@ impl Db {
         f: impl FnOnce(&[u8]) -> Option<R>,
     ) -> Option<R> {
         with_key(table, parts, |key| {
-            let memory = self.memory.read().expect("cache lock");
-            memory.get(key).and_then(f)
+            let caches = self.caches.read().expect("cache lock");
+            caches.memory.get(key).and_then(f)
         })
     }
 
     fn cached_put(&self, table: u8, parts: &[&[u8]], value: &[u8]) -> Result<(), DbError> {
         with_key(table, parts, |key| {
-            self.put_raw(key, value)?;
-            self.memory.write().expect("cache lock").insert(key, value);
-            Ok(())
+            let mut caches = self.caches.write().expect("cache lock");
+            caches
+                .insert(key, value)
+                .map_err(|e| DbError::Io(format!("{}/caches.log: {e}", self.dir.display())))
         })
     }
 
@@ -454,6 +405,15 @@ impl Db {
                 match self.or_damage(opened, None)? {
                     Some(db) => *slot = Some(Handle { db, writable: true }),
                     None => return Ok(()),
+                }
+                if self.old_layout.swap(false, Ordering::Relaxed) {
+                    let mut batch = rocksdb::WriteBatch::default();
+                    for table in [STAT, SYNTAX] {
+                        batch.delete_range([table], [table + 1]);
+                    }
+                    let db = &slot.as_ref().expect("open").db;
+                    let r = db.write(batch);
+                    self.or_damage(r, ())?;
                 }
             }
         }
@@ -596,24 +556,6 @@ fn with_key<R>(table: u8, parts: &[&[u8]], f: impl FnOnce(&[u8]) -> R) -> R {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_memory_finds_every_entry_through_growth_and_the_latest_of_a_replaced_one() {
-        let mut m = Memory::default();
-        let key = |i: u32| format!("k{i}").into_bytes();
-        for i in 0..5000u32 {
-            m.insert(&key(i), &i.to_le_bytes());
-        }
-        m.insert(&key(7), b"new");
-        m.insert(b"", b"empty key");
-        for i in (0..5000u32).filter(|&i| i != 7) {
-            assert_eq!(m.get(&key(i)), Some(&i.to_le_bytes()[..]), "{i}");
-        }
-        assert_eq!(m.get(&key(7)), Some(&b"new"[..]));
-        assert_eq!(m.get(b""), Some(&b"empty key"[..]));
-        assert_eq!(m.get(b"k5000"), None);
-        assert_eq!(m.index.len(), 5001);
-    }
-
     /// Every file in `dir` with its length and modification time.
     fn listing(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
         let mut all: Vec<_> = std::fs::read_dir(dir)
@@ -717,6 +659,30 @@ mod tests {
         assert_eq!(db.stat_digest("sha256", "a.txt", &s).unwrap(), None);
     }
 
+    /// Cache entries RocksDB held before the caches had files of their own are not read,
+    /// and the first write deletes them.
+    #[test]
+    fn cache_entries_of_the_old_layout_are_deleted_at_the_first_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = stat(1).encode().to_vec();
+        old.extend_from_slice(&[5; 64]);
+        {
+            let raw = DB::open(&options(), dir.path()).unwrap();
+            raw.put(b"ssha512\0a.txt", &old).unwrap();
+            raw.put(b"yraw-digest", b"syntax").unwrap();
+        }
+        let db = Db::open(dir.path()).unwrap();
+        assert_eq!(db.stat_digest("sha512", "a.txt", &stat(1)).unwrap(), None);
+        db.put_note("t", b"v").unwrap();
+        drop(db);
+        let raw = DB::open(&options(), dir.path()).unwrap();
+        let left: Vec<_> = raw
+            .iterator(rocksdb::IteratorMode::Start)
+            .map(|kv| kv.unwrap().0)
+            .collect();
+        assert_eq!(left, vec![b"nt".to_vec().into_boxed_slice()]);
+    }
+
     /// Without the engine's state lock, a second writer meets RocksDB's: reported as a
     /// lock, not as damage.
     #[test]
@@ -744,11 +710,15 @@ mod tests {
         }
     }
 
+    /// A database with notes in a RocksDB table and enough stat entries for a cache snapshot.
     fn filled(dir: &Path) {
         let db = Db::open(dir).unwrap();
-        for i in 0..500 {
+        for i in 0..12_000 {
             db.put_stat_digest("sha512", &format!("f{i}"), &stat(i), &[7; 64])
                 .unwrap();
+        }
+        for i in 0..500 {
+            db.put_note(&format!("n{i}"), &[i as u8; 100]).unwrap();
         }
         db.put_note("t", b"v").unwrap();
         drop(db);
@@ -762,8 +732,10 @@ mod tests {
             .collect()
     }
 
-    /// Real RocksDB files damaged on disk, each way: the database is moved aside and a fresh
-    /// one opened; the project directory's name (with "lock" in it) never reads as a lock.
+    /// Real RocksDB files and cache snapshots damaged on disk, each way: the damage is found
+    /// at the open or at the first read of what it hit, the database is moved aside and a
+    /// fresh one opened; the project directory's name (with "lock" in it) never reads as a
+    /// lock.
     #[test]
     fn a_damaged_database_is_moved_aside_and_replaced() {
         type Damager = fn(&Path);
@@ -805,6 +777,18 @@ mod tests {
                     std::fs::remove_file(p).unwrap();
                 }
             }),
+            ("garbled cache snapshot", |d| {
+                let p = d.join("caches");
+                let mut b = std::fs::read(&p).unwrap();
+                let at = b.len() / 2;
+                b[at] ^= 1;
+                std::fs::write(&p, &b).unwrap();
+            }),
+            ("cache snapshot cut short", |d| {
+                let p = d.join("caches");
+                let b = std::fs::read(&p).unwrap();
+                std::fs::write(&p, &b[..b.len() - 10]).unwrap();
+            }),
         ];
         for (what, damage) in cases {
             let top = tempfile::tempdir().unwrap();
@@ -814,14 +798,27 @@ mod tests {
                 !files(&dir, |n| n.ends_with(".sst")).is_empty(),
                 "{what}: the flush made a table"
             );
+            assert!(
+                dir.join("caches").exists(),
+                "{what}: a snapshot was written"
+            );
             damage(&dir);
-            match Db::open(&dir) {
-                Err(DbError::Corrupt { .. }) => {}
-                Err(e) => panic!("{what}: {e}"),
-                Ok(_) => panic!("{what}: opened"),
-            }
             let (db, found) = Db::open_or_recover(&dir).unwrap();
-            let found = found.unwrap_or_else(|| panic!("{what}: no damage reported"));
+            let (db, found) = match found {
+                Some(found) => (db, found),
+                None => {
+                    for i in 0..500 {
+                        db.note(&format!("n{i}")).unwrap();
+                    }
+                    let found = db
+                        .damage()
+                        .unwrap_or_else(|| panic!("{what}: no damage reported"));
+                    drop(db);
+                    let (db, again) = Db::open_or_recover(&dir).unwrap();
+                    assert!(again.is_none(), "{what}");
+                    (db, found)
+                }
+            };
             assert_eq!(found.moved_to, dir.with_file_name("db.corrupt-1"), "{what}");
             assert!(found.moved_to.join("CURRENT").exists() || found.moved_to.is_dir());
             assert_eq!(db.note("t").unwrap(), None, "{what}: a fresh database");
