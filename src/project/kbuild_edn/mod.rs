@@ -155,6 +155,8 @@ fn project(root: &Path, form: &Form, base: Option<Project>) -> Result<Project, S
         None => (BTreeMap::new(), Vec::new(), None),
     };
     let derived: Vec<String> = order.clone();
+    // Looked up once per target: a list would make a 1,000-target file quadratic.
+    let mut ordered: std::collections::HashSet<String> = order.iter().cloned().collect();
     let mut defined: Vec<(String, &Form)> = Vec::new();
     for (k, v) in tmap {
         let name = target_name(k)
@@ -175,7 +177,7 @@ fn project(root: &Path, form: &Form, base: Option<Project>) -> Result<Project, S
             return Err(at(k, format!("target {name} is defined twice")));
         }
         let target = rules::target(&name, v, &shared)?;
-        if !order.contains(&name) {
+        if ordered.insert(name.clone()) {
             order.push(name.clone());
         }
         targets.insert(name.clone(), target);
