@@ -1076,6 +1076,9 @@ impl Engine {
         stack: &Stack,
     ) -> Result<Option<(Key, Hash, Hash)>, Failure> {
         for batch in &trace.batches {
+            // Room for the batch's keys at once: a no-op memoizes one per source file, and a
+            // table grown entry by entry moves them all a dozen times.
+            self.memo.lock().expect("memo lock").reserve(batch.len());
             // Inputs the database answers at once (unchanged files) are checked in place;
             // only the rest become concurrent fetches.
             let mut rest = Vec::new();

@@ -90,9 +90,17 @@ impl Memory {
     /// The memory of a snapshot's entries, which `bytes` holds from `start` on; `None` if
     /// they do not parse.
     fn of(bytes: Vec<u8>, start: usize) -> Option<Memory> {
+        // Counted first, so the table is made once at its size: grown as it fills, it was
+        // rehashed a dozen times, each a pass over every key (half of a large load).
+        let mut count = 0;
+        let mut at = start;
+        while at < bytes.len() {
+            at = Memory::entry_at(&bytes, at)?.2;
+            count += 1;
+        }
         let mut m = Memory {
             bytes,
-            index: HashTable::new(),
+            index: HashTable::with_capacity(count),
             start,
         };
         let mut at = start;
