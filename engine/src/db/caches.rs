@@ -90,24 +90,22 @@ impl Memory {
     /// The memory of a snapshot's entries, which `bytes` holds from `start` on; `None` if
     /// they do not parse.
     fn of(bytes: Vec<u8>, start: usize) -> Option<Memory> {
-        // Counted first, so the table is made once at its size: grown as it fills, it was
-        // rehashed a dozen times, each a pass over every key (half of a large load).
-        let mut count = 0;
+        // Every entry found first, so the table is made once at its size: grown as it
+        // fills, it was rehashed a dozen times, each a pass over every key (half of a
+        // large load).
+        let mut starts = Vec::new();
         let mut at = start;
         while at < bytes.len() {
+            starts.push(at);
             at = Memory::entry_at(&bytes, at)?.2;
-            count += 1;
         }
         let mut m = Memory {
             bytes,
-            index: HashTable::with_capacity(count),
+            index: HashTable::with_capacity(starts.len()),
             start,
         };
-        let mut at = start;
-        while at < m.bytes.len() {
-            let (_, _, next) = Memory::entry_at(&m.bytes, at)?;
+        for at in starts {
             m.index_at(at);
-            at = next;
         }
         Some(m)
     }
