@@ -203,8 +203,23 @@ fn changes_rebuild_exactly_the_affected_targets() {
 
 #[test]
 fn deleted_or_modified_outputs_are_restored_from_the_store() {
+    outputs_tampered_with_are_restored(false);
+}
+
+/// As above, once the outputs' stats are old enough to be trusted: a build then checks them
+/// by their recorded stats alone, without its products.
+#[test]
+fn outputs_tampered_with_after_their_stats_were_trusted_are_restored() {
+    outputs_tampered_with_are_restored(true);
+}
+
+fn outputs_tampered_with_are_restored(aged: bool) {
     let p = Project::new("mixed");
     p.build(&[]);
+    if aged {
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert!(p.build(&[]).executed().is_empty());
+    }
     let jar = p.bytes("target/kbuild/dist/dist.jar");
     let class = p.bytes("target/kbuild/util/u/Util.class");
     std::fs::remove_file(p.path("target/kbuild/dist/dist.jar")).unwrap();

@@ -52,7 +52,7 @@ pub use remote::{decode_bundle, encode_bundle};
 use shared::Shared;
 use store::Cas;
 pub use store::{Hash, StoreError};
-pub use value::{Entry, Product, Value};
+pub use value::{Entry, Product, StoredProduct, Value};
 pub use watched::Watched;
 
 /// What a failure is about, for an application's exit codes; ordered from the least to the
@@ -191,8 +191,9 @@ pub trait Rule: Send + Sync {
     fn run<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<serde_json::Value, BuildError>>;
     /// Checks, before a product is restored from a trace, what it refers to outside itself
     /// (files that the product names but does not hold); an error means the rule runs again.
-    /// `db`'s stat cache checks files by [`output_digest`] without reading them.
-    fn check_restore(&self, _product: &Product, _db: &Db) -> Result<(), String> {
+    /// `db`'s stat cache checks files by [`output_digest`] without reading them. `product`
+    /// is parsed only if the check reads it ([`Computed::product`]).
+    fn check_restore(&self, _product: &Computed, _db: &Db) -> Result<(), String> {
         Ok(())
     }
 }
@@ -309,6 +310,14 @@ impl Computed {
         }
     }
 
+    /// A product by the JSON the store verified against `hash`, parsed when first read.
+    fn of_stored(json: Vec<u8>, hash: Hash) -> Computed {
+        Computed {
+            hash,
+            value: Arc::new(Value::Stored(StoredProduct::new(json))),
+        }
+    }
+
     pub fn files(&self) -> &[String] {
         match &*self.value {
             Value::Files(f) => f,
@@ -319,6 +328,7 @@ impl Computed {
     pub fn product(&self) -> Option<&Product> {
         match &*self.value {
             Value::Product(p) => Some(p),
+            Value::Stored(s) => s.get(),
             _ => None,
         }
     }
@@ -835,8 +845,7 @@ impl Engine {
                     }
                 }
                 None => match self.restore(name, target, trace.result) {
-                    Ok((product, rewrote)) => {
-                        let computed = Computed::of_product(product, trace.result);
+                    Ok((computed, rewrote)) => {
                         self.db
                             .promote_trace(&key, i)
                             .map_err(|e| Arc::new(e.into()))?;
@@ -1045,10 +1054,10 @@ impl Engine {
                     break;
                 }
                 match self.restore(name, target, trace.result) {
-                    Ok((product, _)) => {
-                        let computed = Computed::of_product(product, trace.result);
-                        let product = computed.product().expect("a product");
-                        self.record(0..i, &key, definition, &trace, product).await;
+                    Ok((computed, _)) => {
+                        if let Some(product) = computed.product() {
+                            self.record(0..i, &key, definition, &trace, product).await;
+                        }
                         self.db
                             .add_trace(&key, trace)
                             .map_err(|e| Arc::new(e.into()))?;
@@ -1110,14 +1119,27 @@ impl Engine {
             .into_owned()
     }
 
-    /// Loads a product from the store and makes the files on disk equal to it. Every path
-    /// in it is checked first: a product can come from another machine.
+    /// Makes the files on disk equal to a stored product, and whether that took a write.
+    /// When the output directory is, stat for stat, as this product was recorded there, the
+    /// product is read from the store but not parsed. Otherwise every path in it is checked
+    /// first (a product can come from another machine), and it is compared with the disk.
     fn restore(
         &self,
         name: &str,
         target: &Target,
         result: Hash,
-    ) -> Result<(Product, bool), BuildError> {
+    ) -> Result<(Computed, bool), BuildError> {
+        let dir = self.out_dir(name);
+        let rel_dir = self.rel(&dir);
+        let watched = self.config.watched.as_ref();
+        if outputs::unchanged(&self.db, &dir, &rel_dir, result, watched)? {
+            let computed = Computed::of_stored(self.cas.get(result)?, result);
+            target
+                .rule
+                .check_restore(&computed, &self.db)
+                .map_err(BuildError::Input)?;
+            return Ok((computed, false));
+        }
         let json = self.cas.get(result)?;
         let product = Product::from_json(&json)
             .map_err(|e| BuildError::Input(format!("stored product {}: {e}", result.short())))?;
@@ -1127,14 +1149,14 @@ impl Engine {
                 result.short()
             )));
         }
+        let computed = Computed::of_product(product, result);
         target
             .rule
-            .check_restore(&product, &self.db)
+            .check_restore(&computed, &self.db)
             .map_err(BuildError::Input)?;
-        let dir = self.out_dir(name);
-        let watched = self.config.watched.as_ref();
-        if outputs::on_disk_matches(&self.db, &dir, &self.rel(&dir), result, &product, watched)? {
-            return Ok((product, false));
+        let product = computed.product().expect("a parsed product");
+        if outputs::on_disk_matches(&self.db, &dir, &rel_dir, result, product, watched)? {
+            return Ok((computed, false));
         }
         let stage = tempfile::Builder::new()
             .prefix(&stage_prefix(name))
@@ -1147,8 +1169,8 @@ impl Engine {
             }
             self.cas.copy_to(entry.digest, &dest, entry.exec)?;
         }
-        self.put_in_place(stage, &dir, &product, result)?;
-        Ok((product, true))
+        self.put_in_place(stage, &dir, product, result)?;
+        Ok((computed, true))
     }
 
     /// Takes what a rule wrote into its stage directory into the store, and moves it into

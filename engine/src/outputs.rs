@@ -6,7 +6,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::bytes::{put_u32, Reader};
+use crate::bytes::{put_sized, put_u32, Reader};
 use crate::db::{Db, Stat};
 use crate::dirs::{DirStamps, Dirs};
 use crate::store::{hash_reader, Hash};
@@ -46,35 +46,61 @@ fn snapshot_key(rel_dir: &str) -> String {
 /// directory: one database entry per output directory, as git's index is one file per
 /// worktree. A no-op checks a product with one read and a stat per file and directory; it
 /// lists a directory only when the directory's stat changed (an entry was added or removed).
+/// The entry names the files too, so a target found as it was needs no parse of its product.
+///
+/// Encoded as [`TAG`], the product's digest, the directories' stamps, then per file (in the
+/// product's order) its stat (all zeros when too recent to trust), its executable bit and
+/// its path.
 struct Snapshot {
     hash: Hash,
-    /// In the order of the product's files; all zeros for a stat too recent to trust.
+    /// In the order of the product's files.
     files: Vec<[u8; 32]>,
     /// Relative paths, `""` for the output directory itself.
     dirs: DirStamps,
 }
 
+/// Marks the layout that names the files; an entry of the older one (which began with the
+/// digest) decodes as none, and its product is checked by hashing once.
+const TAG: &[u8; 4] = b"os2\0";
+
 impl Snapshot {
-    fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(40 + 32 * self.files.len());
+    fn encode(&self, product: &Product) -> Vec<u8> {
+        let mut v = Vec::with_capacity(64 + 60 * self.files.len());
+        v.extend_from_slice(TAG);
         v.extend_from_slice(&self.hash.0);
-        put_u32(&mut v, self.files.len());
-        for f in &self.files {
-            v.extend_from_slice(f);
-        }
         self.dirs.encode(&mut v);
+        put_u32(&mut v, self.files.len());
+        for (stat, (path, entry)) in self.files.iter().zip(&product.files) {
+            v.extend_from_slice(stat);
+            v.push(entry.exec as u8);
+            put_sized(&mut v, path.as_bytes());
+        }
         v
     }
 
-    fn decode(b: &[u8]) -> Option<Snapshot> {
+    /// The header and a reader at the first file.
+    fn header(b: &[u8]) -> Option<(Hash, DirStamps, usize, Reader<'_>)> {
         let mut r = Reader::new(b);
+        (r.take(TAG.len())? == TAG).then_some(())?;
         let hash = Hash(r.array()?);
-        let n = r.u32()?;
-        let mut files = Vec::with_capacity(r.capacity(n, 32));
-        for _ in 0..n {
-            files.push(r.array()?);
-        }
         let dirs = DirStamps::decode(&mut r)?;
+        let n = r.u32()?;
+        Some((hash, dirs, n, r))
+    }
+
+    /// One file's record: its stat, its executable bit and its path.
+    fn file<'a>(r: &mut Reader<'a>) -> Option<([u8; 32], bool, &'a str)> {
+        let stat = r.array()?;
+        let exec = r.array::<1>()?[0] != 0;
+        Some((stat, exec, r.text()?))
+    }
+
+    fn decode(b: &[u8]) -> Option<Snapshot> {
+        let (hash, dirs, n, mut r) = Snapshot::header(b)?;
+        let mut files = Vec::with_capacity(r.capacity(n, 37));
+        for _ in 0..n {
+            files.push(Snapshot::file(&mut r)?.0);
+        }
         (r.rest() == 0).then_some(Snapshot { hash, files, dirs })
     }
 }
@@ -109,10 +135,54 @@ pub(crate) fn record(
     let mut files = Vec::with_capacity(product.files.len());
     for path in product.files.keys() {
         let meta = fs::symlink_metadata(dir.join(path)).map_err(|e| BuildError::io(path, e))?;
-        files.push(Stat::of(&meta).encode());
+        // Just written, so almost always too recent to trust: the next build hashes it
+        // once, as git checks an entry as recent as its index.
+        let stat = Stat::of(&meta);
+        files.push(if stat.racy() { [0; 32] } else { stat.encode() });
     }
     let snapshot = Snapshot { hash, files, dirs };
-    Ok(db.put_note(&snapshot_key(rel_dir), &snapshot.encode())?)
+    Ok(db.put_note(&snapshot_key(rel_dir), &snapshot.encode(product))?)
+}
+
+/// True when `dir` is, stat for stat, as it was recorded holding the product `hash`: no
+/// directory's stat changed (so no entry was added or removed) and no file's, with every
+/// stat old enough to trust. Needs neither the product nor a write; `false` says only that
+/// the product must be checked the long way ([`on_disk_matches`]).
+pub(crate) fn unchanged(
+    db: &Db,
+    dir: &Path,
+    rel_dir: &str,
+    hash: Hash,
+    watched: Option<&Arc<Watched>>,
+) -> Result<bool, BuildError> {
+    let Some(bytes) = db.note(&snapshot_key(rel_dir))? else {
+        return Ok(false);
+    };
+    let Some((recorded, stamps, n, mut r)) = Snapshot::header(&bytes) else {
+        return Ok(false);
+    };
+    let dirs = Dirs::watched(dir, watched);
+    if recorded != hash
+        || !stamps.hold(|path| dirs.stat(path, false).ok().flatten().map(|f| f.stat))
+    {
+        return Ok(false);
+    }
+    for _ in 0..n {
+        let Some((stat, exec, path)) = Snapshot::file(&mut r) else {
+            return Ok(false);
+        };
+        let same = stat != [0; 32]
+            && match dirs.stat(path, false) {
+                Ok(Some(found)) => {
+                    found.is_file && found.executable == exec && found.stat.encode() == stat
+                }
+                _ => false,
+            };
+        if !same {
+            return Ok(false);
+        }
+    }
+    Ok(r.rest() == 0)
 }
 
 /// True when `dir` holds exactly the files of `product` (digest `hash`), with their digests
@@ -182,7 +252,7 @@ pub(crate) fn on_disk_matches(
             (None, None) => DirStamps::default(),
         };
         let snapshot = Snapshot { hash, files, dirs };
-        db.put_note(&snapshot_key(rel_dir), &snapshot.encode())?;
+        db.put_note(&snapshot_key(rel_dir), &snapshot.encode(product))?;
     }
     Ok(true)
 }
@@ -231,6 +301,109 @@ pub fn is_contained(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Entry;
+
+    /// Sets the modification time of `path` an hour back: a stat that old is trusted.
+    fn age(path: &Path) {
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        fs::File::open(path).unwrap().set_modified(old).unwrap();
+    }
+
+    /// An output directory `out` with two files (one executable), aged, and its product.
+    fn product_on_disk(root: &Path) -> (Product, Hash) {
+        use std::os::unix::fs::PermissionsExt;
+        let out = root.join("out");
+        fs::create_dir_all(out.join("sub")).unwrap();
+        fs::write(out.join("a.txt"), "a").unwrap();
+        fs::write(out.join("sub/run"), "#!/bin/sh\n").unwrap();
+        fs::set_permissions(out.join("sub/run"), fs::Permissions::from_mode(0o755)).unwrap();
+        let mut product = Product::default();
+        for (path, exec) in [("a.txt", false), ("sub/run", true)] {
+            let (digest, size) =
+                hash_reader(fs::File::open(out.join(path)).unwrap(), None).unwrap();
+            product
+                .files
+                .insert(path.into(), Entry { digest, size, exec });
+        }
+        for path in ["a.txt", "sub/run", "sub", ""] {
+            age(&out.join(path));
+        }
+        let hash = product.hash();
+        (product, hash)
+    }
+
+    #[test]
+    fn a_directory_as_recorded_is_unchanged_and_any_change_to_it_is_seen() {
+        use std::os::unix::fs::PermissionsExt;
+        type Tamper = fn(&Path);
+        let tampers: [(&str, Tamper); 6] = [
+            ("rewritten", |out| {
+                fs::write(out.join("a.txt"), "b").unwrap()
+            }),
+            ("removed", |out| {
+                fs::remove_file(out.join("sub/run")).unwrap()
+            }),
+            ("a stray file", |out| {
+                fs::write(out.join("sub/stray"), "").unwrap()
+            }),
+            ("made executable", |out| {
+                fs::set_permissions(out.join("a.txt"), fs::Permissions::from_mode(0o755)).unwrap()
+            }),
+            ("replaced by a directory", |out| {
+                fs::remove_file(out.join("a.txt")).unwrap();
+                fs::create_dir(out.join("a.txt")).unwrap();
+            }),
+            // The same bytes, written anew: its stat is another, and it is too recent.
+            ("written again", |out| {
+                fs::write(out.join("a.txt"), "a").unwrap()
+            }),
+        ];
+        for (what, tamper) in tampers {
+            let root = tempfile::tempdir().unwrap();
+            let db = Db::open(&root.path().join("db")).unwrap();
+            let out = root.path().join("out");
+            let (product, hash) = product_on_disk(root.path());
+            assert!(
+                !unchanged(&db, &out, "out", hash, None).unwrap(),
+                "nothing recorded"
+            );
+            record(&db, &out, "out", hash, &product).unwrap();
+            assert!(unchanged(&db, &out, "out", hash, None).unwrap());
+            assert!(
+                !unchanged(&db, &out, "out", Hash([7; 32]), None).unwrap(),
+                "another product"
+            );
+            tamper(&out);
+            assert!(!unchanged(&db, &out, "out", hash, None).unwrap(), "{what}");
+        }
+    }
+
+    #[test]
+    fn a_recent_stat_or_an_entry_of_the_older_layout_is_checked_the_long_way() {
+        let root = tempfile::tempdir().unwrap();
+        let db = Db::open(&root.path().join("db")).unwrap();
+        let out = root.path().join("out");
+        let (product, hash) = product_on_disk(root.path());
+        fs::write(out.join("a.txt"), "a").unwrap();
+        record(&db, &out, "out", hash, &product).unwrap();
+        assert!(
+            !unchanged(&db, &out, "out", hash, None).unwrap(),
+            "a racy stat"
+        );
+        // The long way hashes it and finds the product; once old, it is trusted.
+        assert!(on_disk_matches(&db, &out, "out", hash, &product, None).unwrap());
+        age(&out.join("a.txt"));
+        assert!(on_disk_matches(&db, &out, "out", hash, &product, None).unwrap());
+        assert!(unchanged(&db, &out, "out", hash, None).unwrap());
+        // The layout before files were named: the digest, the file stats, the stamps.
+        let mut old = hash.0.to_vec();
+        put_u32(&mut old, 0);
+        DirStamps::default().encode(&mut old);
+        db.put_note(&snapshot_key("out"), &old).unwrap();
+        assert!(!unchanged(&db, &out, "out", hash, None).unwrap());
+        assert!(on_disk_matches(&db, &out, "out", hash, &product, None).unwrap());
+        assert!(unchanged(&db, &out, "out", hash, None).unwrap());
+    }
 
     #[test]
     fn only_normal_relative_paths_are_contained() {

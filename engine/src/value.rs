@@ -17,6 +17,8 @@ pub enum Value {
     Text(String),
     /// A target's product.
     Product(Product),
+    /// A target's product as it is stored, read only when asked for.
+    Stored(StoredProduct),
 }
 
 impl Value {
@@ -29,6 +31,7 @@ impl Value {
             ),
             Value::Text(t) => Hash::of_parts([&b"t"[..], t.as_bytes()]),
             Value::Product(p) => p.hash(),
+            Value::Stored(s) => Hash::of(&s.json),
         }
     }
 }
@@ -66,6 +69,33 @@ impl Product {
 
     pub fn hash(&self) -> Hash {
         Hash::of(&self.to_json())
+    }
+}
+
+/// A product known by the JSON it is stored as, verified against its digest and parsed when
+/// first read: what a target found as it was on disk ([`crate::outputs`]) computes to. A
+/// no-op build reads no product (parsing them was a tenth of a no-op on 100,000 files).
+#[derive(Debug, Clone)]
+pub struct StoredProduct {
+    json: Vec<u8>,
+    parsed: std::sync::OnceLock<Option<Product>>,
+}
+
+impl StoredProduct {
+    /// `json` must be a product's, as the content store verified it: its digest was parsed
+    /// when it was recorded on disk, and a digest names one content.
+    pub(crate) fn new(json: Vec<u8>) -> StoredProduct {
+        StoredProduct {
+            json,
+            parsed: Default::default(),
+        }
+    }
+
+    /// The product; `None` only if the stored bytes were never a product's.
+    pub fn get(&self) -> Option<&Product> {
+        self.parsed
+            .get_or_init(|| Product::from_json(&self.json).ok())
+            .as_ref()
     }
 }
 

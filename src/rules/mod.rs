@@ -103,11 +103,14 @@ impl Rule for Bound {
         (self.0.run)(&self.1, ctx)
     }
 
-    fn check_restore(&self, product: &Product, db: &Db) -> Result<(), String> {
-        match self.0.check_restore {
-            Some(check) => check(&self.1, product, db),
-            None => Ok(()),
-        }
+    fn check_restore(&self, product: &Computed, db: &Db) -> Result<(), String> {
+        let Some(check) = self.0.check_restore else {
+            return Ok(());
+        };
+        let product = product
+            .product()
+            .ok_or("the stored product cannot be read")?;
+        check(&self.1, product, db)
     }
 }
 
