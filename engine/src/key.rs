@@ -2,7 +2,7 @@
 //! project root, so traces stay valid when the checkout moves.
 
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub enum Key {
@@ -46,20 +46,23 @@ impl Key {
 }
 
 /// One copy of each input kind: a trace's keys repeat a handful of kinds thousands of times.
-/// Only the first few are kept, so that text from a damaged trace cannot grow the list.
+/// Only the first few are kept, so that text from a damaged trace cannot grow the list. A
+/// list per thread: a shared one behind a lock was a cache line both cores took from each
+/// other at every key read.
 fn shared_kind(kind: &str) -> Arc<str> {
-    static KINDS: RwLock<Vec<Arc<str>>> = RwLock::new(Vec::new());
-    let found = |kinds: &[Arc<str>]| kinds.iter().find(|k| ***k == *kind).cloned();
-    if let Some(k) = KINDS.read().ok().and_then(|kinds| found(&kinds)) {
-        return k;
+    thread_local! {
+        static KINDS: std::cell::RefCell<Vec<Arc<str>>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let k: Arc<str> = kind.into();
-    if let Ok(mut kinds) = KINDS.write() {
-        if kinds.len() < 16 && found(&kinds).is_none() {
+    KINDS.with_borrow_mut(|kinds| {
+        if let Some(k) = kinds.iter().find(|k| ***k == *kind) {
+            return k.clone();
+        }
+        let k: Arc<str> = kind.into();
+        if kinds.len() < 16 {
             kinds.push(k.clone());
         }
-    }
-    k
+        k
+    })
 }
 
 impl fmt::Display for Key {

@@ -19,6 +19,7 @@ mod dirs;
 pub mod key;
 mod levels;
 mod lock;
+mod memo;
 mod outputs;
 mod remote;
 mod shared;
@@ -37,15 +38,15 @@ use std::time::Instant;
 
 use futures::future::{join_all, BoxFuture};
 use futures::FutureExt;
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::Semaphore;
 
 pub use db::{Damage, Db, DbError, Stat, Trace};
 pub use dirs::{DirStamps, Dirs, Found};
 pub use key::Key;
 use levels::Level;
 pub use lock::{StateLock, LOCK_FILE};
+use memo::Memo;
 pub use outputs::{check_contained, is_contained, output_digest, utf8_path};
 use remote::Remote;
 pub use remote::{decode_bundle, encode_bundle};
@@ -345,8 +346,6 @@ pub struct Note {
     pub detail: Option<String>,
 }
 
-type Slot = Arc<OnceCell<Result<Computed, Failure>>>;
-
 /// The chain of targets that led to a fetch, to report cycles with their path.
 #[derive(Clone, Default)]
 struct Stack(Option<Arc<(String, Stack)>>);
@@ -397,7 +396,7 @@ pub struct Engine {
     jobs: Semaphore,
     /// Fx, not SipHash: a no-op looks up a key per source file, and keys come from the
     /// project, not from an adversary.
-    memo: Mutex<FxHashMap<Key, Slot>>,
+    memo: Memo,
     /// Which targets each running target is waiting for: a cycle that two fetch chains close
     /// between them (each waiting for the other's key) is found here, not by either stack.
     waits: Mutex<HashMap<String, Vec<String>>>,
@@ -496,7 +495,7 @@ impl Engine {
             db,
             cas,
             levels,
-            memo: Mutex::new(FxHashMap::default()),
+            memo: Memo::default(),
             waits: Mutex::new(HashMap::new()),
             statuses: Mutex::new(HashMap::new()),
             tmp,
@@ -534,18 +533,12 @@ impl Engine {
     /// The failures of this invocation that are not merely a dependency's failure: what
     /// made the build fail.
     pub fn failures(&self) -> Vec<(String, Failure)> {
-        let memo = self.memo.lock().expect("memo lock");
-        let mut out: Vec<(String, Failure)> = memo
-            .iter()
-            .filter_map(|(k, slot)| match (k, slot.get()) {
-                (Key::Target(name), Some(Err(e)))
-                    if !matches!(**e, BuildError::DepFailed { .. }) =>
-                {
-                    Some((name.clone(), e.clone()))
-                }
-                _ => None,
-            })
-            .collect();
+        let mut out = self.memo.collect(|k, done| match (k, done) {
+            (Key::Target(name), Err(e)) if !matches!(**e, BuildError::DepFailed { .. }) => {
+                Some((name.clone(), e.clone()))
+            }
+            _ => None,
+        });
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
@@ -568,12 +561,7 @@ impl Engine {
 
     /// A target's value from this invocation, if it was built.
     pub fn value(&self, name: &str) -> Option<Computed> {
-        let slot = self
-            .memo
-            .lock()
-            .expect("memo lock")
-            .get(&Key::Target(name.to_string()))
-            .cloned()?;
+        let slot = self.memo.get(&Key::Target(name.to_string()))?;
         slot.get()?.as_ref().ok().cloned()
     }
 
@@ -693,13 +681,7 @@ impl Engine {
         let Key::Input { kind, arg } = key else {
             return None;
         };
-        let slot = {
-            let mut memo = self.memo.lock().expect("memo lock");
-            match memo.get(key) {
-                Some(slot) => slot.clone(),
-                None => memo.entry(key.clone()).or_default().clone(),
-            }
-        };
+        let slot = self.memo.slot(key);
         if let Some(done) = slot.get() {
             return Some(done.clone());
         }
@@ -716,13 +698,7 @@ impl Engine {
     }
 
     async fn compute(self: &Arc<Self>, key: Key, stack: &Stack) -> Result<Computed, Failure> {
-        let slot = self
-            .memo
-            .lock()
-            .expect("memo lock")
-            .entry(key.clone())
-            .or_default()
-            .clone();
+        let slot = self.memo.slot(&key);
         slot.get_or_init(|| async {
             match key {
                 // A target that an old trace names but the build file no longer has: a
@@ -1087,7 +1063,7 @@ impl Engine {
         for batch in &trace.batches {
             // Room for the batch's keys at once: a no-op memoizes one per source file, and a
             // table grown entry by entry moves them all a dozen times.
-            self.memo.lock().expect("memo lock").reserve(batch.len());
+            self.memo.reserve(batch.len());
             // Inputs the database answers at once (unchanged files) are checked in place;
             // only the rest become concurrent fetches.
             let mut rest = Vec::new();
