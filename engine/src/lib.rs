@@ -311,11 +311,12 @@ impl Computed {
         }
     }
 
-    /// A product by the JSON the store verified against `hash`, parsed when first read.
-    fn of_stored(json: Vec<u8>, hash: Hash) -> Computed {
+    /// The product `hash` as the output snapshot `record` holds it, read when first asked for.
+    fn of_recorded(record: Vec<u8>, hash: Hash) -> Computed {
+        let stored = StoredProduct::new(hash, record, outputs::recorded_product);
         Computed {
             hash,
-            value: Arc::new(Value::Stored(StoredProduct::new(json))),
+            value: Arc::new(Value::Stored(stored)),
         }
     }
 
@@ -1097,8 +1098,9 @@ impl Engine {
 
     /// Makes the files on disk equal to a stored product, and whether that took a write.
     /// When the output directory is, stat for stat, as this product was recorded there, the
-    /// product is read from the store but not parsed. Otherwise every path in it is checked
-    /// first (a product can come from another machine), and it is compared with the disk.
+    /// product is the one recorded with it, read only if a dependent asks. Otherwise it comes
+    /// from the store, every path in it is checked first (a product can come from another
+    /// machine), and it is compared with the disk.
     fn restore(
         &self,
         name: &str,
@@ -1108,8 +1110,8 @@ impl Engine {
         let dir = self.out_dir(name);
         let rel_dir = self.rel(&dir);
         let watched = self.config.watched.as_ref();
-        if outputs::unchanged(&self.db, &dir, &rel_dir, result, watched)? {
-            let computed = Computed::of_stored(self.cas.get(result)?, result);
+        if let Some(record) = outputs::unchanged(&self.db, &dir, &rel_dir, result, watched)? {
+            let computed = Computed::of_recorded(record, result);
             target
                 .rule
                 .check_restore(&computed, &self.db)

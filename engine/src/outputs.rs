@@ -10,7 +10,7 @@ use crate::bytes::{put_sized, put_u32, Reader};
 use crate::db::{Db, Stat};
 use crate::dirs::{DirStamps, Dirs};
 use crate::store::{hash_reader, Hash};
-use crate::value::Product;
+use crate::value::{Entry, Product};
 use crate::watched::Watched;
 use crate::BuildError;
 
@@ -42,15 +42,17 @@ fn snapshot_key(rel_dir: &str) -> String {
     format!("output-stats:{rel_dir}")
 }
 
-/// The stats of a product's files as put in place and of every directory in its output
-/// directory: one database entry per output directory, as git's index is one file per
-/// worktree. A no-op checks a product with one read and a stat per file and directory; it
-/// lists a directory only when the directory's stat changed (an entry was added or removed).
-/// The entry names the files too, so a target found as it was needs no parse of its product.
+/// A product as put in place: the stats of its files and of every directory in its output
+/// directory, with the product itself. One database entry per output directory, as git's
+/// index is one file per worktree: a no-op checks a product with one read and a stat per
+/// file and directory, and lists a directory only when the directory's stat changed (an
+/// entry was added or removed). A target found as it was takes its product from here, not
+/// from the content store: no file to open and no JSON to parse, and none of either unless
+/// a dependent reads it.
 ///
-/// Encoded as [`TAG`], the product's digest, the directories' stamps, then per file (in the
-/// product's order) its stat (all zeros when too recent to trust), its executable bit and
-/// its path.
+/// Encoded as [`TAG`], the product's digest, the directories' stamps, the product's `info`
+/// as JSON (empty when null), then per file, in the product's order: its stat (all zeros
+/// when too recent to trust), its executable bit, digest, size and path.
 struct Snapshot {
     hash: Hash,
     /// In the order of the product's files.
@@ -59,50 +61,94 @@ struct Snapshot {
     dirs: DirStamps,
 }
 
-/// Marks the layout that names the files; an entry of the older one (which began with the
-/// digest) decodes as none, and its product is checked by hashing once.
-const TAG: &[u8; 4] = b"os2\0";
+/// Marks this layout: an entry of an older one decodes as none, and its product is checked
+/// by hashing its files once.
+const TAG: &[u8; 4] = b"os3\0";
+
+/// One file as a snapshot records it.
+struct Recorded<'a> {
+    stat: [u8; 32],
+    exec: bool,
+    digest: Hash,
+    size: u64,
+    path: &'a str,
+}
 
 impl Snapshot {
     fn encode(&self, product: &Product) -> Vec<u8> {
-        let mut v = Vec::with_capacity(64 + 60 * self.files.len());
+        let mut v = Vec::with_capacity(64 + 100 * self.files.len());
         v.extend_from_slice(TAG);
         v.extend_from_slice(&self.hash.0);
         self.dirs.encode(&mut v);
+        let info = match &product.info {
+            serde_json::Value::Null => Vec::new(),
+            info => serde_json::to_vec(info).expect("JSON values serialize"),
+        };
+        put_sized(&mut v, &info);
         put_u32(&mut v, self.files.len());
         for (stat, (path, entry)) in self.files.iter().zip(&product.files) {
             v.extend_from_slice(stat);
             v.push(entry.exec as u8);
+            v.extend_from_slice(&entry.digest.0);
+            v.extend_from_slice(&entry.size.to_le_bytes());
             put_sized(&mut v, path.as_bytes());
         }
         v
     }
 
-    /// The header and a reader at the first file.
-    fn header(b: &[u8]) -> Option<(Hash, DirStamps, usize, Reader<'_>)> {
+    /// The header (the digest, the stamps, the info's JSON) and a reader at the first file,
+    /// with the number of files.
+    fn header(b: &[u8]) -> Option<(Hash, DirStamps, &[u8], usize, Reader<'_>)> {
         let mut r = Reader::new(b);
         (r.take(TAG.len())? == TAG).then_some(())?;
         let hash = Hash(r.array()?);
         let dirs = DirStamps::decode(&mut r)?;
+        let info = r.sized()?;
         let n = r.u32()?;
-        Some((hash, dirs, n, r))
+        Some((hash, dirs, info, n, r))
     }
 
-    /// One file's record: its stat, its executable bit and its path.
-    fn file<'a>(r: &mut Reader<'a>) -> Option<([u8; 32], bool, &'a str)> {
-        let stat = r.array()?;
-        let exec = r.array::<1>()?[0] != 0;
-        Some((stat, exec, r.text()?))
+    fn file<'a>(r: &mut Reader<'a>) -> Option<Recorded<'a>> {
+        Some(Recorded {
+            stat: r.array()?,
+            exec: r.array::<1>()?[0] != 0,
+            digest: Hash(r.array()?),
+            size: u64::from_le_bytes(r.array()?),
+            path: r.text()?,
+        })
     }
 
     fn decode(b: &[u8]) -> Option<Snapshot> {
-        let (hash, dirs, n, mut r) = Snapshot::header(b)?;
-        let mut files = Vec::with_capacity(r.capacity(n, 37));
+        let (hash, dirs, _, n, mut r) = Snapshot::header(b)?;
+        let mut files = Vec::with_capacity(r.capacity(n, 77));
         for _ in 0..n {
-            files.push(Snapshot::file(&mut r)?.0);
+            files.push(Snapshot::file(&mut r)?.stat);
         }
         (r.rest() == 0).then_some(Snapshot { hash, files, dirs })
     }
+}
+
+/// The product a snapshot entry records (as [`unchanged`] returned it).
+pub(crate) fn recorded_product(b: &[u8]) -> Option<Product> {
+    let (_, _, info, n, mut r) = Snapshot::header(b)?;
+    let info = match info {
+        [] => serde_json::Value::Null,
+        json => serde_json::from_slice(json).ok()?,
+    };
+    let mut files = Vec::with_capacity(r.capacity(n, 77));
+    for _ in 0..n {
+        let f = Snapshot::file(&mut r)?;
+        let entry = Entry {
+            digest: f.digest,
+            size: f.size,
+            exec: f.exec,
+        };
+        files.push((f.path.to_string(), entry));
+    }
+    (r.rest() == 0).then_some(Product {
+        files: files.into_iter().collect(),
+        info,
+    })
 }
 
 /// The number of files under `dir` and the stamps of every directory there; `None` when the
@@ -144,45 +190,50 @@ pub(crate) fn record(
     Ok(db.put_note(&snapshot_key(rel_dir), &snapshot.encode(product))?)
 }
 
-/// True when `dir` is, stat for stat, as it was recorded holding the product `hash`: no
-/// directory's stat changed (so no entry was added or removed) and no file's, with every
-/// stat old enough to trust. Needs neither the product nor a write; `false` says only that
-/// the product must be checked the long way ([`on_disk_matches`]).
+/// The snapshot entry of `dir` when the directory is, stat for stat, as it was recorded
+/// holding the product `hash`: no directory's stat changed (so no entry was added or
+/// removed) and no file's, every stat old enough to trust. Needs neither the product nor a
+/// write; `None` says only that the product must be checked the long way
+/// ([`on_disk_matches`]). [`recorded_product`] reads the product from the entry.
 pub(crate) fn unchanged(
     db: &Db,
     dir: &Path,
     rel_dir: &str,
     hash: Hash,
     watched: Option<&Arc<Watched>>,
-) -> Result<bool, BuildError> {
+) -> Result<Option<Vec<u8>>, BuildError> {
     let Some(bytes) = db.note(&snapshot_key(rel_dir))? else {
-        return Ok(false);
+        return Ok(None);
     };
-    let Some((recorded, stamps, n, mut r)) = Snapshot::header(&bytes) else {
-        return Ok(false);
+    let Some((recorded, stamps, info, n, mut r)) = Snapshot::header(&bytes) else {
+        return Ok(None);
     };
+    // Read through once here (the files below, the info's JSON checked, not built), so that
+    // [`recorded_product`] cannot fail on what this returns.
+    if !info.is_empty() && serde_json::from_slice::<serde::de::IgnoredAny>(info).is_err() {
+        return Ok(None);
+    }
     let dirs = Dirs::watched(dir, watched);
-    if recorded != hash
-        || !stamps.hold(|path| dirs.stat(path, false).ok().flatten().map(|f| f.stat))
-    {
-        return Ok(false);
+    let stat_now = |path: &str| dirs.stat(path, false).ok().flatten().map(|f| f.stat);
+    if recorded != hash || !stamps.hold(stat_now) {
+        return Ok(None);
     }
     for _ in 0..n {
-        let Some((stat, exec, path)) = Snapshot::file(&mut r) else {
-            return Ok(false);
+        let Some(f) = Snapshot::file(&mut r) else {
+            return Ok(None);
         };
-        let same = stat != [0; 32]
-            && match dirs.stat(path, false) {
+        let same = f.stat != [0; 32]
+            && match dirs.stat(f.path, false) {
                 Ok(Some(found)) => {
-                    found.is_file && found.executable == exec && found.stat.encode() == stat
+                    found.is_file && found.executable == f.exec && found.stat.encode() == f.stat
                 }
                 _ => false,
             };
         if !same {
-            return Ok(false);
+            return Ok(None);
         }
     }
-    Ok(r.rest() == 0)
+    Ok((r.rest() == 0).then_some(bytes))
 }
 
 /// True when `dir` holds exactly the files of `product` (digest `hash`), with their digests
@@ -301,7 +352,10 @@ pub fn is_contained(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Entry;
+
+    fn same(db: &Db, out: &Path, hash: Hash) -> bool {
+        unchanged(db, out, "out", hash, None).unwrap().is_some()
+    }
 
     /// Sets the modification time of `path` an hour back: a stat that old is trusted.
     fn age(path: &Path) {
@@ -317,7 +371,10 @@ mod tests {
         fs::write(out.join("a.txt"), "a").unwrap();
         fs::write(out.join("sub/run"), "#!/bin/sh\n").unwrap();
         fs::set_permissions(out.join("sub/run"), fs::Permissions::from_mode(0o755)).unwrap();
-        let mut product = Product::default();
+        let mut product = Product {
+            info: serde_json::json!({"classpath": ["a.txt"]}),
+            ..Product::default()
+        };
         for (path, exec) in [("a.txt", false), ("sub/run", true)] {
             let (digest, size) =
                 hash_reader(fs::File::open(out.join(path)).unwrap(), None).unwrap();
@@ -363,18 +420,14 @@ mod tests {
             let db = Db::open(&root.path().join("db")).unwrap();
             let out = root.path().join("out");
             let (product, hash) = product_on_disk(root.path());
-            assert!(
-                !unchanged(&db, &out, "out", hash, None).unwrap(),
-                "nothing recorded"
-            );
+            assert!(!same(&db, &out, hash), "nothing recorded");
             record(&db, &out, "out", hash, &product).unwrap();
-            assert!(unchanged(&db, &out, "out", hash, None).unwrap());
-            assert!(
-                !unchanged(&db, &out, "out", Hash([7; 32]), None).unwrap(),
-                "another product"
-            );
+            assert!(same(&db, &out, hash));
+            let entry = unchanged(&db, &out, "out", hash, None).unwrap().unwrap();
+            assert_eq!(recorded_product(&entry).as_ref(), Some(&product));
+            assert!(!same(&db, &out, Hash([7; 32])), "another product");
             tamper(&out);
-            assert!(!unchanged(&db, &out, "out", hash, None).unwrap(), "{what}");
+            assert!(!same(&db, &out, hash), "{what}");
         }
     }
 
@@ -386,23 +439,20 @@ mod tests {
         let (product, hash) = product_on_disk(root.path());
         fs::write(out.join("a.txt"), "a").unwrap();
         record(&db, &out, "out", hash, &product).unwrap();
-        assert!(
-            !unchanged(&db, &out, "out", hash, None).unwrap(),
-            "a racy stat"
-        );
+        assert!(!same(&db, &out, hash), "a racy stat");
         // The long way hashes it and finds the product; once old, it is trusted.
         assert!(on_disk_matches(&db, &out, "out", hash, &product, None).unwrap());
         age(&out.join("a.txt"));
         assert!(on_disk_matches(&db, &out, "out", hash, &product, None).unwrap());
-        assert!(unchanged(&db, &out, "out", hash, None).unwrap());
+        assert!(same(&db, &out, hash));
         // The layout before files were named: the digest, the file stats, the stamps.
         let mut old = hash.0.to_vec();
         put_u32(&mut old, 0);
         DirStamps::default().encode(&mut old);
         db.put_note(&snapshot_key("out"), &old).unwrap();
-        assert!(!unchanged(&db, &out, "out", hash, None).unwrap());
+        assert!(!same(&db, &out, hash));
         assert!(on_disk_matches(&db, &out, "out", hash, &product, None).unwrap());
-        assert!(unchanged(&db, &out, "out", hash, None).unwrap());
+        assert!(same(&db, &out, hash));
     }
 
     #[test]
