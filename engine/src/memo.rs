@@ -41,8 +41,12 @@ impl Memo {
     }
 
     /// Room for about `n` more keys: a table grown entry by entry moves them all a dozen
-    /// times on the way to 100,000.
+    /// times on the way to 100,000. A few keys are not worth a visit to every shard (a
+    /// thousand small targets would make sixteen thousand).
     pub fn reserve(&self, n: usize) {
+        if n < 64 * SHARDS {
+            return;
+        }
         for shard in &self.shards {
             shard
                 .lock()
@@ -62,5 +66,46 @@ impl Memo {
             out.extend(shard.iter().filter_map(|(k, slot)| pick(k, slot.get()?)));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    #[test]
+    fn a_key_has_one_slot_and_only_values_set_are_collected() {
+        let memo = Memo::default();
+        let keys: Vec<Key> = (0..2000)
+            .map(|i| Key::Input {
+                kind: "file".into(),
+                arg: format!("raw:src/f{i}.txt").into(),
+            })
+            .collect();
+        assert!(memo.get(&keys[0]).is_none());
+        memo.reserve(keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            let slot = memo.slot(k);
+            if i % 2 == 0 {
+                slot.set(Ok(Computed::new(Value::Text(i.to_string()))))
+                    .unwrap();
+            }
+        }
+        for k in &keys {
+            assert!(Arc::ptr_eq(&memo.slot(k), &memo.get(k).unwrap()));
+        }
+        let set = memo.collect(|k, done| Some((k.clone(), done.as_ref().ok()?.hash)));
+        assert_eq!(set.len(), 1000);
+        for (k, hash) in set {
+            let i: usize = k
+                .to_string()
+                .trim_start_matches("file:raw:src/f")
+                .trim_end_matches(".txt")
+                .parse()
+                .unwrap();
+            assert_eq!(i % 2, 0);
+            assert_eq!(hash, Value::Text(i.to_string()).hash());
+        }
     }
 }
