@@ -1,12 +1,14 @@
 //! The memo: each key's value for one invocation, computed at most once. A no-op build
 //! memoizes a key per source file from both cores at once, so the table is in shards by the
 //! key's hash, each with its own lock (one lock was a tenth of the time a no-op spent in
-//! user space, contended; measured with perf on 100,000 files).
+//! user space, contended; measured with perf on 100,000 files). A key is hashed once per
+//! lookup: that hash picks the shard and finds the key in it.
 
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use hashbrown::hash_table::{Entry, HashTable};
+use rustc_hash::FxBuildHasher;
 use tokio::sync::OnceCell;
 
 use crate::{Computed, Failure, Key};
@@ -15,29 +17,41 @@ pub(crate) type Slot = Arc<OnceCell<Result<Computed, Failure>>>;
 
 const SHARDS: usize = 16;
 
+type Shard = HashTable<(Key, Slot)>;
+
 #[derive(Default)]
 pub(crate) struct Memo {
-    shards: [Mutex<FxHashMap<Key, Slot>>; SHARDS],
+    shards: [Mutex<Shard>; SHARDS],
+}
+
+fn hash(key: &Key) -> u64 {
+    FxBuildHasher.hash_one(key)
 }
 
 impl Memo {
-    fn shard(&self, key: &Key) -> std::sync::MutexGuard<'_, FxHashMap<Key, Slot>> {
-        let i = FxBuildHasher.hash_one(key) as usize % SHARDS;
-        self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
+    /// The key's hash and its shard, locked. The shard is picked by bits of the hash that
+    /// the table in it does not use (the low ones for the bucket, the top seven for a tag).
+    fn shard(&self, key: &Key) -> (u64, std::sync::MutexGuard<'_, Shard>) {
+        let h = hash(key);
+        let shard = &self.shards[(h >> 40) as usize % SHARDS];
+        (h, shard.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The key's slot, made empty if it has none yet.
     pub fn slot(&self, key: &Key) -> Slot {
-        let mut shard = self.shard(key);
-        match shard.get(key) {
-            Some(slot) => slot.clone(),
-            None => shard.entry(key.clone()).or_default().clone(),
+        let (h, mut shard) = self.shard(key);
+        match shard.entry(h, |(k, _)| k == key, |(k, _)| hash(k)) {
+            Entry::Occupied(e) => e.get().1.clone(),
+            Entry::Vacant(e) => e.insert((key.clone(), Slot::default())).get().1.clone(),
         }
     }
 
     /// The key's slot, if it has one.
     pub fn get(&self, key: &Key) -> Option<Slot> {
-        self.shard(key).get(key).cloned()
+        let (h, shard) = self.shard(key);
+        shard
+            .find(h, |(k, _)| k == key)
+            .map(|(_, slot)| slot.clone())
     }
 
     /// Room for about `n` more keys: a table grown entry by entry moves them all a dozen
@@ -51,7 +65,7 @@ impl Memo {
             shard
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .reserve(n / SHARDS + 1);
+                .reserve(n / SHARDS + 1, |(k, _)| hash(k));
         }
     }
 
