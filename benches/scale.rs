@@ -1,5 +1,6 @@
-//! How the no-op grows with the tree: generated trees of 2,500, 20,000 and 100,000 files in
-//! `:resources` targets (10 targets, and 1,000 for 20,000 files), built once, then timed with
+//! How the no-op grows with the tree: generated trees of 2,500, 20,000 and 100,000 files,
+//! half resources (`:resources` targets) and half Clojure sources (`:clojure-library`
+//! targets), over 10 targets (and 1,000 for 20,000 files), built once, then timed with
 //! nothing to do (process start to exit, median), with the peak memory of a no-op and the
 //! cost per file, and `kbuild classpath` on the 1,000-target graph. Next to each, what
 //! `stat` of every file costs on this machine: the floor a no-op without a watcher has; and
@@ -12,20 +13,33 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// `files` files over `targets` targets: the even ones `:resources` (copied, so each file
+/// is an output too), the odd ones `:clojure-library` sources (hashed by their syntax, put
+/// on the classpath where they are).
 fn generate(root: &Path, files: usize, targets: usize) {
     let per = files / targets;
     let mut edn = String::from("{:targets {\n");
     for t in 0..targets {
+        let sources = t % 2 == 1;
+        let top = if sources { "src" } else { "res" };
         for i in 0..per {
-            let dir = root.join(format!("res/t{t}/d{}", i / 100));
+            let dir = root.join(format!("{top}/t{t}/d{}", i / 100));
             if i % 100 == 0 {
                 std::fs::create_dir_all(&dir).unwrap();
             }
-            std::fs::write(dir.join(format!("f{i}.txt")), format!("file {t} {i}\n")).unwrap();
+            if sources {
+                let ns = format!("(ns d{}.f{i})\n\n(defn f [] [{t} {i}])\n", i / 100);
+                std::fs::write(dir.join(format!("f{i}.clj")), ns).unwrap();
+            } else {
+                let text = format!("file {t} {i}\n");
+                std::fs::write(dir.join(format!("f{i}.txt")), text).unwrap();
+            }
         }
-        edn.push_str(&format!(
-            "  t{t} {{:rule :resources :root \"res/t{t}\" :srcs [\"res/t{t}/**\"]}}\n"
-        ));
+        edn.push_str(&if sources {
+            format!("  t{t} {{:rule :clojure-library :paths [\"src/t{t}\"]}}\n")
+        } else {
+            format!("  t{t} {{:rule :resources :root \"res/t{t}\" :srcs [\"res/t{t}/**\"]}}\n")
+        });
     }
     edn.push_str("}}\n");
     std::fs::write(root.join("kbuild.edn"), edn).unwrap();
@@ -161,7 +175,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(1100));
         kbuild(dir.path(), &["build"]);
         let (ms, rss) = measure(dir.path(), &["build"], runs);
-        let floor = stat_floor(&dir.path().join("res"));
+        let floor = stat_floor(&dir.path().join("res")) + stat_floor(&dir.path().join("src"));
         let watching = watch_noop(dir.path(), runs);
         println!(
             "{files:>8} {targets:>8} {ms:>12.1} {:>10.1} {:>12.1} {floor:>9.1} ms {watching:>14.1}",
