@@ -313,10 +313,9 @@ impl Computed {
 
     /// The product `hash` as the output snapshot `record` holds it, read when first asked for.
     fn of_recorded(record: Vec<u8>, hash: Hash) -> Computed {
-        let stored = StoredProduct::new(hash, record, outputs::recorded_product);
         Computed {
             hash,
-            value: Arc::new(Value::Stored(stored)),
+            value: Arc::new(Value::Stored(StoredProduct::new(hash, record))),
         }
     }
 

@@ -80,16 +80,15 @@ impl Product {
 pub struct StoredProduct {
     hash: Hash,
     record: Vec<u8>,
-    read: fn(&[u8]) -> Option<Product>,
     product: std::sync::OnceLock<Option<Product>>,
 }
 
 impl StoredProduct {
-    pub(crate) fn new(hash: Hash, record: Vec<u8>, read: fn(&[u8]) -> Option<Product>) -> Self {
+    /// `record` is an output snapshot entry as [`crate::outputs::unchanged`] returned it.
+    pub(crate) fn new(hash: Hash, record: Vec<u8>) -> Self {
         StoredProduct {
             hash,
             record,
-            read,
             product: Default::default(),
         }
     }
@@ -97,7 +96,7 @@ impl StoredProduct {
     /// The product; `None` only if the record was damaged.
     pub fn get(&self) -> Option<&Product> {
         self.product
-            .get_or_init(|| (self.read)(&self.record))
+            .get_or_init(|| crate::outputs::recorded_product(&self.record))
             .as_ref()
     }
 }
